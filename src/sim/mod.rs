@@ -1,0 +1,1 @@
+//! `tierui sim`: a Kubernetes API server on loopback.

@@ -1,0 +1,2 @@
+//! The foundation workspace: tierui.yaml, discovery and every file format in it.
+pub mod yaml;
