@@ -5,6 +5,45 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
 
 pub mod cli;
+pub mod context;
 pub mod demo;
+pub mod paths;
+pub mod render;
 pub mod sim;
+pub mod status;
 pub mod workspace;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use cli::{Cli, Command};
+use context::Context;
+
+/// Runs one invocation of the `tierui` binary.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Some(Command::Status(args)) => {
+            let ctx = Context::open(&cli.global, false)?;
+            let ws = ctx.load();
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&status::to_json(&ws, &ctx.mode()))?
+                );
+            } else {
+                print!("{}", status::to_text(&ws, &ctx.mode()));
+            }
+            Ok(if ws.has_errors() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Some(Command::Sim(args)) => {
+            sim::run_cli(&args, cli.global.speed.unwrap_or(1.0))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        other => anyhow::bail!("{other:?} is not available in this build yet"),
+    }
+}

@@ -49,6 +49,9 @@ pub struct Node {
     pub style: Option<Style>,
     /// An explicit non-core tag such as `!Ref`, kept so callers can refuse it.
     pub tag: Option<String>,
+    /// The scalar's text as written (after escapes), so `version: 1.30` reads as
+    /// "1.30" where a string is wanted, not "1.3".
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,6 +245,7 @@ impl Builder<'_> {
                     span,
                     style: Some(style),
                     tag: custom_tag,
+                    text: Some(text.into_owned()),
                 };
                 self.push_node(node, anchor)?;
             }
@@ -251,6 +255,7 @@ impl Builder<'_> {
                     span,
                     style: None,
                     tag: custom_tag(tag.as_deref()),
+                    text: None,
                 };
                 self.stack.push((Frame::Seq(node), anchor));
             }
@@ -260,6 +265,7 @@ impl Builder<'_> {
                     span,
                     style: None,
                     tag: custom_tag(tag.as_deref()),
+                    text: None,
                 };
                 self.stack.push((Frame::Map(node, None), anchor));
             }
@@ -431,6 +437,7 @@ impl Node {
             span: Span { start: at, end: at },
             style: None,
             tag: None,
+            text: None,
         }
     }
 
@@ -495,6 +502,11 @@ impl Node {
 
     /// Text of a scalar as written (after escapes): what a mapping key reads as.
     pub fn key_text(&self) -> Option<String> {
+        if let (Some(text), Value::Int(_) | Value::Float(_) | Value::Bool(_)) =
+            (&self.text, &self.value)
+        {
+            return Some(text.clone());
+        }
         match &self.value {
             Value::Str(s) => Some(s.clone()),
             Value::Int(i) => Some(i.to_string()),

@@ -1,0 +1,60 @@
+//! What every command starts from: the directories, the workspace and the mode.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cli::GlobalArgs;
+use crate::paths::{self, Dirs};
+use crate::workspace::{self, Located, Workspace};
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub dirs: Dirs,
+    pub root: PathBuf,
+    /// The bundled demo (always sandbox).
+    pub demo: bool,
+    pub sandbox: bool,
+    pub readonly: bool,
+    pub global: GlobalArgs,
+}
+
+impl Context {
+    /// Resolves the workspace to open; `force_demo` is `tierui demo`.
+    pub fn open(global: &GlobalArgs, force_demo: bool) -> Result<Context> {
+        let dirs = Dirs::discover()?;
+        let located = if force_demo {
+            Located::Demo
+        } else {
+            let cwd = std::env::current_dir()?;
+            workspace::locate(global.workspace.as_deref(), &cwd)?
+        };
+        let (root, demo) = match located {
+            Located::Dir(d) => (d, false),
+            Located::Demo => {
+                let dest = dirs.demo_workspace();
+                paths::extract_demo(&dest)?;
+                (dest, true)
+            }
+        };
+        Ok(Context {
+            dirs,
+            root,
+            demo,
+            sandbox: demo || global.sandbox,
+            readonly: global.readonly,
+            global: global.clone(),
+        })
+    }
+
+    pub fn load(&self) -> Workspace {
+        workspace::load(&self.root)
+    }
+
+    pub fn mode(&self) -> crate::status::Mode {
+        crate::status::Mode {
+            sandbox: self.sandbox,
+            readonly: self.readonly,
+        }
+    }
+}

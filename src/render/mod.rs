@@ -1,0 +1,2 @@
+//! Desired objects per release, normalisation and diffs.
+pub mod pulumi_yaml;

@@ -1,0 +1,708 @@
+//! eksctl `ClusterConfig` (apiVersion eksctl.io/v1alpha5).
+//!
+//! tierui models what the provisioning walkthrough and the cluster pane act on:
+//! metadata, availability zones, the VPC (CIDR, NAT, endpoint access, existing
+//! subnets), IAM/OIDC and service accounts, addons, managed and self-managed node
+//! groups, and control-plane logging. Every other field of eksctl's schema still
+//! loads, reported precisely as "not supported yet: <field>"; fields eksctl does not
+//! know are reported as unknown, because eksctl itself would reject them.
+
+use serde::Serialize;
+
+use super::fields::{Diagnostic, Diags, Fields, Severity};
+use super::yaml::{Node, Pos};
+
+pub const API_VERSION: &str = "eksctl.io/v1alpha5";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterConfig {
+    pub name: String,
+    pub region: String,
+    pub version: Option<String>,
+    pub tags: Vec<(String, String)>,
+    pub availability_zones: Vec<String>,
+    pub vpc: Vpc,
+    pub iam: Iam,
+    pub addons: Vec<Addon>,
+    pub managed_node_groups: Vec<NodeGroup>,
+    pub node_groups: Vec<NodeGroup>,
+    pub logging: Vec<String>,
+    /// Top-level sections present in the file that tierui does not act on.
+    pub unsupported: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub enum NatMode {
+    #[default]
+    Single,
+    HighlyAvailable,
+    Disable,
+}
+
+impl NatMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NatMode::Single => "Single",
+            NatMode::HighlyAvailable => "HighlyAvailable",
+            NatMode::Disable => "Disable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Vpc {
+    /// An existing VPC to use instead of creating one.
+    pub id: Option<String>,
+    /// eksctl's default is 192.168.0.0/16.
+    pub cidr: String,
+    pub nat: NatMode,
+    pub public_access: bool,
+    pub private_access: bool,
+    pub public_access_cidrs: Vec<String>,
+    pub subnets: Vec<ExistingSubnet>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExistingSubnet {
+    pub private: bool,
+    pub az: String,
+    pub id: Option<String>,
+    pub cidr: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Iam {
+    pub with_oidc: bool,
+    pub service_accounts: Vec<ServiceAccount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccount {
+    pub name: String,
+    pub namespace: String,
+    pub attach_policy_arns: Vec<String>,
+    pub well_known_policies: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Addon {
+    pub name: String,
+    /// `None` means the default version for the cluster; "latest" is kept as written.
+    pub version: Option<String>,
+    pub attach_policy_arns: Vec<String>,
+    pub well_known_policies: Vec<String>,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeGroup {
+    pub name: String,
+    pub managed: bool,
+    pub instance_types: Vec<String>,
+    pub min_size: i64,
+    pub desired_capacity: i64,
+    pub max_size: i64,
+    pub volume_size: Option<i64>,
+    pub private_networking: bool,
+    pub spot: bool,
+    pub ami_family: Option<String>,
+    pub availability_zones: Vec<String>,
+    pub labels: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+    pub taints: Vec<Taint>,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Taint {
+    pub key: String,
+    pub value: String,
+    pub effect: String,
+}
+
+/// Top-level ClusterConfig fields eksctl knows that tierui reads but does not model.
+const UNSUPPORTED_TOP: &[&str] = &[
+    "kubernetesNetworkConfig",
+    "autoModeConfig",
+    "remoteNetworkConfig",
+    "iamIdentityMappings",
+    "identityProviders",
+    "accessConfig",
+    "addonsConfig",
+    "privateCluster",
+    "fargateProfiles",
+    "localZones",
+    "secretsEncryption",
+    "gitops",
+    "karpenter",
+    "outpost",
+    "zonalShiftConfig",
+    "upgradePolicy",
+    "controlPlaneScalingConfig",
+    "capabilities",
+    "deletionProtection",
+];
+
+const UNSUPPORTED_VPC: &[&str] = &[
+    "ipv6Cidr",
+    "ipv6Pool",
+    "securityGroup",
+    "sharedNodeSecurityGroup",
+    "manageSharedNodeSecurityGroupRules",
+    "autoAllocateIPv6",
+    "extraCIDRs",
+    "extraIPv6CIDRs",
+    "hostnameType",
+    "controlPlaneSubnetIDs",
+    "controlPlaneSecurityGroupIDs",
+    "controlPlaneOnPrivateSubnets",
+    "localZoneSubnets",
+];
+
+const UNSUPPORTED_IAM: &[&str] = &[
+    "serviceRoleARN",
+    "serviceRolePermissionsBoundary",
+    "fargatePodExecutionRoleARN",
+    "fargatePodExecutionRolePermissionsBoundary",
+    "vpcResourceControllerPolicy",
+    "podIdentityAssociations",
+];
+
+const UNSUPPORTED_NODEGROUP: &[&str] = &[
+    "ami",
+    "amiFamily",
+    "instanceSelector",
+    "instancesDistribution",
+    "launchTemplate",
+    "ssh",
+    "iam",
+    "securityGroups",
+    "subnets",
+    "localZones",
+    "preBootstrapCommands",
+    "overrideBootstrapCommand",
+    "maxPodsPerNode",
+    "disableIMDSv1",
+    "disablePodIMDS",
+    "placement",
+    "efaEnabled",
+    "enableDetailedMonitoring",
+    "instanceName",
+    "instancePrefix",
+    "volumeType",
+    "volumeIOPS",
+    "volumeThroughput",
+    "volumeEncrypted",
+    "volumeKmsKeyID",
+    "volumeName",
+    "additionalVolumes",
+    "updateConfig",
+    "nodeRepairConfig",
+    "releaseVersion",
+    "asgMetricsCollection",
+    "classicLoadBalancerNames",
+    "targetGroupARNs",
+    "bottlerocket",
+    "containerRuntime",
+    "kubeletExtraConfig",
+    "clusterDNS",
+    "cpuCredits",
+    "enableWarmPool",
+    "warmPool",
+    "suspendProcesses",
+    "propagateASGTags",
+    "capacityReservation",
+    "outpostARN",
+    "maxInstanceLifetime",
+    "enableEfa",
+    "enableSsm",
+];
+
+/// Parses a ClusterConfig document. `None` only when the document is not a
+/// ClusterConfig mapping at all or lacks metadata.name / metadata.region.
+pub fn parse(root: &Node, diags: &mut Diags) -> Option<ClusterConfig> {
+    let mut f = Fields::of(root, "", diags)?;
+    let api = f.required_string("apiVersion", diags);
+    if let Some(api) = &api
+        && api != API_VERSION
+    {
+        let pos = root.get("apiVersion").map_or(root.pos(), Node::pos);
+        diags.push(Diagnostic::error(
+            pos,
+            "apiVersion",
+            format!("apiVersion {api} is not supported (expected {API_VERSION})"),
+        ));
+    }
+    if let Some(kind) = f.required_string("kind", diags)
+        && kind != "ClusterConfig"
+    {
+        let pos = root.get("kind").map_or(root.pos(), Node::pos);
+        diags.push(Diagnostic::error(
+            pos,
+            "kind",
+            format!("kind {kind} is not a ClusterConfig"),
+        ));
+    }
+    let mut meta = f.map("metadata", diags);
+    let (name, region, version, tags) = match meta.as_mut() {
+        Some(m) => {
+            let name = m.required_string("name", diags);
+            let region = m.required_string("region", diags);
+            let version = m.string("version", diags);
+            let tags = m.string_map("tags", diags);
+            m.unsupported(&["annotations", "accountID"], diags);
+            (name, region, version, tags)
+        }
+        None => {
+            diags.push(Diagnostic::error(
+                root.pos(),
+                "metadata",
+                "missing required field metadata",
+            ));
+            (None, None, None, Vec::new())
+        }
+    };
+    if let Some(m) = meta {
+        m.finish(diags);
+    }
+    let availability_zones = f.strings("availabilityZones", diags);
+    let vpc = parse_vpc(&mut f, diags);
+    let iam = parse_iam(&mut f, diags);
+    let addons = f
+        .seq("addons", diags)
+        .into_iter()
+        .filter_map(|(path, n)| parse_addon(n, &path, diags))
+        .collect();
+    let managed_node_groups = f
+        .seq("managedNodeGroups", diags)
+        .into_iter()
+        .filter_map(|(path, n)| parse_node_group(n, &path, true, diags))
+        .collect();
+    let node_groups = f
+        .seq("nodeGroups", diags)
+        .into_iter()
+        .filter_map(|(path, n)| parse_node_group(n, &path, false, diags))
+        .collect();
+    let mut logging = Vec::new();
+    if let Some(mut cw) = f.map("cloudWatch", diags) {
+        if let Some(mut cl) = cw.map("clusterLogging", diags) {
+            logging = cl.strings("enableTypes", diags);
+            cl.unsupported(&["logRetentionInDays"], diags);
+            cl.finish(diags);
+        }
+        cw.finish(diags);
+    }
+    let before = diags.len();
+    f.unsupported(UNSUPPORTED_TOP, diags);
+    let unsupported = diags[before..].to_vec();
+    f.ignore(&["status"]);
+    f.finish(diags);
+    Some(ClusterConfig {
+        name: name?,
+        region: region?,
+        version,
+        tags,
+        availability_zones,
+        vpc,
+        iam,
+        addons,
+        managed_node_groups,
+        node_groups,
+        logging,
+        unsupported,
+    })
+}
+
+fn parse_vpc(f: &mut Fields<'_>, diags: &mut Diags) -> Vpc {
+    let mut vpc = Vpc {
+        id: None,
+        cidr: "192.168.0.0/16".into(),
+        nat: NatMode::Single,
+        public_access: true,
+        private_access: false,
+        public_access_cidrs: Vec::new(),
+        subnets: Vec::new(),
+    };
+    let Some(mut v) = f.map("vpc", diags) else {
+        return vpc;
+    };
+    vpc.id = v.string("id", diags);
+    if let Some(cidr) = v.string("cidr", diags) {
+        vpc.cidr = cidr;
+    }
+    if let Some(mut nat) = v.map("nat", diags) {
+        let pos = nat.pos();
+        match nat.string("gateway", diags).as_deref() {
+            None | Some("Single") => {}
+            Some("HighlyAvailable") => vpc.nat = NatMode::HighlyAvailable,
+            Some("Disable") => vpc.nat = NatMode::Disable,
+            Some(other) => diags.push(Diagnostic::error(
+                pos,
+                "vpc.nat.gateway",
+                format!(
+                    "vpc.nat.gateway must be Single, HighlyAvailable or Disable, found {other}"
+                ),
+            )),
+        }
+        nat.finish(diags);
+    }
+    if let Some(mut ep) = v.map("clusterEndpoints", diags) {
+        if let Some(b) = ep.bool("publicAccess", diags) {
+            vpc.public_access = b;
+        }
+        if let Some(b) = ep.bool("privateAccess", diags) {
+            vpc.private_access = b;
+        }
+        ep.finish(diags);
+    }
+    vpc.public_access_cidrs = v.strings("publicAccessCIDRs", diags);
+    if let Some(mut subnets) = v.map("subnets", diags) {
+        for (kind, private) in [("private", true), ("public", false)] {
+            if let Some(mut by_az) = subnets.map(kind, diags) {
+                for (az, path, node) in by_az.entries() {
+                    let Some(mut s) = Fields::of(node, &path, diags) else {
+                        continue;
+                    };
+                    vpc.subnets.push(ExistingSubnet {
+                        private,
+                        az: s.string("az", diags).unwrap_or_else(|| az.clone()),
+                        id: s.string("id", diags),
+                        cidr: s.string("cidr", diags),
+                    });
+                    s.finish(diags);
+                }
+            }
+        }
+        subnets.finish(diags);
+    }
+    v.unsupported(UNSUPPORTED_VPC, diags);
+    v.finish(diags);
+    vpc
+}
+
+fn parse_iam(f: &mut Fields<'_>, diags: &mut Diags) -> Iam {
+    let mut iam = Iam::default();
+    let Some(mut i) = f.map("iam", diags) else {
+        return iam;
+    };
+    iam.with_oidc = i.bool("withOIDC", diags).unwrap_or(false);
+    for (path, node) in i.seq("serviceAccounts", diags) {
+        let Some(mut sa) = Fields::of(node, &path, diags) else {
+            continue;
+        };
+        let (mut name, mut namespace) = (None, None);
+        if let Some(mut meta) = sa.map("metadata", diags) {
+            name = meta.required_string("name", diags);
+            namespace = meta.string("namespace", diags);
+            meta.unsupported(&["labels", "annotations"], diags);
+            meta.finish(diags);
+        }
+        let attach_policy_arns = sa.strings("attachPolicyARNs", diags);
+        let well_known_policies = well_known(&mut sa, diags);
+        sa.unsupported(
+            &[
+                "attachPolicy",
+                "attachRoleARN",
+                "permissionsBoundary",
+                "roleName",
+                "roleOnly",
+                "tags",
+            ],
+            diags,
+        );
+        sa.finish(diags);
+        if let Some(name) = name {
+            iam.service_accounts.push(ServiceAccount {
+                name,
+                namespace: namespace.unwrap_or_else(|| "default".into()),
+                attach_policy_arns,
+                well_known_policies,
+            });
+        }
+    }
+    i.unsupported(UNSUPPORTED_IAM, diags);
+    i.finish(diags);
+    iam
+}
+
+fn well_known(f: &mut Fields<'_>, diags: &mut Diags) -> Vec<String> {
+    let Some(mut wk) = f.map("wellKnownPolicies", diags) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, _) in wk.keys() {
+        if wk.bool(&key, diags) == Some(true) {
+            out.push(key);
+        }
+    }
+    wk.finish(diags);
+    out
+}
+
+fn parse_addon(node: &Node, path: &str, diags: &mut Diags) -> Option<Addon> {
+    let mut a = Fields::of(node, path, diags)?;
+    let name = a.required_string("name", diags);
+    let version = a.string("version", diags);
+    let attach_policy_arns = a.strings("attachPolicyARNs", diags);
+    let well_known_policies = well_known(&mut a, diags);
+    a.unsupported(
+        &[
+            "attachPolicy",
+            "serviceAccountRoleARN",
+            "permissionsBoundary",
+            "tags",
+            "configurationValues",
+            "resolveConflicts",
+            "podIdentityAssociations",
+            "useDefaultPodIdentityAssociations",
+            "namespaceConfig",
+        ],
+        diags,
+    );
+    a.finish(diags);
+    Some(Addon {
+        name: name?,
+        version,
+        attach_policy_arns,
+        well_known_policies,
+        pos: node.pos(),
+    })
+}
+
+fn parse_node_group(
+    node: &Node,
+    path: &str,
+    managed: bool,
+    diags: &mut Diags,
+) -> Option<NodeGroup> {
+    let mut g = Fields::of(node, path, diags)?;
+    let name = g.required_string("name", diags);
+    let mut instance_types = g.strings("instanceTypes", diags);
+    if let Some(t) = g.string("instanceType", diags) {
+        instance_types.insert(0, t);
+    }
+    let desired = g.int("desiredCapacity", diags);
+    let min = g.int("minSize", diags);
+    let max = g.int("maxSize", diags);
+    // eksctl's defaults: two nodes, min and max equal to desired unless given.
+    let desired_capacity = desired.or(min).unwrap_or(2);
+    let min_size = min.unwrap_or(desired_capacity);
+    let max_size = max.unwrap_or(desired_capacity.max(min_size));
+    if min_size > desired_capacity || desired_capacity > max_size {
+        diags.push(Diagnostic::error(
+            node.pos(),
+            path,
+            format!(
+                "{path}: sizes must satisfy minSize <= desiredCapacity <= maxSize (got {min_size} <= {desired_capacity} <= {max_size})"
+            ),
+        ));
+    }
+    let volume_size = g.int("volumeSize", diags);
+    let private_networking = g.bool("privateNetworking", diags).unwrap_or(false);
+    let spot = if managed {
+        g.bool("spot", diags).unwrap_or(false)
+    } else {
+        g.unsupported(&["spot"], diags);
+        false
+    };
+    let availability_zones = g.strings("availabilityZones", diags);
+    let labels = g.string_map("labels", diags);
+    let tags = g.string_map("tags", diags);
+    let taints = parse_taints(&mut g, diags);
+    let ami_family = g.node("amiFamily").and_then(Node::scalar_text);
+    g.ignore(&["amiFamily"]);
+    let unsupported_here: Vec<&str> = UNSUPPORTED_NODEGROUP
+        .iter()
+        .copied()
+        .filter(|k| *k != "amiFamily")
+        .collect();
+    g.unsupported(&unsupported_here, diags);
+    g.finish(diags);
+    if instance_types.is_empty() {
+        instance_types.push("m5.large".into());
+    }
+    Some(NodeGroup {
+        name: name?,
+        managed,
+        instance_types,
+        min_size,
+        desired_capacity,
+        max_size,
+        volume_size,
+        private_networking,
+        spot,
+        ami_family,
+        availability_zones,
+        labels,
+        tags,
+        taints,
+        pos: node.pos(),
+    })
+}
+
+fn parse_taints(g: &mut Fields<'_>, diags: &mut Diags) -> Vec<Taint> {
+    let path = g.child_path("taints");
+    let Some(node) = g.node("taints") else {
+        return Vec::new();
+    };
+    match &node.value {
+        super::yaml::Value::Seq(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let mut t = Fields::of(item, &format!("{path}[{i}]"), diags)?;
+                let key = t.required_string("key", diags)?;
+                let value = t.string("value", diags).unwrap_or_default();
+                let effect = t.required_string("effect", diags)?;
+                t.finish(diags);
+                Some(Taint { key, value, effect })
+            })
+            .collect(),
+        // The older map form: `key: value:effect`.
+        super::yaml::Value::Map(entries) => entries
+            .iter()
+            .filter_map(|(k, v)| {
+                let key = k.key_text()?;
+                let text = v.scalar_text().unwrap_or_default();
+                let (value, effect) = text.split_once(':').unwrap_or(("", text.as_str()));
+                Some(Taint {
+                    key,
+                    value: value.to_string(),
+                    effect: effect.to_string(),
+                })
+            })
+            .collect(),
+        _ => {
+            diags.push(Diagnostic::error(
+                node.pos(),
+                &path,
+                format!("{path} must be a list, found {}", node.type_name()),
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// True when a document looks like an eksctl ClusterConfig (used by discovery).
+pub fn is_cluster_config(root: &Node) -> bool {
+    root.get("apiVersion")
+        .and_then(Node::as_str)
+        .is_some_and(|a| a.starts_with("eksctl.io/"))
+        && root.get("kind").and_then(Node::as_str) == Some("ClusterConfig")
+}
+
+impl ClusterConfig {
+    /// Every node group, managed first, as the walkthrough and the pane list them.
+    pub fn all_node_groups(&self) -> impl Iterator<Item = &NodeGroup> {
+        self.managed_node_groups.iter().chain(&self.node_groups)
+    }
+}
+
+/// Only diagnostics that make a file unusable.
+pub fn has_errors(diags: &[Diagnostic]) -> bool {
+    diags.iter().any(|d| d.severity == Severity::Error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::yaml::parse_single;
+
+    fn load(src: &str) -> (Option<ClusterConfig>, Diags) {
+        let doc = parse_single(src).unwrap();
+        let mut d = Diags::new();
+        (parse(&doc, &mut d), d)
+    }
+
+    #[test]
+    fn demo_dawn_config_loads_clean() {
+        let src = std::str::from_utf8(
+            crate::demo::file("fixtures/demo/provisioning/manual/dawn-cluster.yaml").unwrap(),
+        )
+        .unwrap();
+        let (cfg, d) = load(src);
+        assert!(d.is_empty(), "{d:?}");
+        let cfg = cfg.unwrap();
+        assert_eq!(cfg.name, "dawn");
+        assert_eq!(cfg.vpc.nat, NatMode::Single);
+        assert!(cfg.iam.with_oidc);
+        assert_eq!(cfg.addons.len(), 3);
+        let ng = &cfg.managed_node_groups[0];
+        assert_eq!((ng.min_size, ng.desired_capacity, ng.max_size), (2, 2, 4));
+        assert_eq!(ng.instance_types, vec!["t3.large"]);
+    }
+
+    #[test]
+    fn defaults_follow_eksctl() {
+        let (cfg, d) = load(
+            "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: a, region: eu-north-1}\nmanagedNodeGroups:\n  - name: mng1\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let cfg = cfg.unwrap();
+        assert_eq!(cfg.vpc.cidr, "192.168.0.0/16");
+        let ng = &cfg.managed_node_groups[0];
+        assert_eq!(ng.instance_types, vec!["m5.large"]);
+        assert_eq!((ng.min_size, ng.desired_capacity, ng.max_size), (2, 2, 2));
+    }
+
+    #[test]
+    fn unsupported_sections_are_named_with_positions() {
+        let (cfg, d) = load(
+            "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: a, region: r}\nfargateProfiles:\n  - name: fp\n",
+        );
+        assert!(cfg.is_some());
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].severity, Severity::Unsupported);
+        assert_eq!(d[0].message, "not supported yet: fargateProfiles");
+        assert_eq!((d[0].line, d[0].col), (4, 1));
+        assert_eq!(cfg.unwrap().unsupported.len(), 1);
+    }
+
+    #[test]
+    fn wrong_types_and_bad_nat_mode() {
+        let (cfg, d) = load(
+            "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: a, region: r}\nvpc:\n  nat:\n    gateway: Double\nmanagedNodeGroups:\n  - name: x\n    desiredCapacity: two\n",
+        );
+        assert!(cfg.is_some());
+        let msgs: Vec<_> = d
+            .iter()
+            .map(|d| format!("{}:{} {}", d.line, d.col, d.message))
+            .collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("vpc.nat.gateway must be Single")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.contains(
+                &"9:22 managedNodeGroups[0].desiredCapacity must be an integer, found a string"
+                    .to_string()
+            ),
+            "{msgs:?}"
+        );
+    }
+
+    #[test]
+    fn missing_metadata_is_an_error() {
+        let (cfg, d) = load("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n");
+        assert!(cfg.is_none());
+        assert_eq!(d[0].message, "missing required field metadata");
+    }
+
+    #[test]
+    fn unknown_fields_are_warnings() {
+        let (_, d) = load(
+            "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: a, region: r}\nmanagedNodeGroup: []\n",
+        );
+        assert_eq!(d[0].severity, Severity::Warning);
+        assert_eq!(d[0].message, "unknown field managedNodeGroup");
+    }
+}
