@@ -4,13 +4,18 @@
 #![deny(clippy::unwrap_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
 
+pub mod app;
 pub mod cli;
 pub mod context;
 pub mod demo;
+pub mod logging;
 pub mod paths;
 pub mod render;
 pub mod sim;
 pub mod status;
+pub mod terminal;
+pub mod theme;
+pub mod ui;
 pub mod workspace;
 
 use std::process::ExitCode;
@@ -22,7 +27,15 @@ use context::Context;
 
 /// Runs one invocation of the `tierui` binary.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
     match cli.command {
+        None | Some(Command::Demo) => {
+            let ctx = Context::open(&cli.global, matches!(cli.command, Some(Command::Demo)))?;
+            logging::init(&ctx.dirs.state)?;
+            tracing::info!(root = %ctx.root.display(), sandbox = ctx.sandbox, "opening workspace");
+            app::run::run(ctx, started)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Status(args)) => {
             let ctx = Context::open(&cli.global, false)?;
             let ws = ctx.load();

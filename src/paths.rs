@@ -67,6 +67,21 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Resolves `.` and `..` without touching the file system.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Creates `dir` and its missing parents with mode 0700.
 pub fn private_dir(dir: &Path) -> Result<()> {
     let mut b = std::fs::DirBuilder::new();

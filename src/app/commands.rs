@@ -1,0 +1,138 @@
+//! The `:` command line: parsing and Tab completion.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Clusters,
+    Releases,
+    Problems,
+    Help,
+    Quit,
+    Reload,
+    Theme(String),
+    /// An empty line.
+    Nothing,
+}
+
+/// (name, aliases, argument hint, description) — the help overlay lists these.
+pub const COMMANDS: &[(&str, &[&str], &str, &str)] = &[
+    ("clusters", &["cl"], "", "Go to the cluster stacks"),
+    ("releases", &["rel"], "", "Go to the releases"),
+    ("problems", &["pr"], "", "Go to the problems panel"),
+    (
+        "theme",
+        &[],
+        "<default|light|high-contrast|name>",
+        "Switch colour theme",
+    ),
+    ("reload", &[], "", "Read the workspace from disk again"),
+    ("help", &["h"], "", "Show help"),
+    ("quit", &["q", "q!"], "", "Quit tierui"),
+];
+
+pub fn parse(line: &str) -> Result<Command, String> {
+    let line = line.trim();
+    let (name, arg) = line
+        .split_once(char::is_whitespace)
+        .map_or((line, ""), |(n, a)| (n, a.trim()));
+    if name.is_empty() {
+        return Ok(Command::Nothing);
+    }
+    let Some((canonical, _, hint, _)) = COMMANDS
+        .iter()
+        .find(|(n, aliases, _, _)| *n == name || aliases.contains(&name))
+    else {
+        return Err(format!(
+            "unknown command :{name} (Tab completes; ? lists commands)"
+        ));
+    };
+    let needs_arg = !hint.is_empty();
+    if needs_arg && arg.is_empty() {
+        return Err(format!(":{canonical} needs an argument: {hint}"));
+    }
+    if !needs_arg && !arg.is_empty() {
+        return Err(format!(":{canonical} takes no argument"));
+    }
+    Ok(match *canonical {
+        "clusters" => Command::Clusters,
+        "releases" => Command::Releases,
+        "problems" => Command::Problems,
+        "theme" => Command::Theme(arg.to_string()),
+        "reload" => Command::Reload,
+        "help" => Command::Help,
+        _ => Command::Quit,
+    })
+}
+
+/// Commands starting with the typed word, for completion and the hint line.
+pub fn candidates(prefix: &str) -> Vec<&'static str> {
+    COMMANDS
+        .iter()
+        .map(|c| c.0)
+        .filter(|n| n.starts_with(prefix.trim()))
+        .collect()
+}
+
+/// Where Tab completion is: the prefix typed before the first Tab and the
+/// candidate shown now.
+pub type Completion = Option<(String, usize)>;
+
+/// Completes the command word; repeated Tabs cycle through the candidates.
+pub fn complete(text: &str, state: &Completion) -> (String, Completion) {
+    if let Some(prefix) = text.strip_prefix("theme ") {
+        let found = crate::theme::BUILTIN
+            .iter()
+            .find(|n| n.starts_with(prefix.trim()));
+        return (
+            found.map_or_else(|| text.to_string(), |n| format!("theme {n}")),
+            None,
+        );
+    }
+    if text.contains(char::is_whitespace) {
+        return (text.to_string(), None);
+    }
+    let prefix = state.as_ref().map_or(text, |(p, _)| p.as_str()).to_string();
+    let list = candidates(&prefix);
+    match (state, list.as_slice()) {
+        (_, []) => (text.to_string(), None),
+        (None, [only]) => (format!("{only} "), None),
+        (None, [first, ..]) => (first.to_string(), Some((prefix, 0))),
+        (Some((_, i)), _) => {
+            let next = (i + 1) % list.len();
+            (list[next].to_string(), Some((prefix, next)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsing_and_errors() {
+        assert_eq!(parse("clusters"), Ok(Command::Clusters));
+        assert_eq!(parse(" q "), Ok(Command::Quit));
+        assert_eq!(parse("theme light"), Ok(Command::Theme("light".into())));
+        assert_eq!(parse(""), Ok(Command::Nothing));
+        assert_eq!(
+            parse("theme"),
+            Err(":theme needs an argument: <default|light|high-contrast|name>".into())
+        );
+        assert_eq!(
+            parse("nope"),
+            Err("unknown command :nope (Tab completes; ? lists commands)".into())
+        );
+        assert_eq!(parse("reload now"), Err(":reload takes no argument".into()));
+    }
+
+    #[test]
+    fn completion() {
+        assert_eq!(complete("cl", &None), ("clusters ".into(), None));
+        assert_eq!(complete("xyz", &None), ("xyz".into(), None));
+        let (first, st) = complete("re", &None);
+        assert_eq!(first, "releases");
+        let (second, st) = complete(&first, &st);
+        assert_eq!(second, "reload");
+        assert_eq!(complete(&second, &st).0, "releases");
+        assert_eq!(complete("theme hi", &None).0, "theme high-contrast");
+    }
+}

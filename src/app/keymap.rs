@@ -1,0 +1,504 @@
+//! The keymap as data: default bindings, user overrides from `<config>/keymap.toml`,
+//! and the help overlay generated from it.
+//!
+//! ```toml
+//! # keymap.toml — sections are screens, keys are action names, values are keys.
+//! [global]
+//! quit = ["q", "ctrl-c"]
+//! [home]
+//! problems = "P"
+//! ```
+//! A binding set here replaces that action's default keys; everything else stays.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where an action applies. Screen scopes are consulted before `Global`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    Global,
+    Home,
+}
+
+impl Scope {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::Home => "home",
+        }
+    }
+
+    fn from_name(s: &str) -> Option<Scope> {
+        [Scope::Global, Scope::Home]
+            .into_iter()
+            .find(|sc| sc.name() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Quit,
+    Back,
+    Help,
+    Command,
+    Filter,
+    NextPane,
+    PrevPane,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Open,
+    Refresh,
+    ToggleProblems,
+}
+
+/// (action, config name, description, scope, default keys)
+const TABLE: &[(Action, &str, &str, Scope, &[&str])] = &[
+    (
+        Action::Help,
+        "help",
+        "Show this help",
+        Scope::Global,
+        &["?"],
+    ),
+    (
+        Action::Command,
+        "command",
+        "Command line (:clusters, :releases, :theme …)",
+        Scope::Global,
+        &[":"],
+    ),
+    (
+        Action::Filter,
+        "filter",
+        "Filter the list",
+        Scope::Global,
+        &["/"],
+    ),
+    (
+        Action::Back,
+        "back",
+        "Back / close overlay / clear filter",
+        Scope::Global,
+        &["esc"],
+    ),
+    (
+        Action::Quit,
+        "quit",
+        "Quit (back first when something is open)",
+        Scope::Global,
+        &["q", "ctrl-c"],
+    ),
+    (
+        Action::NextPane,
+        "next_pane",
+        "Next pane",
+        Scope::Global,
+        &["tab"],
+    ),
+    (
+        Action::PrevPane,
+        "prev_pane",
+        "Previous pane",
+        Scope::Global,
+        &["backtab"],
+    ),
+    (Action::Up, "up", "Move up", Scope::Global, &["k", "up"]),
+    (
+        Action::Down,
+        "down",
+        "Move down",
+        Scope::Global,
+        &["j", "down"],
+    ),
+    (
+        Action::PageUp,
+        "page_up",
+        "Page up",
+        Scope::Global,
+        &["pgup", "ctrl-u"],
+    ),
+    (
+        Action::PageDown,
+        "page_down",
+        "Page down",
+        Scope::Global,
+        &["pgdn", "ctrl-d"],
+    ),
+    (
+        Action::Top,
+        "top",
+        "First item",
+        Scope::Global,
+        &["g", "home"],
+    ),
+    (
+        Action::Bottom,
+        "bottom",
+        "Last item",
+        Scope::Global,
+        &["G", "end"],
+    ),
+    (
+        Action::Open,
+        "open",
+        "Open the selection",
+        Scope::Global,
+        &["enter"],
+    ),
+    (
+        Action::Refresh,
+        "refresh",
+        "Reload the workspace from disk",
+        Scope::Global,
+        &["r"],
+    ),
+    (
+        Action::ToggleProblems,
+        "problems",
+        "Show or hide the problems panel",
+        Scope::Home,
+        &["p"],
+    ),
+];
+
+impl Action {
+    fn row(
+        self,
+    ) -> &'static (
+        Action,
+        &'static str,
+        &'static str,
+        Scope,
+        &'static [&'static str],
+    ) {
+        // Every action has exactly one row; the test below keeps it that way.
+        TABLE.iter().find(|r| r.0 == self).unwrap_or(&TABLE[0])
+    }
+    pub fn name(self) -> &'static str {
+        self.row().1
+    }
+    pub fn description(self) -> &'static str {
+        self.row().2
+    }
+    pub fn scope(self) -> Scope {
+        self.row().3
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    pub fn from_event(ev: &KeyEvent) -> Key {
+        let mut mods = ev.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+        // Shift is part of the character itself ("G", "?"); keep it only for keys without one.
+        if !matches!(ev.code, KeyCode::Char(_)) {
+            mods |= ev.modifiers & KeyModifiers::SHIFT;
+        }
+        let code = match ev.code {
+            KeyCode::Char(c) if mods.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            KeyCode::BackTab => KeyCode::BackTab,
+            other => other,
+        };
+        let mods = if code == KeyCode::BackTab {
+            mods - KeyModifiers::SHIFT
+        } else {
+            mods
+        };
+        Key { code, mods }
+    }
+
+    pub fn parse(s: &str) -> Option<Key> {
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = s;
+        loop {
+            if let Some(r) = rest.strip_prefix("ctrl-") {
+                mods |= KeyModifiers::CONTROL;
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("alt-") {
+                mods |= KeyModifiers::ALT;
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        let code = match rest {
+            "enter" => KeyCode::Enter,
+            "esc" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            "backtab" | "shift-tab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" => KeyCode::PageUp,
+            "pgdn" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "backspace" => KeyCode::Backspace,
+            "delete" => KeyCode::Delete,
+            f if f.starts_with('f') && f.len() > 1 => KeyCode::F(f[1..].parse().ok()?),
+            c if c.chars().count() == 1 => {
+                let ch = c.chars().next()?;
+                KeyCode::Char(if mods.contains(KeyModifiers::CONTROL) {
+                    ch.to_ascii_lowercase()
+                } else {
+                    ch
+                })
+            }
+            _ => return None,
+        };
+        Some(Key { code, mods })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            f.write_str("Ctrl-")?;
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            f.write_str("Alt-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("Space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::BackTab => f.write_str("Shift-Tab"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::PageUp => f.write_str("PgUp"),
+            KeyCode::PageDown => f.write_str("PgDn"),
+            KeyCode::Home => f.write_str("Home"),
+            KeyCode::End => f.write_str("End"),
+            KeyCode::Backspace => f.write_str("Backspace"),
+            KeyCode::Delete => f.write_str("Delete"),
+            KeyCode::F(n) => write!(f, "F{n}"),
+            _ => f.write_str("?"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    /// Keys per action, in the order they were given.
+    keys: BTreeMap<Action, Vec<Key>>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let keys = TABLE
+            .iter()
+            .map(|(a, _, _, _, ks)| (*a, ks.iter().filter_map(|k| Key::parse(k)).collect()))
+            .collect();
+        Keymap { keys }
+    }
+}
+
+impl Keymap {
+    /// Defaults plus `<config>/keymap.toml` when it exists.
+    pub fn load(config_dir: &Path) -> Result<Keymap> {
+        let path = config_dir.join("keymap.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Keymap::from_toml(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Keymap::default()),
+            Err(e) => bail!("{}: {e}", path.display()),
+        }
+    }
+
+    pub fn from_toml(text: &str, origin: &str) -> Result<Keymap> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let pos = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or_default();
+            anyhow::anyhow!("{origin}{pos} {}", e.message())
+        })?;
+        let mut map = Keymap::default();
+        for (section, value) in &table {
+            let Some(scope) = Scope::from_name(section) else {
+                bail!("{origin}: unknown section [{section}] (sections: global, home)");
+            };
+            let Some(bindings) = value.as_table() else {
+                bail!("{origin}: [{section}] must be a table of action = keys");
+            };
+            for (name, keys) in bindings {
+                let Some(action) = TABLE
+                    .iter()
+                    .find(|r| r.1 == name && r.3 == scope)
+                    .map(|r| r.0)
+                else {
+                    bail!("{origin}: [{section}] has no action \"{name}\"");
+                };
+                let list: Vec<&str> = match keys {
+                    toml::Value::String(s) => vec![s.as_str()],
+                    toml::Value::Array(a) => a.iter().filter_map(toml::Value::as_str).collect(),
+                    _ => bail!("{origin}: {section}.{name} must be a key or a list of keys"),
+                };
+                let mut parsed = Vec::new();
+                for k in list {
+                    parsed.push(Key::parse(k).ok_or_else(|| anyhow::anyhow!("{origin}: {section}.{name}: \"{k}\" is not a key (examples: q, G, ctrl-s, enter, pgdn, f5)"))?);
+                }
+                map.keys.insert(action, parsed);
+            }
+        }
+        Ok(map)
+    }
+
+    /// The action for a key on a screen: the screen's own bindings first, then global.
+    pub fn action(&self, scope: Scope, key: Key) -> Option<Action> {
+        let find = |sc: Scope| {
+            self.keys
+                .iter()
+                .find(|(a, ks)| a.scope() == sc && ks.contains(&key))
+                .map(|(a, _)| *a)
+        };
+        find(scope).or_else(|| find(Scope::Global))
+    }
+
+    pub fn keys(&self, action: Action) -> &[Key] {
+        self.keys.get(&action).map_or(&[], Vec::as_slice)
+    }
+
+    /// First key of an action as shown in hints ("?" for help).
+    pub fn hint(&self, action: Action) -> String {
+        self.keys(action)
+            .first()
+            .map_or_else(|| "—".into(), Key::to_string)
+    }
+
+    /// Help rows for a screen: (keys, description), screen actions first.
+    pub fn help(&self, scope: Scope) -> Vec<(String, &'static str)> {
+        let mut rows: Vec<_> = TABLE
+            .iter()
+            .filter(|r| r.3 == scope || r.3 == Scope::Global)
+            .map(|r| {
+                let keys = self
+                    .keys(r.0)
+                    .iter()
+                    .map(Key::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (r.3 != scope, keys, r.2)
+            })
+            .collect();
+        rows.sort_by_key(|r| r.0);
+        rows.into_iter().map(|(_, k, d)| (k, d)).collect()
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    format!(
+        ":{}:{}",
+        before.matches('\n').count() + 1,
+        before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> Key {
+        Key::parse(s).unwrap()
+    }
+
+    #[test]
+    fn every_action_has_one_row() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in TABLE {
+            assert!(seen.insert(r.0), "{:?} twice", r.0);
+            assert_eq!(r.0.name(), r.1);
+        }
+    }
+
+    #[test]
+    fn defaults_and_scopes() {
+        let k = Keymap::default();
+        assert_eq!(k.action(Scope::Home, key("j")), Some(Action::Down));
+        assert_eq!(
+            k.action(Scope::Home, key("p")),
+            Some(Action::ToggleProblems)
+        );
+        assert_eq!(k.action(Scope::Global, key("p")), None);
+        assert_eq!(k.action(Scope::Home, key("ctrl-c")), Some(Action::Quit));
+    }
+
+    #[test]
+    fn overrides_replace_one_action() {
+        let k = Keymap::from_toml(
+            "[global]\nquit = \"x\"\n[home]\nproblems = [\"P\", \"f2\"]\n",
+            "keymap.toml",
+        )
+        .unwrap();
+        assert_eq!(k.action(Scope::Home, key("x")), Some(Action::Quit));
+        assert_eq!(k.action(Scope::Home, key("q")), None);
+        assert_eq!(
+            k.action(Scope::Home, key("f2")),
+            Some(Action::ToggleProblems)
+        );
+        assert_eq!(k.action(Scope::Home, key("j")), Some(Action::Down));
+    }
+
+    #[test]
+    fn override_errors_are_precise() {
+        let e = Keymap::from_toml("[global]\nfly = \"f\"\n", "keymap.toml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "keymap.toml: [global] has no action \"fly\"");
+        let e = Keymap::from_toml("[global]\nquit = \"hyper-q\"\n", "keymap.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"hyper-q\" is not a key"), "{e}");
+        let e = Keymap::from_toml("[global\n", "keymap.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("keymap.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn key_events_normalise_shift_and_ctrl() {
+        let ev = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
+        assert_eq!(Key::from_event(&ev), key("G"));
+        let ev = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(Key::from_event(&ev), key("backtab"));
+        let ev = KeyEvent::new(
+            KeyCode::Char('C'),
+            KeyModifiers::CONTROL | KeyModifiers::SHIFT,
+        );
+        assert_eq!(Key::from_event(&ev), key("ctrl-c"));
+        assert_eq!(key("ctrl-s").to_string(), "Ctrl-s");
+    }
+
+    #[test]
+    fn help_lists_screen_actions_first() {
+        let rows = Keymap::default().help(Scope::Home);
+        assert_eq!(
+            rows[0],
+            ("p".to_string(), "Show or hide the problems panel")
+        );
+        assert!(
+            rows.iter()
+                .any(|(k, d)| k == "q Ctrl-c" && d.starts_with("Quit"))
+        );
+    }
+}

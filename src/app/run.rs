@@ -1,0 +1,177 @@
+//! The terminal runtime: reads input and backend messages, calls `update`, carries
+//! out effects and draws — only when something changed, at most ~30 frames/s.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt as _;
+use tokio::sync::mpsc;
+
+use super::keymap::Keymap;
+use super::state::{Session, State};
+use super::update::{Effect, Msg, update};
+use crate::context::Context;
+use crate::terminal::Tui;
+use crate::theme::Theme;
+
+const FRAME: Duration = Duration::from_millis(33);
+
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+pub fn session(ctx: &Context) -> Session {
+    Session {
+        sandbox: ctx.sandbox,
+        readonly: ctx.readonly,
+        demo: ctx.demo,
+        aws_profile: ctx
+            .global
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok()),
+        aws_region: ctx.global.region.clone(),
+        endpoint_url: ctx
+            .global
+            .endpoint_url
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
+    }
+}
+
+/// Opens the UI on a workspace; returns when the operator quits.
+pub fn run(ctx: Context, started: Instant) -> Result<()> {
+    // Config errors print as plain errors before the terminal is taken over.
+    let theme = Theme::load(ctx.global.theme.as_deref(), &ctx.dirs.config, no_color())?;
+    let keymap = Keymap::load(&ctx.dirs.config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let ws = ctx.load();
+        let state = State::new(ws, session(&ctx), theme, keymap);
+        event_loop(ctx, state, started).await
+    })
+}
+
+async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<()> {
+    let mut tui = Tui::enter()?;
+    let size = tui.terminal.size()?;
+    state.width = size.width;
+    state.height = size.height;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut events = EventStream::new();
+    let mut signals = Signals::new()?;
+    let exit_after_first_frame = std::env::var_os("TIERUI_EXIT_AFTER_FIRST_FRAME").is_some();
+    let mut dirty = true;
+    let mut last_frame: Option<Instant> = None;
+    loop {
+        let due = last_frame.map_or(Instant::now(), |t| t + FRAME);
+        if dirty && Instant::now() >= due {
+            tui.terminal.draw(|f| crate::ui::draw(f, &state))?;
+            if last_frame.is_none() {
+                tracing::info!(ms = started.elapsed().as_secs_f64() * 1000.0, "first frame");
+                if exit_after_first_frame {
+                    break;
+                }
+            }
+            last_frame = Some(Instant::now());
+            dirty = false;
+        }
+        let wait = if dirty {
+            Some(due.saturating_duration_since(Instant::now()))
+        } else {
+            None
+        };
+        let msg = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => Msg::Key(k),
+                Some(Ok(Event::Mouse(m))) => Msg::Mouse(m),
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            Some(m) = rx.recv() => m,
+            () = sleep_opt(wait) => continue,
+            () = signals.recv() => {
+                tracing::info!("signal received, quitting");
+                break;
+            }
+        };
+        let out = update(&mut state, msg);
+        dirty |= out.redraw;
+        for effect in out.effects {
+            spawn_effect(&ctx, effect, tx.clone());
+        }
+        if state.quit {
+            break;
+        }
+    }
+    drop(tui);
+    Ok(())
+}
+
+async fn sleep_opt(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn spawn_effect(ctx: &Context, effect: Effect, tx: mpsc::UnboundedSender<Msg>) {
+    match effect {
+        Effect::ReloadWorkspace => {
+            let root = ctx.root.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(Msg::Reloaded(Box::new(crate::workspace::load(&root))));
+            });
+        }
+        Effect::LoadTheme(name) => {
+            let config = ctx.dirs.config.clone();
+            tokio::task::spawn_blocking(move || {
+                let theme = Theme::load(Some(&name), &config, no_color())
+                    .map(Box::new)
+                    .map_err(|e| format!("{e:#}"));
+                let _ = tx.send(Msg::ThemeLoaded(theme));
+            });
+        }
+    }
+}
+
+/// SIGTERM, SIGHUP and SIGINT end the UI cleanly (the terminal is restored on drop).
+struct Signals {
+    #[cfg(unix)]
+    list: Vec<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let list = vec![
+                signal(SignalKind::terminate())?,
+                signal(SignalKind::hangup())?,
+                signal(SignalKind::interrupt())?,
+            ];
+            Ok(Signals { list })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let futs = self.list.iter_mut().map(|s| Box::pin(s.recv()));
+            futures::future::select_all(futs).await;
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

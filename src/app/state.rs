@@ -1,0 +1,241 @@
+//! Everything the UI shows, owned in one place. Only `update` changes it.
+
+use crate::theme::Theme;
+use crate::workspace::model::{ClusterStack, Release, Workspace};
+
+use super::keymap::{Keymap, Scope};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Clusters,
+    Releases,
+    Detail,
+    Problems,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// A one-line text input at the bottom of the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// `:` command line; `completion` cycles through candidates on Tab.
+    Command {
+        text: String,
+        completion: super::commands::Completion,
+    },
+    /// `/` filter, applied live.
+    Filter { text: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Help { scroll: u16 },
+}
+
+/// What the detail pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    Cluster(usize),
+    Release(usize),
+}
+
+/// The process-level facts shown in the status bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Session {
+    pub sandbox: bool,
+    pub readonly: bool,
+    pub demo: bool,
+    /// `--profile` / AWS_PROFILE, before per-cluster settings.
+    pub aws_profile: Option<String>,
+    pub aws_region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+pub struct State {
+    pub ws: Workspace,
+    pub session: Session,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub focus: Pane,
+    /// Cursor in the filtered cluster list.
+    pub cluster_cursor: usize,
+    /// Cursor in the filtered release list.
+    pub release_cursor: usize,
+    /// The navigator item the detail pane shows (indices into the workspace).
+    pub selection: Option<Selection>,
+    pub detail_scroll: u16,
+    pub problem_cursor: usize,
+    pub show_problems: bool,
+    pub filter: String,
+    pub input: Option<Input>,
+    pub overlay: Option<Overlay>,
+    pub message: Option<(Level, String)>,
+    pub width: u16,
+    pub height: u16,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(ws: Workspace, session: Session, theme: Theme, keymap: Keymap) -> State {
+        let mut s = State {
+            ws,
+            session,
+            theme,
+            keymap,
+            focus: Pane::Clusters,
+            cluster_cursor: 0,
+            release_cursor: 0,
+            selection: None,
+            detail_scroll: 0,
+            problem_cursor: 0,
+            show_problems: true,
+            filter: String::new(),
+            input: None,
+            overlay: None,
+            message: None,
+            width: 80,
+            height: 24,
+            quit: false,
+        };
+        if s.ws.clusters.is_empty() && !s.ws.releases.is_empty() {
+            s.focus = Pane::Releases;
+        }
+        s.sync_selection();
+        if s.ws.clusters.is_empty() && s.ws.releases.is_empty() {
+            s.message = Some((Level::Warn, "no clusters or releases found here: add a tierui.yaml (see the README) or open another folder with --workspace".into()));
+        }
+        s
+    }
+
+    pub fn scope(&self) -> Scope {
+        Scope::Home
+    }
+
+    fn matches(&self, fields: &[&str]) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        let needle = self.filter.to_lowercase();
+        fields.iter().any(|f| f.to_lowercase().contains(&needle))
+    }
+
+    /// Indices of clusters that pass the filter.
+    pub fn visible_clusters(&self) -> Vec<usize> {
+        self.ws
+            .clusters
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                self.matches(&[&c.name, c.provisioner(), c.region.as_deref().unwrap_or("")])
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Indices of releases that pass the filter.
+    pub fn visible_releases(&self) -> Vec<usize> {
+        self.ws
+            .releases
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                self.matches(&[
+                    &r.service,
+                    r.environment.as_deref().unwrap_or(""),
+                    r.manager(),
+                    &r.namespace,
+                    r.cluster.as_deref().unwrap_or(""),
+                    r.summary.image_tag.as_deref().unwrap_or(""),
+                ])
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Re-derives the selection from the focused list's cursor, clamping cursors.
+    pub fn sync_selection(&mut self) {
+        let clusters = self.visible_clusters();
+        let releases = self.visible_releases();
+        self.cluster_cursor = self.cluster_cursor.min(clusters.len().saturating_sub(1));
+        self.release_cursor = self.release_cursor.min(releases.len().saturating_sub(1));
+        self.problem_cursor = self
+            .problem_cursor
+            .min(self.ws.problems.len().saturating_sub(1));
+        let from_clusters = clusters
+            .get(self.cluster_cursor)
+            .map(|i| Selection::Cluster(*i));
+        let from_releases = releases
+            .get(self.release_cursor)
+            .map(|i| Selection::Release(*i));
+        let next = match self.focus {
+            Pane::Clusters => from_clusters.or(from_releases),
+            Pane::Releases => from_releases.or(from_clusters),
+            // Detail and problems keep showing the last navigator choice.
+            _ => self.selection.filter(|s| match s {
+                Selection::Cluster(i) => clusters.contains(i),
+                Selection::Release(i) => releases.contains(i),
+            }),
+        };
+        let next = next.or(from_clusters).or(from_releases);
+        if next != self.selection {
+            self.detail_scroll = 0;
+        }
+        self.selection = next;
+    }
+
+    pub fn selected_cluster(&self) -> Option<&ClusterStack> {
+        match self.selection? {
+            Selection::Cluster(i) => self.ws.clusters.get(i),
+            Selection::Release(i) => self
+                .ws
+                .cluster(self.ws.releases.get(i)?.cluster.as_deref()?),
+        }
+    }
+
+    pub fn selected_release(&self) -> Option<&Release> {
+        match self.selection? {
+            Selection::Release(i) => self.ws.releases.get(i),
+            Selection::Cluster(_) => None,
+        }
+    }
+
+    pub fn problems_visible(&self) -> bool {
+        self.show_problems && !self.ws.problems.is_empty()
+    }
+
+    /// Problems that belong to a file of the selection (shown in the detail pane).
+    pub fn selection_files(&self) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        match self.selection {
+            Some(Selection::Cluster(i)) => {
+                if let Some(c) = self.ws.clusters.get(i) {
+                    files.push(c.source_file().to_path_buf());
+                    if let Some(p) = c.pulumi() {
+                        files.push(p.project_dir.join("Pulumi.yaml"));
+                        files.extend(p.checkpoint_file.clone());
+                    }
+                }
+            }
+            Some(Selection::Release(i)) => {
+                if let Some(r) = self.ws.releases.get(i) {
+                    match &r.source {
+                        crate::workspace::ReleaseSource::Pulumi(p) => {
+                            files.push(p.config_file.clone());
+                            files.push(p.project_dir.join("Pulumi.yaml"));
+                        }
+                        crate::workspace::ReleaseSource::Kubectl { manifest_dir, .. } => {
+                            files.push(manifest_dir.clone())
+                        }
+                    }
+                }
+            }
+            None => {}
+        }
+        files
+    }
+}

@@ -1,0 +1,368 @@
+//! `update`: the only place the state changes. It turns a message into state
+//! changes plus effects for the runtime to carry out (I/O never happens here).
+
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+use crate::theme::Theme;
+use crate::ui::layout;
+use crate::workspace::model::Workspace;
+
+use super::commands::{self, Command};
+use super::keymap::{Action, Key};
+use super::state::{Input, Level, Overlay, Pane, State};
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// The workspace was read again from disk.
+    Reloaded(Box<Workspace>),
+    ThemeLoaded(Result<Box<Theme>, String>),
+}
+
+/// Work for the runtime; results come back as [`Msg`]s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    ReloadWorkspace,
+    LoadTheme(String),
+}
+
+/// What one message did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub effects: Vec<Effect>,
+    /// False when nothing visible changed, so no frame is drawn.
+    pub redraw: bool,
+}
+
+impl Outcome {
+    fn redraw() -> Self {
+        Outcome {
+            effects: Vec::new(),
+            redraw: true,
+        }
+    }
+    fn with(effect: Effect) -> Self {
+        Outcome {
+            effects: vec![effect],
+            redraw: true,
+        }
+    }
+}
+
+pub fn update(s: &mut State, msg: Msg) -> Outcome {
+    match msg {
+        Msg::Key(k) if k.kind == KeyEventKind::Release => Outcome::default(),
+        Msg::Key(k) => key(s, k),
+        Msg::Mouse(m) => mouse(s, m),
+        Msg::Resize(w, h) => {
+            s.width = w;
+            s.height = h;
+            Outcome::redraw()
+        }
+        Msg::Reloaded(ws) => {
+            let n = ws.problems.len();
+            s.ws = *ws;
+            s.sync_selection();
+            s.message = Some((
+                Level::Info,
+                format!(
+                    "workspace reloaded ({n} problem{})",
+                    if n == 1 { "" } else { "s" }
+                ),
+            ));
+            Outcome::redraw()
+        }
+        Msg::ThemeLoaded(Ok(theme)) => {
+            s.message = Some((Level::Info, format!("theme {}", theme.name)));
+            s.theme = *theme;
+            Outcome::redraw()
+        }
+        Msg::ThemeLoaded(Err(e)) => {
+            s.message = Some((Level::Error, e));
+            Outcome::redraw()
+        }
+    }
+}
+
+fn key(s: &mut State, ev: KeyEvent) -> Outcome {
+    if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
+        s.quit = true;
+        return Outcome::redraw();
+    }
+    if s.input.is_some() {
+        return input_key(s, ev);
+    }
+    let Some(action) = s.keymap.action(s.scope(), Key::from_event(&ev)) else {
+        return Outcome::default();
+    };
+    // Any key clears a stale message.
+    s.message = None;
+    if let Some(Overlay::Help { scroll }) = &mut s.overlay {
+        match action {
+            Action::Down => *scroll = scroll.saturating_add(1),
+            Action::Up => *scroll = scroll.saturating_sub(1),
+            Action::PageDown => *scroll = scroll.saturating_add(10),
+            Action::PageUp => *scroll = scroll.saturating_sub(10),
+            Action::Top => *scroll = 0,
+            Action::Quit | Action::Back | Action::Help => s.overlay = None,
+            _ => {}
+        }
+        return Outcome::redraw();
+    }
+    act(s, action)
+}
+
+fn act(s: &mut State, action: Action) -> Outcome {
+    match action {
+        Action::Quit => {
+            if !s.filter.is_empty() {
+                back(s);
+            } else {
+                s.quit = true;
+            }
+        }
+        Action::Back => back(s),
+        Action::Help => s.overlay = Some(Overlay::Help { scroll: 0 }),
+        Action::Command => {
+            s.input = Some(Input::Command {
+                text: String::new(),
+                completion: None,
+            })
+        }
+        Action::Filter => {
+            s.input = Some(Input::Filter {
+                text: s.filter.clone(),
+            })
+        }
+        Action::NextPane | Action::PrevPane => {
+            let mut order = vec![Pane::Clusters, Pane::Releases, Pane::Detail];
+            if s.problems_visible() {
+                order.push(Pane::Problems);
+            }
+            let i = order.iter().position(|p| *p == s.focus).unwrap_or(0);
+            let next = if action == Action::NextPane {
+                (i + 1) % order.len()
+            } else {
+                (i + order.len() - 1) % order.len()
+            };
+            s.focus = order[next];
+            s.sync_selection();
+        }
+        Action::Up => step(s, -1),
+        Action::Down => step(s, 1),
+        Action::PageUp => step(s, -(page(s) as i64)),
+        Action::PageDown => step(s, page(s) as i64),
+        Action::Top => step(s, i64::MIN / 2),
+        Action::Bottom => step(s, i64::MAX / 2),
+        Action::Open => match s.focus {
+            Pane::Clusters | Pane::Releases => s.focus = Pane::Detail,
+            Pane::Problems => {
+                if let Some(p) = s.ws.problems.get(s.problem_cursor) {
+                    s.message = Some((Level::Info, format!("{}", p)));
+                }
+            }
+            Pane::Detail => {}
+        },
+        Action::Refresh => return Outcome::with(Effect::ReloadWorkspace),
+        Action::ToggleProblems => {
+            s.show_problems = !s.show_problems;
+            if !s.problems_visible() && s.focus == Pane::Problems {
+                s.focus = Pane::Clusters;
+            }
+            if s.ws.problems.is_empty() {
+                s.message = Some((Level::Info, "no problems in this workspace".into()));
+            }
+        }
+    }
+    Outcome::redraw()
+}
+
+fn back(s: &mut State) {
+    if !s.filter.is_empty() {
+        s.filter.clear();
+        s.sync_selection();
+    } else if matches!(s.focus, Pane::Detail | Pane::Problems) {
+        s.focus = match s.selection {
+            Some(super::state::Selection::Release(_)) => Pane::Releases,
+            _ => Pane::Clusters,
+        };
+        s.sync_selection();
+    }
+}
+
+fn page(s: &State) -> u16 {
+    let l = layout::home(Rect::new(0, 0, s.width, s.height), s);
+    match s.focus {
+        Pane::Clusters => l.clusters.height.saturating_sub(2),
+        Pane::Releases => l.releases.height.saturating_sub(3),
+        Pane::Detail => l.detail.height.saturating_sub(2),
+        Pane::Problems => l.problems.map_or(1, |r| r.height.saturating_sub(2)),
+    }
+    .max(1)
+}
+
+fn moved(cursor: usize, by: i64, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    (cursor as i64).saturating_add(by).clamp(0, len as i64 - 1) as usize
+}
+
+fn step(s: &mut State, by: i64) {
+    match s.focus {
+        Pane::Clusters => {
+            s.cluster_cursor = moved(s.cluster_cursor, by, s.visible_clusters().len())
+        }
+        Pane::Releases => {
+            s.release_cursor = moved(s.release_cursor, by, s.visible_releases().len())
+        }
+        Pane::Detail => {
+            let lines = crate::ui::detail::line_count(s) as i64;
+            s.detail_scroll = (i64::from(s.detail_scroll) + by).clamp(0, (lines - 1).max(0)) as u16;
+        }
+        Pane::Problems => s.problem_cursor = moved(s.problem_cursor, by, s.ws.problems.len()),
+    }
+    s.sync_selection();
+}
+
+fn input_key(s: &mut State, ev: KeyEvent) -> Outcome {
+    let Some(input) = s.input.as_mut() else {
+        return Outcome::default();
+    };
+    let (text, is_filter) = match input {
+        Input::Command { text, .. } => (text, false),
+        Input::Filter { text } => (text, true),
+    };
+    match ev.code {
+        KeyCode::Esc => {
+            if is_filter {
+                s.filter.clear();
+                s.sync_selection();
+            }
+            s.input = None;
+        }
+        KeyCode::Enter => {
+            let text = text.clone();
+            s.input = None;
+            if !is_filter {
+                return run_command(s, &text);
+            }
+        }
+        KeyCode::Backspace => {
+            if text.pop().is_none() && !is_filter {
+                s.input = None;
+            }
+            if let Some(Input::Command { completion, .. }) = s.input.as_mut() {
+                *completion = None;
+            }
+        }
+        KeyCode::Tab if !is_filter => {
+            if let Some(Input::Command { text, completion }) = s.input.as_mut() {
+                let (next, state) = commands::complete(text, completion);
+                *text = next;
+                *completion = state;
+            }
+        }
+        KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+            text.push(c);
+            if let Some(Input::Command { completion, .. }) = s.input.as_mut() {
+                *completion = None;
+            }
+        }
+        _ => return Outcome::default(),
+    }
+    if let Some(Input::Filter { text }) = &s.input {
+        s.filter = text.clone();
+        s.sync_selection();
+    }
+    Outcome::redraw()
+}
+
+fn run_command(s: &mut State, text: &str) -> Outcome {
+    match commands::parse(text) {
+        Ok(Command::Clusters) => {
+            s.focus = Pane::Clusters;
+            s.sync_selection();
+        }
+        Ok(Command::Releases) => {
+            s.focus = Pane::Releases;
+            s.sync_selection();
+        }
+        Ok(Command::Problems) => {
+            s.show_problems = true;
+            if s.problems_visible() {
+                s.focus = Pane::Problems;
+            } else {
+                s.message = Some((Level::Info, "no problems in this workspace".into()));
+            }
+        }
+        Ok(Command::Help) => s.overlay = Some(Overlay::Help { scroll: 0 }),
+        Ok(Command::Quit) => s.quit = true,
+        Ok(Command::Reload) => return Outcome::with(Effect::ReloadWorkspace),
+        Ok(Command::Theme(name)) => return Outcome::with(Effect::LoadTheme(name)),
+        Ok(Command::Nothing) => {}
+        Err(e) => s.message = Some((Level::Error, e)),
+    }
+    Outcome::redraw()
+}
+
+fn mouse(s: &mut State, m: MouseEvent) -> Outcome {
+    if s.overlay.is_some() || s.input.is_some() {
+        return Outcome::default();
+    }
+    let l = layout::home(Rect::new(0, 0, s.width, s.height), s);
+    let at = Position::new(m.column, m.row);
+    let pane = [
+        (Pane::Clusters, l.clusters),
+        (Pane::Releases, l.releases),
+        (Pane::Detail, l.detail),
+    ]
+    .into_iter()
+    .chain(l.problems.map(|r| (Pane::Problems, r)))
+    .find(|(_, r)| r.contains(at));
+    let Some((pane, rect)) = pane else {
+        return Outcome::default();
+    };
+    match m.kind {
+        MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+            let by = if m.kind == MouseEventKind::ScrollDown {
+                3
+            } else {
+                -3
+            };
+            let keep = s.focus;
+            s.focus = pane;
+            step(s, by);
+            if pane == Pane::Detail || pane == Pane::Problems {
+                s.focus = keep;
+                s.sync_selection();
+            }
+            Outcome::redraw()
+        }
+        MouseEventKind::Down(MouseButton::Left) => {
+            s.focus = pane;
+            // Rows start below the border (and the header row for releases).
+            let first = rect.y + if pane == Pane::Releases { 2 } else { 1 };
+            if m.row >= first {
+                let row = usize::from(m.row - first);
+                match pane {
+                    Pane::Clusters if row < s.visible_clusters().len() => s.cluster_cursor = row,
+                    Pane::Releases if row < s.visible_releases().len() => s.release_cursor = row,
+                    Pane::Problems => {
+                        s.problem_cursor = (row + usize::from(crate::ui::problems::offset(s, rect)))
+                            .min(s.ws.problems.len().saturating_sub(1))
+                    }
+                    _ => {}
+                }
+            }
+            s.sync_selection();
+            Outcome::redraw()
+        }
+        _ => Outcome::default(),
+    }
+}

@@ -1,0 +1,77 @@
+//! Bottom line: the command line, the filter input, or the last message.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::commands;
+use crate::app::keymap::Action;
+use crate::app::state::{Input, Level, State};
+
+pub fn draw(f: &mut Frame, area: Rect, s: &State) {
+    let t = &s.theme;
+    let line = match &s.input {
+        Some(Input::Command { text, .. }) => {
+            let word = text.split_whitespace().next().unwrap_or("");
+            let cands = if text.contains(' ') {
+                Vec::new()
+            } else {
+                commands::candidates(word)
+            };
+            let hint = if cands.is_empty() || text.is_empty() && cands.len() > 4 {
+                String::new()
+            } else {
+                format!("   {}", cands.join(" "))
+            };
+            f.set_cursor_position(Position::new(
+                area.x + 1 + text.chars().count() as u16,
+                area.y,
+            ));
+            Line::from(vec![
+                Span::styled(":", t.accent()),
+                Span::raw(text.clone()),
+                Span::styled(hint, t.muted()),
+            ])
+        }
+        Some(Input::Filter { text }) => {
+            f.set_cursor_position(Position::new(
+                area.x + 1 + text.chars().count() as u16,
+                area.y,
+            ));
+            Line::from(vec![
+                Span::styled("/", t.accent()),
+                Span::raw(text.clone()),
+                Span::styled("   Enter keeps · Esc clears", t.muted()),
+            ])
+        }
+        None => match &s.message {
+            Some((level, msg)) => {
+                let style = match level {
+                    Level::Info => t.info(),
+                    Level::Warn => t.warn(),
+                    Level::Error => t.error(),
+                };
+                Line::styled(msg.clone(), style)
+            }
+            None if !s.filter.is_empty() => Line::from(vec![
+                Span::styled(format!("filter: {}", s.filter), t.accent()),
+                Span::styled("   Esc clears", t.muted()),
+            ]),
+            None => Line::styled(
+                format!(
+                    "{} move · {} pane · {} open · {} filter · {} command · {} help · {} quit",
+                    s.keymap.hint(Action::Down),
+                    s.keymap.hint(Action::NextPane),
+                    s.keymap.hint(Action::Open),
+                    s.keymap.hint(Action::Filter),
+                    s.keymap.hint(Action::Command),
+                    s.keymap.hint(Action::Help),
+                    s.keymap.hint(Action::Quit)
+                ),
+                t.muted(),
+            ),
+        },
+    };
+    f.render_widget(Paragraph::new(line), area);
+}

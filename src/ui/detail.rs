@@ -1,0 +1,473 @@
+//! The detail pane: the parsed source of the selected cluster stack or release.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::app::keymap::Action;
+use crate::app::state::{Pane, Selection, State};
+use crate::theme::Theme;
+use crate::workspace::model::{ClusterSource, ClusterStack, PulumiStack, Release, ReleaseSource};
+use crate::workspace::pulumi::StackConfig;
+
+pub fn draw(f: &mut Frame, area: Rect, s: &State) {
+    let focused = s.focus == Pane::Detail;
+    let title = match s.selection {
+        Some(Selection::Cluster(i)) => format!(
+            " {} · {} ",
+            s.ws.clusters[i].name,
+            s.ws.clusters[i].provisioner()
+        ),
+        Some(Selection::Release(i)) => format!(" {} ", s.ws.releases[i].title()),
+        None => " Detail ".into(),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(s.theme.border(focused))
+        .title(Span::styled(title, s.theme.title()));
+    let inner_h = area.height.saturating_sub(2);
+    let mut body = lines(s);
+    let hints = hint_line(s);
+    // Keep the hint line pinned at the bottom of the pane.
+    let visible = inner_h.saturating_sub(1);
+    let start = usize::from(s.detail_scroll).min(body.len().saturating_sub(1));
+    let mut shown: Vec<Line> = body.drain(start..).take(usize::from(visible)).collect();
+    while shown.len() < usize::from(visible) {
+        shown.push(Line::default());
+    }
+    shown.push(hints);
+    f.render_widget(Paragraph::new(shown).block(block), area);
+}
+
+fn hint_line(s: &State) -> Line<'static> {
+    let t = &s.theme;
+    let mut spans = Vec::new();
+    for action in [
+        Action::Refresh,
+        Action::Filter,
+        Action::Command,
+        Action::Help,
+    ] {
+        spans.push(Span::styled(s.keymap.hint(action), t.accent()));
+        spans.push(Span::styled(format!(" {}  ", short(action)), t.muted()));
+    }
+    Line::from(spans)
+}
+
+fn short(a: Action) -> &'static str {
+    match a {
+        Action::Refresh => "reload",
+        Action::Filter => "filter",
+        Action::Command => "command",
+        Action::Help => "help",
+        _ => a.name(),
+    }
+}
+
+/// Number of body lines (for scrolling).
+pub fn line_count(s: &State) -> usize {
+    lines(s).len()
+}
+
+pub fn lines(s: &State) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    match s.selection {
+        Some(Selection::Cluster(i)) => cluster(&mut out, s, &s.ws.clusters[i]),
+        Some(Selection::Release(i)) => release(&mut out, s, &s.ws.releases[i]),
+        None => out.push(Line::styled("Nothing selected.", s.theme.muted())),
+    }
+    let files = s.selection_files();
+    let problems: Vec<_> =
+        s.ws.problems
+            .iter()
+            .filter(|p| files.iter().any(|f| p.file.starts_with(f)))
+            .collect();
+    if !problems.is_empty() {
+        section(
+            &mut out,
+            &s.theme,
+            &format!("Problems in these files ({})", problems.len()),
+        );
+        for p in problems {
+            let style = match p.severity {
+                crate::workspace::fields::Severity::Error => s.theme.error(),
+                crate::workspace::fields::Severity::Warning => s.theme.warn(),
+                crate::workspace::fields::Severity::Unsupported => s.theme.muted(),
+            };
+            out.push(Line::from(vec![
+                Span::raw("  "),
+                Span::styled(p.location(), style),
+                Span::raw(format!(" {}", p.message)),
+            ]));
+        }
+    }
+    out
+}
+
+fn section(out: &mut Vec<Line<'static>>, t: &Theme, title: &str) {
+    out.push(Line::default());
+    out.push(Line::styled(title.to_string(), t.header()));
+}
+
+fn field(out: &mut Vec<Line<'static>>, t: &Theme, label: &str, value: impl Into<String>) {
+    out.push(Line::from(vec![
+        Span::styled(format!("{label:<10} "), t.muted()),
+        Span::raw(value.into()),
+    ]));
+}
+
+fn flag(b: Option<bool>, on: &str, off: &str) -> String {
+    match b {
+        Some(true) => on.into(),
+        Some(false) => off.into(),
+        None => "—".into(),
+    }
+}
+
+fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack) {
+    let t = &s.theme;
+    match &c.source {
+        ClusterSource::Pulumi(p) => field(
+            out,
+            t,
+            "source",
+            format!(
+                "pulumi stack {} ({})",
+                p.qualified_name().unwrap_or_else(|| p.stack.clone()),
+                p.config_file.display()
+            ),
+        ),
+        ClusterSource::Eksctl {
+            config_file,
+            script,
+            ..
+        } => {
+            field(
+                out,
+                t,
+                "source",
+                format!("eksctl ClusterConfig {}", config_file.display()),
+            );
+            if let Some(script) = script {
+                field(out, t, "script", script.display().to_string());
+            }
+        }
+    }
+    field(
+        out,
+        t,
+        "region",
+        format!(
+            "{}   profile {}   context {}",
+            c.region.as_deref().unwrap_or("—"),
+            c.profile.as_deref().unwrap_or("default"),
+            c.kube_context()
+        ),
+    );
+    let Some(spec) = c.spec() else {
+        out.push(Line::styled(
+            "The source could not be read; see the problems below.",
+            t.error(),
+        ));
+        return;
+    };
+    field(
+        out,
+        t,
+        "version",
+        format!(
+            "{}   endpoint {}   OIDC {}",
+            spec.kubernetes_version.as_deref().unwrap_or("—"),
+            match (spec.endpoint_public_access, spec.endpoint_private_access) {
+                (Some(true), Some(true)) => "public+private".to_string(),
+                (Some(true), _) => "public".to_string(),
+                (_, Some(true)) => "private".to_string(),
+                _ => "—".to_string(),
+            },
+            flag(spec.oidc, "on", "off")
+        ),
+    );
+    field(
+        out,
+        t,
+        "network",
+        format!(
+            "VPC {} · {} · NAT {}",
+            spec.vpc_cidr.as_deref().unwrap_or("—"),
+            if spec.availability_zones.is_empty() {
+                "AZs —".to_string()
+            } else {
+                spec.availability_zones.join(", ")
+            },
+            spec.nat.as_deref().unwrap_or("—")
+        ),
+    );
+    section(out, t, &format!("Node groups ({})", spec.node_groups.len()));
+    if !spec.node_groups.is_empty() {
+        out.push(Line::styled(
+            format!(
+                "  {:<16}{:<24}{:>4}{:>5}{:>5}  {}",
+                "NAME", "INSTANCE TYPES", "MIN", "DES", "MAX", "CAPACITY"
+            ),
+            t.muted(),
+        ));
+    }
+    for g in &spec.node_groups {
+        out.push(Line::raw(format!(
+            "  {:<16}{:<24}{:>4}{:>5}{:>5}  {}",
+            g.name,
+            g.instance_types.join(","),
+            g.min_size,
+            g.desired_size,
+            g.max_size,
+            g.capacity_type
+        )));
+    }
+    match &c.source {
+        ClusterSource::Pulumi(p) => pulumi_cluster(out, t, p),
+        ClusterSource::Eksctl {
+            config: Some(cfg), ..
+        } => {
+            if !cfg.addons.is_empty() {
+                section(out, t, "Addons");
+                for a in &cfg.addons {
+                    out.push(Line::raw(format!(
+                        "  {:<20}{}",
+                        a.name,
+                        a.version.as_deref().unwrap_or("default version")
+                    )));
+                }
+            }
+            section(out, t, "IAM");
+            field(
+                out,
+                t,
+                "  OIDC",
+                if cfg.iam.with_oidc {
+                    "withOIDC: IRSA enabled (CNI policy goes to an IRSA role)"
+                } else {
+                    "off (CNI policy on the node role)"
+                },
+            );
+            for sa in &cfg.iam.service_accounts {
+                field(
+                    out,
+                    t,
+                    "  account",
+                    format!(
+                        "{}/{} {}",
+                        sa.namespace,
+                        sa.name,
+                        sa.attach_policy_arns.join(", ")
+                    ),
+                );
+            }
+            if !cfg.logging.is_empty() {
+                field(out, t, "logging", cfg.logging.join(", "));
+            }
+            if !cfg.node_groups.is_empty() {
+                section(out, t, "Self-managed node groups");
+                for g in &cfg.node_groups {
+                    out.push(Line::raw(format!(
+                        "  {:<16}{:<24}{:>4}{:>5}{:>5}",
+                        g.name,
+                        g.instance_types.join(","),
+                        g.min_size,
+                        g.desired_capacity,
+                        g.max_size
+                    )));
+                }
+            }
+        }
+        ClusterSource::Eksctl { config: None, .. } => {}
+    }
+    let on: Vec<_> =
+        s.ws.releases_on(&c.name)
+            .map(|r| format!("  {} ({}, ns {})", r.title(), r.manager(), r.namespace))
+            .collect();
+    section(out, t, &format!("Releases on {} ({})", c.name, on.len()));
+    out.extend(on.into_iter().map(Line::raw));
+    if let Some(p) = c.pulumi() {
+        let apps = crate::status::app_stacks_of(&s.ws, p.qualified_name().as_deref());
+        if !apps.is_empty() {
+            section(out, t, "App stacks with a StackReference to this stack");
+            out.extend(apps.into_iter().map(|a| Line::raw(format!("  {a}"))));
+        }
+    }
+}
+
+fn config_lines(
+    out: &mut Vec<Line<'static>>,
+    t: &Theme,
+    file: &std::path::Path,
+    cfg: Option<&StackConfig>,
+) {
+    section(out, t, &format!("Config ({})", file.display()));
+    let Some(cfg) = cfg else {
+        out.push(Line::styled("  not readable", t.error()));
+        return;
+    };
+    let width = cfg
+        .entries
+        .iter()
+        .map(|e| e.key.len())
+        .max()
+        .unwrap_or(0)
+        .min(40);
+    for e in &cfg.entries {
+        let v = e.value.display();
+        let style = if matches!(e.value, crate::workspace::pulumi::ConfigValue::Secret) {
+            t.muted()
+        } else {
+            Style::default()
+        };
+        out.push(Line::from(vec![
+            Span::raw(format!("  {:<width$} ", e.key)),
+            Span::styled(v, style),
+        ]));
+    }
+}
+
+fn pulumi_cluster(out: &mut Vec<Line<'static>>, t: &Theme, p: &PulumiStack) {
+    config_lines(out, t, &p.config_file, p.config.as_ref());
+    match (&p.checkpoint_file, &p.checkpoint) {
+        (Some(file), Some(cp)) => {
+            section(
+                out,
+                t,
+                &format!(
+                    "Checkpoint ({}, {})",
+                    file.display(),
+                    cp.time.as_deref().unwrap_or("never deployed")
+                ),
+            );
+            for (k, v) in &cp.outputs {
+                let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                out.push(Line::raw(format!("  output {k:<20} {text}")));
+            }
+            out.push(Line::styled(
+                format!("  resources ({})", cp.resources.len()),
+                t.muted(),
+            ));
+            for r in &cp.resources {
+                out.push(Line::raw(format!(
+                    "  {:<48} {:<22} {}",
+                    r.type_,
+                    r.name,
+                    r.id.as_deref().unwrap_or("")
+                )));
+            }
+        }
+        _ => {
+            section(out, t, "Checkpoint");
+            out.push(Line::styled(
+                "  no file-backend checkpoint found (.pulumi/stacks/<project>/<stack>.json)",
+                t.muted(),
+            ));
+        }
+    }
+}
+
+fn release(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
+    let t = &s.theme;
+    match &r.source {
+        ReleaseSource::Pulumi(p) => field(
+            out,
+            t,
+            "manager",
+            format!("pulumi · {} · stack {}", p.project_dir.display(), p.stack),
+        ),
+        ReleaseSource::Kubectl {
+            manifest_dir,
+            kustomize,
+            ..
+        } => field(
+            out,
+            t,
+            "manager",
+            format!(
+                "kubectl · {}{}",
+                manifest_dir.display(),
+                if *kustomize { " (kustomize)" } else { "" }
+            ),
+        ),
+    }
+    field(
+        out,
+        t,
+        "cluster",
+        format!(
+            "{}   namespace {}",
+            r.cluster.as_deref().unwrap_or("— (no cluster found)"),
+            r.namespace
+        ),
+    );
+    let sm = &r.summary;
+    field(
+        out,
+        t,
+        "image",
+        sm.image.clone().unwrap_or_else(|| "—".into()),
+    );
+    let hpa = match sm.hpa_max {
+        Some(max) => format!(
+            "   HPA {}..{max}{}",
+            sm.hpa_min.unwrap_or(1),
+            sm.cpu_target
+                .map(|c| format!(" cpu {c}%"))
+                .unwrap_or_default()
+        ),
+        None => String::new(),
+    };
+    field(
+        out,
+        t,
+        "replicas",
+        format!("{}{hpa}", sm.replicas.map_or("—".into(), |n| n.to_string())),
+    );
+    if let ReleaseSource::Pulumi(p) = &r.source {
+        config_lines(out, t, &p.config_file, p.config.as_ref());
+        if let Some(cp) = &p.checkpoint {
+            field(
+                out,
+                t,
+                "deployed",
+                format!(
+                    "{} resources at {} (checkpoint)",
+                    cp.resources.iter().filter(|r| r.custom).count(),
+                    cp.time.as_deref().unwrap_or("—")
+                ),
+            );
+        }
+    }
+    let how = match &r.source {
+        ReleaseSource::Pulumi(p) if p.project.as_ref().is_some_and(|p| p.runtime == "yaml") => {
+            "rendered natively from Pulumi.yaml"
+        }
+        ReleaseSource::Pulumi(_) => "needs `pulumi preview`",
+        ReleaseSource::Kubectl { .. } => "from the manifest files",
+    };
+    section(
+        out,
+        t,
+        &format!("Desired objects ({}, {how})", sm.objects.len()),
+    );
+    match &r.source {
+        ReleaseSource::Kubectl { objects, .. } => {
+            for (file, m) in objects {
+                out.push(Line::from(vec![
+                    Span::raw(format!("  {:<36} ", m.display_name())),
+                    Span::styled(format!("{}:{}", file.display(), m.pos.line), t.muted()),
+                ]));
+            }
+        }
+        ReleaseSource::Pulumi(_) => {
+            out.extend(sm.objects.iter().map(|o| Line::raw(format!("  {o}"))))
+        }
+    }
+    for n in &sm.render_notes {
+        out.push(Line::styled(format!("  note: {n}"), t.warn()));
+    }
+}

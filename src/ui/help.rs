@@ -1,0 +1,78 @@
+//! `?`: the help overlay, generated from the keymap and the command table.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use crate::app::commands::COMMANDS;
+use crate::app::state::{Overlay, State};
+
+pub fn lines(s: &State) -> Vec<Line<'static>> {
+    let t = &s.theme;
+    let mut out = vec![Line::styled("Keys", t.header())];
+    for (keys, desc) in s.keymap.help(s.scope()) {
+        out.push(Line::from(vec![
+            Span::styled(format!("  {keys:<16}"), t.accent()),
+            Span::raw(desc),
+        ]));
+    }
+    out.push(Line::default());
+    out.push(Line::styled(
+        "Commands (type : then Tab to complete)",
+        t.header(),
+    ));
+    for (name, aliases, arg, desc) in COMMANDS {
+        let names = std::iter::once(*name)
+            .chain(aliases.iter().copied())
+            .map(|n| format!(":{n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let names = if arg.is_empty() {
+            names
+        } else {
+            format!("{names} {arg}")
+        };
+        out.push(Line::from(vec![
+            Span::styled(format!("  {names:<28}"), t.accent()),
+            Span::raw(*desc),
+        ]));
+    }
+    out.push(Line::default());
+    out.push(Line::styled(
+        "Keys and colours can be changed in the config dir (see the README).",
+        t.muted(),
+    ));
+    out
+}
+
+pub fn draw(f: &mut Frame, area: Rect, s: &State) {
+    let Some(Overlay::Help { scroll }) = &s.overlay else {
+        return;
+    };
+    let body = lines(s);
+    let w = area.width.saturating_sub(4).min(78);
+    let h = (body.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let rect = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    let max_scroll = (body.len() as u16).saturating_sub(h.saturating_sub(2));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(s.theme.border(true))
+        .title(Span::styled(
+            " Help — Esc closes, j/k scroll ",
+            s.theme.title(),
+        ));
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(body)
+            .block(block)
+            .style(s.theme.base())
+            .scroll(((*scroll).min(max_scroll), 0)),
+        rect,
+    );
+}

@@ -1,0 +1,65 @@
+//! The problems panel: every file that failed to parse, with file:line:column.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::layout::list_offset;
+use crate::app::state::{Pane, State};
+use crate::workspace::fields::Severity;
+
+/// First problem shown, so the cursor stays visible.
+pub fn offset(s: &State, area: Rect) -> u16 {
+    list_offset(s.problem_cursor, area.height.saturating_sub(2)) as u16
+}
+
+pub fn draw(f: &mut Frame, area: Rect, s: &State) {
+    let t = &s.theme;
+    let focused = s.focus == Pane::Problems;
+    let errors =
+        s.ws.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count();
+    let title = format!(
+        " Problems ({}{}) ",
+        s.ws.problems.len(),
+        if errors > 0 {
+            format!(", {errors} errors")
+        } else {
+            String::new()
+        }
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(s.theme.border(focused))
+        .title(Span::styled(title, t.title()));
+    let start = usize::from(offset(s, area));
+    let lines: Vec<Line> =
+        s.ws.problems
+            .iter()
+            .enumerate()
+            .skip(start)
+            .take(usize::from(area.height.saturating_sub(2)))
+            .map(|(i, p)| {
+                let (tag, style) = match p.severity {
+                    Severity::Error => ("error ", t.error()),
+                    Severity::Warning => ("warn  ", t.warn()),
+                    Severity::Unsupported => ("note  ", t.muted()),
+                };
+                let line = Line::from(vec![
+                    Span::styled(tag, style),
+                    Span::styled(p.location(), t.accent()),
+                    Span::raw(format!(" {}", p.message)),
+                ]);
+                if focused && i == s.problem_cursor {
+                    line.style(t.selection(true))
+                } else {
+                    line.style(Style::default())
+                }
+            })
+            .collect();
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}

@@ -1,0 +1,190 @@
+//! `tierui status`: the workspace model without the UI, on the demo and on
+//! workspaces with broken files.
+
+mod common;
+
+use common::Sandbox;
+use serde_json::Value;
+
+fn status(sb: &Sandbox, cwd: &std::path::Path, args: &[&str]) -> (i32, Value, String) {
+    let out = sb
+        .command()
+        .current_dir(cwd)
+        .arg("status")
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("run tierui");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json, text)
+}
+
+#[test]
+fn demo_has_three_clusters_and_four_releases() {
+    let sb = Sandbox::new();
+    let empty = tempfile::tempdir().unwrap();
+    let (code, json, text) = status(&sb, empty.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(json["workspace"]["mode"], "sandbox");
+    let names: Vec<_> = json["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["day", "dusk", "dawn"]);
+    let releases: Vec<_> = json["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["service"].as_str().unwrap(),
+                r["environment"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        releases,
+        [
+            "day-service/dev",
+            "day-service/production",
+            "dawn-service/-",
+            "dusk-service/production"
+        ]
+    );
+    assert_eq!(json["problems"], serde_json::json!([]));
+    let prod = &json["releases"][1];
+    assert_eq!(
+        (
+            prod["cluster"].as_str(),
+            prod["imageTag"].as_str(),
+            prod["replicas"].as_i64()
+        ),
+        (Some("day"), Some("v1.2.3"), Some(3))
+    );
+    assert_eq!(prod["config"]["day-service:api_key"], "[secret]");
+    assert_eq!(
+        json["clusters"][0]["checkpoint"]["outputs"]["kubeconfig"],
+        "[secret]"
+    );
+    // No ciphertext or secret marker ever reaches the output.
+    assert!(
+        !text.contains("AAAB")
+            && !text.contains("ciphertext")
+            && !text.contains("4dabf18193072939515e22adb298388d")
+    );
+}
+
+#[test]
+fn discovery_finds_the_same_layout_without_tierui_yaml() {
+    let sb = Sandbox::new();
+    let ws = tempfile::tempdir().unwrap();
+    tierui::paths::extract_demo(ws.path()).unwrap();
+    std::fs::remove_file(ws.path().join("tierui.yaml")).unwrap();
+    let (code, json, text) = status(&sb, ws.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(json["workspace"]["mode"], "live");
+    assert_eq!(json["workspace"]["descriptor"], Value::Null);
+    assert_eq!(json["clusters"].as_array().unwrap().len(), 3);
+    assert_eq!(json["releases"].as_array().unwrap().len(), 4);
+    let dev = json["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["environment"] == "dev")
+        .unwrap();
+    assert_eq!(
+        dev["cluster"], "dusk",
+        "cluster found through the StackReference"
+    );
+}
+
+fn write(root: &std::path::Path, rel: &str, content: &[u8]) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
+}
+
+#[test]
+fn broken_files_are_problems_and_the_rest_still_loads() {
+    let sb = Sandbox::new();
+    let ws = tempfile::tempdir().unwrap();
+    let root = ws.path();
+    write(root, "tierui.yaml", b"name: broken\nclusters:\n  - name: east\n    provisioner: eksctl\n    config: east.yaml\n  - name: west\n    provisioner: eksctl\n    config: west.yaml\nservices:\n  - name: web\n    manager: kubectl\n    manifests: k8s/web\n    cluster: east\n  - name: api\n    manager: kubectl\n    manifests: k8s/api\n    cluster: west\n");
+    write(root, "east.yaml", b"apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: east\n  region: us-east-1\nmanagedNodeGroups:\n  - name: ng\n    desiredCapacity: lots\n");
+    write(root, "west.yaml", b"\xff\xfe\x00\x01binary junk");
+    write(
+        root,
+        "k8s/web/deploy.yaml",
+        b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: [1\n",
+    );
+    write(
+        root,
+        "k8s/web/cm.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {A: b}\n",
+    );
+    write(root, "k8s/web/empty.yaml", b"");
+    write(
+        root,
+        "k8s/api/svc.yaml",
+        b"apiVersion: v1\nmetadata:\n  name: api\n",
+    );
+    let (code, json, text) = status(&sb, root, &[]);
+    assert_eq!(code, 1, "errors make status exit 1: {text}");
+    let problems: Vec<String> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}:{}:{} {}",
+                p["file"].as_str().unwrap(),
+                p["line"],
+                p["col"],
+                p["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(problems.contains(&"east.yaml:8:22 managedNodeGroups[0].desiredCapacity must be an integer, found a string".to_string()), "{problems:#?}");
+    assert!(
+        problems.contains(&"west.yaml:1:1 not UTF-8 text (binary file?)".to_string()),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("k8s/web/deploy.yaml:6:")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.contains(&"k8s/api/svc.yaml:1:1 document 1: missing kind".to_string()),
+        "{problems:#?}"
+    );
+    // What could be read is still there.
+    assert_eq!(json["clusters"].as_array().unwrap().len(), 2);
+    let web = &json["releases"][0];
+    assert_eq!(web["objects"], serde_json::json!(["ConfigMap/web"]));
+}
+
+#[test]
+fn missing_workspace_dir_is_a_clear_error() {
+    let sb = Sandbox::new();
+    let out = sb
+        .command()
+        .args(["status", "--workspace", "/nonexistent/foundation"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "tierui: --workspace /nonexistent/foundation: no such folder"
+    );
+}
