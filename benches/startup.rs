@@ -21,11 +21,24 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state");
-    let envs = [("TIERUI_STATE_DIR", state.display().to_string()), ("TIERUI_CONFIG_DIR", dir.path().join("config").display().to_string())];
+    let envs = [
+        ("TIERUI_STATE_DIR", state.display().to_string()),
+        (
+            "TIERUI_CONFIG_DIR",
+            dir.path().join("config").display().to_string(),
+        ),
+    ];
     // Warm-up run extracts the demo and warms the page cache.
     let run = |exit_after: bool| {
         let mut c = Command::new("script");
-        c.args(["-qec", &format!("stty cols 120 rows 40; {} demo", tierui()), "/dev/null"]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        c.args([
+            "-qec",
+            &format!("stty cols 120 rows 40; {} demo", tierui()),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         for (k, v) in &envs {
             c.env(k, v);
         }
@@ -34,7 +47,9 @@ fn main() {
         }
         c
     };
-    run(true).status().expect("script(1) from util-linux is needed");
+    run(true)
+        .status()
+        .expect("script(1) from util-linux is needed");
     let mut wall = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();
@@ -47,12 +62,27 @@ fn main() {
     let mut inproc: Vec<f64> = log
         .lines()
         .filter(|l| l.contains("first frame"))
-        .filter_map(|l| l.split("ms=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .filter_map(|l| {
+            l.split("ms=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .collect();
     inproc.sort_by(f64::total_cmp);
-    println!("first frame, wall (spawn → frame → exit, in a pty), {RUNS} runs: median {:.1} ms, p95 {:.1} ms", percentile(&wall, 0.5), percentile(&wall, 0.95));
+    println!(
+        "first frame, wall (spawn → frame → exit, in a pty), {RUNS} runs: median {:.1} ms, p95 {:.1} ms",
+        percentile(&wall, 0.5),
+        percentile(&wall, 0.95)
+    );
     if !inproc.is_empty() {
-        println!("first frame, in-process (start of main → frame drawn): median {:.1} ms, p95 {:.1} ms", percentile(&inproc, 0.5), percentile(&inproc, 0.95));
+        println!(
+            "first frame, in-process (start of main → frame drawn): median {:.1} ms, p95 {:.1} ms",
+            percentile(&inproc, 0.5),
+            percentile(&inproc, 0.95)
+        );
     }
 
     // Idle: a live UI with nothing happening should not redraw or spin.
@@ -65,7 +95,10 @@ fn main() {
     let used = cpu_ticks(pid) - before;
     let ticks_per_s = 100.0;
     let pct = used as f64 / ticks_per_s / t.elapsed().as_secs_f64() * 100.0;
-    println!("idle CPU over {:.0} s: {pct:.2}% of one core ({used} ticks)", t.elapsed().as_secs_f64());
+    println!(
+        "idle CPU over {:.0} s: {pct:.2}% of one core ({used} ticks)",
+        t.elapsed().as_secs_f64()
+    );
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let _ = child.wait();
 }
@@ -74,8 +107,12 @@ fn main() {
 fn find_child_pid(root: u32) -> Option<u32> {
     let mut frontier = vec![root];
     while let Some(pid) = frontier.pop() {
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-        for c in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        for c in children
+            .split_whitespace()
+            .filter_map(|c| c.parse::<u32>().ok())
+        {
             let cmd = std::fs::read_to_string(format!("/proc/{c}/cmdline")).unwrap_or_default();
             if cmd.starts_with(tierui()) {
                 return Some(c);
@@ -91,5 +128,6 @@ fn cpu_ticks(pid: u32) -> u64 {
     let after = stat.rsplit(')').next().unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
     // Fields after the command: state is 0, utime is 11, stime is 12.
-    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
 }

@@ -5,6 +5,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
 
 pub mod app;
+pub mod backend;
 pub mod cli;
 pub mod context;
 pub mod demo;
@@ -16,6 +17,7 @@ pub mod status;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
+pub mod walkthrough;
 pub mod workspace;
 
 use std::process::ExitCode;

@@ -1,0 +1,4 @@
+//! Backends: the only place AWS and Kubernetes SDKs appear. What crosses this
+//! boundary are tierui's own types.
+pub mod cloud;
+pub mod sandbox;
