@@ -12,6 +12,7 @@ pub mod demo;
 pub mod logging;
 pub mod paths;
 pub mod render;
+pub mod sandbox;
 pub mod sim;
 pub mod status;
 pub mod terminal;
@@ -54,6 +55,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Some(Command::Walk(args)) => {
+            let ctx = Context::open(&cli.global, false)?;
+            logging::init(&ctx.dirs.state)?;
+            walkthrough::headless::run(&ctx, &args)
+        }
+        Some(Command::Sandbox {
+            command: cli::SandboxCommand::Reset,
+        }) => {
+            let ctx = Context::open(&cli.global, false)?;
+            for path in sandbox::Sandbox::reset(&ctx)? {
+                println!("removed {}", path.display());
+            }
+            println!(
+                "the sandbox world of {} starts over on next use",
+                ctx.root.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Some(Command::Sim(args)) => {
             sim::run_cli(&args, cli.global.speed.unwrap_or(1.0))?;

@@ -1,4 +1,9 @@
 //! The provisioning walkthrough: plan from a ClusterConfig, the step engine, the
 //! saved progress, and the runner that drives a cloud.
+pub mod advice;
+pub mod cost;
 pub mod engine;
+pub mod headless;
+pub mod local;
 pub mod plan;
+pub mod runner;

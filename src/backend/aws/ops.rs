@@ -1,0 +1,1022 @@
+//! Each walkthrough operation as aws-sdk calls, plus adoption lookups, waits and
+//! teardown deletes.
+
+use std::collections::HashMap;
+
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, DomainType, Filter, ResourceType, Tag as Ec2Tag, TagSpecification,
+};
+use aws_sdk_eks::types::{
+    CapacityTypes, LogSetup, LogType, Logging, NodegroupScalingConfig, Taint, TaintEffect,
+    VpcConfigRequest,
+};
+
+use super::{AwsCloud, error};
+use crate::backend::cloud::*;
+use crate::backend::sandbox::ops::trust_policy;
+
+fn ec2_tags(kind: ResourceType, tags: &Tags) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Ec2Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
+}
+
+fn iam_tags(tags: &Tags) -> Vec<aws_sdk_iam::types::Tag> {
+    tags.iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+fn map_tags(tags: &Tags) -> HashMap<String, String> {
+    tags.iter().cloned().collect()
+}
+
+fn tag_filters(cluster: &str, call_id: &str) -> Vec<Filter> {
+    vec![
+        Filter::builder()
+            .name(format!("tag:{TAG_CLUSTER}"))
+            .values(cluster)
+            .build(),
+        Filter::builder()
+            .name(format!("tag:{TAG_STEP}"))
+            .values(call_id)
+            .build(),
+    ]
+}
+
+fn r(v: &Val, outputs: &Outputs, api: &str) -> Result<String, CloudError> {
+    v.resolve(outputs)
+        .map_err(|m| CloudError::new(api, "InvalidParameterValue", m))
+}
+
+fn produced(pairs: &[(&str, Option<&str>)]) -> Produced {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| Some((k.to_string(), (*v)?.to_string())))
+        .collect()
+}
+
+fn taint_effect(e: &str) -> TaintEffect {
+    match e {
+        "NoExecute" | "NO_EXECUTE" => TaintEffect::NoExecute,
+        "PreferNoSchedule" | "PREFER_NO_SCHEDULE" => TaintEffect::PreferNoSchedule,
+        _ => TaintEffect::NoSchedule,
+    }
+}
+
+fn log_types(names: &[String]) -> Vec<LogType> {
+    let all = [
+        "api",
+        "audit",
+        "authenticator",
+        "controllerManager",
+        "scheduler",
+    ];
+    let wanted: Vec<&str> = if names.iter().any(|n| n == "*" || n == "all") {
+        all.to_vec()
+    } else {
+        names.iter().map(String::as_str).collect()
+    };
+    wanted.into_iter().map(LogType::from).collect()
+}
+
+impl AwsCloud {
+    async fn exec(&self, op: &Op, o: &Outputs) -> Result<Produced, CloudError> {
+        let api = op.api();
+        match op {
+            Op::CreateVpc { cidr, tags } => {
+                let out = self
+                    .ec2
+                    .create_vpc()
+                    .cidr_block(cidr)
+                    .tag_specifications(ec2_tags(ResourceType::Vpc, tags))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[("id", out.vpc().and_then(|v| v.vpc_id()))]))
+            }
+            Op::ModifyVpcAttribute { vpc, attribute } => {
+                let id = r(vpc, o, api)?;
+                let on = AttributeBooleanValue::builder().value(true).build();
+                let req = self.ec2.modify_vpc_attribute().vpc_id(&id);
+                let req = match attribute {
+                    VpcAttribute::EnableDnsSupport => req.enable_dns_support(on),
+                    VpcAttribute::EnableDnsHostnames => req.enable_dns_hostnames(on),
+                };
+                req.send().await.map_err(|x| error(api, x))?;
+                Ok(produced(&[("vpc", Some(&id))]))
+            }
+            Op::CreateSubnet {
+                vpc,
+                cidr,
+                az,
+                tags,
+            } => {
+                let out = self
+                    .ec2
+                    .create_subnet()
+                    .vpc_id(r(vpc, o, api)?)
+                    .cidr_block(cidr)
+                    .availability_zone(az)
+                    .tag_specifications(ec2_tags(ResourceType::Subnet, tags))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[
+                    ("id", out.subnet().and_then(|s| s.subnet_id())),
+                    ("az", Some(az)),
+                ]))
+            }
+            Op::MapPublicIpOnLaunch { subnet } => {
+                let id = r(subnet, o, api)?;
+                self.ec2
+                    .modify_subnet_attribute()
+                    .subnet_id(&id)
+                    .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[("subnet", Some(&id))]))
+            }
+            Op::CreateInternetGateway { tags } => {
+                let out = self
+                    .ec2
+                    .create_internet_gateway()
+                    .tag_specifications(ec2_tags(ResourceType::InternetGateway, tags))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[(
+                    "id",
+                    out.internet_gateway().and_then(|g| g.internet_gateway_id()),
+                )]))
+            }
+            Op::AttachInternetGateway { igw, vpc } => {
+                let (igw, vpc) = (r(igw, o, api)?, r(vpc, o, api)?);
+                self.ec2
+                    .attach_internet_gateway()
+                    .internet_gateway_id(&igw)
+                    .vpc_id(&vpc)
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[("igw", Some(&igw)), ("vpc", Some(&vpc))]))
+            }
+            Op::AllocateAddress { tags } => {
+                let out = self
+                    .ec2
+                    .allocate_address()
+                    .domain(DomainType::Vpc)
+                    .tag_specifications(ec2_tags(ResourceType::ElasticIp, tags))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[
+                    ("allocation", out.allocation_id()),
+                    ("public_ip", out.public_ip()),
+                ]))
+            }
+            Op::CreateNatGateway {
+                subnet,
+                allocation,
+                tags,
+            } => {
+                let out = self
+                    .ec2
+                    .create_nat_gateway()
+                    .subnet_id(r(subnet, o, api)?)
+                    .allocation_id(r(allocation, o, api)?)
+                    .tag_specifications(ec2_tags(ResourceType::Natgateway, tags))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[(
+                    "id",
+                    out.nat_gateway().and_then(|n| n.nat_gateway_id()),
+                )]))
+            }
+            Op::CreateRouteTable { vpc, tags } => {
+                let out = self
+                    .ec2
+                    .create_route_table()
+                    .vpc_id(r(vpc, o, api)?)
+                    .tag_specifications(ec2_tags(ResourceType::RouteTable, tags))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[(
+                    "id",
+                    out.route_table().and_then(|t| t.route_table_id()),
+                )]))
+            }
+            Op::CreateRoute {
+                table,
+                destination,
+                target,
+            } => {
+                let table = r(table, o, api)?;
+                let req = self
+                    .ec2
+                    .create_route()
+                    .route_table_id(&table)
+                    .destination_cidr_block(destination);
+                let (req, target) = match target {
+                    RouteTarget::InternetGateway { id } => {
+                        let id = r(id, o, api)?;
+                        (req.gateway_id(&id), id)
+                    }
+                    RouteTarget::NatGateway { id } => {
+                        let id = r(id, o, api)?;
+                        (req.nat_gateway_id(&id), id)
+                    }
+                };
+                req.send().await.map_err(|x| error(api, x))?;
+                Ok(produced(&[
+                    ("table", Some(&table)),
+                    ("target", Some(&target)),
+                ]))
+            }
+            Op::AssociateRouteTable { table, subnet } => {
+                let out = self
+                    .ec2
+                    .associate_route_table()
+                    .route_table_id(r(table, o, api)?)
+                    .subnet_id(r(subnet, o, api)?)
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[("association", out.association_id())]))
+            }
+            Op::CreateSecurityGroup {
+                vpc,
+                name,
+                description,
+                tags,
+            } => {
+                let out = self
+                    .ec2
+                    .create_security_group()
+                    .vpc_id(r(vpc, o, api)?)
+                    .group_name(name)
+                    .description(description)
+                    .tag_specifications(ec2_tags(ResourceType::SecurityGroup, tags))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[("id", out.group_id())]))
+            }
+            Op::CreateRole {
+                name,
+                trust,
+                description,
+                tags,
+            } => {
+                let doc = trust_policy(trust, o)?;
+                let out = self
+                    .iam
+                    .create_role()
+                    .role_name(name)
+                    .assume_role_policy_document(doc)
+                    .description(description)
+                    .set_tags(Some(iam_tags(tags)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[
+                    ("arn", out.role().map(|r| r.arn())),
+                    ("name", Some(name)),
+                ]))
+            }
+            Op::AttachRolePolicy { role, policy_arn } => {
+                let arn = r(policy_arn, o, api)?;
+                self.iam
+                    .attach_role_policy()
+                    .role_name(role)
+                    .policy_arn(&arn)
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[("role", Some(role)), ("policy", Some(&arn))]))
+            }
+            Op::CreatePolicy {
+                name,
+                document,
+                tags,
+            } => {
+                let out = self
+                    .iam
+                    .create_policy()
+                    .policy_name(name)
+                    .policy_document(document)
+                    .set_tags(Some(iam_tags(tags)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[("arn", out.policy().and_then(|p| p.arn()))]))
+            }
+            Op::CreateCluster {
+                name,
+                version,
+                role_arn,
+                subnets,
+                security_groups,
+                public_access,
+                private_access,
+                public_access_cidrs,
+                logging,
+                tags,
+            } => {
+                let subnets: Vec<String> = subnets
+                    .iter()
+                    .map(|s| r(s, o, api))
+                    .collect::<Result<_, _>>()?;
+                let sgs: Vec<String> = security_groups
+                    .iter()
+                    .map(|s| r(s, o, api))
+                    .collect::<Result<_, _>>()?;
+                let vpc = VpcConfigRequest::builder()
+                    .set_subnet_ids(Some(subnets))
+                    .set_security_group_ids(Some(sgs))
+                    .endpoint_public_access(*public_access)
+                    .endpoint_private_access(*private_access)
+                    .set_public_access_cidrs(
+                        (!public_access_cidrs.is_empty()).then(|| public_access_cidrs.clone()),
+                    )
+                    .build();
+                let mut req = self
+                    .eks
+                    .create_cluster()
+                    .name(name)
+                    .role_arn(r(role_arn, o, api)?)
+                    .resources_vpc_config(vpc)
+                    .set_version(version.clone())
+                    .set_tags(Some(map_tags(tags)));
+                if !logging.is_empty() {
+                    req = req.logging(
+                        Logging::builder()
+                            .cluster_logging(
+                                LogSetup::builder()
+                                    .set_types(Some(log_types(logging)))
+                                    .enabled(true)
+                                    .build(),
+                            )
+                            .build(),
+                    );
+                }
+                let out = req.send().await.map_err(|x| error(api, x))?;
+                Ok(cluster_outputs(out.cluster()))
+            }
+            Op::CreateOidcProvider {
+                issuer,
+                client_ids,
+                thumbprint,
+                tags,
+            } => {
+                let out = self
+                    .iam
+                    .create_open_id_connect_provider()
+                    .url(r(issuer, o, api)?)
+                    .set_client_id_list(Some(client_ids.clone()))
+                    .thumbprint_list(thumbprint)
+                    .set_tags(Some(iam_tags(tags)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[("arn", out.open_id_connect_provider_arn())]))
+            }
+            Op::CreateAddon {
+                cluster,
+                name,
+                version,
+                role_arn,
+                tags,
+            } => {
+                let role = role_arn.as_ref().map(|v| r(v, o, api)).transpose()?;
+                let out = self
+                    .eks
+                    .create_addon()
+                    .cluster_name(cluster)
+                    .addon_name(name)
+                    .set_addon_version(version.clone())
+                    .set_service_account_role_arn(role)
+                    .set_tags(Some(map_tags(tags)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[
+                    ("name", Some(name)),
+                    ("version", out.addon().and_then(|a| a.addon_version())),
+                ]))
+            }
+            Op::CreateNodegroup {
+                cluster,
+                name,
+                role_arn,
+                subnets,
+                instance_types,
+                min_size,
+                desired_size,
+                max_size,
+                disk_size,
+                capacity_type,
+                labels,
+                taints,
+                tags,
+            } => {
+                let subnets: Vec<String> = subnets
+                    .iter()
+                    .map(|s| r(s, o, api))
+                    .collect::<Result<_, _>>()?;
+                let scaling = NodegroupScalingConfig::builder()
+                    .min_size(*min_size as i32)
+                    .desired_size(*desired_size as i32)
+                    .max_size(*max_size as i32)
+                    .build();
+                let taints: Vec<Taint> = taints
+                    .iter()
+                    .map(|(k, v, eff)| {
+                        Taint::builder()
+                            .key(k)
+                            .value(v)
+                            .effect(taint_effect(eff))
+                            .build()
+                    })
+                    .collect();
+                let out = self
+                    .eks
+                    .create_nodegroup()
+                    .cluster_name(cluster)
+                    .nodegroup_name(name)
+                    .node_role(r(role_arn, o, api)?)
+                    .set_subnets(Some(subnets))
+                    .set_instance_types(Some(instance_types.clone()))
+                    .scaling_config(scaling)
+                    .set_disk_size(disk_size.map(|d| d as i32))
+                    .capacity_type(CapacityTypes::from(capacity_type.as_str()))
+                    .set_labels((!labels.is_empty()).then(|| labels.iter().cloned().collect()))
+                    .set_taints((!taints.is_empty()).then_some(taints))
+                    .set_tags(Some(map_tags(tags)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[
+                    ("arn", out.nodegroup().and_then(|n| n.nodegroup_arn())),
+                    ("name", Some(name)),
+                ]))
+            }
+            Op::WriteKubeconfig { .. } | Op::CreateServiceAccount { .. } | Op::Manual { .. } => {
+                Err(CloudError::new(
+                    api,
+                    "InvalidAction",
+                    "not a cloud operation",
+                ))
+            }
+        }
+    }
+
+    async fn lookup(
+        &self,
+        cluster: &str,
+        call_id: &str,
+        op: &Op,
+        o: &Outputs,
+    ) -> Result<Option<Produced>, CloudError> {
+        let api = op.api();
+        Ok(match op {
+            Op::CreateVpc { .. } => {
+                let out = self
+                    .ec2
+                    .describe_vpcs()
+                    .set_filters(Some(tag_filters(cluster, call_id)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                out.vpcs().first().map(|v| produced(&[("id", v.vpc_id())]))
+            }
+            Op::CreateSubnet { az, .. } => {
+                let out = self
+                    .ec2
+                    .describe_subnets()
+                    .set_filters(Some(tag_filters(cluster, call_id)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                out.subnets()
+                    .first()
+                    .map(|s| produced(&[("id", s.subnet_id()), ("az", Some(az))]))
+            }
+            Op::CreateInternetGateway { .. } => {
+                let out = self
+                    .ec2
+                    .describe_internet_gateways()
+                    .set_filters(Some(tag_filters(cluster, call_id)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                out.internet_gateways()
+                    .first()
+                    .map(|g| produced(&[("id", g.internet_gateway_id())]))
+            }
+            Op::AttachInternetGateway { igw, vpc } => {
+                let (Ok(igw), Ok(vpc)) = (igw.resolve(o), vpc.resolve(o)) else {
+                    return Ok(None);
+                };
+                let out = self
+                    .ec2
+                    .describe_internet_gateways()
+                    .internet_gateway_ids(&igw)
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                let attached = out
+                    .internet_gateways()
+                    .iter()
+                    .flat_map(|g| g.attachments())
+                    .any(|a| a.vpc_id() == Some(vpc.as_str()));
+                attached.then(|| produced(&[("igw", Some(&igw)), ("vpc", Some(&vpc))]))
+            }
+            Op::AllocateAddress { .. } => {
+                let out = self
+                    .ec2
+                    .describe_addresses()
+                    .set_filters(Some(tag_filters(cluster, call_id)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                out.addresses().first().map(|a| {
+                    produced(&[
+                        ("allocation", a.allocation_id()),
+                        ("public_ip", a.public_ip()),
+                    ])
+                })
+            }
+            Op::CreateNatGateway { .. } => {
+                let mut filters = tag_filters(cluster, call_id);
+                filters.push(
+                    Filter::builder()
+                        .name("state")
+                        .values("pending")
+                        .values("available")
+                        .build(),
+                );
+                let out = self
+                    .ec2
+                    .describe_nat_gateways()
+                    .set_filter(Some(filters))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                out.nat_gateways()
+                    .first()
+                    .map(|n| produced(&[("id", n.nat_gateway_id())]))
+            }
+            Op::CreateRouteTable { .. } => {
+                let out = self
+                    .ec2
+                    .describe_route_tables()
+                    .set_filters(Some(tag_filters(cluster, call_id)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                out.route_tables()
+                    .first()
+                    .map(|t| produced(&[("id", t.route_table_id())]))
+            }
+            Op::CreateRoute {
+                table, destination, ..
+            } => {
+                let Ok(table) = table.resolve(o) else {
+                    return Ok(None);
+                };
+                let out = self
+                    .ec2
+                    .describe_route_tables()
+                    .route_table_ids(&table)
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                let route = out
+                    .route_tables()
+                    .iter()
+                    .flat_map(|t| t.routes())
+                    .find(|rt| rt.destination_cidr_block() == Some(destination.as_str()))
+                    .cloned();
+                route.map(|rt| {
+                    produced(&[
+                        ("table", Some(&table)),
+                        ("target", rt.gateway_id().or(rt.nat_gateway_id())),
+                    ])
+                })
+            }
+            Op::AssociateRouteTable { table, subnet } => {
+                let (Ok(table), Ok(subnet)) = (table.resolve(o), subnet.resolve(o)) else {
+                    return Ok(None);
+                };
+                let out = self
+                    .ec2
+                    .describe_route_tables()
+                    .route_table_ids(&table)
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                let assoc = out
+                    .route_tables()
+                    .iter()
+                    .flat_map(|t| t.associations())
+                    .find(|a| a.subnet_id() == Some(subnet.as_str()))
+                    .cloned();
+                assoc.map(|a| produced(&[("association", a.route_table_association_id())]))
+            }
+            Op::CreateSecurityGroup { .. } => {
+                let out = self
+                    .ec2
+                    .describe_security_groups()
+                    .set_filters(Some(tag_filters(cluster, call_id)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                out.security_groups()
+                    .first()
+                    .map(|g| produced(&[("id", g.group_id())]))
+            }
+            Op::CreateRole { name, .. } => match self.iam.get_role().role_name(name).send().await {
+                Ok(out) => out
+                    .role()
+                    .filter(|r| {
+                        r.tags()
+                            .iter()
+                            .any(|t| t.key() == TAG_CLUSTER && t.value() == cluster)
+                    })
+                    .map(|r| produced(&[("arn", Some(r.arn())), ("name", Some(name))])),
+                Err(x) => {
+                    let err = error(api, x);
+                    if err.is_not_found() {
+                        None
+                    } else {
+                        return Err(err);
+                    }
+                }
+            },
+            Op::CreatePolicy { name, .. } => {
+                let arn = format!("arn:aws:iam::{}:policy/{name}", self.account().await?);
+                match self.iam.get_policy().policy_arn(&arn).send().await {
+                    Ok(out) => out
+                        .policy()
+                        .filter(|p| {
+                            p.tags()
+                                .iter()
+                                .any(|t| t.key() == TAG_CLUSTER && t.value() == cluster)
+                        })
+                        .map(|_| produced(&[("arn", Some(&arn))])),
+                    Err(x) => {
+                        let err = error(api, x);
+                        if err.is_not_found() {
+                            None
+                        } else {
+                            return Err(err);
+                        }
+                    }
+                }
+            }
+            Op::CreateOidcProvider { issuer, .. } => {
+                let Ok(url) = issuer.resolve(o) else {
+                    return Ok(None);
+                };
+                let host = url.trim_start_matches("https://");
+                let out = self
+                    .iam
+                    .list_open_id_connect_providers()
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                out.open_id_connect_provider_list()
+                    .iter()
+                    .filter_map(|p| p.arn())
+                    .find(|arn| arn.ends_with(&format!("oidc-provider/{host}")))
+                    .map(|arn| produced(&[("arn", Some(arn))]))
+            }
+            Op::CreateCluster { name, .. } => {
+                match self.eks.describe_cluster().name(name).send().await {
+                    Ok(out) => out
+                        .cluster()
+                        .filter(|c| {
+                            c.tags().is_some_and(|t| {
+                                t.get(TAG_CLUSTER).map(String::as_str) == Some(cluster)
+                            })
+                        })
+                        .map(|c| cluster_outputs(Some(c))),
+                    Err(x) => {
+                        let err = error(api, x);
+                        if err.is_not_found() || err.is_not_implemented() {
+                            None
+                        } else {
+                            return Err(err);
+                        }
+                    }
+                }
+            }
+            Op::CreateAddon {
+                cluster: cl, name, ..
+            } => match self
+                .eks
+                .describe_addon()
+                .cluster_name(cl)
+                .addon_name(name)
+                .send()
+                .await
+            {
+                Ok(out) => out
+                    .addon()
+                    .map(|a| produced(&[("name", Some(name)), ("version", a.addon_version())])),
+                Err(x) => {
+                    let err = error(api, x);
+                    if err.is_not_found() || err.is_not_implemented() {
+                        None
+                    } else {
+                        return Err(err);
+                    }
+                }
+            },
+            Op::CreateNodegroup {
+                cluster: cl, name, ..
+            } => match self
+                .eks
+                .describe_nodegroup()
+                .cluster_name(cl)
+                .nodegroup_name(name)
+                .send()
+                .await
+            {
+                Ok(out) => out
+                    .nodegroup()
+                    .map(|n| produced(&[("arn", n.nodegroup_arn()), ("name", Some(name))])),
+                Err(x) => {
+                    let err = error(api, x);
+                    if err.is_not_found() {
+                        None
+                    } else {
+                        return Err(err);
+                    }
+                }
+            },
+            Op::ModifyVpcAttribute { .. }
+            | Op::MapPublicIpOnLaunch { .. }
+            | Op::AttachRolePolicy { .. } => None,
+            Op::WriteKubeconfig { .. } | Op::CreateServiceAccount { .. } | Op::Manual { .. } => {
+                None
+            }
+        })
+    }
+
+    async fn check(&self, wait: &WaitFor) -> Result<Poll, CloudError> {
+        let api = wait.api();
+        let gone = |e: CloudError| {
+            if e.is_not_found() {
+                Ok(Poll::Done)
+            } else {
+                Err(e)
+            }
+        };
+        match wait {
+            WaitFor::NatAvailable { id } | WaitFor::NatDeleted { id } => {
+                let out = self
+                    .ec2
+                    .describe_nat_gateways()
+                    .nat_gateway_ids(id)
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                let state = out
+                    .nat_gateways()
+                    .first()
+                    .and_then(|n| n.state())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "deleted".into());
+                Ok(match (wait, state.as_str()) {
+                    (WaitFor::NatAvailable { .. }, "available")
+                    | (WaitFor::NatDeleted { .. }, "deleted") => Poll::Done,
+                    (WaitFor::NatAvailable { .. }, "failed" | "deleted" | "deleting") => {
+                        Poll::Failed(state)
+                    }
+                    _ => Poll::Pending(state),
+                })
+            }
+            WaitFor::ClusterActive { name } | WaitFor::ClusterGone { name } => {
+                let res = self
+                    .eks
+                    .describe_cluster()
+                    .name(name)
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x));
+                let status = match res {
+                    Ok(out) => out
+                        .cluster()
+                        .and_then(|c| c.status())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    Err(e) if matches!(wait, WaitFor::ClusterGone { .. }) => return gone(e),
+                    Err(e) => return Err(e),
+                };
+                Ok(status_poll(wait, &status))
+            }
+            WaitFor::AddonActive { cluster, name } | WaitFor::AddonGone { cluster, name } => {
+                let res = self
+                    .eks
+                    .describe_addon()
+                    .cluster_name(cluster)
+                    .addon_name(name)
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x));
+                let status = match res {
+                    Ok(out) => out
+                        .addon()
+                        .and_then(|a| a.status())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    Err(e) if matches!(wait, WaitFor::AddonGone { .. }) => return gone(e),
+                    Err(e) => return Err(e),
+                };
+                Ok(status_poll(wait, &status))
+            }
+            WaitFor::NodegroupActive { cluster, name }
+            | WaitFor::NodegroupGone { cluster, name } => {
+                let res = self
+                    .eks
+                    .describe_nodegroup()
+                    .cluster_name(cluster)
+                    .nodegroup_name(name)
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x));
+                let status = match res {
+                    Ok(out) => out
+                        .nodegroup()
+                        .and_then(|n| n.status())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    Err(e) if matches!(wait, WaitFor::NodegroupGone { .. }) => return gone(e),
+                    Err(e) => return Err(e),
+                };
+                Ok(status_poll(wait, &status))
+            }
+        }
+    }
+
+    async fn remove(&self, undo: &Undo) -> Result<(), CloudError> {
+        let api = undo.api();
+        macro_rules! go {
+            ($req:expr) => {
+                $req.send().await.map(|_| ()).map_err(|x| error(api, x))
+            };
+        }
+        match undo {
+            Undo::DeleteNodegroup { cluster, name } => go!(self
+                .eks
+                .delete_nodegroup()
+                .cluster_name(cluster)
+                .nodegroup_name(name)),
+            Undo::DeleteAddon { cluster, name } => go!(self
+                .eks
+                .delete_addon()
+                .cluster_name(cluster)
+                .addon_name(name)),
+            Undo::DeleteCluster { name } => go!(self.eks.delete_cluster().name(name)),
+            Undo::DeleteOidcProvider { arn } => go!(self
+                .iam
+                .delete_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)),
+            Undo::DetachRolePolicy { role, policy_arn } => go!(self
+                .iam
+                .detach_role_policy()
+                .role_name(role)
+                .policy_arn(policy_arn)),
+            Undo::DeleteRole { name } => go!(self.iam.delete_role().role_name(name)),
+            Undo::DeletePolicy { arn } => go!(self.iam.delete_policy().policy_arn(arn)),
+            Undo::DisassociateRouteTable { association } => go!(self
+                .ec2
+                .disassociate_route_table()
+                .association_id(association)),
+            Undo::DeleteRouteTable { id } => go!(self.ec2.delete_route_table().route_table_id(id)),
+            Undo::DeleteNatGateway { id } => go!(self.ec2.delete_nat_gateway().nat_gateway_id(id)),
+            Undo::ReleaseAddress { allocation } => {
+                go!(self.ec2.release_address().allocation_id(allocation))
+            }
+            Undo::DetachInternetGateway { igw, vpc } => go!(self
+                .ec2
+                .detach_internet_gateway()
+                .internet_gateway_id(igw)
+                .vpc_id(vpc)),
+            Undo::DeleteInternetGateway { id } => {
+                go!(self.ec2.delete_internet_gateway().internet_gateway_id(id))
+            }
+            Undo::DeleteSubnet { id } => go!(self.ec2.delete_subnet().subnet_id(id)),
+            Undo::DeleteSecurityGroup { id } => go!(self.ec2.delete_security_group().group_id(id)),
+            Undo::DeleteVpc { id } => go!(self.ec2.delete_vpc().vpc_id(id)),
+            Undo::RemoveKubeconfig { .. } | Undo::DeleteServiceAccount { .. } => Err(
+                CloudError::new(api, "InvalidAction", "not a cloud operation"),
+            ),
+        }
+    }
+}
+
+fn status_poll(wait: &WaitFor, status: &str) -> Poll {
+    let want = wait.target();
+    match status {
+        s if s == want => Poll::Done,
+        "FAILED" | "CREATE_FAILED" | "DEGRADED" | "DELETE_FAILED" => {
+            Poll::Failed(status.to_string())
+        }
+        "DELETING" if want == "ACTIVE" => Poll::Failed(status.to_string()),
+        "" => Poll::Pending("unknown".into()),
+        s => Poll::Pending(s.to_string()),
+    }
+}
+
+fn cluster_outputs(c: Option<&aws_sdk_eks::types::Cluster>) -> Produced {
+    let Some(c) = c else { return Produced::new() };
+    produced(&[
+        ("name", c.name()),
+        ("arn", c.arn()),
+        ("endpoint", c.endpoint()),
+        (
+            "certificate",
+            c.certificate_authority().and_then(|a| a.data()),
+        ),
+        (
+            "issuer",
+            c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()),
+        ),
+        ("version", c.version()),
+    ])
+}
+
+impl Cloud for AwsCloud {
+    async fn identity(&self) -> Result<Identity, CloudError> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|x| error("sts:GetCallerIdentity", x))?;
+        Ok(Identity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+            region: self.region.clone(),
+            endpoint: self.endpoint.clone().unwrap_or_else(|| "aws".into()),
+        })
+    }
+
+    async fn availability_zones(&self) -> Result<Vec<String>, CloudError> {
+        let out = self
+            .ec2
+            .describe_availability_zones()
+            .send()
+            .await
+            .map_err(|x| error("ec2:DescribeAvailabilityZones", x))?;
+        Ok(out
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_name().map(str::to_string))
+            .collect())
+    }
+
+    async fn find(
+        &self,
+        cluster: &str,
+        call_id: &str,
+        op: &Op,
+        outputs: &Outputs,
+    ) -> Result<Option<Produced>, CloudError> {
+        self.lookup(cluster, call_id, op, outputs).await
+    }
+
+    async fn execute(
+        &self,
+        _call_id: &str,
+        op: &Op,
+        outputs: &Outputs,
+    ) -> Result<Produced, CloudError> {
+        self.exec(op, outputs).await
+    }
+
+    async fn poll(&self, wait: &WaitFor) -> Result<Poll, CloudError> {
+        self.check(wait).await
+    }
+
+    async fn undo(&self, undo: &Undo) -> Result<(), CloudError> {
+        self.remove(undo).await
+    }
+}
