@@ -22,6 +22,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub enum Scope {
     Global,
     Home,
+    Walkthrough,
 }
 
 impl Scope {
@@ -29,145 +30,57 @@ impl Scope {
         match self {
             Scope::Global => "global",
             Scope::Home => "home",
+            Scope::Walkthrough => "walkthrough",
         }
     }
 
     fn from_name(s: &str) -> Option<Scope> {
-        [Scope::Global, Scope::Home]
+        [Scope::Global, Scope::Home, Scope::Walkthrough]
             .into_iter()
             .find(|sc| sc.name() == s)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    Quit,
-    Back,
-    Help,
-    Command,
-    Filter,
-    NextPane,
-    PrevPane,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
-    Open,
-    Refresh,
-    ToggleProblems,
+/// Declares the actions and their table together, so no action can lack its name,
+/// description, scope or default keys.
+macro_rules! actions {
+    ($($variant:ident, $name:literal, $desc:literal, $scope:ident, [$($key:literal),*];)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($variant),*
+        }
+
+        /// (action, config name, description, scope, default keys)
+        const TABLE: &[(Action, &str, &str, Scope, &[&str])] = &[
+            $((Action::$variant, $name, $desc, Scope::$scope, &[$($key),*])),*
+        ];
+    };
 }
 
-/// (action, config name, description, scope, default keys)
-const TABLE: &[(Action, &str, &str, Scope, &[&str])] = &[
-    (
-        Action::Help,
-        "help",
-        "Show this help",
-        Scope::Global,
-        &["?"],
-    ),
-    (
-        Action::Command,
-        "command",
-        "Command line (:clusters, :releases, :theme …)",
-        Scope::Global,
-        &[":"],
-    ),
-    (
-        Action::Filter,
-        "filter",
-        "Filter the list",
-        Scope::Global,
-        &["/"],
-    ),
-    (
-        Action::Back,
-        "back",
-        "Back / close overlay / clear filter",
-        Scope::Global,
-        &["esc"],
-    ),
-    (
-        Action::Quit,
-        "quit",
-        "Quit (back first when something is open)",
-        Scope::Global,
-        &["q", "ctrl-c"],
-    ),
-    (
-        Action::NextPane,
-        "next_pane",
-        "Next pane",
-        Scope::Global,
-        &["tab"],
-    ),
-    (
-        Action::PrevPane,
-        "prev_pane",
-        "Previous pane",
-        Scope::Global,
-        &["backtab"],
-    ),
-    (Action::Up, "up", "Move up", Scope::Global, &["k", "up"]),
-    (
-        Action::Down,
-        "down",
-        "Move down",
-        Scope::Global,
-        &["j", "down"],
-    ),
-    (
-        Action::PageUp,
-        "page_up",
-        "Page up",
-        Scope::Global,
-        &["pgup", "ctrl-u"],
-    ),
-    (
-        Action::PageDown,
-        "page_down",
-        "Page down",
-        Scope::Global,
-        &["pgdn", "ctrl-d"],
-    ),
-    (
-        Action::Top,
-        "top",
-        "First item",
-        Scope::Global,
-        &["g", "home"],
-    ),
-    (
-        Action::Bottom,
-        "bottom",
-        "Last item",
-        Scope::Global,
-        &["G", "end"],
-    ),
-    (
-        Action::Open,
-        "open",
-        "Open the selection",
-        Scope::Global,
-        &["enter"],
-    ),
-    (
-        Action::Refresh,
-        "refresh",
-        "Reload the workspace from disk",
-        Scope::Global,
-        &["r"],
-    ),
-    (
-        Action::ToggleProblems,
-        "problems",
-        "Show or hide the problems panel",
-        Scope::Home,
-        &["p"],
-    ),
-];
+actions! {
+    Help, "help", "Show this help", Global, ["?"];
+    Command, "command", "Command line (:clusters, :releases, :theme …)", Global, [":"];
+    Filter, "filter", "Filter the list", Global, ["/"];
+    Back, "back", "Back / close overlay / clear filter", Global, ["esc"];
+    Quit, "quit", "Quit (back first when something is open)", Global, ["q", "ctrl-c"];
+    NextPane, "next_pane", "Next pane", Global, ["tab"];
+    PrevPane, "prev_pane", "Previous pane", Global, ["backtab"];
+    Up, "up", "Move up", Global, ["k", "up"];
+    Down, "down", "Move down", Global, ["j", "down"];
+    PageUp, "page_up", "Page up", Global, ["pgup", "ctrl-u"];
+    PageDown, "page_down", "Page down", Global, ["pgdn", "ctrl-d"];
+    Top, "top", "First item", Global, ["g", "home"];
+    Bottom, "bottom", "Last item", Global, ["G", "end"];
+    Open, "open", "Open the selection", Global, ["enter"];
+    Refresh, "refresh", "Reload the workspace from disk", Global, ["r"];
+    ToggleProblems, "problems", "Show or hide the problems panel", Home, ["p"];
+    Walkthrough, "walkthrough", "Walk through creating the selected (eksctl) cluster", Home, ["w"];
+    RunStep, "run_step", "Run the selected step", Walkthrough, ["enter"];
+    RunAll, "run_all", "Run every remaining step to the end", Walkthrough, ["R"];
+    Pause, "pause", "Pause after the current call", Walkthrough, ["p"];
+    Retry, "retry", "Retry the selected failed step", Walkthrough, ["x"];
+    Teardown, "teardown", "Delete everything the walkthrough created (asks first)", Walkthrough, ["T"];
+}
 
 impl Action {
     fn row(
@@ -335,7 +248,9 @@ impl Keymap {
         let mut map = Keymap::default();
         for (section, value) in &table {
             let Some(scope) = Scope::from_name(section) else {
-                bail!("{origin}: unknown section [{section}] (sections: global, home)");
+                bail!(
+                    "{origin}: unknown section [{section}] (sections: global, home, walkthrough)"
+                );
             };
             let Some(bindings) = value.as_table() else {
                 bail!("{origin}: [{section}] must be a table of action = keys");

@@ -4,3 +4,4 @@ pub mod keymap;
 pub mod run;
 pub mod state;
 pub mod update;
+pub mod walk;

@@ -34,7 +34,30 @@ pub enum Input {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
+    /// A yes/no question; `y` sends the effect of `on_yes`.
+    Confirm {
+        title: String,
+        lines: Vec<String>,
+        on_yes: Confirmed,
+    },
+}
+
+/// What a confirmed question does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmed {
+    Teardown,
+    /// The runner asked before a step that changes a live account.
+    RunLiveStep(char),
+}
+
+/// The screen on top; Home is always underneath.
+#[derive(Debug, Clone)]
+pub enum Screen {
+    Home,
+    Walk(Box<super::walk::WalkView>),
 }
 
 /// What the detail pane shows.
@@ -45,7 +68,7 @@ pub enum Selection {
 }
 
 /// The process-level facts shown in the status bar.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Session {
     pub sandbox: bool,
     pub readonly: bool,
@@ -54,9 +77,12 @@ pub struct Session {
     pub aws_profile: Option<String>,
     pub aws_region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// `--speed` for the sandbox (1 when not given).
+    pub speed: Option<f64>,
 }
 
 pub struct State {
+    pub screen: Screen,
     pub ws: Workspace,
     pub session: Session,
     pub theme: Theme,
@@ -83,6 +109,7 @@ pub struct State {
 impl State {
     pub fn new(ws: Workspace, session: Session, theme: Theme, keymap: Keymap) -> State {
         let mut s = State {
+            screen: Screen::Home,
             ws,
             session,
             theme,
@@ -113,7 +140,33 @@ impl State {
     }
 
     pub fn scope(&self) -> Scope {
-        Scope::Home
+        match self.screen {
+            Screen::Home => Scope::Home,
+            Screen::Walk(_) => Scope::Walkthrough,
+        }
+    }
+
+    pub fn walk(&self) -> Option<&super::walk::WalkView> {
+        match &self.screen {
+            Screen::Walk(w) => Some(w),
+            Screen::Home => None,
+        }
+    }
+
+    pub fn walk_mut(&mut self) -> Option<&mut super::walk::WalkView> {
+        match &mut self.screen {
+            Screen::Walk(w) => Some(w),
+            Screen::Home => None,
+        }
+    }
+
+    pub fn session_speed(&self) -> f64 {
+        self.session.speed.filter(|s| *s > 0.0).unwrap_or(1.0)
+    }
+
+    /// Something on screen changes with time (elapsed, ETA), so the runtime ticks.
+    pub fn needs_tick(&self) -> bool {
+        self.walk().is_some_and(super::walk::WalkView::running)
     }
 
     fn matches(&self, fields: &[&str]) -> bool {
@@ -189,6 +242,9 @@ impl State {
     }
 
     pub fn selected_cluster(&self) -> Option<&ClusterStack> {
+        if let Some(w) = self.walk() {
+            return self.ws.cluster(&w.plan.cluster);
+        }
         match self.selection? {
             Selection::Cluster(i) => self.ws.clusters.get(i),
             Selection::Release(i) => self

@@ -12,7 +12,10 @@ use crate::workspace::model::Workspace;
 
 use super::commands::{self, Command};
 use super::keymap::{Action, Key};
-use super::state::{Input, Level, Overlay, Pane, State};
+use super::state::{Confirmed, Input, Level, Overlay, Pane, Screen, State};
+use super::walk::WalkView;
+use crate::walkthrough::engine::StepStatus;
+use crate::walkthrough::runner::{Command as WalkCommand, Event as WalkEvent};
 
 #[derive(Debug)]
 pub enum Msg {
@@ -22,6 +25,11 @@ pub enum Msg {
     /// The workspace was read again from disk.
     Reloaded(Box<Workspace>),
     ThemeLoaded(Result<Box<Theme>, String>),
+    /// Wall clock, sent about once a second while something on screen counts time.
+    Tick(u64),
+    WalkOpened(Box<WalkView>),
+    WalkFailed(String),
+    Walk(Box<WalkEvent>),
 }
 
 /// Work for the runtime; results come back as [`Msg`]s.
@@ -29,6 +37,13 @@ pub enum Msg {
 pub enum Effect {
     ReloadWorkspace,
     LoadTheme(String),
+    /// Plan the cluster's walkthrough and start its runner.
+    OpenWalk {
+        cluster: String,
+    },
+    Walk(WalkCommand),
+    /// Stop the runner (after its current call) and drop it.
+    CloseWalk,
 }
 
 /// What one message did.
@@ -86,6 +101,45 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             s.message = Some((Level::Error, e));
             Outcome::redraw()
         }
+        Msg::Tick(now) => match s.walk_mut() {
+            Some(w) => {
+                w.now_ms = now;
+                Outcome::redraw()
+            }
+            None => Outcome::default(),
+        },
+        Msg::WalkOpened(view) => {
+            s.message = None;
+            s.screen = Screen::Walk(view);
+            Outcome::redraw()
+        }
+        Msg::WalkFailed(e) => {
+            s.message = Some((Level::Error, e));
+            Outcome::redraw()
+        }
+        Msg::Walk(event) => {
+            if let WalkEvent::Confirm { step, title, calls } = &*event {
+                let target = s
+                    .walk()
+                    .and_then(|w| w.identity.clone())
+                    .unwrap_or_default();
+                s.overlay = Some(Overlay::Confirm {
+                    title: format!("Run step {step}: {title}?"),
+                    lines: vec![
+                        format!("{calls} calls will change {target}."),
+                        "Resources cost money while they run; the footer shows the hourly total."
+                            .into(),
+                        "y runs the step · n pauses".into(),
+                    ],
+                    on_yes: Confirmed::RunLiveStep(*step),
+                });
+            }
+            let Some(w) = s.walk_mut() else {
+                return Outcome::default();
+            };
+            w.apply(*event);
+            Outcome::redraw()
+        }
     }
 }
 
@@ -96,6 +150,9 @@ fn key(s: &mut State, ev: KeyEvent) -> Outcome {
     }
     if s.input.is_some() {
         return input_key(s, ev);
+    }
+    if let Some(Overlay::Confirm { on_yes, .. }) = &s.overlay {
+        return confirm_key(s, *on_yes, ev.code);
     }
     let Some(action) = s.keymap.action(s.scope(), Key::from_event(&ev)) else {
         return Outcome::default();
@@ -114,7 +171,149 @@ fn key(s: &mut State, ev: KeyEvent) -> Outcome {
         }
         return Outcome::redraw();
     }
+    if matches!(s.screen, Screen::Walk(_)) {
+        return walk_act(s, action);
+    }
     act(s, action)
+}
+
+/// A yes/no question answers only to y, n, Esc and q.
+fn confirm_key(s: &mut State, on_yes: Confirmed, code: KeyCode) -> Outcome {
+    let yes = match code {
+        KeyCode::Char('y' | 'Y') => true,
+        KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => false,
+        _ => return Outcome::default(),
+    };
+    s.overlay = None;
+    match (on_yes, yes) {
+        (Confirmed::Teardown, true) => {
+            if let Some(w) = s.walk_mut() {
+                w.busy = true;
+            }
+            Outcome::with(Effect::Walk(WalkCommand::Teardown))
+        }
+        (Confirmed::Teardown, false) => Outcome::redraw(),
+        (Confirmed::RunLiveStep(_), answer) => {
+            Outcome::with(Effect::Walk(WalkCommand::Confirm(answer)))
+        }
+    }
+}
+
+fn walk_act(s: &mut State, action: Action) -> Outcome {
+    let readonly = s.session.readonly;
+    let Some(w) = s.walk_mut() else {
+        return Outcome::default();
+    };
+    let step = w.selected().map(|st| (st.id, w.step_status(st)));
+    let refuse = |s: &mut State| {
+        s.message = Some((Level::Error, "--readonly: the walkthrough creates and deletes cloud resources; restart without --readonly to run it".into()));
+        Outcome::redraw()
+    };
+    match action {
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom => {
+            let by: i64 = match action {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -10,
+                Action::PageDown => 10,
+                Action::Top => -1000,
+                _ => 1000,
+            };
+            if w.focus_detail {
+                w.scroll = (i64::from(w.scroll) + by).clamp(0, 2000) as u16;
+            } else {
+                w.cursor = moved(w.cursor, by, w.plan.steps.len());
+                w.scroll = 0;
+            }
+        }
+        Action::NextPane | Action::PrevPane => w.focus_detail = !w.focus_detail,
+        Action::Back | Action::Quit => {
+            s.screen = Screen::Home;
+            return Outcome::with(Effect::CloseWalk);
+        }
+        Action::RunStep | Action::Open => {
+            if readonly {
+                return refuse(s);
+            }
+            let Some((id, status)) = step else {
+                return Outcome::default();
+            };
+            if matches!(
+                status,
+                StepStatus::Done | StepStatus::Adopted | StepStatus::Skipped
+            ) {
+                s.message = Some((Level::Info, format!("step {id} is {}", status.label())));
+                return Outcome::redraw();
+            }
+            w.busy = true;
+            let cmd = if status == StepStatus::Failed {
+                WalkCommand::Retry(id)
+            } else {
+                WalkCommand::RunStep(id)
+            };
+            return Outcome::with(Effect::Walk(cmd));
+        }
+        Action::RunAll => {
+            if readonly {
+                return refuse(s);
+            }
+            w.busy = true;
+            return Outcome::with(Effect::Walk(WalkCommand::RunAll));
+        }
+        Action::Pause => return Outcome::with(Effect::Walk(WalkCommand::Pause)),
+        Action::Retry => {
+            if readonly {
+                return refuse(s);
+            }
+            match step {
+                Some((id, StepStatus::Failed)) => {
+                    w.busy = true;
+                    return Outcome::with(Effect::Walk(WalkCommand::Retry(id)));
+                }
+                Some((id, _)) => {
+                    s.message = Some((
+                        Level::Info,
+                        format!("step {id} has not failed; Enter runs it"),
+                    ))
+                }
+                None => {}
+            }
+        }
+        Action::Teardown => {
+            if readonly {
+                return refuse(s);
+            }
+            let created = w.progress.teardown_plan(&w.plan).len();
+            let cluster = w.plan.cluster.clone();
+            let target = w.identity.clone().unwrap_or_default();
+            s.overlay = Some(Overlay::Confirm {
+                title: format!("Tear down {cluster}?"),
+                lines: vec![
+                    format!(
+                        "{created} deletions, in reverse order, of exactly what this walkthrough created ({target})."
+                    ),
+                    "Node groups go before the cluster, NAT gateways before their addresses."
+                        .into(),
+                    "y deletes · n keeps everything".into(),
+                ],
+                on_yes: Confirmed::Teardown,
+            });
+        }
+        Action::Help => s.overlay = Some(Overlay::Help { scroll: 0 }),
+        Action::Command => {
+            s.input = Some(Input::Command {
+                text: String::new(),
+                completion: None,
+            })
+        }
+        _ => return Outcome::default(),
+    }
+    Outcome::redraw()
 }
 
 fn act(s: &mut State, action: Action) -> Outcome {
@@ -169,6 +368,28 @@ fn act(s: &mut State, action: Action) -> Outcome {
             Pane::Detail => {}
         },
         Action::Refresh => return Outcome::with(Effect::ReloadWorkspace),
+        Action::Walkthrough => {
+            let Some(c) = s.selected_cluster() else {
+                return Outcome::default();
+            };
+            if c.eksctl_config().is_none() {
+                s.message = Some((
+                    Level::Info,
+                    format!(
+                        "{} is provisioned by {}; the walkthrough follows eksctl ClusterConfigs (dawn in the demo)",
+                        c.name,
+                        c.provisioner()
+                    ),
+                ));
+                return Outcome::redraw();
+            }
+            let cluster = c.name.clone();
+            s.message = Some((Level::Info, format!("planning {cluster}…")));
+            return Outcome::with(Effect::OpenWalk { cluster });
+        }
+        Action::RunStep | Action::RunAll | Action::Pause | Action::Retry | Action::Teardown => {
+            return Outcome::default();
+        }
         Action::ToggleProblems => {
             s.show_problems = !s.show_problems;
             if !s.problems_visible() && s.focus == Pane::Problems {

@@ -58,6 +58,17 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                 Span::styled(format!("filter: {}", s.filter), t.accent()),
                 Span::styled("   Esc clears", t.muted()),
             ]),
+            None if s.walk().is_some() => Line::styled(
+                format!(
+                    "{} step · {} detail · {} retry · {} help · {} back (pauses after the current call; w resumes)",
+                    s.keymap.hint(Action::Down),
+                    s.keymap.hint(Action::NextPane),
+                    s.keymap.hint(Action::Retry),
+                    s.keymap.hint(Action::Help),
+                    s.keymap.hint(Action::Back)
+                ),
+                t.muted(),
+            ),
             None => Line::styled(
                 format!(
                     "{} move · {} pane · {} open · {} filter · {} command · {} help · {} quit",

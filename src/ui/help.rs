@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::app::commands::COMMANDS;
 use crate::app::state::{Overlay, State};
@@ -47,18 +47,53 @@ pub fn lines(s: &State) -> Vec<Line<'static>> {
 }
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State) {
-    let Some(Overlay::Help { scroll }) = &s.overlay else {
-        return;
-    };
-    let body = lines(s);
-    let w = area.width.saturating_sub(4).min(78);
-    let h = (body.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let rect = Rect::new(
+    match &s.overlay {
+        Some(Overlay::Help { scroll }) => draw_help(f, area, s, *scroll),
+        Some(Overlay::Confirm { title, lines, .. }) => draw_confirm(f, area, s, title, lines),
+        None => {}
+    }
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
         w,
         h,
+    )
+}
+
+fn draw_confirm(f: &mut Frame, area: Rect, s: &State, title: &str, lines: &[String]) {
+    let w = area.width.saturating_sub(4).min(72);
+    // Wrapped text needs room: estimate the lines each entry takes.
+    let inner = usize::from(w.saturating_sub(2)).max(1);
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.chars().count().div_ceil(inner).max(1))
+        .sum();
+    let rect = centered(area, w, rows as u16 + 2);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(s.theme.error())
+        .title(Span::styled(format!(" {title} "), s.theme.title()));
+    let body: Vec<Line> = lines.iter().map(|l| Line::raw(l.clone())).collect();
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(body)
+            .block(block)
+            .style(s.theme.base())
+            .wrap(Wrap { trim: true }),
+        rect,
     );
+}
+
+fn draw_help(f: &mut Frame, area: Rect, s: &State, scroll: u16) {
+    let body = lines(s);
+    let w = area.width.saturating_sub(4).min(78);
+    let h = (body.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let rect = centered(area, w, h);
     let max_scroll = (body.len() as u16).saturating_sub(h.saturating_sub(2));
     let block = Block::default()
         .borders(Borders::ALL)
@@ -72,7 +107,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         Paragraph::new(body)
             .block(block)
             .style(s.theme.base())
-            .scroll(((*scroll).min(max_scroll), 0)),
+            .scroll((scroll.min(max_scroll), 0)),
         rect,
     );
 }

@@ -8,6 +8,7 @@ pub mod navigator;
 pub mod problems;
 pub mod statusbar;
 pub mod text;
+pub mod walk;
 
 #[cfg(test)]
 pub mod tests;
@@ -15,21 +16,34 @@ pub mod tests;
 use ratatui::Frame;
 use ratatui::widgets::Block;
 
-use crate::app::state::State;
+use ratatui::layout::Rect;
+
+use crate::app::state::{Screen, State};
 
 pub fn draw(f: &mut Frame, s: &State) {
     let area = f.area();
     f.render_widget(Block::default().style(s.theme.base()), area);
     let l = layout::home(area, s);
     statusbar::draw(f, l.status, s);
-    navigator::draw_clusters(f, l.clusters, s);
-    navigator::draw_releases(f, l.releases, s);
-    detail::draw(f, l.detail, s);
-    if let Some(p) = l.problems {
-        problems::draw(f, p, s);
+    match &s.screen {
+        Screen::Home => {
+            navigator::draw_clusters(f, l.clusters, s);
+            navigator::draw_releases(f, l.releases, s);
+            detail::draw(f, l.detail, s);
+            if let Some(p) = l.problems {
+                problems::draw(f, p, s);
+            }
+        }
+        Screen::Walk(w) => {
+            let body = Rect::new(
+                area.x,
+                l.status.bottom(),
+                area.width,
+                l.bottom.y.saturating_sub(l.status.bottom()),
+            );
+            walk::draw(f, body, s, w);
+        }
     }
     bottom::draw(f, l.bottom, s);
-    if s.overlay.is_some() {
-        help::draw(f, area, s);
-    }
+    help::draw(f, area, s);
 }

@@ -104,3 +104,124 @@ fn no_color_uses_no_colours() {
             .all(|c| c.fg == ratatui::style::Color::Reset && c.bg == ratatui::style::Color::Reset)
     );
 }
+
+#[test]
+fn w_on_an_eksctl_cluster_opens_the_walkthrough() {
+    let (_dir, mut s) = demo_state("default");
+    press(&mut s, "jj");
+    let out = crate::app::update::update(
+        &mut s,
+        crate::app::update::Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('w'),
+        )),
+    );
+    assert_eq!(
+        out.effects,
+        vec![crate::app::update::Effect::OpenWalk {
+            cluster: "dawn".into()
+        }]
+    );
+}
+
+fn walk_view(s: &State) -> crate::app::walk::WalkView {
+    let file = s.ws.root.join("provisioning/manual/dawn-cluster.yaml");
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut d = Vec::new();
+    let cfg = crate::workspace::eksctl::parse(
+        &crate::workspace::yaml::parse_single(&text).unwrap(),
+        &mut d,
+    )
+    .unwrap();
+    let plan = crate::walkthrough::plan::plan(&cfg, &d).unwrap();
+    let progress = crate::walkthrough::engine::Progress::new(&plan, "sandbox");
+    let mut w =
+        crate::app::walk::WalkView::new(plan, progress, true, "state.json".into(), 1_000_000);
+    w.identity = Some("account 123456789012 · eu-west-1 · sandbox".into());
+    w
+}
+
+/// Marks every call of the given steps done, at fixed times.
+fn finish_steps(w: &mut crate::app::walk::WalkView, steps: &str) {
+    let calls: Vec<(char, String)> = w
+        .plan
+        .steps
+        .iter()
+        .filter(|st| steps.contains(st.id))
+        .flat_map(|st| st.calls.iter().map(move |c| (st.id, c.id.clone())))
+        .collect();
+    let mut t = 1_000_000;
+    for (_, id) in calls {
+        w.progress.begin(&id, t);
+        let mut p = crate::backend::cloud::Produced::new();
+        p.insert("id".into(), format!("id-{id}"));
+        w.progress.returned(&id, p, false, false, t + 500);
+        t += 1000;
+    }
+}
+
+#[test]
+fn walkthrough_screen_states() {
+    let (_dir, mut s) = demo_state("default");
+    let w = walk_view(&s);
+    s.screen = crate::app::state::Screen::Walk(Box::new(w.clone()));
+    insta::assert_snapshot!("walk_ready_120x40", render(&mut s, 120, 40).backend());
+
+    // Running: A and B done, the control plane being created.
+    let mut w = w;
+    finish_steps(&mut w, "AB");
+    w.progress.begin("cluster", 1_100_000);
+    w.progress.returned(
+        "cluster",
+        crate::backend::cloud::Produced::new(),
+        false,
+        true,
+        1_100_500,
+    );
+    w.waiting
+        .insert("cluster".into(), ("CREATING".into(), 480.0, 1_220_000));
+    w.now_ms = 1_220_000;
+    w.cursor = 2;
+    s.screen = crate::app::state::Screen::Walk(Box::new(w.clone()));
+    insta::assert_snapshot!("walk_running_120x40", render(&mut s, 120, 40).backend());
+
+    // Failed: a role of the same name already exists.
+    let mut failed = walk_view(&s);
+    finish_steps(&mut failed, "A");
+    failed.progress.begin("role-cluster", 1_200_000);
+    failed.progress.failed(
+        "role-cluster",
+        crate::backend::cloud::CloudError::new(
+            "iam:CreateRole",
+            "EntityAlreadyExists",
+            "Role with name tierui-dawn-cluster already exists.",
+        ),
+        1_200_300,
+    );
+    failed.cursor = 1;
+    s.screen = crate::app::state::Screen::Walk(Box::new(failed));
+    insta::assert_snapshot!("walk_failed_100x30", render(&mut s, 100, 30).backend());
+
+    // Done, with the teardown question open.
+    let mut done = walk_view(&s);
+    finish_steps(&mut done, "ABCDEFGH");
+    s.screen = crate::app::state::Screen::Walk(Box::new(done));
+    press(&mut s, "T");
+    insta::assert_snapshot!(
+        "walk_teardown_confirm_80x24",
+        render(&mut s, 80, 24).backend()
+    );
+}
+
+#[test]
+fn teardown_key_asks_first() {
+    let (_dir, mut s) = demo_state("default");
+    let w = walk_view(&s);
+    s.screen = crate::app::state::Screen::Walk(Box::new(w));
+    press(&mut s, "T");
+    assert!(
+        matches!(s.overlay, Some(crate::app::state::Overlay::Confirm { .. })),
+        "{:?} {:?}",
+        s.overlay,
+        s.message
+    );
+}

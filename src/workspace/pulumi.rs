@@ -623,11 +623,11 @@ pub fn find_checkpoint(
     {
         if let Some(path) = url.strip_prefix("file://") {
             let p = Path::new(path);
-            roots.push(if p.is_absolute() {
+            roots.push(crate::paths::normalize(&if p.is_absolute() {
                 p.to_path_buf()
             } else {
                 project_dir.join(p)
-            });
+            }));
         }
     }
     roots.push(workspace_root.to_path_buf());
