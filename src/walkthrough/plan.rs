@@ -62,9 +62,29 @@ impl std::fmt::Display for Unsupported {
         let list: Vec<String> = self
             .fields
             .iter()
-            .map(|(p, l, c)| format!("{p} ({l}:{c})"))
+            .map(|(p, l, c)| {
+                if *l == 0 {
+                    p.clone()
+                } else {
+                    format!("{p} ({l}:{c})")
+                }
+            })
             .collect();
-        write!(f, "not supported yet: {}", list.join(", "))
+        write!(f, "not supported yet: {}", list.join(", "))?;
+        if self
+            .fields
+            .iter()
+            .any(|(p, _, _)| p.starts_with("nodeGroups["))
+        {
+            write!(
+                f,
+                " — self-managed nodeGroups need CloudFormation and Auto Scaling; use managedNodeGroups"
+            )?;
+        }
+        if self.fields.iter().any(|(p, _, _)| p.starts_with("vpc.id")) {
+            write!(f, " — an existing VPC would skip step A; not supported yet")?;
+        }
+        Ok(())
     }
 }
 
@@ -190,12 +210,14 @@ fn blocking(cfg: &ClusterConfig, diags: &[Diagnostic]) -> Vec<(String, usize, us
         })
         .map(|d| (d.path.clone(), d.line, d.col))
         .collect();
-    for g in &cfg.node_groups {
-        out.push((format!("nodeGroups[{}] (self-managed node groups need CloudFormation and Auto Scaling; use managedNodeGroups)", g.name), g.pos.line, g.pos.col));
+    for (i, g) in cfg.node_groups.iter().enumerate() {
+        out.push((format!("nodeGroups[{i}] {}", g.name), g.pos.line, g.pos.col));
     }
     if cfg.vpc.id.is_some() || !cfg.vpc.subnets.is_empty() {
-        out.push(("vpc.id / vpc.subnets (an existing VPC)".into(), 0, 0));
+        let pos = cfg.vpc.pos.unwrap_or_default();
+        out.push(("vpc.id / vpc.subnets".into(), pos.line, pos.col));
     }
+
     out
 }
 
@@ -1122,9 +1144,9 @@ mod tests {
     fn unsupported_fields_block_with_positions() {
         let e = load("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: r}\nfargateProfiles:\n  - name: fp\nnodeGroups:\n  - name: ng\n").unwrap_err();
         let text = e.to_string();
-        assert!(
-            text.starts_with("not supported yet: fargateProfiles (4:1), nodeGroups[ng]"),
-            "{text}"
+        assert_eq!(
+            text,
+            "not supported yet: fargateProfiles (4:1), nodeGroups[0] ng (7:5) — self-managed nodeGroups need CloudFormation and Auto Scaling; use managedNodeGroups"
         );
     }
 

@@ -53,8 +53,11 @@ impl NatMode {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Vpc {
+    /// Where the `vpc:` section is, when the config has one.
+    pub pos: Option<Pos>,
     /// An existing VPC to use instead of creating one.
     pub id: Option<String>,
+
     /// eksctl's default is 192.168.0.0/16.
     pub cidr: String,
     pub nat: NatMode,
@@ -323,7 +326,9 @@ pub fn parse(root: &Node, diags: &mut Diags) -> Option<ClusterConfig> {
 
 fn parse_vpc(f: &mut Fields<'_>, diags: &mut Diags) -> Vpc {
     let mut vpc = Vpc {
+        pos: None,
         id: None,
+
         cidr: "192.168.0.0/16".into(),
         nat: NatMode::Single,
         public_access: true,
@@ -334,6 +339,8 @@ fn parse_vpc(f: &mut Fields<'_>, diags: &mut Diags) -> Vpc {
     let Some(mut v) = f.map("vpc", diags) else {
         return vpc;
     };
+    vpc.pos = Some(v.pos());
+
     vpc.id = v.string("id", diags);
     if let Some(cidr) = v.string("cidr", diags) {
         vpc.cidr = cidr;
