@@ -7,8 +7,10 @@
 pub mod app;
 pub mod backend;
 pub mod cli;
+pub mod cluster_live;
 pub mod context;
 pub mod demo;
+pub mod drift;
 pub mod logging;
 pub mod paths;
 pub mod render;
@@ -42,13 +44,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Status(args)) => {
             let ctx = Context::open(&cli.global, false)?;
             let ws = ctx.load();
+            let live = if args.live {
+                Some(status::fetch_live(&ctx, &ws)?)
+            } else {
+                None
+            };
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&status::to_json(&ws, &ctx.mode()))?
-                );
+                let mut v = status::to_json(&ws, &ctx.mode());
+                if let Some(live) = &live {
+                    status::add_live_json(&mut v, &ws, live);
+                }
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print!("{}", status::to_text(&ws, &ctx.mode()));
+                if let Some(live) = &live {
+                    print!("{}", status::live_text(&ws, live));
+                }
             }
             Ok(if ws.has_errors() {
                 ExitCode::from(1)

@@ -187,3 +187,118 @@ pub fn to_text(ws: &Workspace, mode: &Mode) -> String {
     }
     out
 }
+
+/// Each cluster's live state, or why there is none.
+pub type LiveMap =
+    std::collections::BTreeMap<String, Result<crate::backend::inventory::ClusterLive, String>>;
+
+/// Asks every cluster's cloud at once (`--live`).
+pub fn fetch_live(ctx: &crate::context::Context, ws: &Workspace) -> anyhow::Result<LiveMap> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let sandbox = if ctx.sandbox {
+            Some(crate::sandbox::Sandbox::open(ctx, ws)?)
+        } else {
+            None
+        };
+        let jobs = ws.clusters.iter().map(|c| {
+            let sandbox = sandbox.as_ref();
+            async move {
+                (
+                    c.name.clone(),
+                    crate::cluster_live::fetch_cluster(ctx, sandbox, c)
+                        .await
+                        .map_err(|e| format!("{e:#}")),
+                )
+            }
+        });
+        Ok(futures::future::join_all(jobs).await.into_iter().collect())
+    })
+}
+
+pub fn add_live_json(v: &mut Json, ws: &Workspace, live: &LiveMap) {
+    let Some(clusters) = v.get_mut("clusters").and_then(Json::as_array_mut) else {
+        return;
+    };
+    for entry in clusters {
+        let Some(name) = entry.get("name").and_then(Json::as_str).map(str::to_string) else {
+            continue;
+        };
+        let Some(c) = ws.cluster(&name) else { continue };
+        match live.get(&name) {
+            Some(Ok(l)) => {
+                entry["live"] = json!(l);
+                entry["drift"] = json!(c.spec().map(|spec| crate::drift::drift(c, &spec, l)));
+            }
+            Some(Err(e)) => entry["live"] = json!({"error": e}),
+            None => {}
+        }
+    }
+}
+
+pub fn live_text(ws: &Workspace, live: &LiveMap) -> String {
+    use crate::backend::inventory::Part;
+    use std::fmt::Write as _;
+    let mut out = String::from("\nLIVE\n");
+    for c in &ws.clusters {
+        let _ = write!(out, "  {:<8} ", c.name);
+        let l = match live.get(&c.name) {
+            Some(Ok(l)) => l,
+            Some(Err(e)) => {
+                let _ = writeln!(out, "no connection: {e}");
+                continue;
+            }
+            None => {
+                let _ = writeln!(out, "not asked");
+                continue;
+            }
+        };
+        match &l.cluster {
+            Part::Ok(Some(lc)) => {
+                let groups = match &l.nodegroups {
+                    Part::Ok(g) => g
+                        .iter()
+                        .map(|g| {
+                            format!(
+                                "{} {}/{}/{} {}",
+                                g.name,
+                                g.min_size,
+                                g.desired_size,
+                                g.max_size,
+                                g.instance_types.join("/")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    Part::Error(e) => format!("node groups unreadable ({})", e.code),
+                    Part::Unknown => String::new(),
+                };
+                let _ = writeln!(out, "{} k8s {} · {groups}", lc.status, lc.version);
+            }
+            Part::Ok(None) => {
+                let _ = writeln!(out, "does not exist");
+            }
+            Part::Error(e) => {
+                let _ = writeln!(out, "unreadable: {e}");
+            }
+            Part::Unknown => {
+                let _ = writeln!(out, "unknown");
+            }
+        }
+        for d in c
+            .spec()
+            .map(|spec| crate::drift::drift(c, &spec, l))
+            .unwrap_or_default()
+        {
+            let _ = writeln!(
+                out,
+                "           ~ {}: source {} · AWS {}\n             → {}",
+                d.field, d.source, d.live, d.what_to_do
+            );
+        }
+    }
+    out
+}

@@ -72,7 +72,8 @@ actions! {
     Top, "top", "First item", Global, ["g", "home"];
     Bottom, "bottom", "Last item", Global, ["G", "end"];
     Open, "open", "Open the selection", Global, ["enter"];
-    Refresh, "refresh", "Reload the workspace from disk", Global, ["r"];
+    Refresh, "refresh", "Reload the workspace and ask AWS again", Global, ["r"];
+
     ToggleProblems, "problems", "Show or hide the problems panel", Home, ["p"];
     Walkthrough, "walkthrough", "Walk through creating the selected (eksctl) cluster", Home, ["w"];
     RunStep, "run_step", "Run the selected step", Walkthrough, ["enter"];

@@ -8,15 +8,18 @@ use crossterm::event::{Event, EventStream};
 use futures::StreamExt as _;
 use tokio::sync::mpsc;
 
+use super::effects::Effects;
 use super::keymap::Keymap;
 use super::state::{Session, State};
-use super::update::{Effect, Msg, update};
+use super::update::{Msg, update};
+
 use crate::context::Context;
 use crate::terminal::Tui;
 use crate::theme::Theme;
-use crate::walkthrough::runner::Command as WalkCommand;
 
 const FRAME: Duration = Duration::from_millis(33);
+/// How often the cluster pane asks AWS again on its own.
+const LIVE_EVERY: Duration = Duration::from_secs(300);
 
 pub fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
@@ -67,11 +70,20 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     let mut events = EventStream::new();
     let mut signals = Signals::new()?;
     let exit_after_first_frame = std::env::var_os("TIERUI_EXIT_AFTER_FIRST_FRAME").is_some();
-    let mut effects = Effects {
-        ctx: ctx.clone(),
-        tx: tx.clone(),
-        walk: None,
+    // One sandbox world per process, shared by the walkthrough and the cluster pane.
+    let sandbox = if ctx.sandbox {
+        Some(std::sync::Arc::new(crate::sandbox::Sandbox::open(
+            &ctx, &state.ws,
+        )?))
+    } else {
+        None
     };
+    let mut effects = Effects::new(ctx.clone(), tx.clone(), sandbox);
+    for effect in super::update::start(&mut state).effects {
+        effects.run(effect, &state);
+    }
+    let mut slow = tokio::time::interval_at(tokio::time::Instant::now() + LIVE_EVERY, LIVE_EVERY);
+    slow.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
@@ -106,6 +118,7 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
             Some(m) = rx.recv() => m,
             () = sleep_opt(wait) => continue,
             _ = ticker.tick(), if state.needs_tick() => Msg::Tick(now_ms()),
+            _ = slow.tick() => Msg::RefreshLive,
             () = signals.recv() => {
                 tracing::info!("signal received, quitting");
                 break;
@@ -114,7 +127,7 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
         let out = update(&mut state, msg);
         dirty |= out.redraw;
         for effect in out.effects {
-            effects.run(effect);
+            effects.run(effect, &state);
         }
         if state.quit {
             break;
@@ -131,144 +144,10 @@ async fn sleep_opt(d: Option<Duration>) {
     }
 }
 
-fn now_ms() -> u64 {
+pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Carries out effects on tokio tasks; results come back as messages.
-struct Effects {
-    ctx: Context,
-    tx: mpsc::UnboundedSender<Msg>,
-    /// Commands to the walkthrough runner while its screen is open.
-    walk: Option<mpsc::UnboundedSender<WalkCommand>>,
-}
-
-impl Effects {
-    fn run(&mut self, effect: Effect) {
-        let tx = self.tx.clone();
-        match effect {
-            Effect::ReloadWorkspace => {
-                let root = self.ctx.root.clone();
-                tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(Msg::Reloaded(Box::new(crate::workspace::load(&root))));
-                });
-            }
-            Effect::LoadTheme(name) => {
-                let config = self.ctx.dirs.config.clone();
-                tokio::task::spawn_blocking(move || {
-                    let theme = Theme::load(Some(&name), &config, no_color())
-                        .map(Box::new)
-                        .map_err(|e| format!("{e:#}"));
-                    let _ = tx.send(Msg::ThemeLoaded(theme));
-                });
-            }
-            Effect::OpenWalk { cluster } => {
-                if let Some(old) = self.walk.take() {
-                    let _ = old.send(WalkCommand::Quit);
-                }
-                let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-                self.walk = Some(cmd_tx);
-                let ctx = self.ctx.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = open_walk(ctx, cluster, cmd_rx, tx.clone()).await {
-                        let _ = tx.send(Msg::WalkFailed(format!("{e:#}")));
-                    }
-                });
-            }
-            Effect::Walk(cmd) => {
-                if let Some(w) = &self.walk {
-                    let _ = w.send(cmd);
-                }
-            }
-            Effect::CloseWalk => {
-                if let Some(w) = self.walk.take() {
-                    let _ = w.send(WalkCommand::Quit);
-                }
-            }
-        }
-    }
-}
-
-/// Plans the walkthrough, connects its cloud and serves the runner until the
-/// screen closes.
-async fn open_walk(
-    ctx: Context,
-    cluster: String,
-    commands: mpsc::UnboundedReceiver<WalkCommand>,
-    tx: mpsc::UnboundedSender<Msg>,
-) -> Result<()> {
-    let (plan, _file) = crate::walkthrough::headless::plan_for(&ctx, &cluster)?;
-    let local = std::sync::Arc::new(crate::walkthrough::local::FileLocal {
-        dir: ctx.dirs.workspace_state(&ctx.root).join("kubeconfig"),
-    });
-    if ctx.sandbox {
-        let ws = ctx.load();
-        let sandbox = crate::sandbox::Sandbox::open(&ctx, &ws)?;
-        let cloud = std::sync::Arc::new(sandbox.cloud(&plan.region));
-        serve_walk(
-            &ctx,
-            plan,
-            cloud,
-            local,
-            "sandbox".into(),
-            sandbox.speed,
-            false,
-            commands,
-            tx,
-        )
-        .await
-    } else {
-        let cloud = std::sync::Arc::new(
-            crate::backend::aws::AwsCloud::connect(&ctx.global, &plan.region).await?,
-        );
-        let target = cloud.target();
-        serve_walk(&ctx, plan, cloud, local, target, 1.0, true, commands, tx).await
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn serve_walk<C: crate::backend::cloud::Cloud>(
-    ctx: &Context,
-    plan: crate::walkthrough::plan::Plan,
-    cloud: std::sync::Arc<C>,
-    local: std::sync::Arc<dyn crate::walkthrough::runner::LocalOps>,
-    target: String,
-    speed: f64,
-    confirm: bool,
-    commands: mpsc::UnboundedReceiver<WalkCommand>,
-    tx: mpsc::UnboundedSender<Msg>,
-) -> Result<()> {
-    use crate::walkthrough::runner::{Runner, load_progress, state_file};
-    let file = state_file(&ctx.dirs.workspace_state(&ctx.root), &plan.cluster, &target);
-    let progress = load_progress(&file, &plan, &target)?;
-    let view = super::walk::WalkView::new(
-        plan.clone(),
-        progress.clone(),
-        ctx.sandbox,
-        file.display().to_string(),
-        now_ms(),
-    );
-    let _ = tx.send(Msg::WalkOpened(Box::new(view)));
-    let (etx, mut erx) = mpsc::unbounded_channel();
-    let forward = tx.clone();
-    tokio::spawn(async move {
-        while let Some(e) = erx.recv().await {
-            if forward.send(Msg::Walk(Box::new(e))).is_err() {
-                break;
-            }
-        }
-    });
-    let runner = Runner::new(
-        cloud, local, plan, progress, file, speed, confirm, etx, commands,
-    );
-    runner
-        .identity()
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    runner.serve().await;
-    Ok(())
 }
 
 /// SIGTERM, SIGHUP and SIGINT end the UI cleanly (the terminal is restored on drop).

@@ -81,8 +81,20 @@ pub struct Session {
     pub speed: Option<f64>,
 }
 
+/// What tierui knows of a cluster's live state in AWS (or the sandbox).
+#[derive(Debug, Clone)]
+pub enum LiveEntry {
+    Loading,
+    Ready(Box<crate::backend::inventory::ClusterLive>),
+    /// No connection could be made (credentials, endpoint).
+    Failed(String),
+}
+
 pub struct State {
     pub screen: Screen,
+    /// Cluster name → live state, refreshed on `r` and every few minutes.
+    pub live: std::collections::BTreeMap<String, LiveEntry>,
+
     pub ws: Workspace,
     pub session: Session,
     pub theme: Theme,
@@ -110,6 +122,8 @@ impl State {
     pub fn new(ws: Workspace, session: Session, theme: Theme, keymap: Keymap) -> State {
         let mut s = State {
             screen: Screen::Home,
+            live: std::collections::BTreeMap::new(),
+
             ws,
             session,
             theme,

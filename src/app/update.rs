@@ -30,6 +30,13 @@ pub enum Msg {
     WalkOpened(Box<WalkView>),
     WalkFailed(String),
     Walk(Box<WalkEvent>),
+    /// A cluster's live state arrived.
+    Live(
+        String,
+        Result<Box<crate::backend::inventory::ClusterLive>, String>,
+    ),
+    /// Time to ask AWS again.
+    RefreshLive,
 }
 
 /// Work for the runtime; results come back as [`Msg`]s.
@@ -44,6 +51,30 @@ pub enum Effect {
     Walk(WalkCommand),
     /// Stop the runner (after its current call) and drop it.
     CloseWalk,
+    /// Ask AWS (or the sandbox) about these clusters.
+    FetchLive(Vec<String>),
+}
+
+/// The first effects of a session: ask every cluster's live state.
+pub fn start(s: &mut State) -> Outcome {
+    refresh_live(s)
+}
+
+fn refresh_live(s: &mut State) -> Outcome {
+    let names: Vec<String> = s.ws.clusters.iter().map(|c| c.name.clone()).collect();
+    for n in &names {
+        // Keep showing the last answer while a new one is on its way.
+        s.live
+            .entry(n.clone())
+            .or_insert(super::state::LiveEntry::Loading);
+    }
+    if names.is_empty() {
+        return Outcome::default();
+    }
+    Outcome {
+        effects: vec![Effect::FetchLive(names)],
+        redraw: true,
+    }
 }
 
 /// What one message did.
@@ -113,6 +144,15 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             s.screen = Screen::Walk(view);
             Outcome::redraw()
         }
+        Msg::Live(name, result) => {
+            let entry = match result {
+                Ok(live) => super::state::LiveEntry::Ready(live),
+                Err(e) => super::state::LiveEntry::Failed(e),
+            };
+            s.live.insert(name, entry);
+            Outcome::redraw()
+        }
+        Msg::RefreshLive => refresh_live(s),
         Msg::WalkFailed(e) => {
             s.message = Some((Level::Error, e));
             Outcome::redraw()
@@ -367,7 +407,12 @@ fn act(s: &mut State, action: Action) -> Outcome {
             }
             Pane::Detail => {}
         },
-        Action::Refresh => return Outcome::with(Effect::ReloadWorkspace),
+        Action::Refresh => {
+            let mut out = refresh_live(s);
+            out.effects.insert(0, Effect::ReloadWorkspace);
+            return out;
+        }
+
         Action::Walkthrough => {
             let Some(c) = s.selected_cluster() else {
                 return Outcome::default();

@@ -2,4 +2,5 @@
 //! boundary are tierui's own types.
 pub mod aws;
 pub mod cloud;
+pub mod inventory;
 pub mod sandbox;

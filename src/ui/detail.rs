@@ -74,7 +74,11 @@ pub fn line_count(s: &State) -> usize {
 pub fn lines(s: &State) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     match s.selection {
-        Some(Selection::Cluster(i)) => cluster(&mut out, s, &s.ws.clusters[i]),
+        Some(Selection::Cluster(i)) => {
+            let area = ratatui::layout::Rect::new(0, 0, s.width, s.height);
+            let width = usize::from(super::layout::home(area, s).detail.width.saturating_sub(2));
+            cluster(&mut out, s, &s.ws.clusters[i], width)
+        }
         Some(Selection::Release(i)) => release(&mut out, s, &s.ws.releases[i]),
         None => out.push(Line::styled("Nothing selected.", s.theme.muted())),
     }
@@ -126,7 +130,7 @@ fn flag(b: Option<bool>, on: &str, off: &str) -> String {
     }
 }
 
-fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack) {
+fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack, width: usize) {
     let t = &s.theme;
     match &c.source {
         ClusterSource::Pulumi(p) => field(
@@ -225,6 +229,8 @@ fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack) {
             g.capacity_type
         )));
     }
+    // What AWS says and the drift, right under what the source says.
+    out.extend(super::cluster_live::lines(s, c, width));
     match &c.source {
         ClusterSource::Pulumi(p) => pulumi_cluster(out, t, p),
         ClusterSource::Eksctl {

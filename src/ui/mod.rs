@@ -1,6 +1,7 @@
 //! Drawing: pure functions of the state. No I/O here.
 
 pub mod bottom;
+pub mod cluster_live;
 pub mod detail;
 pub mod help;
 pub mod layout;

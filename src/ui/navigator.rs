@@ -48,20 +48,29 @@ pub fn draw_clusters(f: &mut Frame, area: Rect, s: &State) {
         .take(usize::from(rows))
     {
         let c = &s.ws.clusters[i];
-        let (glyph, style) = match health(s, c.source_file()) {
-            Some(Severity::Error) => ("✗", t.error()),
-            Some(Severity::Warning) => ("!", t.warn()),
-            _ if c.spec().is_none() => ("○", t.muted()),
-            _ => ("●", t.ok()),
+        let (glyph, style, status) = match health(s, c.source_file()) {
+            Some(Severity::Error) => ("✗", t.error(), "bad source".to_string()),
+            _ => super::cluster_live::status(s, c),
         };
         let region = c.region.as_deref().unwrap_or("—");
-        let name_w = (longest + 1).clamp(6, inner_w.saturating_sub(2 + 8 + 10).max(6));
-        let text = format!(
-            "{}{}{}",
-            cell(&c.name, name_w),
-            cell(c.provisioner(), 8),
-            cell(region, inner_w.saturating_sub(2 + name_w + 8))
-        );
+        let name_w = (longest + 1).clamp(6, 12);
+        let rest = inner_w.saturating_sub(2 + name_w);
+        let text = if rest >= 8 + 11 + 10 {
+            format!(
+                "{}{}{}{}",
+                cell(&c.name, name_w),
+                cell(c.provisioner(), 8),
+                cell(&status, 11),
+                cell(region, rest - 19)
+            )
+        } else {
+            format!(
+                "{}{}{}",
+                cell(&c.name, name_w),
+                cell(c.provisioner(), 8),
+                cell(&status, rest.saturating_sub(8))
+            )
+        };
         let selected = pos == s.cluster_cursor;
         let row_style = if selected {
             t.selection(focused)

@@ -225,3 +225,106 @@ fn teardown_key_asks_first() {
         s.message
     );
 }
+
+/// Live state of the demo clusters from a seeded sandbox world, with optional faults.
+fn sandbox_live(s: &mut State, faults: Vec<crate::backend::sandbox::world::Fault>) {
+    use crate::backend::sandbox::{Clock, SandboxCloud, seed, world::World};
+    let mut world = World::new(crate::sandbox::SEED);
+    seed::seed(&mut world, &s.ws, 1_700_000_000_000);
+    world.faults = faults;
+    let world = std::sync::Arc::new(std::sync::Mutex::new(world));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for c in s.ws.clusters.clone() {
+        let region = c.region.clone().unwrap();
+        let cloud = SandboxCloud::new(
+            world.clone(),
+            &region,
+            Clock::manual(1_700_000_100_000),
+            1.0,
+            None,
+        );
+        let live = rt.block_on(crate::backend::inventory::fetch(
+            &cloud,
+            &c.name,
+            1_700_000_100_000,
+        ));
+        s.live.insert(
+            c.name.clone(),
+            crate::app::state::LiveEntry::Ready(Box::new(live)),
+        );
+    }
+}
+
+#[test]
+fn cluster_pane_with_and_without_drift() {
+    let (_dir, mut s) = demo_state("default");
+    sandbox_live(&mut s, vec![]);
+    // day matches its source.
+    insta::assert_snapshot!(
+        "cluster_day_no_drift_120x45",
+        render(&mut s, 120, 45).backend()
+    );
+    // dusk: one node more than its config says.
+    press(&mut s, "j");
+    insta::assert_snapshot!(
+        "cluster_dusk_drift_120x45",
+        render(&mut s, 120, 45).backend()
+    );
+    // dawn does not exist yet.
+    press(&mut s, "j");
+    insta::assert_snapshot!(
+        "cluster_dawn_missing_120x30",
+        render(&mut s, 120, 30).backend()
+    );
+}
+
+#[test]
+fn denied_and_throttled_calls_show_per_field() {
+    use crate::backend::sandbox::world::Fault;
+    let (_dir, mut s) = demo_state("default");
+    let fault = |api: &str, code: &str, message: &str| Fault {
+        api: api.into(),
+        code: code.into(),
+        message: message.into(),
+        region: None,
+        times: None,
+    };
+    sandbox_live(
+        &mut s,
+        vec![
+            fault(
+                "eks:DescribeNodegroup",
+                "AccessDeniedException",
+                "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: eks:DescribeNodegroup",
+            ),
+            fault(
+                "ec2:DescribeSubnets",
+                "RequestLimitExceeded",
+                "Request limit exceeded.",
+            ),
+        ],
+    );
+    let screen = render(&mut s, 120, 45).backend().to_string();
+    assert!(
+        screen.contains("node groups: could not read — eks:DescribeNodegroup"),
+        "{screen}"
+    );
+    assert!(screen.contains("AccessDeniedException"), "{screen}");
+    assert!(
+        screen.contains("subnets: could not read — ec2:DescribeSubnets"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Drift: none found (not checked: node groups, subnets could not be read)"),
+        "{screen}"
+    );
+    // The rest of the pane still shows.
+    assert!(
+        screen.contains("EKS      ACTIVE   Kubernetes 1.31"),
+        "{screen}"
+    );
+    assert!(screen.contains("VPC      vpc-"), "{screen}");
+    insta::assert_snapshot!("cluster_day_denied_throttled_120x45", screen);
+}

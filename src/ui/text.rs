@@ -43,3 +43,37 @@ mod tests {
         assert_eq!(fit("x", 0), "");
     }
 }
+
+/// Greedy word wrap to `width` columns (words longer than a line are cut).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let needed = if line.is_empty() {
+            word.width()
+        } else {
+            line.width() + 1 + word.width()
+        };
+        if needed > width && !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    #[test]
+    fn wraps_on_words() {
+        assert_eq!(super::wrap("a bb ccc dddd", 8), vec!["a bb ccc", "dddd"]);
+        assert_eq!(super::wrap("", 10), vec![""]);
+    }
+}

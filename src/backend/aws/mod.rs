@@ -2,6 +2,7 @@
 //! aws-sdk EC2, EKS, IAM and STS clients, pointed at AWS or at `--endpoint-url`
 //! (moto, LocalStack). Everything returned is translated into tierui's types.
 
+mod inventory;
 mod ops;
 
 use aws_config::{BehaviorVersion, Region};

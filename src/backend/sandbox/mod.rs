@@ -3,6 +3,7 @@
 //! nothing and persists per workspace, so what a walkthrough creates is still there
 //! next time.
 
+pub mod inventory;
 pub mod ops;
 pub mod seed;
 pub mod world;

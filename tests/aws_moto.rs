@@ -567,3 +567,148 @@ fn failures_exit_non_zero_with_the_call_and_aws_message() {
     );
     assert!(e.walk(&["--teardown"]).output().unwrap().status.success());
 }
+
+/// A cluster made by hand in moto that differs from its ClusterConfig: the
+/// `status --live` drift names every difference.
+#[test]
+fn cluster_pane_drift_against_moto() {
+    let _guard = MOTO.lock().unwrap_or_else(|p| p.into_inner());
+    let e = env();
+    let root = e.ws.path();
+    std::fs::write(root.join("tierui.yaml"), "name: drifted\nclusters:\n  - name: east\n    provisioner: eksctl\n    config: east.yaml\n").unwrap();
+    std::fs::write(
+        root.join("east.yaml"),
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: east\n  region: eu-west-1\n  version: \"1.31\"\niam:\n  withOIDC: true\nmanagedNodeGroups:\n  - name: workers\n    instanceType: t3.large\n    desiredCapacity: 2\n    minSize: 1\n    maxSize: 4\n  - name: batch\n    instanceType: c5.large\n",
+    )
+    .unwrap();
+    runtime().block_on(async {
+        let (ec2, iam, eks) = e.clients().await;
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.40.0.0/16")
+            .send()
+            .await
+            .unwrap()
+            .vpc()
+            .unwrap()
+            .vpc_id()
+            .unwrap()
+            .to_string();
+        let mut subnets = Vec::new();
+        for (cidr, az) in [
+            ("10.40.0.0/19", "eu-west-1a"),
+            ("10.40.32.0/19", "eu-west-1b"),
+        ] {
+            let s = ec2
+                .create_subnet()
+                .vpc_id(&vpc)
+                .cidr_block(cidr)
+                .availability_zone(az)
+                .send()
+                .await
+                .unwrap();
+            subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
+        }
+        let role = iam
+            .create_role()
+            .role_name("east-eks")
+            .assume_role_policy_document("{}")
+            .send()
+            .await
+            .unwrap()
+            .role()
+            .unwrap()
+            .arn()
+            .to_string();
+        let vpc_config = aws_sdk_eks::types::VpcConfigRequest::builder()
+            .set_subnet_ids(Some(subnets.clone()))
+            .build();
+        eks.create_cluster()
+            .name("east")
+            .version("1.29")
+            .role_arn(&role)
+            .resources_vpc_config(vpc_config)
+            .send()
+            .await
+            .unwrap();
+        let scaling = aws_sdk_eks::types::NodegroupScalingConfig::builder()
+            .min_size(1)
+            .desired_size(3)
+            .max_size(4)
+            .build();
+        eks.create_nodegroup()
+            .cluster_name("east")
+            .nodegroup_name("workers")
+            .node_role(&role)
+            .set_subnets(Some(subnets))
+            .instance_types("m5.large")
+            .scaling_config(scaling)
+            .send()
+            .await
+            .unwrap();
+    });
+    let mut cmd = e.sb.command();
+    cmd.args([
+        "status",
+        "--live",
+        "--json",
+        "--endpoint-url",
+        &e.url,
+        "--workspace",
+    ])
+    .arg(root);
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE");
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let east = &json["clusters"][0];
+    assert_eq!(
+        east["live"]["cluster"]["value"]["status"], "ACTIVE",
+        "{east:#}"
+    );
+    let drift: Vec<String> = east["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{}: {} → {}",
+                d["field"].as_str().unwrap(),
+                d["source"].as_str().unwrap(),
+                d["live"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for want in [
+        "kubernetes version: 1.31 → 1.29",
+        "node group workers desired size: 2 → 3",
+        "node group workers instance types: t3.large → m5.large",
+        "node group batch: 2×c5.large → missing",
+        "OIDC provider: wanted (IRSA) → missing: no IAM OIDC provider for the cluster's issuer",
+    ] {
+        assert!(
+            drift.iter().any(|d| d == want),
+            "missing drift {want:?} in {drift:#?}"
+        );
+    }
+    assert!(
+        drift
+            .iter()
+            .any(|d| d.contains("tag kubernetes.io/role/") && d.ends_with("tag missing")),
+        "{drift:#?}"
+    );
+    assert!(
+        east["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| !d["what_to_do"].as_str().unwrap().is_empty())
+    );
+}
