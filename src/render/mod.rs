@@ -1,2 +1,4 @@
 //! Desired objects per release, normalisation and diffs.
+pub mod diff;
+pub mod normalize;
 pub mod pulumi_yaml;
