@@ -11,6 +11,7 @@ pub mod cluster_live;
 pub mod context;
 pub mod demo;
 pub mod drift;
+pub mod files;
 pub mod logging;
 pub mod paths;
 pub mod render;

@@ -1,6 +1,7 @@
 //! The foundation workspace: tierui.yaml, discovery and every file format in it.
 pub mod descriptor;
 pub mod discover;
+pub mod edit;
 pub mod eksctl;
 pub mod fields;
 pub mod load;
