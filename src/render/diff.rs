@@ -398,7 +398,7 @@ mod tests {
         let a = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "n"}, "spec": {"maxReplicas": 3}});
         let mut b = a.clone();
         b["apiVersion"] = json!("autoscaling/v1");
-        let r = diff_objects(std::slice::from_ref(&a), &[a.clone()], "n");
+        let r = diff_objects(std::slice::from_ref(&a), std::slice::from_ref(&a), "n");
         assert!(!r.differs());
         assert_eq!(ObjectKey::of(&a, "x"), ObjectKey::of(&b, "x"));
     }
