@@ -1,5 +1,6 @@
 //! The application: state, messages, `update`, keymap and the terminal runtime.
 pub mod commands;
+pub mod editor;
 pub mod effects;
 pub mod keymap;
 pub mod run;

@@ -1,4 +1,5 @@
 //! The foundation workspace: tierui.yaml, discovery and every file format in it.
+pub mod check;
 pub mod descriptor;
 pub mod discover;
 pub mod edit;
@@ -8,6 +9,7 @@ pub mod load;
 pub mod manifests;
 pub mod model;
 pub mod pulumi;
+pub mod quick;
 pub mod spec;
 pub mod yaml;
 
