@@ -26,7 +26,81 @@ pub struct Effects {
     walk: Option<mpsc::UnboundedSender<WalkCommand>>,
 }
 
+/// Render a release with and without an edited file and diff the objects.
+pub(crate) fn render_diff(
+    ws: &crate::workspace::Workspace,
+    release: usize,
+    edit: Option<(std::path::PathBuf, String)>,
+) -> Result<(crate::render::diff::Report, Vec<String>), String> {
+    let r = ws.releases.get(release).ok_or("release not found")?;
+    let before = crate::render::desired::render(ws, r, &Default::default())?;
+    let after = match edit {
+        Some((file, text)) => {
+            crate::render::desired::render(ws, r, &std::iter::once((file, text)).collect())?
+        }
+        None => before.clone(),
+    };
+    let mut notes = after.notes.clone();
+    if after.how == crate::render::desired::How::ConfigOnly {
+        notes.push("objects could not be rendered: the edit diff shows the config change".into());
+    }
+    Ok((
+        crate::render::diff::diff_objects(&before.objects, &after.objects, &r.namespace),
+        notes,
+    ))
+}
+
+/// A quick edit as a diff screen with the save waiting.
+pub(crate) fn quick_edit_diff(
+    ws: &crate::workspace::Workspace,
+    release: usize,
+    r: &crate::workspace::Release,
+    field: crate::workspace::quick::Field,
+    value: &crate::workspace::edit::NewValue,
+) -> Result<super::diffview::DiffView, String> {
+    let root = ws.root.clone();
+    let read = move |p: &std::path::Path| {
+        std::fs::read_to_string(root.join(p)).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let (file, new_text) = crate::workspace::quick::apply(r, field, value, &read)?;
+    let opened = crate::files::open(&ws.root.join(&file))?;
+    let (report, notes) = render_diff(ws, release, Some((file.clone(), new_text.clone())))?;
+    let mut view = super::diffview::DiffView::new(
+        release,
+        format!(
+            "{} · {} → {}",
+            r.title(),
+            field.label(),
+            match value {
+                crate::workspace::edit::NewValue::Str(s) => s.clone(),
+                crate::workspace::edit::NewValue::Int(n) => n.to_string(),
+            }
+        ),
+        super::diffview::DiffKind::Edit,
+    );
+    view.edit = Some(super::diffview::EditDiff {
+        file,
+        before: opened.text.clone(),
+        after: new_text.clone(),
+    });
+    view.render = super::diffview::Pending::Ready(report);
+    view.notes = notes;
+    view.pending_save = Some((opened, new_text));
+    Ok(view)
+}
+
 impl Effects {
+    fn drafts(&self) -> std::path::PathBuf {
+        self.ctx.dirs.workspace_state(&self.ctx.root).join("drafts")
+    }
+
+    fn backups(&self) -> std::path::PathBuf {
+        self.ctx
+            .dirs
+            .workspace_state(&self.ctx.root)
+            .join("backups")
+    }
+
     pub fn new(
         ctx: Context,
         tx: mpsc::UnboundedSender<Msg>,
@@ -74,6 +148,85 @@ impl Effects {
                         ));
                     });
                 }
+            }
+            Effect::OpenEditor { rel } => {
+                let (root, drafts) = (self.ctx.root.clone(), self.drafts());
+                tokio::task::spawn_blocking(move || {
+                    let abs = root.join(&rel);
+                    let _ = tx.send(match crate::files::open(&abs) {
+                        Ok(opened) => Msg::EditorOpened {
+                            draft: crate::files::load_draft(&drafts, &abs),
+                            rel,
+                            opened,
+                        },
+                        Err(e) => Msg::FileFailed(e),
+                    });
+                });
+            }
+            // Handled by the event loop, which owns the terminal.
+            Effect::ExternalEdit { .. } => {}
+            Effect::SaveFile {
+                opened,
+                text,
+                close_editor,
+            } => {
+                let (backups, readonly) = (self.backups(), self.ctx.readonly);
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::Saved {
+                        result: crate::files::save(&opened, &text, &backups, readonly),
+                        close_editor,
+                    });
+                });
+            }
+            Effect::OverwriteFile { rel, text } => {
+                let (abs, backups, readonly) =
+                    (self.ctx.root.join(&rel), self.backups(), self.ctx.readonly);
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::Saved {
+                        result: crate::files::overwrite(&abs, &text, &backups, readonly),
+                        close_editor: false,
+                    });
+                });
+            }
+            Effect::SaveDraft(draft) => {
+                let dir = self.drafts();
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = crate::files::save_draft(&dir, &draft) {
+                        tracing::warn!("draft of {} not saved: {e:#}", draft.path.display());
+                    }
+                });
+            }
+            Effect::RemoveDraft(path) => {
+                let dir = self.drafts();
+                tokio::task::spawn_blocking(move || crate::files::remove_draft(&dir, &path));
+            }
+            Effect::QuickEdit {
+                release,
+                field,
+                value,
+            } => {
+                let Some(r) = state.ws.releases.get(release).cloned() else {
+                    return;
+                };
+                let ws = state.ws.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(match quick_edit_diff(&ws, release, &r, field, &value) {
+                        Ok(view) => Msg::DiffReady(Box::new(view)),
+                        Err(e) => Msg::FileFailed(e),
+                    });
+                });
+            }
+            Effect::RenderDiff { release, edit } => {
+                let ws = state.ws.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::RenderReady {
+                        release,
+                        result: render_diff(&ws, release, edit),
+                    });
+                });
+            }
+            Effect::DriftDiff { release } => {
+                let _ = tx.send(Msg::DriftReady { release, result: Err("the drift diff needs the cluster connection, which is not part of this build yet".into()) });
             }
             Effect::OpenWalk { cluster } => {
                 if let Some(old) = self.walk.take() {

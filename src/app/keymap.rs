@@ -23,6 +23,8 @@ pub enum Scope {
     Global,
     Home,
     Walkthrough,
+    Editor,
+    Diff,
 }
 
 impl Scope {
@@ -31,13 +33,21 @@ impl Scope {
             Scope::Global => "global",
             Scope::Home => "home",
             Scope::Walkthrough => "walkthrough",
+            Scope::Editor => "editor",
+            Scope::Diff => "diff",
         }
     }
 
     fn from_name(s: &str) -> Option<Scope> {
-        [Scope::Global, Scope::Home, Scope::Walkthrough]
-            .into_iter()
-            .find(|sc| sc.name() == s)
+        [
+            Scope::Global,
+            Scope::Home,
+            Scope::Walkthrough,
+            Scope::Editor,
+            Scope::Diff,
+        ]
+        .into_iter()
+        .find(|sc| sc.name() == s)
     }
 }
 
@@ -81,6 +91,20 @@ actions! {
     Pause, "pause", "Pause after the current call", Walkthrough, ["p"];
     Retry, "retry", "Retry the selected failed step", Walkthrough, ["x"];
     Teardown, "teardown", "Delete everything the walkthrough created (asks first)", Walkthrough, ["T"];
+    Edit, "edit", "Edit the selection's source file in tierui", Home, ["e"];
+    ExternalEdit, "external_edit", "Edit the source file in $EDITOR", Home, ["E"];
+    ShowDiff, "diff", "Diff: edit, render and drift of the release", Home, ["D"];
+    SetTag, "set_tag", "Set the release's image tag", Home, ["t"];
+    SetReplicas, "set_replicas", "Set the release's replicas", Home, ["n"];
+    SetHpaMin, "set_hpa_min", "Set the HPA minimum", Home, ["h"];
+    SetHpaMax, "set_hpa_max", "Set the HPA maximum", Home, ["H"];
+    NextChange, "next_change", "Next change", Diff, ["]"];
+    PrevChange, "prev_change", "Previous change", Diff, ["["];
+    SideBySide, "side_by_side", "Unified or side-by-side", Diff, ["s"];
+    ShowEdit, "show_edit", "The edit (file before and after)", Diff, ["1"];
+    ShowRender, "show_render", "The render (objects before and after)", Diff, ["2"];
+    ShowDrift, "show_drift", "The drift (desired against live)", Diff, ["3"];
+    Save, "save", "Save the edit", Diff, ["ctrl-s"];
 }
 
 impl Action {
@@ -250,7 +274,7 @@ impl Keymap {
         for (section, value) in &table {
             let Some(scope) = Scope::from_name(section) else {
                 bail!(
-                    "{origin}: unknown section [{section}] (sections: global, home, walkthrough)"
+                    "{origin}: unknown section [{section}] (sections: global, home, walkthrough, editor, diff)"
                 );
             };
             let Some(bindings) = value.as_table() else {

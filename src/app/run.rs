@@ -127,6 +127,15 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
         let out = update(&mut state, msg);
         dirty |= out.redraw;
         for effect in out.effects {
+            if let super::update::Effect::ExternalEdit { rel } = effect {
+                // The editor needs the terminal: suspend, run, restore. The old
+                // input stream is dropped first so it cannot take the editor's keys.
+                events = EventStream::new();
+                let result = external_edit(&mut tui, &ctx, &rel);
+                let _ = tx.send(Msg::ExternallyEdited { rel, result });
+                dirty = true;
+                continue;
+            }
             effects.run(effect, &state);
         }
         if state.quit {
@@ -135,6 +144,33 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     }
     drop(tui);
     Ok(())
+}
+
+fn external_edit(tui: &mut Tui, ctx: &Context, rel: &std::path::Path) -> Result<(), String> {
+    if ctx.readonly {
+        return Err("--readonly: $EDITOR could write the file, so it is not started".into());
+    }
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let mut parts = editor.split_whitespace();
+    let program = parts.next().unwrap_or("vi").to_string();
+    let path = ctx.root.join(rel);
+    tui.suspend();
+    let status = std::process::Command::new(&program)
+        .args(parts)
+        .arg(&path)
+        .status();
+    let resumed = tui.resume().map_err(|e| format!("terminal: {e}"));
+    let status = status.map_err(|e| format!("could not start $EDITOR ({program}): {e}"))?;
+    resumed?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{program} exited with {status}; the file is as it left it"
+        ))
+    }
 }
 
 async fn sleep_opt(d: Option<Duration>) {

@@ -30,6 +30,12 @@ pub enum Input {
     },
     /// `/` filter, applied live.
     Filter { text: String },
+    /// A quick edit's new value for a release.
+    Prompt {
+        release: usize,
+        field: crate::workspace::quick::Field,
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +48,29 @@ pub enum Overlay {
         title: String,
         lines: Vec<String>,
         on_yes: Confirmed,
+    },
+    /// A question with lettered answers; Esc answers none.
+    Choice {
+        title: String,
+        lines: Vec<String>,
+        options: Vec<(char, String, Choice)>,
+    },
+}
+
+/// Answers of [`Overlay::Choice`] questions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    SaveAndClose,
+    DiscardAndClose,
+    RestoreDraft(Box<crate::files::Draft>),
+    DiscardDraft,
+    /// Take the disk version (None: the file was deleted).
+    Reload {
+        disk: Option<String>,
+    },
+    Overwrite,
+    ConflictDiff {
+        disk: Option<String>,
     },
 }
 
@@ -58,6 +87,8 @@ pub enum Confirmed {
 pub enum Screen {
     Home,
     Walk(Box<super::walk::WalkView>),
+    Editor(Box<super::editor::EditorView>),
+    Diff(Box<super::diffview::DiffView>),
 }
 
 /// What the detail pane shows.
@@ -92,6 +123,8 @@ pub enum LiveEntry {
 
 pub struct State {
     pub screen: Screen,
+    /// Screens under the current one (Esc goes back to the last).
+    pub under: Vec<Screen>,
     /// Cluster name → live state, refreshed on `r` and every few minutes.
     pub live: std::collections::BTreeMap<String, LiveEntry>,
 
@@ -122,6 +155,7 @@ impl State {
     pub fn new(ws: Workspace, session: Session, theme: Theme, keymap: Keymap) -> State {
         let mut s = State {
             screen: Screen::Home,
+            under: Vec::new(),
             live: std::collections::BTreeMap::new(),
 
             ws,
@@ -157,20 +191,49 @@ impl State {
         match self.screen {
             Screen::Home => Scope::Home,
             Screen::Walk(_) => Scope::Walkthrough,
+            Screen::Editor(_) => Scope::Editor,
+            Screen::Diff(_) => Scope::Diff,
+        }
+    }
+
+    /// Opens a screen over the current one.
+    pub fn push(&mut self, screen: Screen) {
+        let old = std::mem::replace(&mut self.screen, screen);
+        if !matches!(old, Screen::Home) {
+            self.under.push(old);
+        }
+    }
+
+    /// Closes the current screen, showing the one under it.
+    pub fn pop(&mut self) {
+        self.screen = self.under.pop().unwrap_or(Screen::Home);
+    }
+
+    pub fn editor_mut(&mut self) -> Option<&mut super::editor::EditorView> {
+        match &mut self.screen {
+            Screen::Editor(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn diff_mut(&mut self) -> Option<&mut super::diffview::DiffView> {
+        match &mut self.screen {
+            Screen::Diff(d) => Some(d),
+            _ => None,
         }
     }
 
     pub fn walk(&self) -> Option<&super::walk::WalkView> {
         match &self.screen {
             Screen::Walk(w) => Some(w),
-            Screen::Home => None,
+            _ => None,
         }
     }
 
     pub fn walk_mut(&mut self) -> Option<&mut super::walk::WalkView> {
         match &mut self.screen {
             Screen::Walk(w) => Some(w),
-            Screen::Home => None,
+            _ => None,
         }
     }
 
@@ -181,6 +244,7 @@ impl State {
     /// Something on screen changes with time (elapsed, ETA), so the runtime ticks.
     pub fn needs_tick(&self) -> bool {
         self.walk().is_some_and(super::walk::WalkView::running)
+            || matches!(&self.screen, Screen::Editor(e) if e.unsaved_since.is_some())
     }
 
     fn matches(&self, fields: &[&str]) -> bool {

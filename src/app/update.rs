@@ -11,11 +11,18 @@ use crate::ui::layout;
 use crate::workspace::model::Workspace;
 
 use super::commands::{self, Command};
+use super::diffview::DiffView;
 use super::keymap::{Action, Key};
 use super::state::{Confirmed, Input, Level, Overlay, Pane, Screen, State};
+use super::update_edit;
 use super::walk::WalkView;
+use crate::files::{Draft, Opened, SaveError};
+use crate::render::diff::Report;
 use crate::walkthrough::engine::StepStatus;
 use crate::walkthrough::runner::{Command as WalkCommand, Event as WalkEvent};
+use crate::workspace::edit::NewValue;
+use crate::workspace::quick::Field;
+use std::path::PathBuf;
 
 #[derive(Debug)]
 pub enum Msg {
@@ -37,6 +44,31 @@ pub enum Msg {
     ),
     /// Time to ask AWS again.
     RefreshLive,
+    EditorOpened {
+        rel: PathBuf,
+        opened: Opened,
+        draft: Option<Draft>,
+    },
+    /// Opening or editing a file failed before anything changed.
+    FileFailed(String),
+    Saved {
+        result: Result<Opened, SaveError>,
+        close_editor: bool,
+    },
+    RenderReady {
+        release: usize,
+        result: Result<(Report, Vec<String>), String>,
+    },
+    DriftReady {
+        release: usize,
+        result: Result<Report, String>,
+    },
+    DiffReady(Box<DiffView>),
+    /// `$EDITOR` returned; the file is read again.
+    ExternallyEdited {
+        rel: PathBuf,
+        result: Result<(), String>,
+    },
 }
 
 /// Work for the runtime; results come back as [`Msg`]s.
@@ -53,6 +85,38 @@ pub enum Effect {
     CloseWalk,
     /// Ask AWS (or the sandbox) about these clusters.
     FetchLive(Vec<String>),
+    OpenEditor {
+        rel: PathBuf,
+    },
+    /// Suspend the UI and run `$EDITOR` on the file.
+    ExternalEdit {
+        rel: PathBuf,
+    },
+    SaveFile {
+        opened: Opened,
+        text: String,
+        close_editor: bool,
+    },
+    OverwriteFile {
+        rel: PathBuf,
+        text: String,
+    },
+    SaveDraft(Draft),
+    RemoveDraft(PathBuf),
+    QuickEdit {
+        release: usize,
+        field: Field,
+        value: NewValue,
+    },
+    /// Render the release's objects (with an edited file in place) and diff them.
+    RenderDiff {
+        release: usize,
+        edit: Option<(PathBuf, String)>,
+    },
+    /// Desired (server-side dry run) against live.
+    DriftDiff {
+        release: usize,
+    },
 }
 
 /// The first effects of a session: ask every cluster's live state.
@@ -137,8 +201,40 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
                 w.now_ms = now;
                 Outcome::redraw()
             }
-            None => Outcome::default(),
+            None => update_edit::tick(s, now),
         },
+        Msg::EditorOpened { rel, opened, draft } => {
+            update_edit::editor_opened(s, rel, opened, draft)
+        }
+        Msg::FileFailed(e) => {
+            s.message = Some((Level::Error, e));
+            Outcome::redraw()
+        }
+        Msg::Saved {
+            result,
+            close_editor,
+        } => update_edit::saved(s, result, close_editor),
+        Msg::RenderReady { release, result } => update_edit::render_ready(s, release, result),
+        Msg::DriftReady { release, result } => {
+            if let Some(d) = s.diff_mut().filter(|d| d.release == release) {
+                d.drift = match result {
+                    Ok(r) => super::diffview::Pending::Ready(r),
+                    Err(e) => super::diffview::Pending::Failed(e),
+                };
+            }
+            Outcome::redraw()
+        }
+        Msg::DiffReady(view) => update_edit::diff_ready(s, *view),
+        Msg::ExternallyEdited { rel, result } => {
+            s.message = Some(match result {
+                Ok(()) => (
+                    Level::Info,
+                    format!("{} edited in $EDITOR; workspace reloaded", rel.display()),
+                ),
+                Err(e) => (Level::Error, e),
+            });
+            Outcome::with(Effect::ReloadWorkspace)
+        }
         Msg::WalkOpened(view) => {
             s.message = None;
             s.screen = Screen::Walk(view);
@@ -194,6 +290,25 @@ fn key(s: &mut State, ev: KeyEvent) -> Outcome {
     if let Some(Overlay::Confirm { on_yes, .. }) = &s.overlay {
         return confirm_key(s, *on_yes, ev.code);
     }
+    if let Some(Overlay::Choice { options, .. }) = &s.overlay {
+        let picked = match ev.code {
+            KeyCode::Esc => None,
+            KeyCode::Char(c) => match options.iter().find(|(k, _, _)| *k == c) {
+                Some((_, _, choice)) => Some(choice.clone()),
+                None => return Outcome::default(),
+            },
+            _ => return Outcome::default(),
+        };
+        s.overlay = None;
+        return match picked {
+            Some(c) => update_edit::choice(s, c),
+            None => Outcome::redraw(),
+        };
+    }
+    // The editor takes every key except the ones it hands back.
+    if matches!(s.screen, Screen::Editor(_)) && s.overlay.is_none() {
+        return update_edit::editor_key(s, ev);
+    }
     let Some(action) = s.keymap.action(s.scope(), Key::from_event(&ev)) else {
         return Outcome::default();
     };
@@ -213,6 +328,9 @@ fn key(s: &mut State, ev: KeyEvent) -> Outcome {
     }
     if matches!(s.screen, Screen::Walk(_)) {
         return walk_act(s, action);
+    }
+    if matches!(s.screen, Screen::Diff(_)) {
+        return update_edit::diff_act(s, action);
     }
     act(s, action)
 }
@@ -432,7 +550,27 @@ fn act(s: &mut State, action: Action) -> Outcome {
             s.message = Some((Level::Info, format!("planning {cluster}…")));
             return Outcome::with(Effect::OpenWalk { cluster });
         }
-        Action::RunStep | Action::RunAll | Action::Pause | Action::Retry | Action::Teardown => {
+        Action::Edit
+        | Action::ExternalEdit
+        | Action::ShowDiff
+        | Action::SetTag
+        | Action::SetReplicas
+        | Action::SetHpaMin
+        | Action::SetHpaMax => {
+            return update_edit::home_act(s, action);
+        }
+        Action::RunStep
+        | Action::RunAll
+        | Action::Pause
+        | Action::Retry
+        | Action::Teardown
+        | Action::NextChange
+        | Action::PrevChange
+        | Action::SideBySide
+        | Action::ShowEdit
+        | Action::ShowRender
+        | Action::ShowDrift
+        | Action::Save => {
             return Outcome::default();
         }
         Action::ToggleProblems => {
@@ -500,9 +638,31 @@ fn input_key(s: &mut State, ev: KeyEvent) -> Outcome {
     let Some(input) = s.input.as_mut() else {
         return Outcome::default();
     };
+    if let Input::Prompt {
+        release,
+        field,
+        text,
+    } = input
+    {
+        match ev.code {
+            KeyCode::Esc => s.input = None,
+            KeyCode::Enter => {
+                let (release, field, text) = (*release, *field, text.clone());
+                s.input = None;
+                return update_edit::prompt_done(s, release, field, &text);
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+            _ => return Outcome::default(),
+        }
+        return Outcome::redraw();
+    }
     let (text, is_filter) = match input {
         Input::Command { text, .. } => (text, false),
         Input::Filter { text } => (text, true),
+        Input::Prompt { .. } => return Outcome::default(),
     };
     match ev.code {
         KeyCode::Esc => {

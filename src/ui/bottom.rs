@@ -34,6 +34,27 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                 Span::styled(hint, t.muted()),
             ])
         }
+        Some(Input::Prompt {
+            release,
+            field,
+            text,
+        }) => {
+            let title =
+                s.ws.releases
+                    .get(*release)
+                    .map(|r| r.title())
+                    .unwrap_or_default();
+            let label = format!("{} of {title}: ", field.label());
+            f.set_cursor_position(Position::new(
+                area.x + (label.chars().count() + text.chars().count()) as u16,
+                area.y,
+            ));
+            Line::from(vec![
+                Span::styled(label, t.accent()),
+                Span::raw(text.clone()),
+                Span::styled("   Enter shows the diff · Esc cancels", t.muted()),
+            ])
+        }
         Some(Input::Filter { text }) => {
             f.set_cursor_position(Position::new(
                 area.x + 1 + text.chars().count() as u16,
@@ -58,6 +79,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                 Span::styled(format!("filter: {}", s.filter), t.accent()),
                 Span::styled("   Esc clears", t.muted()),
             ]),
+            None if matches!(s.screen, crate::app::state::Screen::Editor(_)) => Line::styled(
+                "editing · Ctrl-s save · Ctrl-d diff · Ctrl-u/Ctrl-r undo/redo · Ctrl-e $EDITOR · Esc close",
+                t.muted(),
+            ),
+            None if matches!(s.screen, crate::app::state::Screen::Diff(_)) => Line::styled(
+                "j/k object · PgUp/PgDn scroll · the footer lists the diff's keys",
+                t.muted(),
+            ),
             None if s.walk().is_some() => Line::styled(
                 format!(
                     "{} step · {} detail · {} retry · {} help · {} back (pauses after the current call; w resumes)",

@@ -49,7 +49,8 @@ pub fn lines(s: &State) -> Vec<Line<'static>> {
 pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     match &s.overlay {
         Some(Overlay::Help { scroll }) => draw_help(f, area, s, *scroll),
-        Some(Overlay::Confirm { title, lines, .. }) => draw_confirm(f, area, s, title, lines),
+        Some(Overlay::Confirm { title, lines, .. })
+        | Some(Overlay::Choice { title, lines, .. }) => draw_confirm(f, area, s, title, lines),
         None => {}
     }
 }

@@ -3,6 +3,8 @@
 pub mod bottom;
 pub mod cluster_live;
 pub mod detail;
+pub mod diff;
+pub mod editor;
 pub mod help;
 pub mod layout;
 pub mod navigator;
@@ -34,6 +36,24 @@ pub fn draw(f: &mut Frame, s: &State) {
             if let Some(p) = l.problems {
                 problems::draw(f, p, s);
             }
+        }
+        Screen::Editor(e) => {
+            let body = Rect::new(
+                area.x,
+                l.status.bottom(),
+                area.width,
+                l.bottom.y.saturating_sub(l.status.bottom()),
+            );
+            editor::draw(f, body, s, e);
+        }
+        Screen::Diff(d) => {
+            let body = Rect::new(
+                area.x,
+                l.status.bottom(),
+                area.width,
+                l.bottom.y.saturating_sub(l.status.bottom()),
+            );
+            diff::draw(f, body, s, d);
         }
         Screen::Walk(w) => {
             let body = Rect::new(

@@ -328,3 +328,189 @@ fn denied_and_throttled_calls_show_per_field() {
     assert!(screen.contains("VPC      vpc-"), "{screen}");
     insta::assert_snapshot!("cluster_day_denied_throttled_120x45", screen);
 }
+
+fn key(
+    s: &mut State,
+    code: crossterm::event::KeyCode,
+    mods: crossterm::event::KeyModifiers,
+) -> crate::app::update::Outcome {
+    update(s, Msg::Key(crossterm::event::KeyEvent::new(code, mods)))
+}
+
+#[test]
+fn quick_edit_tag_shows_the_diff_and_saves_only_that_value() {
+    use crate::app::update::Effect;
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, mut s) = demo_state("default");
+    press(&mut s, "\tjt");
+    assert!(matches!(
+        s.input,
+        Some(crate::app::state::Input::Prompt { .. })
+    ));
+    for _ in 0..6 {
+        key(&mut s, KeyCode::Backspace, KeyModifiers::NONE);
+    }
+    press(&mut s, "v1.2.4");
+    let out = key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    let Some(Effect::QuickEdit {
+        release,
+        field,
+        value,
+    }) = out.effects.first().cloned()
+    else {
+        panic!("{:?}", out.effects)
+    };
+    let r = s.ws.releases[release].clone();
+    let view = crate::app::effects::quick_edit_diff(&s.ws, release, &r, field, &value).unwrap();
+    update(&mut s, Msg::DiffReady(Box::new(view)));
+    insta::assert_snapshot!(
+        "quick_edit_diff_edit_100x20",
+        render(&mut s, 100, 20).backend()
+    );
+    press(&mut s, "2");
+    insta::assert_snapshot!(
+        "quick_edit_diff_render_100x30",
+        render(&mut s, 100, 30).backend()
+    );
+    press(&mut s, "s");
+    insta::assert_snapshot!(
+        "quick_edit_diff_side_by_side_120x30",
+        render(&mut s, 120, 30).backend()
+    );
+    let out = key(&mut s, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let Some(Effect::SaveFile {
+        opened,
+        text,
+        close_editor,
+    }) = out.effects.first().cloned()
+    else {
+        panic!("{:?}", out.effects)
+    };
+    let file =
+        s.ws.root
+            .join("gitops/pulumi_deploy/Pulumi.production.yaml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let result = crate::files::save(&opened, &text, &s.ws.root.join(".backups"), false);
+    update(
+        &mut s,
+        Msg::Saved {
+            result,
+            close_editor,
+        },
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        before.replace("image_tag: v1.2.3", "image_tag: v1.2.4")
+    );
+    assert!(
+        s.message
+            .as_ref()
+            .unwrap()
+            .1
+            .starts_with("saved gitops/pulumi_deploy/Pulumi.production.yaml")
+    );
+}
+
+#[test]
+fn editor_conflict_discard_and_drafts() {
+    use crate::app::update::Effect;
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, mut s) = demo_state("default");
+    press(&mut s, "jj");
+    let out = key(&mut s, KeyCode::Char('e'), KeyModifiers::NONE);
+    let Some(Effect::OpenEditor { rel }) = out.effects.first().cloned() else {
+        panic!("{:?}", out.effects)
+    };
+    assert_eq!(
+        rel,
+        std::path::PathBuf::from("provisioning/manual/dawn-cluster.yaml")
+    );
+    let opened = crate::files::open(&s.ws.root.join(&rel)).unwrap();
+    update(
+        &mut s,
+        Msg::EditorOpened {
+            rel: rel.clone(),
+            opened,
+            draft: None,
+        },
+    );
+    press(&mut s, "xx: [");
+    insta::assert_snapshot!(
+        "editor_with_error_100x30",
+        render(&mut s, 100, 30).backend()
+    );
+    // Unsaved text is autosaved as a draft on the next tick.
+    let out = update(&mut s, Msg::Tick(5_000));
+    assert!(
+        matches!(out.effects.first(), Some(Effect::SaveDraft(d)) if d.text.starts_with("xx: [")),
+        "{:?}",
+        out.effects
+    );
+    // Someone changes the file meanwhile: saving is a conflict, never an overwrite.
+    std::fs::write(s.ws.root.join(&rel), "changed elsewhere\n").unwrap();
+    let out = key(&mut s, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let Some(Effect::SaveFile {
+        opened,
+        text,
+        close_editor,
+    }) = out.effects.first().cloned()
+    else {
+        panic!("{:?}", out.effects)
+    };
+    let result = crate::files::save(&opened, &text, &s.ws.root.join(".backups"), false);
+    update(
+        &mut s,
+        Msg::Saved {
+            result,
+            close_editor,
+        },
+    );
+    assert!(matches!(
+        s.overlay,
+        Some(crate::app::state::Overlay::Choice { .. })
+    ));
+    assert_eq!(
+        std::fs::read_to_string(s.ws.root.join(&rel)).unwrap(),
+        "changed elsewhere\n"
+    );
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    // Closing with unsaved text asks; d discards.
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(matches!(
+        s.overlay,
+        Some(crate::app::state::Overlay::Choice { .. })
+    ));
+    let out = press_out(&mut s, 'd');
+    assert!(matches!(s.screen, crate::app::state::Screen::Home));
+    assert!(matches!(out.effects.first(), Some(Effect::RemoveDraft(_))));
+}
+
+fn press_out(s: &mut State, c: char) -> crate::app::update::Outcome {
+    update(
+        s,
+        Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char(c),
+        )),
+    )
+}
+
+#[test]
+fn readonly_refuses_saves_with_a_clear_message() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, mut s) = demo_state("default");
+    s.session.readonly = true;
+    let rel = std::path::PathBuf::from("k8s/dusk/hpa.yaml");
+    let opened = crate::files::open(&s.ws.root.join(&rel)).unwrap();
+    update(
+        &mut s,
+        Msg::EditorOpened {
+            rel,
+            opened,
+            draft: None,
+        },
+    );
+    press(&mut s, "#");
+    let out = key(&mut s, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(out.effects.is_empty());
+    assert!(s.message.as_ref().unwrap().1.starts_with("--readonly"));
+}
