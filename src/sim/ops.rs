@@ -454,6 +454,7 @@ impl State {
         }
         validate::decode(kind, &obj)?;
         defaults::apply(kind, &mut obj);
+        omit_empty_metadata(&mut obj);
         validate::validate(kind, &obj)?;
         if kind == kinds::SERVICE
             && obj.pointer("/spec/type").and_then(Value::as_str) != Some("ExternalName")
@@ -767,6 +768,23 @@ impl State {
             return Ok(written(200, &s));
         }
         Ok(written(200, &after))
+    }
+}
+
+/// Go's `omitempty` on ObjectMeta: an empty map or list is not serialized, so a
+/// patch that leaves `annotations: {}` behind reads back without it.
+fn omit_empty_metadata(obj: &mut Value) {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.retain(|k, v| {
+            let empty = match v {
+                Value::Object(m) => m.is_empty(),
+                Value::Array(a) => a.is_empty(),
+                Value::Null => true,
+                Value::String(s) => s.is_empty() && k != "name",
+                _ => false,
+            };
+            !empty
+        });
     }
 }
 
