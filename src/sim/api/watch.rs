@@ -207,7 +207,13 @@ pub fn serve(
                 r = changes.changed() => if r.is_err() { return },
                 _ = drops.changed() => return,
                 _ = shutdown.changed() => return,
-                _ = until_deadline => return,
+                _ = until_deadline => {
+                    // A final bookmark lets the client resume exactly where this watch ended.
+                    if bookmarks {
+                        let _ = tx.send(Ok(bookmark(kind, last, false))).await;
+                    }
+                    return;
+                }
                 _ = tick.tick() => {
                     if bookmarks && tx.send(Ok(bookmark(kind, last, false))).await.is_err() {
                         return;
