@@ -196,3 +196,36 @@ fn get_watch_prints_changes() {
     let _ = child.wait();
     assert!(got, "kubectl get -w printed: {seen:?}");
 }
+
+#[test]
+fn strict_validation_client_side_apply_logs_nodes_and_namespaces() {
+    let sim = SimProcess::start(&["--speed", "20"]);
+    // kubectl asks for strict field validation; a typo is rejected by the server.
+    let typo = write(&sim, "typo.yaml", &WEB.replace("replicas: 2", "replica: 2"));
+    let out = sim.kubectl(&["apply", "--server-side", "-f", &typo]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown field \"spec.replica\""), "{err}");
+    // Plain (client-side) apply: create, then a three-way strategic patch.
+    let web = write(&sim, "web.yaml", WEB);
+    let out = sim.ok(&["apply", "-f", &web]);
+    assert!(out.contains("deployment.apps/web created"), "{out}");
+    let changed = write(&sim, "web2.yaml", &WEB.replace("value: prod", "value: staging"));
+    let out = sim.ok(&["apply", "-f", &changed]);
+    assert!(out.contains("deployment.apps/web configured") && out.contains("configmap/web unchanged"), "{out}");
+    let env = sim.ok(&["get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[0].env[0].value}"]);
+    assert_eq!(env, "staging");
+    sim.ok(&["rollout", "status", "deploy/web", "--timeout=60s"]);
+    let pod = sim.ok(&["get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}"]);
+    let logs = sim.ok(&["logs", &pod]);
+    assert!(logs.contains("starting web"), "{logs}");
+    let node = sim.ok(&["get", "pod", &pod, "-o", "jsonpath={.spec.nodeName}"]);
+    let d = sim.ok(&["describe", "node", &node]);
+    assert!(d.contains("Non-terminated Pods") && d.contains(&pod), "{d}");
+    let ev = sim.ok(&["get", "events", "--field-selector", &format!("involvedObject.name={pod}")]);
+    assert!(ev.contains("Scheduled"), "{ev}");
+    sim.ok(&["create", "namespace", "scratch"]);
+    sim.ok(&["create", "configmap", "x", "-n", "scratch", "--from-literal=a=b"]);
+    sim.ok(&["delete", "namespace", "scratch"]);
+    assert!(!sim.kubectl(&["get", "configmap", "x", "-n", "scratch"]).status.success());
+}

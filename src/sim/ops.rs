@@ -23,6 +23,8 @@ pub struct WriteOpts {
     pub dry_run: bool,
     pub force: bool,
     pub subresource: Option<String>,
+    /// `fieldValidation=Strict`: unknown fields are a 400, not silently dropped.
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -453,6 +455,17 @@ impl State {
             meta.remove("deletionTimestamp");
         }
         validate::decode(kind, &obj)?;
+        if o.strict {
+            let unknown = validate::unknown_fields(kind, &obj);
+            if !unknown.is_empty() {
+                let k = kinds::get(kind);
+                let list: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+                return Err(ApiError::bad_request(format!(
+                    "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+                    k.kind, k.version, k.kind, list.join(", ")
+                )));
+            }
+        }
         defaults::apply(kind, &mut obj);
         omit_empty_metadata(&mut obj);
         validate::validate(kind, &obj)?;

@@ -55,6 +55,59 @@ pub fn decode(kind: KindId, obj: &Value) -> ApiResult<()> {
     })
 }
 
+/// Fields the kind does not have, as dotted paths (`spec.replica`): what
+/// `fieldValidation=Strict` rejects. Found by a round trip through the typed
+/// struct, which drops what it does not know.
+pub fn unknown_fields(kind: KindId, obj: &Value) -> Vec<String> {
+    fn round<T: serde::de::DeserializeOwned + serde::Serialize>(obj: &Value) -> Option<Value> {
+        T::deserialize(obj).ok().and_then(|t| serde_json::to_value(t).ok())
+    }
+    let typed = match kind {
+        kinds::NAMESPACE => round::<core::v1::Namespace>(obj),
+        kinds::NODE => round::<core::v1::Node>(obj),
+        kinds::POD => round::<core::v1::Pod>(obj),
+        kinds::SERVICE => round::<core::v1::Service>(obj),
+        kinds::CONFIGMAP => round::<core::v1::ConfigMap>(obj),
+        kinds::SECRET => round::<core::v1::Secret>(obj),
+        kinds::EVENT => round::<core::v1::Event>(obj),
+        kinds::ENDPOINTS => round::<core::v1::Endpoints>(obj),
+        kinds::SERVICEACCOUNT => round::<core::v1::ServiceAccount>(obj),
+        kinds::DEPLOYMENT => round::<apps::v1::Deployment>(obj),
+        kinds::REPLICASET => round::<apps::v1::ReplicaSet>(obj),
+        kinds::HPA => round::<autoscaling::v2::HorizontalPodAutoscaler>(obj),
+        kinds::INGRESS => round::<networking::v1::Ingress>(obj),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    if let Some(typed) = typed {
+        missing(obj, &typed, "", &mut out);
+    }
+    out
+}
+
+fn missing(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(am), Value::Object(bm)) => {
+            for (k, av) in am {
+                if av.is_null() || (path.is_empty() && k == "status") {
+                    continue;
+                }
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                match bm.get(k) {
+                    None => out.push(p),
+                    Some(bv) => missing(av, bv, &p, out),
+                }
+            }
+        }
+        (Value::Array(aa), Value::Array(ba)) => {
+            for (i, (x, y)) in aa.iter().zip(ba).enumerate() {
+                missing(x, y, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn s<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
     v.pointer(ptr).and_then(Value::as_str)
 }
@@ -296,6 +349,16 @@ mod tests {
                 "spec.template.spec.containers[0].image"
             ]
         );
+    }
+
+    #[test]
+    fn unknown_fields_are_found() {
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x", "creationTimestamp": null},
+            "spec": {"replica": 3, "selector": {"matchLabels": {"a": "b"}},
+                "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i", "imagePolicy": "x"}]}}}});
+        assert_eq!(unknown_fields(kinds::DEPLOYMENT, &d), ["spec.replica", "spec.template.spec.containers[0].imagePolicy"]);
+        let ok = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "1"}});
+        assert!(unknown_fields(kinds::CONFIGMAP, &ok).is_empty());
     }
 
     #[test]

@@ -302,6 +302,7 @@ fn write_opts(q: &Query, headers: &HeaderMap, sub: Option<&str>) -> ApiResult<Wr
         dry_run,
         force: flag(q, "force"),
         subresource: sub.map(str::to_string),
+        strict: q.get("fieldValidation").is_some_and(|v| v == "Strict"),
     })
 }
 
