@@ -224,8 +224,9 @@ fn strict_validation_client_side_apply_logs_nodes_and_namespaces() {
     assert!(d.contains("Non-terminated Pods") && d.contains(&pod), "{d}");
     let ev = sim.ok(&["get", "events", "--field-selector", &format!("involvedObject.name={pod}")]);
     assert!(ev.contains("Scheduled"), "{ev}");
-    sim.ok(&["create", "namespace", "scratch"]);
-    sim.ok(&["create", "configmap", "x", "-n", "scratch", "--from-literal=a=b"]);
+    // (`kubectl create namespace` sends protobuf, which the simulator does not read.)
+    let scratch = write(&sim, "scratch.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: scratch\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: scratch\ndata:\n  a: b\n");
+    sim.ok(&["apply", "--server-side", "-f", &scratch]);
     sim.ok(&["delete", "namespace", "scratch"]);
     assert!(!sim.kubectl(&["get", "configmap", "x", "-n", "scratch"]).status.success());
 }
