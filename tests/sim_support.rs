@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 
 /// kubectl must exist: these tests fail rather than skip without it.
 pub fn kubectl_path() -> PathBuf {
-    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain(["/usr/bin", "/usr/local/bin"]) {
+    for dir in std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .chain(["/usr/bin", "/usr/local/bin"])
+    {
         let p = PathBuf::from(dir).join("kubectl");
         if p.is_file() {
             return p;
@@ -22,7 +26,10 @@ pub fn kubectl_path() -> PathBuf {
 pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -51,7 +58,10 @@ impl SimProcess {
             .expect("start tierui sim");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let first = lines.next().expect("a line from tierui sim").expect("utf-8");
+        let first = lines
+            .next()
+            .expect("a line from tierui sim")
+            .expect("utf-8");
         let port: u16 = first
             .split("http://127.0.0.1:")
             .nth(1)
@@ -61,10 +71,19 @@ impl SimProcess {
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         wait_until("/healthz", Duration::from_secs(20), || {
-            http(port, "GET", "/healthz", &[], b"").map(|(s, _)| s == 200).unwrap_or(false)
+            http(port, "GET", "/healthz", &[], b"")
+                .map(|(s, _)| s == 200)
+                .unwrap_or(false)
         });
-        wait_until("kubeconfig", Duration::from_secs(5), || kubeconfig.is_file());
-        SimProcess { child, port, kubeconfig, dir }
+        wait_until("kubeconfig", Duration::from_secs(5), || {
+            kubeconfig.is_file()
+        });
+        SimProcess {
+            child,
+            port,
+            kubeconfig,
+            dir,
+        }
     }
 
     pub fn kubectl(&self, args: &[&str]) -> Output {
@@ -78,12 +97,21 @@ impl SimProcess {
             .arg("--cache-dir")
             .arg(self.dir.path().join("cache"))
             .args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("run kubectl");
         if let Some(text) = stdin {
-            child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write stdin");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(text.as_bytes())
+                .expect("write stdin");
         }
         child.wait_with_output().expect("kubectl output")
     }
@@ -91,7 +119,12 @@ impl SimProcess {
     /// kubectl that must succeed; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.kubectl(args);
-        assert!(out.status.success(), "kubectl {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -105,7 +138,13 @@ impl SimProcess {
         cmd
     }
 
-    pub fn http(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String) {
         http(self.port, method, path, headers, body).expect("HTTP request")
     }
 }
@@ -118,10 +157,19 @@ impl Drop for SimProcess {
 }
 
 /// One HTTP/1.1 request with `Connection: close`; chunked bodies are decoded.
-pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -130,12 +178,25 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
     s.write_all(body)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let rest = raw.get(split + 4..).unwrap_or_default();
-    let status: u16 = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(rest) } else { rest.to_vec() };
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 

@@ -37,11 +37,11 @@ pub fn apply(kind: KindId, o: &mut Value) {
             set_default(spec, "progressDeadlineSeconds", json!(600));
             if let Some(strategy) = child(spec, "strategy") {
                 set_default(strategy, "type", json!("RollingUpdate"));
-                if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
-                    if let Some(ru) = child(strategy, "rollingUpdate") {
-                        set_default(ru, "maxSurge", json!("25%"));
-                        set_default(ru, "maxUnavailable", json!("25%"));
-                    }
+                if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+                    && let Some(ru) = child(strategy, "rollingUpdate")
+                {
+                    set_default(ru, "maxSurge", json!("25%"));
+                    set_default(ru, "maxUnavailable", json!("25%"));
                 }
             }
             template(spec);
@@ -117,10 +117,10 @@ pub fn apply(kind: KindId, o: &mut Value) {
 }
 
 fn template(spec: &mut Map<String, Value>) {
-    if let Some(tpl) = spec.get_mut("template").and_then(Value::as_object_mut) {
-        if let Some(pspec) = child(tpl, "spec") {
-            pod_spec(pspec, false);
-        }
+    if let Some(tpl) = spec.get_mut("template").and_then(Value::as_object_mut)
+        && let Some(pspec) = child(tpl, "spec")
+    {
+        pod_spec(pspec, false);
     }
 }
 

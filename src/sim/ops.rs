@@ -219,11 +219,10 @@ impl State {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .is_empty()
+            && let Some(prefix) = meta.get("generateName").and_then(Value::as_str)
         {
-            if let Some(prefix) = meta.get("generateName").and_then(Value::as_str) {
-                let name = format!("{prefix}{}", self.api_rng.suffix(5));
-                meta.insert("name".into(), json!(name));
-            }
+            let name = format!("{prefix}{}", self.api_rng.suffix(5));
+            meta.insert("name".into(), json!(name));
         }
         let name = meta_str(&body, "name").to_string();
         if self.store.get(kind, ns_of(kind, ns), &name).is_some() {
@@ -231,10 +230,11 @@ impl State {
             validate::validate(kind, &body)?;
             return Err(ApiError::already_exists(kind, &name));
         }
-        if has_status_subresource(kind) && !matches!(kind, kinds::NODE | kinds::NAMESPACE) {
-            if let Some(m) = body.as_object_mut() {
-                m.remove("status");
-            }
+        if has_status_subresource(kind)
+            && !matches!(kind, kinds::NODE | kinds::NAMESPACE)
+            && let Some(m) = body.as_object_mut()
+        {
+            m.remove("status");
         }
         let manager = o.manager.clone();
         self.finish(kind, None, body, o, Some(&manager))
@@ -293,7 +293,7 @@ impl State {
         let mut obj = old.value();
         match ptype {
             PatchType::Json => jp::json_patch(&mut obj, &patch)
-                .map_err(|e| ApiError::internal(e))
+                .map_err(ApiError::internal)
                 .map_err(|e| ApiError {
                     code: 422,
                     reason: "Invalid",
@@ -352,10 +352,11 @@ impl State {
             )));
         }
         let live = old.as_ref().map(|e| e.value());
-        if let (Some(live), rv) = (&live, meta_str(&applied, "resourceVersion")) {
-            if !rv.is_empty() && rv != meta_str(live, "resourceVersion") {
-                return Err(ApiError::conflict(kind, name));
-            }
+        if let (Some(live), rv) = (&live, meta_str(&applied, "resourceVersion"))
+            && !rv.is_empty()
+            && rv != meta_str(live, "resourceVersion")
+        {
+            return Err(ApiError::conflict(kind, name));
         }
         validate::decode(kind, &applied)?;
         let api_version = kinds::get(kind).api_version();
@@ -459,10 +460,16 @@ impl State {
             let unknown = validate::unknown_fields(kind, &obj);
             if !unknown.is_empty() {
                 let k = kinds::get(kind);
-                let list: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+                let list: Vec<String> = unknown
+                    .iter()
+                    .map(|f| format!("unknown field \"{f}\""))
+                    .collect();
                 return Err(ApiError::bad_request(format!(
                     "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
-                    k.kind, k.version, k.kind, list.join(", ")
+                    k.kind,
+                    k.version,
+                    k.kind,
+                    list.join(", ")
                 )));
             }
         }
@@ -499,23 +506,21 @@ impl State {
             };
             obj["metadata"]["generation"] = json!(generation);
         }
-        if let Some(m) = manager {
-            if !m.is_empty() {
-                let av = kinds::get(kind).api_version();
-                ssa::record_update(old_v.as_ref(), &mut obj, m, &av, o.subresource.as_deref());
-            }
+        if let Some(m) = manager
+            && !m.is_empty()
+        {
+            let av = kinds::get(kind).api_version();
+            ssa::record_update(old_v.as_ref(), &mut obj, m, &av, o.subresource.as_deref());
         }
-        if let Some(old_v) = &old_v {
-            if same_object(old_v, &obj) {
-                return Ok(written(200, old_v));
-            }
+        if let Some(old_v) = &old_v
+            && same_object(old_v, &obj)
+        {
+            return Ok(written(200, old_v));
         }
         let code = if creating { 201 } else { 200 };
         if o.dry_run {
-            if creating {
-                if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-                    m.remove("resourceVersion");
-                }
+            if creating && let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.remove("resourceVersion");
             }
             return Ok(written(code, &obj));
         }
@@ -537,27 +542,27 @@ impl State {
             .store
             .get(kind, ns_of(kind, ns), name)
             .ok_or_else(|| ApiError::not_found(kind, name))?;
-        if let Some(uid) = &d.uid {
-            if *uid != entry.uid {
-                return Err(ApiError {
-                    message: format!(
-                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                        entry.uid
-                    ),
-                    ..ApiError::conflict(kind, name)
-                });
-            }
+        if let Some(uid) = &d.uid
+            && *uid != entry.uid
+        {
+            return Err(ApiError {
+                message: format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    entry.uid
+                ),
+                ..ApiError::conflict(kind, name)
+            });
         }
-        if let Some(rv) = &d.rv {
-            if *rv != entry.rv.to_string() {
-                return Err(ApiError {
-                    message: format!(
-                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                        entry.rv
-                    ),
-                    ..ApiError::conflict(kind, name)
-                });
-            }
+        if let Some(rv) = &d.rv
+            && *rv != entry.rv.to_string()
+        {
+            return Err(ApiError {
+                message: format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    entry.rv
+                ),
+                ..ApiError::conflict(kind, name)
+            });
         }
         if d.dry_run {
             return Ok(Written {
@@ -664,10 +669,10 @@ impl State {
                     }
                     self.store.commit(ck, child);
                 }
-            } else if let Some(child) = self.store.get(ck, &cns, &cname) {
-                if self.terminate_pod(ck, &child, None).is_none() {
-                    self.delete_cascade(ck, &cns, &cname, false);
-                }
+            } else if let Some(child) = self.store.get(ck, &cns, &cname)
+                && self.terminate_pod(ck, &child, None).is_none()
+            {
+                self.delete_cascade(ck, &cns, &cname, false);
             }
         }
         Some(gone)

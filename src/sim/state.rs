@@ -97,14 +97,14 @@ impl State {
             message.to_string(),
         );
         let now = Clock::timestamp();
-        if let Some(existing) = self.events.get(&key).cloned() {
-            if let Some(mut ev) = self.get_value(kinds::EVENT, &ns, &existing) {
-                let count = ev.get("count").and_then(Value::as_i64).unwrap_or(1) + 1;
-                ev["count"] = json!(count);
-                ev["lastTimestamp"] = json!(now);
-                self.store.commit(kinds::EVENT, ev);
-                return;
-            }
+        if let Some(existing) = self.events.get(&key).cloned()
+            && let Some(mut ev) = self.get_value(kinds::EVENT, &ns, &existing)
+        {
+            let count = ev.get("count").and_then(Value::as_i64).unwrap_or(1) + 1;
+            ev["count"] = json!(count);
+            ev["lastTimestamp"] = json!(now);
+            self.store.commit(kinds::EVENT, ev);
+            return;
         }
         let k = kinds::get(involved_kind);
         let ev_name = format!("{name}.{:016x}", self.rng.next_u64());

@@ -60,7 +60,9 @@ pub fn decode(kind: KindId, obj: &Value) -> ApiResult<()> {
 /// struct, which drops what it does not know.
 pub fn unknown_fields(kind: KindId, obj: &Value) -> Vec<String> {
     fn round<T: serde::de::DeserializeOwned + serde::Serialize>(obj: &Value) -> Option<Value> {
-        T::deserialize(obj).ok().and_then(|t| serde_json::to_value(t).ok())
+        T::deserialize(obj)
+            .ok()
+            .and_then(|t| serde_json::to_value(t).ok())
     }
     let typed = match kind {
         kinds::NAMESPACE => round::<core::v1::Namespace>(obj),
@@ -92,7 +94,11 @@ fn missing(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
                 if av.is_null() || (path.is_empty() && k == "status") {
                     continue;
                 }
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match bm.get(k) {
                     None => out.push(p),
                     Some(bv) => missing(av, bv, &p, out),
@@ -148,12 +154,12 @@ pub fn validate(kind: KindId, obj: &Value) -> ApiResult<()> {
                     .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
             if bad_key {
                 causes.push(Cause::invalid(
-                    format!("metadata.labels"),
+                    "metadata.labels".to_string(),
                     &Value::String(k.clone()),
                     "name part must consist of alphanumeric characters, '-', '_' or '.'",
                 ));
             } else if bad_val {
-                causes.push(Cause::invalid(format!("metadata.labels"), v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"));
+                causes.push(Cause::invalid("metadata.labels".to_string(), v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"));
             }
         }
     }
@@ -266,14 +272,14 @@ fn workload(_kind: KindId, obj: &Value, causes: &mut Vec<Cause>) {
             }
         },
     }
-    if let Some(t) = s(obj, "/spec/strategy/type") {
-        if !["RollingUpdate", "Recreate"].contains(&t) {
-            causes.push(Cause::unsupported(
-                "spec.strategy.type",
-                t,
-                &["Recreate", "RollingUpdate"],
-            ));
-        }
+    if let Some(t) = s(obj, "/spec/strategy/type")
+        && !["RollingUpdate", "Recreate"].contains(&t)
+    {
+        causes.push(Cause::unsupported(
+            "spec.strategy.type",
+            t,
+            &["Recreate", "RollingUpdate"],
+        ));
     }
     pod_spec(
         obj.pointer("/spec/template/spec"),
@@ -356,7 +362,13 @@ mod tests {
         let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x", "creationTimestamp": null},
             "spec": {"replica": 3, "selector": {"matchLabels": {"a": "b"}},
                 "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i", "imagePolicy": "x"}]}}}});
-        assert_eq!(unknown_fields(kinds::DEPLOYMENT, &d), ["spec.replica", "spec.template.spec.containers[0].imagePolicy"]);
+        assert_eq!(
+            unknown_fields(kinds::DEPLOYMENT, &d),
+            [
+                "spec.replica",
+                "spec.template.spec.containers[0].imagePolicy"
+            ]
+        );
         let ok = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "1"}});
         assert!(unknown_fields(kinds::CONFIGMAP, &ok).is_empty());
     }

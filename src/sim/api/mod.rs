@@ -109,10 +109,11 @@ fn resource_route(group: &str, version: &str, rest: &[&str]) -> Route {
         if ns.is_some() && !k.namespaced {
             return None;
         }
-        if let Some(s) = sub {
-            if !k.subresources.contains(&s) && !(k.kind == "Pod" && s == "log") {
-                return None;
-            }
+        if let Some(s) = sub
+            && !k.subresources.contains(&s)
+            && !(k.kind == "Pod" && s == "log")
+        {
+            return None;
         }
         Some(Route::Resource(Target {
             kind,
@@ -185,7 +186,7 @@ fn flag(q: &Query, k: &str) -> bool {
     q.get(k).is_some_and(|v| v == "true" || v == "1")
 }
 
-fn header_str<'a>(h: &'a HeaderMap, k: header::HeaderName) -> &'a str {
+fn header_str(h: &HeaderMap, k: header::HeaderName) -> &str {
     h.get(k).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 

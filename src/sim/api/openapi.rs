@@ -184,10 +184,10 @@ fn operation(op: &Op, v3: bool, ref_prefix: &str, resp_schema: &str) -> Value {
         } else {
             o["consumes"] = json!(["*/*"]);
         }
-        if let Some(body) = &op.body_schema {
-            if let Some(params) = o["parameters"].as_array_mut() {
-                params.push(json!({"name": "body", "in": "body", "required": true, "schema": {"$ref": format!("{ref_prefix}{body}")}}));
-            }
+        if let Some(body) = &op.body_schema
+            && let Some(params) = o["parameters"].as_array_mut()
+        {
+            params.push(json!({"name": "body", "in": "body", "required": true, "schema": {"$ref": format!("{ref_prefix}{body}")}}));
         }
     }
     o

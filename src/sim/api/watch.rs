@@ -184,14 +184,13 @@ pub fn serve(
                     Ok(b) => {
                         for c in b {
                             last = c.rv;
-                            if let Some(ty) = filter.classify(&c) {
-                                if tx
+                            if let Some(ty) = filter.classify(&c)
+                                && tx
                                     .send(Ok(event(ty, kind, &c.entry, as_table)))
                                     .await
                                     .is_err()
-                                {
-                                    return;
-                                }
+                            {
+                                return;
                             }
                         }
                     }

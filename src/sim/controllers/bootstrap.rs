@@ -165,7 +165,7 @@ pub fn load_pod(name: &str, i: usize, node: &str, now: &str, uid: String) -> Val
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": LOAD_NAMESPACE, "uid": uid, "creationTimestamp": now, "labels": {"app": format!("load-{}", i % 20), "tier": if i % 2 == 0 { "web" } else { "worker" }}},
+        "metadata": {"name": name, "namespace": LOAD_NAMESPACE, "uid": uid, "creationTimestamp": now, "labels": {"app": format!("load-{}", i % 20), "tier": if i.is_multiple_of(2) { "web" } else { "worker" }}},
         "spec": {
             "nodeName": node,
             "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10", "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}],

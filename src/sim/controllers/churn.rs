@@ -64,7 +64,7 @@ impl Churn {
                     .unwrap_or(0);
                 pod["metadata"]["annotations"] =
                     json!({"sim.tierui.io/beat": (beat + 1).to_string()});
-                let ready = roll % 2 == 0;
+                let ready = roll.is_multiple_of(2);
                 if let Some(c) = pod.pointer_mut("/status/containerStatuses/0") {
                     c["ready"] = json!(ready);
                 }

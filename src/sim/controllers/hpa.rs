@@ -19,6 +19,9 @@ use crate::sim::state::State;
 
 pub const TOLERANCE: f64 = 0.1;
 
+/// A pod's (millicores, bytes) if it reports metrics, whether it is ready, and the pod.
+type PodUsage<'a> = (Option<(f64, f64)>, bool, &'a Value);
+
 /// One pod's sample for a metric: usage and request in the metric's unit.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
@@ -322,7 +325,7 @@ impl HpaController {
                     && s(p, "/status/phase") != "Failed"
             })
             .collect();
-        let usage: Vec<(Option<(f64, f64)>, bool, &Value)> = pods
+        let usage: Vec<PodUsage> = pods
             .iter()
             .map(|p| (pod_usage(sim, &idx, p, t), is_ready(p), p))
             .collect();
@@ -514,11 +517,11 @@ impl HpaController {
     fn commit_status(&self, st: &mut State, hpa: Value) {
         let ns = s(&hpa, "/metadata/namespace").to_string();
         let name = s(&hpa, "/metadata/name").to_string();
-        if let Some(mut fresh) = st.get_value(kinds::HPA, &ns, &name) {
-            if fresh.get("status") != hpa.get("status") {
-                fresh["status"] = hpa.get("status").cloned().unwrap_or(Value::Null);
-                st.store.commit(kinds::HPA, fresh);
-            }
+        if let Some(mut fresh) = st.get_value(kinds::HPA, &ns, &name)
+            && fresh.get("status") != hpa.get("status")
+        {
+            fresh["status"] = hpa.get("status").cloned().unwrap_or(Value::Null);
+            st.store.commit(kinds::HPA, fresh);
         }
     }
 }

@@ -503,11 +503,11 @@ fn set_condition(pod: &mut Value, ty: &str, status: &str, now: &str) {
             {
                 c["status"] = json!(status);
                 c["lastTransitionTime"] = json!(now);
-                if let Some(m) = c.as_object_mut() {
-                    if status == "True" {
-                        m.remove("reason");
-                        m.remove("message");
-                    }
+                if let Some(m) = c.as_object_mut()
+                    && status == "True"
+                {
+                    m.remove("reason");
+                    m.remove("message");
                 }
             }
         }

@@ -108,11 +108,11 @@ fn reconcile(st: &mut State, ns: &str, rs: Value) {
         "observedGeneration": rs.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
     });
     let status = strip_zero(status);
-    if rs.get("status") != Some(&status) {
-        if let Some(mut fresh) = st.get_value(kinds::REPLICASET, ns, &name) {
-            fresh["status"] = status;
-            st.store.commit(kinds::REPLICASET, fresh);
-        }
+    if rs.get("status") != Some(&status)
+        && let Some(mut fresh) = st.get_value(kinds::REPLICASET, ns, &name)
+    {
+        fresh["status"] = status;
+        st.store.commit(kinds::REPLICASET, fresh);
     }
 }
 

@@ -335,10 +335,10 @@ fn remove_at(obj: &mut Value, path: &[String]) {
         ) {
             a.retain(|i| !item_matches(i, &key));
         }
-    } else if let Some(v) = last.strip_prefix("v:") {
-        if let (Ok(want), Some(a)) = (serde_json::from_str::<Value>(v), cur.as_array_mut()) {
-            a.retain(|i| *i != want);
-        }
+    } else if let Some(v) = last.strip_prefix("v:")
+        && let (Ok(want), Some(a)) = (serde_json::from_str::<Value>(v), cur.as_array_mut())
+    {
+        a.retain(|i| *i != want);
     }
 }
 
