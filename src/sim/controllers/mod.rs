@@ -2,12 +2,14 @@
 //! actions, Deployment → ReplicaSet → Pod reconciliation, the kubelet's pod
 //! lifecycle, the HPA and the `--churn` load.
 
+pub mod autoscale;
 pub mod bootstrap;
 pub mod churn;
 pub mod deployment;
 pub mod hpa;
 pub mod kubelet;
 pub mod replicaset;
+pub mod rollout;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
