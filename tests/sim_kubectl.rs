@@ -142,6 +142,12 @@ fn get_all_namespaces_yaml_json_and_describe() {
         h.contains("ScalingActive") && h.contains("ValidMetricFound"),
         "{h}"
     );
+    let svc = sim.ok(&["describe", "svc", "dusk-service", "-n", "dusk-service"]);
+    assert!(
+        svc.lines()
+            .any(|l| l.starts_with("Endpoints:") && l.matches(":8080").count() == 3),
+        "{svc}"
+    );
     let top = sim.ok(&["top", "pods", "-n", "dusk-service"]);
     assert!(
         top.contains("CPU(cores)") && top.contains("dusk-service-"),

@@ -38,6 +38,9 @@ impl Clock {
     /// Real time until simulated time `at`.
     pub fn real_until(&self, at: f64) -> Duration {
         let dt = (at - self.now()) / self.speed;
+        if dt.is_nan() {
+            return Duration::ZERO;
+        }
         Duration::from_secs_f64(dt.clamp(0.0, 3600.0))
     }
 

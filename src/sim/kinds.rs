@@ -92,6 +92,7 @@ pub const HPA: KindId = 11;
 pub const INGRESS: KindId = 12;
 pub const POD_METRICS: KindId = 13;
 pub const NODE_METRICS: KindId = 14;
+pub const ENDPOINTSLICE: KindId = 15;
 
 // One row of the table below; positional so the table reads as a table.
 #[allow(clippy::too_many_arguments)]
@@ -278,6 +279,17 @@ pub static KINDS: &[Kind] = &[
         subresources: &[],
         computed: true,
     },
+    stored(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        "endpointslice",
+        true,
+        &[],
+        &[],
+        &[],
+    ),
 ];
 
 pub fn get(id: KindId) -> &'static Kind {

@@ -1,7 +1,7 @@
 //! What the API server rejects: objects that do not decode as their kind (400)
 //! and objects that decode but break the kind's rules (422 with field causes).
 
-use k8s_openapi::api::{apps, autoscaling, core, networking};
+use k8s_openapi::api::{apps, autoscaling, core, discovery, networking};
 use serde_json::Value;
 
 use super::kinds::{self, KindId};
@@ -44,6 +44,7 @@ pub fn decode(kind: KindId, obj: &Value) -> ApiResult<()> {
         kinds::REPLICASET => check::<apps::v1::ReplicaSet>(obj),
         kinds::HPA => check::<autoscaling::v2::HorizontalPodAutoscaler>(obj),
         kinds::INGRESS => check::<networking::v1::Ingress>(obj),
+        kinds::ENDPOINTSLICE => check::<discovery::v1::EndpointSlice>(obj),
         _ => Ok(()),
     };
     r.map_err(|e| {
@@ -78,6 +79,7 @@ pub fn unknown_fields(kind: KindId, obj: &Value) -> Vec<String> {
         kinds::REPLICASET => round::<apps::v1::ReplicaSet>(obj),
         kinds::HPA => round::<autoscaling::v2::HorizontalPodAutoscaler>(obj),
         kinds::INGRESS => round::<networking::v1::Ingress>(obj),
+        kinds::ENDPOINTSLICE => round::<discovery::v1::EndpointSlice>(obj),
         _ => None,
     };
     let mut out = Vec::new();

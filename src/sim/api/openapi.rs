@@ -61,6 +61,7 @@ fn top_fields(k: &Kind) -> &'static [&'static str] {
             "automountServiceAccountToken",
         ],
         "PodMetrics" => &["timestamp", "window", "containers"],
+        "EndpointSlice" => &["addressType", "endpoints", "ports"],
         "NodeMetrics" => &["timestamp", "window", "usage"],
         _ => &["spec", "status"],
     }
@@ -81,11 +82,12 @@ fn kind_schema(k: &Kind, ref_prefix: &str) -> Value {
             }
             "count" => json!({"type": "integer", "format": "int32"}),
             "immutable" | "automountServiceAccountToken" => json!({"type": "boolean"}),
-            "containers" | "subsets" | "secrets" | "imagePullSecrets" => {
+            "containers" | "subsets" | "secrets" | "imagePullSecrets" | "endpoints" | "ports" => {
                 json!({"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}})
             }
             "reason" | "message" | "type" | "firstTimestamp" | "lastTimestamp" | "eventTime"
-            | "action" | "reportingComponent" | "reportingInstance" | "timestamp" | "window" => {
+            | "action" | "reportingComponent" | "reportingInstance" | "timestamp" | "window"
+            | "addressType" => {
                 json!({"type": "string"})
             }
             _ => json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),

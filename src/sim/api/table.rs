@@ -157,6 +157,18 @@ pub fn columns(kind: KindId) -> Vec<Col> {
             ("Object", "string", 0),
             ("Message", "string", 0),
         ],
+        kinds::ENDPOINTS => vec![
+            ("Name", "string", 0),
+            ("Endpoints", "string", 0),
+            ("Age", "string", 0),
+        ],
+        kinds::ENDPOINTSLICE => vec![
+            ("Name", "string", 0),
+            ("AddressType", "string", 0),
+            ("Ports", "string", 0),
+            ("Endpoints", "string", 0),
+            ("Age", "string", 0),
+        ],
         _ => vec![("Name", "string", 0), ("Age", "string", 0)],
     };
     if kind == kinds::EVENT {
@@ -484,6 +496,77 @@ pub fn cells(kind: KindId, o: &Value) -> Vec<Value> {
                 json!(obj),
                 json!(s(o, "/message")),
                 name,
+            ]
+        }
+        kinds::ENDPOINTS => {
+            let mut eps = Vec::new();
+            for sub in o
+                .get("subsets")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let ports: Vec<i64> = sub
+                    .get("ports")
+                    .and_then(Value::as_array)
+                    .map(|p| p.iter().map(|x| i(x, "/port")).collect())
+                    .unwrap_or_default();
+                for a in sub
+                    .get("addresses")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    for p in &ports {
+                        eps.push(format!("{}:{p}", s(a, "/ip")));
+                    }
+                }
+            }
+            let shown = if eps.is_empty() {
+                "<none>".to_string()
+            } else if eps.len() > 3 {
+                format!("{} + {} more...", eps[..3].join(","), eps.len() - 3)
+            } else {
+                eps.join(",")
+            };
+            vec![name, json!(shown), age]
+        }
+        kinds::ENDPOINTSLICE => {
+            let ports: Vec<String> = o
+                .get("ports")
+                .and_then(Value::as_array)
+                .map(|p| p.iter().map(|x| i(x, "/port").to_string()).collect())
+                .unwrap_or_default();
+            let addrs: Vec<String> = o
+                .get("endpoints")
+                .and_then(Value::as_array)
+                .map(|e| {
+                    e.iter()
+                        .filter_map(|x| {
+                            x.pointer("/addresses/0")
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let shown = if addrs.is_empty() {
+                "<unset>".to_string()
+            } else if addrs.len() > 3 {
+                format!("{} + {} more...", addrs[..3].join(","), addrs.len() - 3)
+            } else {
+                addrs.join(",")
+            };
+            vec![
+                name,
+                json!(s(o, "/addressType")),
+                json!(if ports.is_empty() {
+                    "<unset>".into()
+                } else {
+                    ports.join(",")
+                }),
+                json!(shown),
+                age,
             ]
         }
         _ => vec![name, age],

@@ -167,7 +167,8 @@ pub fn serve(
             let _ = tx.send(Ok(gone(start, floor))).await;
             return;
         }
-        let deadline = timeout.map(|t| tokio::time::Instant::now() + Duration::from_secs(t));
+        let deadline =
+            timeout.and_then(|t| tokio::time::Instant::now().checked_add(Duration::from_secs(t)));
         let mut tick = tokio::time::interval(BOOKMARK_EVERY);
         tick.tick().await;
         let mut last = start;

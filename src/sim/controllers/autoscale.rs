@@ -122,50 +122,71 @@ pub fn stabilize(
     out
 }
 
-/// Policies `[(type, value, periodSeconds)]` and selectPolicy; returns the
-/// furthest allowed replica count in the scaling direction.
+/// A direction's `behavior` rules: `(type, value, periodSeconds)` policies
+/// and the selectPolicy (`Max`, `Min` or `Disabled`).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub policies: Vec<(String, i64, i64)>,
+    pub select: String,
+}
+
+/// Bounds the move from `current` towards `desired` by the policies, counting
+/// what was already scaled within each policy's period (`events` are
+/// `(time, replica delta)`), as the HPA's scale-up/scale-down limits do.
 pub fn rate_limit(
     current: i64,
     desired: i64,
-    up: &[(String, i64, i64)],
-    up_select: &str,
-    down: &[(String, i64, i64)],
-    down_select: &str,
+    events: &[(f64, i64)],
+    now: f64,
+    up: &Rules,
+    down: &Rules,
 ) -> i64 {
+    let changed = |period: i64, up: bool| -> i64 {
+        events
+            .iter()
+            .filter(|(t, d)| now - t < period as f64 && (*d > 0) == up && *d != 0)
+            .map(|(_, d)| d.abs())
+            .sum()
+    };
     if desired > current {
-        let limits: Vec<i64> = up
-            .iter()
-            .map(|(ty, v, _)| {
-                if ty == "Percent" {
-                    (current as f64 * (1.0 + *v as f64 / 100.0)).ceil() as i64
-                } else {
-                    current + v
-                }
-            })
-            .collect();
-        let limit = match up_select {
-            "Disabled" => current,
-            "Min" => limits.iter().copied().min().unwrap_or(desired),
-            _ => limits.iter().copied().max().unwrap_or(desired),
-        };
-        desired.min(limit.max(current))
+        if up.select == "Disabled" {
+            return current;
+        }
+        let mut limit: Option<i64> = None;
+        for (ty, v, period) in &up.policies {
+            let start = current - changed(*period, true) + changed(*period, false);
+            let proposed = if ty == "Percent" {
+                (start as f64 * (1.0 + *v as f64 / 100.0)).ceil() as i64
+            } else {
+                start + v
+            };
+            limit = Some(match limit {
+                None => proposed,
+                Some(l) if up.select == "Min" => l.min(proposed),
+                Some(l) => l.max(proposed),
+            });
+        }
+        // Recent growth can put the limit below current: then just hold.
+        desired.min(limit.unwrap_or(desired).max(current))
     } else if desired < current {
-        let limits: Vec<i64> = down
-            .iter()
-            .map(|(ty, v, _)| {
-                if ty == "Percent" {
-                    (current as f64 * (1.0 - *v as f64 / 100.0)).ceil() as i64
-                } else {
-                    current - v
-                }
-            })
-            .collect();
-        let limit = match down_select {
-            "Disabled" => current,
-            "Min" => limits.iter().copied().max().unwrap_or(desired),
-            _ => limits.iter().copied().min().unwrap_or(desired),
-        };
-        desired.max(limit.min(current))
+        if down.select == "Disabled" {
+            return current;
+        }
+        let mut limit: Option<i64> = None;
+        for (ty, v, period) in &down.policies {
+            let start = current + changed(*period, false) - changed(*period, true);
+            let proposed = if ty == "Percent" {
+                (start as f64 * (1.0 - *v as f64 / 100.0)) as i64
+            } else {
+                start - v
+            };
+            limit = Some(match limit {
+                None => proposed,
+                Some(l) if down.select == "Min" => l.max(proposed),
+                Some(l) => l.min(proposed),
+            });
+        }
+        desired.max(limit.unwrap_or(desired).min(current))
     } else {
         desired
     }
@@ -261,15 +282,45 @@ mod tests {
 
     #[test]
     fn default_scale_up_rate() {
-        let up = vec![
-            ("Pods".to_string(), 4, 15),
-            ("Percent".to_string(), 100, 15),
-        ];
-        let down = vec![("Percent".to_string(), 100, 15)];
-        assert_eq!(rate_limit(2, 20, &up, "Max", &down, "Max"), 6);
-        assert_eq!(rate_limit(10, 40, &up, "Max", &down, "Max"), 20);
-        assert_eq!(rate_limit(10, 1, &up, "Max", &down, "Max"), 1);
-        let slow = vec![("Pods".to_string(), 1, 60)];
-        assert_eq!(rate_limit(10, 1, &up, "Max", &slow, "Max"), 9);
+        let up = Rules {
+            policies: vec![("Pods".into(), 4, 15), ("Percent".into(), 100, 15)],
+            select: "Max".into(),
+        };
+        let down = Rules {
+            policies: vec![("Percent".into(), 100, 15)],
+            select: "Max".into(),
+        };
+        assert_eq!(rate_limit(2, 20, &[], 0.0, &up, &down), 6);
+        assert_eq!(rate_limit(10, 40, &[], 0.0, &up, &down), 20);
+        assert_eq!(rate_limit(10, 1, &[], 0.0, &up, &down), 1);
+        let slow = Rules {
+            policies: vec![("Pods".into(), 1, 60)],
+            select: "Max".into(),
+        };
+        assert_eq!(rate_limit(10, 1, &[], 0.0, &up, &slow), 9);
+    }
+
+    #[test]
+    fn limits_count_what_the_period_already_scaled() {
+        let up = Rules {
+            policies: vec![("Pods".into(), 4, 15), ("Percent".into(), 100, 15)],
+            select: "Max".into(),
+        };
+        let down = Rules {
+            policies: vec![("Pods".into(), 1, 60)],
+            select: "Max".into(),
+        };
+        // Went 2 -> 6 ten seconds ago: the period started at 2, so 6 is the limit.
+        assert_eq!(rate_limit(6, 20, &[(0.0, 4)], 10.0, &up, &down), 6);
+        // Once the period has passed, it may double again.
+        assert_eq!(rate_limit(6, 20, &[(0.0, 4)], 16.0, &up, &down), 12);
+        // One pod per minute down: a removal 30s ago uses the minute up.
+        assert_eq!(rate_limit(9, 1, &[(0.0, -1)], 30.0, &up, &down), 9);
+        assert_eq!(rate_limit(9, 1, &[(0.0, -1)], 61.0, &up, &down), 8);
+        let disabled = Rules {
+            policies: vec![],
+            select: "Disabled".into(),
+        };
+        assert_eq!(rate_limit(9, 1, &[], 0.0, &up, &disabled), 9);
     }
 }

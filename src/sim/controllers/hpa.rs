@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::autoscale::{Sample, Target, desired_for_metric, rate_limit, stabilize};
+use super::autoscale::{Rules, Sample, Target, desired_for_metric, rate_limit, stabilize};
 use crate::sim::clock::Clock;
 use crate::sim::cluster::Sim;
 use crate::sim::kinds::{self, KindId};
@@ -25,10 +25,7 @@ fn s<'a>(v: &'a Value, p: &str) -> &'a str {
     v.pointer(p).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn policies(
-    v: Option<&Value>,
-    default: &[(&str, i64, i64)],
-) -> (Vec<(String, i64, i64)>, String, Option<f64>) {
+fn policies(v: Option<&Value>, default: &[(&str, i64, i64)]) -> (Rules, Option<f64>) {
     let list = v
         .and_then(|b| b.get("policies"))
         .and_then(Value::as_array)
@@ -58,13 +55,21 @@ fn policies(
         .and_then(|b| b.get("stabilizationWindowSeconds"))
         .and_then(Value::as_i64)
         .map(|w| w as f64);
-    (list, select, window)
+    (
+        Rules {
+            policies: list,
+            select,
+        },
+        window,
+    )
 }
 
 #[derive(Default)]
 pub struct HpaController {
     last_sync: HashMap<String, f64>,
     recommendations: HashMap<String, Vec<(f64, i64)>>,
+    /// (time, replica delta) of this HPA's own rescales, for the rate limits.
+    scale_events: HashMap<String, Vec<(f64, i64)>>,
 }
 
 impl HpaController {
@@ -243,11 +248,11 @@ impl HpaController {
             return;
         };
         let behavior = hpa.pointer("/spec/behavior");
-        let (up_p, up_sel, up_win) = policies(
+        let (up_rules, up_win) = policies(
             behavior.and_then(|b| b.get("scaleUp")),
             &[("Pods", 4, 15), ("Percent", 100, 15)],
         );
-        let (down_p, down_sel, down_win) = policies(
+        let (down_rules, down_win) = policies(
             behavior.and_then(|b| b.get("scaleDown")),
             &[("Percent", 100, 15)],
         );
@@ -256,7 +261,9 @@ impl HpaController {
         history.retain(|(at, _)| t - at <= up_win.max(down_win));
         let stabilized = stabilize(current, raw, history, t, up_win, down_win);
         history.push((t, raw));
-        let limited = rate_limit(current, stabilized, &up_p, &up_sel, &down_p, &down_sel);
+        let events = self.scale_events.entry(uid.to_string()).or_default();
+        events.retain(|(at, _)| t - at <= 1800.0);
+        let limited = rate_limit(current, stabilized, events, t, &up_rules, &down_rules);
         let clamped = limited.clamp(min, max.max(min));
         let able = if stabilized != raw && raw < current {
             cond(
@@ -280,7 +287,20 @@ impl HpaController {
                 "recommended size matches current size",
             )
         };
-        let limited_cond = if limited > max {
+        let limited_cond = if limited != stabilized && limited.clamp(min, max.max(min)) == limited {
+            let (reason, msg) = if stabilized > current {
+                (
+                    "ScaleUpLimit",
+                    "the desired replica count is increasing faster than the maximum scale rate",
+                )
+            } else {
+                (
+                    "ScaleDownLimit",
+                    "the desired replica count is decreasing faster than the maximum scale rate",
+                )
+            };
+            cond("ScalingLimited", "True", reason, msg)
+        } else if limited > max {
             cond(
                 "ScalingLimited",
                 "True",
@@ -333,6 +353,10 @@ impl HpaController {
             };
             let scale = json!({"spec": {"replicas": clamped}});
             if st.scale_update(tkind, ns, &target_name, &scale, &o).is_ok() {
+                self.scale_events
+                    .entry(uid.to_string())
+                    .or_default()
+                    .push((t, clamped - current));
                 hpa["status"]["lastScaleTime"] = json!(now);
                 st.event(
                     kinds::HPA,

@@ -6,6 +6,7 @@ pub mod autoscale;
 pub mod bootstrap;
 pub mod churn;
 pub mod deployment;
+pub mod endpoints;
 pub mod hpa;
 pub mod kubelet;
 pub mod replicaset;
@@ -81,6 +82,7 @@ pub async fn run(sim: Arc<Sim>) {
             if relevant {
                 replicaset::reconcile_all(&mut st);
                 deployments.reconcile_all(&mut st, t);
+                endpoints::reconcile_all(&mut st);
             }
             hpas.tick(&sim, &mut st, t);
             churn.tick(&mut st, sim.churn, real_dt);
