@@ -427,3 +427,59 @@ fn strict_validation_client_side_apply_logs_nodes_and_namespaces() {
             .success()
     );
 }
+
+#[test]
+fn three_way_patches_delete_list_items_and_retain_keys() {
+    let sim = SimProcess::start(&["--speed", "20"]);
+    let web = write(&sim, "web.yaml", WEB);
+    sim.ok(&["apply", "-f", &web]);
+    // Dropping the env entry makes kubectl send `$patch: delete` for it; switching to
+    // Recreate makes it send `$retainKeys` for the strategy.
+    let next = WEB
+        .replace(
+            "          env:\n            - name: MODE\n              value: prod\n",
+            "",
+        )
+        .replace(
+            "  strategy:\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n",
+            "  strategy:\n    type: Recreate\n",
+        );
+    assert_ne!(next, WEB);
+    let next = write(&sim, "next.yaml", &next);
+    let diff = sim.kubectl(&["diff", "-f", &next]);
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        text.contains("-        - name: MODE")
+            && text.contains("-    rollingUpdate:")
+            && text.contains("+    type: Recreate"),
+        "{text}"
+    );
+    sim.ok(&["apply", "-f", &next]);
+    let live: serde_json::Value =
+        serde_json::from_str(&sim.ok(&["get", "deploy", "web", "-o", "json"])).expect("json");
+    assert_eq!(
+        live["spec"]["strategy"],
+        serde_json::json!({"type": "Recreate"})
+    );
+    assert!(
+        live["spec"]["template"]["spec"]["containers"][0]
+            .get("env")
+            .is_none(),
+        "{}",
+        live["spec"]["template"]
+    );
+    let same = sim.kubectl(&["diff", "-f", &next]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    sim.ok(&["rollout", "status", "deploy/web", "--timeout=60s"]);
+}
