@@ -413,7 +413,6 @@ fn strict_validation_client_side_apply_logs_nodes_and_namespaces() {
         &format!("involvedObject.name={pod}"),
     ]);
     assert!(ev.contains("Scheduled"), "{ev}");
-    // (`kubectl create namespace` sends protobuf, which the simulator does not read.)
     let scratch = write(
         &sim,
         "scratch.yaml",
@@ -482,4 +481,115 @@ fn three_way_patches_delete_list_items_and_retain_keys() {
         String::from_utf8_lossy(&same.stdout)
     );
     sim.ok(&["rollout", "status", "deploy/web", "--timeout=60s"]);
+}
+
+#[test]
+fn typed_client_commands_send_protobuf() {
+    let sim = SimProcess::start(&["--speed", "20"]);
+    sim.ok(&["create", "namespace", "scratch"]);
+    sim.ok(&[
+        "create",
+        "configmap",
+        "cfg",
+        "-n",
+        "scratch",
+        "--from-literal=a=b",
+    ]);
+    sim.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "sec",
+        "-n",
+        "scratch",
+        "--from-literal=password=hunter2",
+    ]);
+    sim.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "-n",
+        "scratch",
+        "--image=nginx:1.27",
+        "--replicas=2",
+        "--port=80",
+    ]);
+    sim.ok(&[
+        "run",
+        "solo",
+        "-n",
+        "scratch",
+        "--image=busybox",
+        "--env=A=1",
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    sim.ok(&[
+        "expose",
+        "deployment",
+        "web",
+        "-n",
+        "scratch",
+        "--port=8080",
+        "--target-port=80",
+    ]);
+    assert_eq!(
+        sim.ok(&[
+            "get",
+            "cm",
+            "cfg",
+            "-n",
+            "scratch",
+            "-o",
+            "jsonpath={.data.a}"
+        ]),
+        "b"
+    );
+    assert_eq!(
+        sim.ok(&[
+            "get",
+            "secret",
+            "sec",
+            "-n",
+            "scratch",
+            "-o",
+            "jsonpath={.data.password}"
+        ]),
+        "aHVudGVyMg=="
+    );
+    assert_eq!(
+        sim.ok(&[
+            "get",
+            "pod",
+            "solo",
+            "-n",
+            "scratch",
+            "-o",
+            "jsonpath={.spec.containers[0].args}"
+        ]),
+        r#"["sleep","3600"]"#
+    );
+    assert_eq!(
+        sim.ok(&[
+            "get",
+            "svc",
+            "web",
+            "-n",
+            "scratch",
+            "-o",
+            "jsonpath={.spec.ports[0].targetPort}"
+        ]),
+        "80"
+    );
+    let out = sim.ok(&[
+        "rollout",
+        "status",
+        "deploy/web",
+        "-n",
+        "scratch",
+        "--timeout=60s",
+    ]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    sim.ok(&["delete", "namespace", "scratch"]);
 }

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod ops;
 pub mod patch;
 pub mod persist;
+pub mod protobuf;
 pub mod quantity;
 pub mod scenario;
 pub mod selector;

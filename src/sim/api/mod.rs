@@ -362,9 +362,16 @@ fn resource(
             "the server does not allow this method on the requested resource ({method})"
         )));
     }
-    if ct.contains("protobuf") {
-        return Err(ApiError::unsupported_media_type(&ct));
-    }
+    let protobuf = ct.starts_with("application/vnd.kubernetes.protobuf");
+    // Typed clients send protobuf; everything else is JSON or YAML.
+    let parse = |body: &[u8]| -> ApiResult<Value> {
+        if protobuf {
+            super::protobuf::decode(body)
+                .map_err(|e| ApiError::bad_request(format!("protobuf: {e}")))
+        } else {
+            parse_body(body)
+        }
+    };
     let sub = t.sub.as_deref();
     match (method.clone(), t.name.as_deref()) {
         (Method::GET, None) => {
@@ -391,13 +398,13 @@ fn resource(
             _ => read::get(sim, t.kind, &ns, name, as_table),
         },
         (Method::POST, None) => {
-            let obj = parse_body(&body)?;
+            let obj = parse(&body)?;
             let o = write_opts(q, headers, None)?;
             let w = sim.lock().api_create(t.kind, &ns, obj, &o)?;
             Ok(json_response(w.code, w.body))
         }
         (Method::PUT, Some(name)) => {
-            let obj = parse_body(&body)?;
+            let obj = parse(&body)?;
             let o = write_opts(q, headers, sub)?;
             let w = if sub == Some("scale") {
                 sim.lock().scale_update(t.kind, &ns, name, &obj, &o)?
@@ -432,13 +439,13 @@ fn resource(
             Ok(json_response(w.code, w.body))
         }
         (Method::DELETE, Some(name)) => {
-            let d = delete_opts(q, &body)?;
+            let d = delete_opts(q, if protobuf { b"" } else { &body })?;
             let w = sim.lock().api_delete(t.kind, &ns, name, &d)?;
             Ok(json_response(w.code, w.body))
         }
         (Method::DELETE, None) => {
             let (labels, fields) = selectors(t.kind, q)?;
-            let d = delete_opts(q, &body)?;
+            let d = delete_opts(q, if protobuf { b"" } else { &body })?;
             let w =
                 sim.lock()
                     .api_delete_collection(t.kind, t.ns.as_deref(), &labels, &fields, &d)?;
