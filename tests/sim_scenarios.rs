@@ -209,3 +209,37 @@ async fn load_pods_and_churn() {
     assert!((490..=510).contains(&n), "{n}");
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hpa_scales_in_only_after_the_stabilization_window() {
+    // Load falls back to 300m at t=360s; the dusk HPA's scale-down window is 300s.
+    let h = sim("scale-up", 100.0, 11).await;
+    let replicas = |h: &SimHandle| {
+        get(h, kinds::DEPLOYMENT, "dusk-service", "dusk-service")
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
+    eventually("scaled out", 30, || replicas(&h) > 3).await;
+    eventually("load back down", 30, || h.sim().clock.now() > 400.0).await;
+    let peak = replicas(&h);
+    assert!(peak > 3);
+    // Inside the window the HPA holds the highest recent recommendation.
+    assert!(h.sim().clock.now() < 360.0 + 300.0);
+    let hpa = get(&h, kinds::HPA, "dusk-service", "dusk-service");
+    let reasons: Vec<&str> = hpa["status"]["conditions"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|x| x["reason"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        reasons.contains(&"ScaleDownStabilized") || replicas(&h) == peak,
+        "{reasons:?}"
+    );
+    eventually("scaled back in to the minimum", 60, || replicas(&h) == 3).await;
+    assert!(
+        h.sim().clock.now() >= 360.0 + 300.0 - 15.0,
+        "scaled in at t={} before the window ended",
+        h.sim().clock.now()
+    );
+    h.shutdown().await;
+}
