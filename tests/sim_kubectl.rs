@@ -593,3 +593,37 @@ fn typed_client_commands_send_protobuf() {
     assert!(out.contains("successfully rolled out"), "{out}");
     sim.ok(&["delete", "namespace", "scratch"]);
 }
+
+#[test]
+fn drain_moves_pods_off_a_cordoned_node() {
+    let sim = SimProcess::start(&["--scenario", "steady", "--speed", "20"]);
+    wait_until("pods running", Duration::from_secs(30), || {
+        sim.ok(&["get", "pods", "-n", "dusk-service"])
+            .matches("Running")
+            .count()
+            == 3
+    });
+    let node = sim.ok(&["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"]);
+    let out = sim.ok(&["drain", &node, "--ignore-daemonsets", "--timeout=60s"]);
+    assert!(out.contains("drained"), "{out}");
+    assert!(
+        sim.ok(&["get", "node", &node])
+            .contains("SchedulingDisabled")
+    );
+    wait_until(
+        "pods rescheduled elsewhere",
+        Duration::from_secs(30),
+        || {
+            let nodes = sim.ok(&[
+                "get",
+                "pods",
+                "-n",
+                "dusk-service",
+                "-o",
+                "jsonpath={.items[*].spec.nodeName}",
+            ]);
+            nodes.split_whitespace().count() == 3 && !nodes.contains(&node)
+        },
+    );
+    sim.ok(&["uncordon", &node]);
+}

@@ -67,6 +67,62 @@ impl Kubelet {
         }));
     }
 
+    /// The schedulable, ready node with the fewest pods (spreading like the
+    /// default scheduler's balanced scoring); honours `nodeName`-less pods'
+    /// `nodeSelector`. Returns (node, its InternalIP).
+    fn pick_node(&mut self, st: &State, pod: &Value) -> Option<(String, String)> {
+        let selector = pod.pointer("/spec/nodeSelector").and_then(Value::as_object);
+        let mut best: Option<(usize, usize, String, String)> = None;
+        let nodes: Vec<Value> = st
+            .store
+            .range(kinds::NODE, None, None)
+            .map(|e| e.value())
+            .collect();
+        let count = nodes.len().max(1);
+        let mut per_node: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for e in st.store.range(kinds::POD, None, None) {
+            if let Some(n) = e.field("spec.nodeName").filter(|n| !n.is_empty()) {
+                *per_node.entry(n).or_default() += 1;
+            }
+        }
+        for (i, node) in nodes.iter().enumerate() {
+            let name = s(node, "/metadata/name");
+            let ready = node
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|x| s(x, "/type") == "Ready" && s(x, "/status") == "True")
+                });
+            let cordoned = node.pointer("/spec/unschedulable") == Some(&Value::Bool(true));
+            let selected = selector.is_none_or(|sel| {
+                sel.iter().all(|(k, v)| {
+                    node.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(v)
+                })
+            });
+            if !ready || cordoned || !selected {
+                continue;
+            }
+            let pods = per_node.get(name).copied().unwrap_or(0);
+            // Ties rotate so equal nodes take turns.
+            let turn = (i + count - self.next_node % count) % count;
+            let candidate = (
+                pods,
+                turn,
+                name.to_string(),
+                s(node, "/status/addresses/0/address").to_string(),
+            );
+            if best
+                .as_ref()
+                .is_none_or(|b| (candidate.0, candidate.1) < (b.0, b.1))
+            {
+                best = Some(candidate);
+            }
+        }
+        self.next_node += 1;
+        best.map(|(_, _, n, ip)| (n, ip))
+    }
+
     /// Next timer due, in simulated seconds.
     pub fn next_due(&self) -> Option<f64> {
         self.timers.peek().map(|Reverse(t)| t.at_ms as f64 / 1000.0)
@@ -182,31 +238,26 @@ impl Kubelet {
                 if !s(&pod, "/spec/nodeName").is_empty() {
                     return;
                 }
-                let nodes: Vec<(String, String)> = st
-                    .store
-                    .range(kinds::NODE, None, None)
-                    .map(|e| {
-                        let v = e.value();
-                        (
-                            e.name.clone(),
-                            s(&v, "/status/addresses/0/address").to_string(),
+                let Some((node, host_ip)) = self.pick_node(st, &pod) else {
+                    let total = st.store.count(kinds::NODE);
+                    let msg = if total == 0 {
+                        "0/0 nodes are available: no nodes available to schedule pods.".to_string()
+                    } else {
+                        format!(
+                            "0/{total} nodes are available: {total} node(s) were unschedulable or not ready."
                         )
-                    })
-                    .collect();
-                if nodes.is_empty() {
+                    };
                     st.event(
                         kinds::POD,
                         &pod,
                         "Warning",
                         "FailedScheduling",
-                        "0/0 nodes are available: no nodes available to schedule pods.",
+                        &msg,
                         "default-scheduler",
                     );
                     self.at(t + 5.0, &ns, &name, &uid, Step::Schedule);
                     return;
-                }
-                let (node, host_ip) = nodes[self.next_node % nodes.len()].clone();
-                self.next_node += 1;
+                };
                 pod["spec"]["nodeName"] = json!(node);
                 pod["status"] = json!({
                     "phase": "Pending",
