@@ -63,6 +63,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
     let churn = 500;
+    let spawned = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tierui"))
         .args([
             "sim",

@@ -22,6 +22,7 @@ use super::kinds;
 use super::scenario::Action;
 use super::selector::LabelSelector;
 use super::state::State;
+use super::store::Entry;
 
 /// Real time between passes; pod steps and HPA syncs are on simulated time.
 const TICK: Duration = Duration::from_millis(50);
@@ -34,21 +35,14 @@ pub async fn run(sim: Arc<Sim>) {
     let mut churn = churn::Churn::default();
     let mut next_action = 0usize;
     let mut shutdown = sim.shutdown.subscribe();
-    let mut cursor = {
-        let mut st = sim.lock();
-        let t = sim.clock.now();
-        let pods: Vec<Value> = st
-            .store
-            .range(kinds::POD, None, None)
-            .map(|e| e.value())
-            .collect();
-        for p in &pods {
-            kubelet.track(&sim, &mut st, p, t);
-        }
-        st.store.rv()
-    };
+    let mut cursor = sim.lock().store.rv();
+    track_all(&sim, &mut kubelet).await;
     let mut last_tick = Instant::now();
+    let mut resync = false;
     loop {
+        if std::mem::take(&mut resync) {
+            track_all(&sim, &mut kubelet).await;
+        }
         let t = sim.clock.now();
         let real_dt = last_tick.elapsed().as_secs_f64();
         last_tick = Instant::now();
@@ -61,15 +55,8 @@ pub async fn run(sim: Arc<Sim>) {
             let changes = match st.store.changes_after(cursor, usize::MAX) {
                 Ok(c) => c,
                 Err(_) => {
-                    // Fell behind the ring: look at every pod again.
-                    let pods: Vec<Value> = st
-                        .store
-                        .range(kinds::POD, None, None)
-                        .map(|e| e.value())
-                        .collect();
-                    for p in &pods {
-                        kubelet.track(&sim, &mut st, p, t);
-                    }
+                    // Fell behind the ring: look at every pod again (below, unlocked).
+                    resync = true;
                     Vec::new()
                 }
             };
@@ -91,6 +78,28 @@ pub async fn run(sim: Arc<Sim>) {
             _ = tokio::time::sleep(TICK) => {}
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+/// Hands every pod to the kubelet: parsed outside the lock and tracked a batch
+/// per lock, so a restore with 10,000 pods does not hold up API requests.
+async fn track_all(sim: &Sim, kubelet: &mut kubelet::Kubelet) {
+    let entries: Vec<Arc<Entry>> = sim
+        .lock()
+        .store
+        .range(kinds::POD, None, None)
+        .cloned()
+        .collect();
+    for chunk in entries.chunks(256) {
+        let pods: Vec<Value> = chunk.iter().map(|e| e.value()).collect();
+        {
+            let mut st = sim.lock();
+            let t = sim.clock.now();
+            for p in &pods {
+                kubelet.track(sim, &mut st, p, t);
+            }
+        }
+        tokio::task::yield_now().await;
     }
 }
 
