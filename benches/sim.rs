@@ -96,8 +96,8 @@ fn main() {
         std::thread::sleep(Duration::from_millis(20));
     }
     println!(
-        "simulator: {pods} pods, churn {churn} events/s, pid {pid}, up in {:?}",
-        t0.elapsed()
+        "simulator: {pods} pods, churn {churn} events/s, pid {pid}, serving {:?} after spawn",
+        spawned.elapsed()
     );
     println!("RSS after start: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
 
