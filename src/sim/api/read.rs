@@ -1,0 +1,282 @@
+//! get and list, including pagination, table output and the computed metrics
+//! kinds. Lists are assembled from stored bytes without re-serializing.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::header;
+use axum::response::Response;
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use super::{Query, json_response, table, value_response};
+use crate::sim::cluster::Sim;
+use crate::sim::kinds::{self, KindId};
+use crate::sim::metrics;
+use crate::sim::selector::{FieldSelector, LabelSelector};
+use crate::sim::status::{ApiError, ApiResult};
+use crate::sim::store::{Entry, Key};
+
+pub fn get(
+    sim: &Arc<Sim>,
+    kind: KindId,
+    ns: &str,
+    name: &str,
+    as_table: bool,
+) -> ApiResult<Response> {
+    let k = kinds::get(kind);
+    if k.computed {
+        let st = sim.lock();
+        let items = if kind == kinds::POD_METRICS {
+            metrics::pod_metrics(sim, &st, Some(ns), Some(name))
+        } else {
+            metrics::node_metrics(sim, &st, Some(name))
+        };
+        return items
+            .into_iter()
+            .next()
+            .map(|v| value_response(200, &v))
+            .ok_or_else(|| ApiError::not_found(kind, name));
+    }
+    let ns = if k.namespaced { ns } else { "" };
+    let entry = sim
+        .lock()
+        .store
+        .get(kind, ns, name)
+        .ok_or_else(|| ApiError::not_found(kind, name))?;
+    if as_table {
+        let v = entry.value();
+        return Ok(value_response(
+            200,
+            &table::table(kind, &[v], &entry.rv.to_string(), None, false),
+        ));
+    }
+    Ok(json_response(200, entry.bytes.clone()))
+}
+
+fn encode_continue(rv: u64, key: &Key) -> String {
+    let raw = json!({"rv": rv, "ns": key.0, "name": key.1}).to_string();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_continue(token: &str) -> ApiResult<Key> {
+    let bad = || ApiError::bad_request("continue key is not valid: illegal base64 data");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    let ns = v.get("ns").and_then(Value::as_str).ok_or_else(bad)?;
+    let name = v.get("name").and_then(Value::as_str).ok_or_else(bad)?;
+    Ok((ns.to_string(), name.to_string()))
+}
+
+pub fn list(
+    sim: &Arc<Sim>,
+    kind: KindId,
+    ns: Option<&str>,
+    labels: &LabelSelector,
+    fields: &FieldSelector,
+    q: &Query,
+    as_table: bool,
+) -> ApiResult<Response> {
+    let k = kinds::get(kind);
+    if k.computed {
+        return metrics_list(sim, kind, ns, labels, as_table);
+    }
+    let limit = match q.get("limit").map(String::as_str) {
+        None | Some("") => 0,
+        Some(l) => l
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
+    };
+    let after = match q.get("continue").filter(|c| !c.is_empty()) {
+        Some(c) => Some(decode_continue(c)?),
+        None => None,
+    };
+    let matches = |e: &Entry| labels.matches(&e.labels) && fields.matches(|f| e.field(f));
+    let (rv, items, cont, remaining): (u64, Vec<Arc<Entry>>, Option<String>, usize) = {
+        let st = sim.lock();
+        let rv = st.store.rv();
+        // Pinned name and namespace (kubectl delete/rollout status): one lookup.
+        let pinned_ns = ns.or_else(|| fields.pinned("metadata.namespace"));
+        if let (Some(name), Some(pns), None) = (
+            fields.pinned("metadata.name"),
+            pinned_ns.or(if k.namespaced { None } else { Some("") }),
+            &after,
+        ) {
+            let items: Vec<Arc<Entry>> = st
+                .store
+                .get(kind, pns, name)
+                .into_iter()
+                .filter(|e| matches(e))
+                .collect();
+            (rv, items, None, 0)
+        } else {
+            let mut iter = st
+                .store
+                .range(kind, ns, after.as_ref())
+                .filter(|e| matches(e));
+            let items: Vec<Arc<Entry>> = if limit > 0 {
+                iter.by_ref().take(limit).cloned().collect()
+            } else {
+                iter.by_ref().cloned().collect()
+            };
+            let remaining = if limit > 0 { iter.count() } else { 0 };
+            let cont = (remaining > 0)
+                .then(|| {
+                    items
+                        .last()
+                        .map(|e| encode_continue(rv, &(e.namespace.clone(), e.name.clone())))
+                })
+                .flatten();
+            (rv, items, cont, remaining)
+        }
+    };
+    if as_table {
+        let values: Vec<Value> = items.iter().map(|e| e.value()).collect();
+        return Ok(value_response(
+            200,
+            &table::table(
+                kind,
+                &values,
+                &rv.to_string(),
+                cont.as_deref(),
+                q.get("includeObject").map(String::as_str) == Some("Object"),
+            ),
+        ));
+    }
+    let size: usize = items.iter().map(|e| e.bytes.len() + 1).sum();
+    let mut out = Vec::with_capacity(size + 256);
+    out.extend_from_slice(
+        format!(
+            "{{\"kind\":\"{}\",\"apiVersion\":\"{}\",\"metadata\":{{\"resourceVersion\":\"{rv}\"",
+            k.list_kind(),
+            k.api_version()
+        )
+        .as_bytes(),
+    );
+    if let Some(c) = &cont {
+        out.extend_from_slice(
+            format!(",\"continue\":\"{c}\",\"remainingItemCount\":{remaining}").as_bytes(),
+        );
+    }
+    out.extend_from_slice(b"},\"items\":[");
+    for (i, e) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&e.bytes);
+    }
+    out.extend_from_slice(b"]}");
+    Ok(json_response(200, out))
+}
+
+fn metrics_list(
+    sim: &Arc<Sim>,
+    kind: KindId,
+    ns: Option<&str>,
+    labels: &LabelSelector,
+    as_table: bool,
+) -> ApiResult<Response> {
+    let k = kinds::get(kind);
+    let (items, rv) = {
+        let st = sim.lock();
+        let items = if kind == kinds::POD_METRICS {
+            metrics::pod_metrics(sim, &st, ns, None)
+        } else {
+            metrics::node_metrics(sim, &st, None)
+        };
+        (items, st.store.rv())
+    };
+    let items: Vec<Value> = items
+        .into_iter()
+        .filter(|m| labels.matches_json(m.pointer("/metadata/labels")))
+        .collect();
+    if as_table {
+        return Ok(value_response(
+            200,
+            &table::table(kind, &items, &rv.to_string(), None, false),
+        ));
+    }
+    Ok(value_response(
+        200,
+        &json!({
+            "kind": k.list_kind(),
+            "apiVersion": k.api_version(),
+            "metadata": {"resourceVersion": rv.to_string()},
+            "items": items,
+        }),
+    ))
+}
+
+/// `kubectl logs`: a few plausible lines derived from the pod's state.
+pub fn log(sim: &Arc<Sim>, ns: &str, name: &str, q: &Query) -> ApiResult<Response> {
+    let pod = sim
+        .lock()
+        .get_value(kinds::POD, ns, name)
+        .ok_or_else(|| ApiError::not_found(kinds::POD, name))?;
+    let containers = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let wanted = q.get("container").cloned();
+    let c = match &wanted {
+        Some(w) => containers
+            .iter()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(w.as_str())),
+        None if containers.len() == 1 => containers.first(),
+        None => {
+            let names: Vec<&str> = containers
+                .iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .collect();
+            return Err(ApiError::bad_request(format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                names.join(" ")
+            )));
+        }
+    };
+    let Some(c) = c else {
+        return Err(ApiError::bad_request(format!(
+            "container {} is not valid for pod {name}",
+            wanted.unwrap_or_default()
+        )));
+    };
+    let cname = c.get("name").and_then(Value::as_str).unwrap_or_default();
+    let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
+    let status = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .and_then(|s| {
+            s.iter()
+                .find(|x| x.get("name").and_then(Value::as_str) == Some(cname))
+        });
+    if status.and_then(|s| s.pointer("/state/running")).is_none()
+        && status
+            .and_then(|s| s.pointer("/lastState/terminated"))
+            .is_none()
+    {
+        return Err(ApiError::bad_request(format!(
+            "container \"{cname}\" in pod \"{name}\" is waiting to start: ContainerCreating"
+        )));
+    }
+    let started = status
+        .and_then(|s| s.pointer("/state/running/startedAt"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut text =
+        format!("{started} INFO starting {cname} ({image})\n{started} INFO listening on :8080\n");
+    if status
+        .and_then(|s| s.pointer("/lastState/terminated"))
+        .is_some()
+    {
+        text.push_str(&format!(
+            "{started} ERROR fatal: configuration invalid, exiting with code 1\n"
+        ));
+    }
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(text))
+        .unwrap_or_default())
+}

@@ -1,0 +1,75 @@
+//! `--churn R`: R pod events per (real) second on the `--pods` load, mostly
+//! status updates, with some deletions and re-creations so the count holds.
+
+use serde_json::{Value, json};
+
+use super::bootstrap::{LOAD_NAMESPACE, load_pod};
+use crate::sim::clock::Clock;
+use crate::sim::kinds;
+use crate::sim::state::State;
+
+#[derive(Default)]
+pub struct Churn {
+    owed: f64,
+    serial: usize,
+}
+
+impl Churn {
+    pub fn tick(&mut self, st: &mut State, rate: f64, real_dt: f64) {
+        if rate <= 0.0 {
+            return;
+        }
+        self.owed += rate * real_dt;
+        let n = self.owed.floor() as usize;
+        self.owed -= n as f64;
+        let total = st.store.count(kinds::POD);
+        if total == 0 {
+            return;
+        }
+        let names: Vec<(String, String)> = {
+            let pods: Vec<_> = st
+                .store
+                .range(kinds::POD, Some(LOAD_NAMESPACE), None)
+                .collect();
+            if pods.is_empty() {
+                return;
+            }
+            (0..n)
+                .map(|_| {
+                    let e = &pods[st.rng.below(pods.len())];
+                    (
+                        e.name.clone(),
+                        e.field("spec.nodeName").unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        };
+        for (name, node) in names {
+            let roll = st.rng.below(20);
+            if roll == 0 {
+                if st.store.remove(kinds::POD, LOAD_NAMESPACE, &name).is_some() {
+                    self.serial += 1;
+                    let fresh = format!("load-r{:05}-{}", self.serial, st.rng.suffix(5));
+                    let uid = st.rng.uuid();
+                    st.put(
+                        kinds::POD,
+                        load_pod(&fresh, self.serial, &node, &Clock::timestamp(), uid),
+                    );
+                }
+            } else if let Some(mut pod) = st.get_value(kinds::POD, LOAD_NAMESPACE, &name) {
+                let beat = pod
+                    .pointer("/metadata/annotations/sim.tierui.io~1beat")
+                    .and_then(Value::as_str)
+                    .and_then(|b| b.parse::<u64>().ok())
+                    .unwrap_or(0);
+                pod["metadata"]["annotations"] =
+                    json!({"sim.tierui.io/beat": (beat + 1).to_string()});
+                let ready = roll.is_multiple_of(2);
+                if let Some(c) = pod.pointer_mut("/status/containerStatuses/0") {
+                    c["ready"] = json!(ready);
+                }
+                st.store.commit(kinds::POD, pod);
+            }
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The resource kinds the simulator serves, with what discovery and routing need
+//! to know about each.
+
+/// Index into [`KINDS`].
+pub type KindId = usize;
+
+#[derive(Debug)]
+pub struct Kind {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub namespaced: bool,
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    pub subresources: &'static [&'static str],
+    /// Derived on every read (metrics) rather than stored; only get and list.
+    pub computed: bool,
+}
+
+impl Kind {
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// `deployments.apps`, the way the API server names a resource in messages.
+    pub fn qualified(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    /// `Deployment.apps`, as in "Deployment.apps \"x\" is invalid".
+    pub fn qualified_kind(&self) -> String {
+        if self.group.is_empty() {
+            self.kind.to_string()
+        } else {
+            format!("{}.{}", self.kind, self.group)
+        }
+    }
+
+    pub fn list_kind(&self) -> String {
+        format!("{}List", self.kind)
+    }
+
+    /// URL prefix of the group version: `/api/v1` or `/apis/apps/v1`.
+    pub fn gv_path(&self) -> String {
+        if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        }
+    }
+
+    pub fn verbs(&self) -> &'static [&'static str] {
+        if self.computed {
+            &["get", "list"]
+        } else {
+            &[
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch",
+            ]
+        }
+    }
+}
+
+pub const NAMESPACE: KindId = 0;
+pub const NODE: KindId = 1;
+pub const POD: KindId = 2;
+pub const SERVICE: KindId = 3;
+pub const CONFIGMAP: KindId = 4;
+pub const SECRET: KindId = 5;
+pub const EVENT: KindId = 6;
+pub const ENDPOINTS: KindId = 7;
+pub const SERVICEACCOUNT: KindId = 8;
+pub const DEPLOYMENT: KindId = 9;
+pub const REPLICASET: KindId = 10;
+pub const HPA: KindId = 11;
+pub const INGRESS: KindId = 12;
+pub const POD_METRICS: KindId = 13;
+pub const NODE_METRICS: KindId = 14;
+pub const ENDPOINTSLICE: KindId = 15;
+
+// One row of the table below; positional so the table reads as a table.
+#[allow(clippy::too_many_arguments)]
+const fn stored(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    singular: &'static str,
+    namespaced: bool,
+    short_names: &'static [&'static str],
+    categories: &'static [&'static str],
+    subresources: &'static [&'static str],
+) -> Kind {
+    Kind {
+        group,
+        version,
+        kind,
+        plural,
+        singular,
+        namespaced,
+        short_names,
+        categories,
+        subresources,
+        computed: false,
+    }
+}
+
+pub static KINDS: &[Kind] = &[
+    stored(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        "namespace",
+        false,
+        &["ns"],
+        &[],
+        &["status", "finalize"],
+    ),
+    stored(
+        "",
+        "v1",
+        "Node",
+        "nodes",
+        "node",
+        false,
+        &["no"],
+        &[],
+        &["status"],
+    ),
+    stored(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        "pod",
+        true,
+        &["po"],
+        &["all"],
+        &["status"],
+    ),
+    stored(
+        "",
+        "v1",
+        "Service",
+        "services",
+        "service",
+        true,
+        &["svc"],
+        &["all"],
+        &["status"],
+    ),
+    stored(
+        "",
+        "v1",
+        "ConfigMap",
+        "configmaps",
+        "configmap",
+        true,
+        &["cm"],
+        &[],
+        &[],
+    ),
+    stored("", "v1", "Secret", "secrets", "secret", true, &[], &[], &[]),
+    stored(
+        "",
+        "v1",
+        "Event",
+        "events",
+        "event",
+        true,
+        &["ev"],
+        &[],
+        &[],
+    ),
+    stored(
+        "",
+        "v1",
+        "Endpoints",
+        "endpoints",
+        "endpoints",
+        true,
+        &["ep"],
+        &[],
+        &[],
+    ),
+    stored(
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        "serviceaccount",
+        true,
+        &["sa"],
+        &[],
+        &[],
+    ),
+    stored(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        "deployment",
+        true,
+        &["deploy"],
+        &["all"],
+        &["scale", "status"],
+    ),
+    stored(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        "replicaset",
+        true,
+        &["rs"],
+        &["all"],
+        &["scale", "status"],
+    ),
+    stored(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        "horizontalpodautoscaler",
+        true,
+        &["hpa"],
+        &["all"],
+        &["status"],
+    ),
+    stored(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        "ingress",
+        true,
+        &["ing"],
+        &[],
+        &["status"],
+    ),
+    Kind {
+        group: "metrics.k8s.io",
+        version: "v1beta1",
+        kind: "PodMetrics",
+        plural: "pods",
+        singular: "",
+        namespaced: true,
+        short_names: &[],
+        categories: &[],
+        subresources: &[],
+        computed: true,
+    },
+    Kind {
+        group: "metrics.k8s.io",
+        version: "v1beta1",
+        kind: "NodeMetrics",
+        plural: "nodes",
+        singular: "",
+        namespaced: false,
+        short_names: &[],
+        categories: &[],
+        subresources: &[],
+        computed: true,
+    },
+    stored(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        "endpointslice",
+        true,
+        &[],
+        &[],
+        &[],
+    ),
+];
+
+pub fn get(id: KindId) -> &'static Kind {
+    &KINDS[id.min(KINDS.len() - 1)]
+}
+
+/// The kind served at `<group>/<version>/<plural>`.
+pub fn by_resource(group: &str, version: &str, plural: &str) -> Option<KindId> {
+    KINDS
+        .iter()
+        .position(|k| k.group == group && k.version == version && k.plural == plural)
+}
+
+/// The kind an object names by `apiVersion` and `kind`.
+pub fn by_gvk(api_version: &str, kind: &str) -> Option<KindId> {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    KINDS
+        .iter()
+        .position(|k| k.group == group && k.version == version && k.kind == kind)
+}
+
+/// Group versions in discovery order, with their kinds.
+pub fn group_versions() -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    for k in KINDS {
+        if !out.iter().any(|(g, v)| *g == k.group && *v == k.version) {
+            out.push((k.group, k.version));
+        }
+    }
+    out
+}
+
+pub fn in_group_version(
+    group: &str,
+    version: &str,
+) -> impl Iterator<Item = (KindId, &'static Kind)> {
+    let (group, version) = (group.to_string(), version.to_string());
+    KINDS
+        .iter()
+        .enumerate()
+        .filter(move |(_, k)| k.group == group && k.version == version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constants_point_at_their_kinds() {
+        assert_eq!(get(POD).kind, "Pod");
+        assert_eq!(get(DEPLOYMENT).kind, "Deployment");
+        assert_eq!(get(HPA).kind, "HorizontalPodAutoscaler");
+        assert_eq!(get(NODE_METRICS).kind, "NodeMetrics");
+        assert_eq!(by_gvk("apps/v1", "ReplicaSet"), Some(REPLICASET));
+        assert_eq!(by_resource("", "v1", "pods"), Some(POD));
+        assert_eq!(
+            by_resource("metrics.k8s.io", "v1beta1", "pods"),
+            Some(POD_METRICS)
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! What the API server rejects: objects that do not decode as their kind (400)
+//! and objects that decode but break the kind's rules (422 with field causes).
+
+use k8s_openapi::api::{apps, autoscaling, core, discovery, networking};
+use serde_json::Value;
+
+use super::kinds::{self, KindId};
+use super::selector::LabelSelector;
+use super::status::{ApiError, ApiResult, Cause};
+
+/// DNS-1123 subdomain: lowercase alphanumerics, '-' and '.', at most 253.
+pub fn is_subdomain(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(is_label)
+}
+
+/// DNS-1123 label: lowercase alphanumerics and '-', at most 63, alphanumeric ends.
+pub fn is_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// Decodes into the kind's typed struct to catch wrong field types, reporting the
+/// way the API server does.
+pub fn decode(kind: KindId, obj: &Value) -> ApiResult<()> {
+    fn check<T: serde::de::DeserializeOwned>(obj: &Value) -> Result<(), String> {
+        T::deserialize(obj).map(|_| ()).map_err(|e| e.to_string())
+    }
+    let r = match kind {
+        kinds::NAMESPACE => check::<core::v1::Namespace>(obj),
+        kinds::NODE => check::<core::v1::Node>(obj),
+        kinds::POD => check::<core::v1::Pod>(obj),
+        kinds::SERVICE => check::<core::v1::Service>(obj),
+        kinds::CONFIGMAP => check::<core::v1::ConfigMap>(obj),
+        kinds::SECRET => check::<core::v1::Secret>(obj),
+        kinds::EVENT => check::<core::v1::Event>(obj),
+        kinds::ENDPOINTS => check::<core::v1::Endpoints>(obj),
+        kinds::SERVICEACCOUNT => check::<core::v1::ServiceAccount>(obj),
+        kinds::DEPLOYMENT => check::<apps::v1::Deployment>(obj),
+        kinds::REPLICASET => check::<apps::v1::ReplicaSet>(obj),
+        kinds::HPA => check::<autoscaling::v2::HorizontalPodAutoscaler>(obj),
+        kinds::INGRESS => check::<networking::v1::Ingress>(obj),
+        kinds::ENDPOINTSLICE => check::<discovery::v1::EndpointSlice>(obj),
+        _ => Ok(()),
+    };
+    r.map_err(|e| {
+        let k = kinds::get(kind);
+        ApiError::bad_request(format!(
+            "{} in version \"{}\" cannot be handled as a {}: {e}",
+            k.kind, k.version, k.kind
+        ))
+    })
+}
+
+/// Fields the kind does not have, as dotted paths (`spec.replica`): what
+/// `fieldValidation=Strict` rejects. Found by a round trip through the typed
+/// struct, which drops what it does not know.
+pub fn unknown_fields(kind: KindId, obj: &Value) -> Vec<String> {
+    fn round<T: serde::de::DeserializeOwned + serde::Serialize>(obj: &Value) -> Option<Value> {
+        T::deserialize(obj)
+            .ok()
+            .and_then(|t| serde_json::to_value(t).ok())
+    }
+    let typed = match kind {
+        kinds::NAMESPACE => round::<core::v1::Namespace>(obj),
+        kinds::NODE => round::<core::v1::Node>(obj),
+        kinds::POD => round::<core::v1::Pod>(obj),
+        kinds::SERVICE => round::<core::v1::Service>(obj),
+        kinds::CONFIGMAP => round::<core::v1::ConfigMap>(obj),
+        kinds::SECRET => round::<core::v1::Secret>(obj),
+        kinds::EVENT => round::<core::v1::Event>(obj),
+        kinds::ENDPOINTS => round::<core::v1::Endpoints>(obj),
+        kinds::SERVICEACCOUNT => round::<core::v1::ServiceAccount>(obj),
+        kinds::DEPLOYMENT => round::<apps::v1::Deployment>(obj),
+        kinds::REPLICASET => round::<apps::v1::ReplicaSet>(obj),
+        kinds::HPA => round::<autoscaling::v2::HorizontalPodAutoscaler>(obj),
+        kinds::INGRESS => round::<networking::v1::Ingress>(obj),
+        kinds::ENDPOINTSLICE => round::<discovery::v1::EndpointSlice>(obj),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    if let Some(typed) = typed {
+        missing(obj, &typed, "", &mut out);
+    }
+    out
+}
+
+fn missing(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(am), Value::Object(bm)) => {
+            for (k, av) in am {
+                if av.is_null() || (path.is_empty() && k == "status") {
+                    continue;
+                }
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                match bm.get(k) {
+                    None => out.push(p),
+                    Some(bv) => missing(av, bv, &p, out),
+                }
+            }
+        }
+        (Value::Array(aa), Value::Array(ba)) => {
+            for (i, (x, y)) in aa.iter().zip(ba).enumerate() {
+                missing(x, y, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn s<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+/// Kind rules; `name` is the object's name for the message.
+pub fn validate(kind: KindId, obj: &Value) -> ApiResult<()> {
+    let name = s(obj, "/metadata/name").unwrap_or_default();
+    let mut causes = Vec::new();
+    let name_ok = match kind {
+        kinds::NAMESPACE | kinds::SERVICE => is_label(name),
+        _ => is_subdomain(name),
+    };
+    if name.is_empty() {
+        causes.push(Cause::required("metadata.name"));
+    } else if !name_ok {
+        let what = if matches!(kind, kinds::NAMESPACE | kinds::SERVICE) {
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+        } else {
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        };
+        causes.push(Cause::invalid(
+            "metadata.name",
+            &Value::String(name.into()),
+            what,
+        ));
+    }
+    if let Some(labels) = obj.pointer("/metadata/labels").and_then(Value::as_object) {
+        for (k, v) in labels {
+            let val = v.as_str().unwrap_or_default();
+            let bad_key = k.is_empty()
+                || k.len() > 316
+                || !k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
+            let bad_val = val.len() > 63
+                || !val
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            if bad_key {
+                causes.push(Cause::invalid(
+                    "metadata.labels".to_string(),
+                    &Value::String(k.clone()),
+                    "name part must consist of alphanumeric characters, '-', '_' or '.'",
+                ));
+            } else if bad_val {
+                causes.push(Cause::invalid("metadata.labels".to_string(), v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"));
+            }
+        }
+    }
+    match kind {
+        kinds::POD => pod_spec(obj.get("spec"), "spec", &mut causes),
+        kinds::DEPLOYMENT | kinds::REPLICASET => {
+            workload(kind, obj, &mut causes);
+        }
+        kinds::SERVICE => {
+            if let Some(ports) = obj.pointer("/spec/ports").and_then(Value::as_array) {
+                for (i, p) in ports.iter().enumerate() {
+                    let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
+                    if !(1..=65535).contains(&port) {
+                        causes.push(Cause::invalid(
+                            format!("spec.ports[{i}].port"),
+                            p.get("port").unwrap_or(&Value::Null),
+                            "must be between 1 and 65535, inclusive",
+                        ));
+                    }
+                }
+            }
+            if let Some(t) = s(obj, "/spec/type") {
+                let allowed = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
+                if !allowed.contains(&t) {
+                    causes.push(Cause::unsupported("spec.type", t, &allowed));
+                }
+            }
+        }
+        kinds::HPA => {
+            let max = obj.pointer("/spec/maxReplicas").and_then(Value::as_i64);
+            let min = obj
+                .pointer("/spec/minReplicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            match max {
+                None => causes.push(Cause::required("spec.maxReplicas")),
+                Some(m) if m < 1 => causes.push(Cause::invalid(
+                    "spec.maxReplicas",
+                    &Value::from(m),
+                    "must be greater than or equal to 1",
+                )),
+                Some(m) if min > m => causes.push(Cause::invalid(
+                    "spec.maxReplicas",
+                    &Value::from(m),
+                    "must be greater than or equal to `minReplicas`",
+                )),
+                _ => {}
+            }
+            if min < 1 {
+                causes.push(Cause::invalid(
+                    "spec.minReplicas",
+                    &Value::from(min),
+                    "must be greater than or equal to 1",
+                ));
+            }
+            if s(obj, "/spec/scaleTargetRef/kind")
+                .unwrap_or_default()
+                .is_empty()
+            {
+                causes.push(Cause::required("spec.scaleTargetRef.kind"));
+            }
+            if s(obj, "/spec/scaleTargetRef/name")
+                .unwrap_or_default()
+                .is_empty()
+            {
+                causes.push(Cause::required("spec.scaleTargetRef.name"));
+            }
+        }
+        _ => {}
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(kind, name, causes))
+    }
+}
+
+fn workload(_kind: KindId, obj: &Value, causes: &mut Vec<Cause>) {
+    let replicas = obj
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    if replicas < 0 {
+        causes.push(Cause::invalid(
+            "spec.replicas",
+            &Value::from(replicas),
+            "must be greater than or equal to 0",
+        ));
+    }
+    match obj.pointer("/spec/selector") {
+        None | Some(Value::Null) => causes.push(Cause::required("spec.selector")),
+        Some(sel) => match LabelSelector::from_json(sel) {
+            Err(e) => causes.push(Cause::invalid("spec.selector", sel, &e)),
+            Ok(selector) => {
+                if selector.reqs.is_empty() {
+                    causes.push(Cause::invalid(
+                        "spec.selector",
+                        sel,
+                        "empty selector is invalid for deployment",
+                    ));
+                }
+                let labels = obj.pointer("/spec/template/metadata/labels");
+                if !selector.matches_json(labels) {
+                    causes.push(Cause::invalid(
+                        "spec.template.metadata.labels",
+                        labels.unwrap_or(&Value::Null),
+                        "`selector` does not match template `labels`",
+                    ));
+                }
+            }
+        },
+    }
+    if let Some(t) = s(obj, "/spec/strategy/type")
+        && !["RollingUpdate", "Recreate"].contains(&t)
+    {
+        causes.push(Cause::unsupported(
+            "spec.strategy.type",
+            t,
+            &["Recreate", "RollingUpdate"],
+        ));
+    }
+    pod_spec(
+        obj.pointer("/spec/template/spec"),
+        "spec.template.spec",
+        causes,
+    );
+}
+
+fn pod_spec(spec: Option<&Value>, at: &str, causes: &mut Vec<Cause>) {
+    let containers = spec
+        .and_then(|s| s.get("containers"))
+        .and_then(Value::as_array);
+    let Some(containers) = containers.filter(|c| !c.is_empty()) else {
+        causes.push(Cause::required(format!("{at}.containers")));
+        return;
+    };
+    let mut seen = Vec::new();
+    for (i, c) in containers.iter().enumerate() {
+        let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+        if name.is_empty() {
+            causes.push(Cause::required(format!("{at}.containers[{i}].name")));
+        } else if !is_label(name) {
+            causes.push(Cause::invalid(format!("{at}.containers[{i}].name"), &Value::String(name.into()), "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'"));
+        } else if seen.contains(&name) {
+            causes.push(Cause {
+                reason: "FieldValueDuplicate",
+                message: format!("Duplicate value: {name:?}"),
+                field: format!("{at}.containers[{i}].name"),
+            });
+        }
+        seen.push(name);
+        if c.get("image")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .is_empty()
+        {
+            causes.push(Cause::required(format!("{at}.containers[{i}].image")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names() {
+        assert!(is_subdomain("web-1.example"));
+        assert!(!is_subdomain("Web"));
+        assert!(!is_subdomain("a..b"));
+        assert!(!is_subdomain("-a"));
+        assert!(is_label("web"));
+        assert!(!is_label("a.b"));
+    }
+
+    #[test]
+    fn deployment_rules() {
+        let d = json!({"metadata": {"name": "web"}, "spec": {"selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "other"}}, "spec": {"containers": [{"name": "web"}]}}}});
+        let e = validate(kinds::DEPLOYMENT, &d).unwrap_err();
+        assert_eq!(e.code, 422);
+        let causes = e.details.unwrap()["causes"].as_array().unwrap().clone();
+        let fields: Vec<&str> = causes
+            .iter()
+            .map(|c| c["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.template.metadata.labels",
+                "spec.template.spec.containers[0].image"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_found() {
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x", "creationTimestamp": null},
+            "spec": {"replica": 3, "selector": {"matchLabels": {"a": "b"}},
+                "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i", "imagePolicy": "x"}]}}}});
+        assert_eq!(
+            unknown_fields(kinds::DEPLOYMENT, &d),
+            [
+                "spec.replica",
+                "spec.template.spec.containers[0].imagePolicy"
+            ]
+        );
+        let ok = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "1"}});
+        assert!(unknown_fields(kinds::CONFIGMAP, &ok).is_empty());
+    }
+
+    #[test]
+    fn wrong_types_are_bad_requests() {
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}, "spec": {"replicas": "three"}});
+        let e = decode(kinds::DEPLOYMENT, &d).unwrap_err();
+        assert_eq!(e.code, 400);
+        assert!(e.message.contains("cannot be handled as a Deployment"));
+    }
+}
