@@ -30,7 +30,15 @@ impl Context {
             workspace::locate(global.workspace.as_deref(), &cwd)?
         };
         let (root, demo) = match located {
-            Located::Dir(d) => (d, false),
+            // The extracted demo opened by path is still the demo (sandbox).
+            Located::Dir(d) => {
+                let is_demo = d
+                    .canonicalize()
+                    .ok()
+                    .zip(dirs.demo_workspace().canonicalize().ok())
+                    .is_some_and(|(a, b)| a == b);
+                (d, is_demo)
+            }
             Located::Demo => {
                 let dest = dirs.demo_workspace();
                 paths::extract_demo(&dest)?;

@@ -10,8 +10,10 @@ pub mod cli;
 pub mod cluster_live;
 pub mod context;
 pub mod demo;
+pub mod deploy;
 pub mod drift;
 pub mod files;
+pub mod headless;
 pub mod logging;
 pub mod paths;
 pub mod render;
@@ -85,6 +87,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 ctx.root.display()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Diff(args)) => {
+            let ctx = Context::open(&cli.global, false)?;
+            logging::init(&ctx.dirs.state)?;
+            match headless::diff(&ctx, &args) {
+                Ok(code) => Ok(code),
+                Err(e) => {
+                    eprintln!("tierui: {e:#}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        Some(Command::Apply(args)) => {
+            let ctx = Context::open(&cli.global, false)?;
+            logging::init(&ctx.dirs.state)?;
+            headless::apply(&ctx, &args)
         }
         Some(Command::Sim(args)) => {
             sim::run_cli(&args, cli.global.speed.unwrap_or(1.0))?;

@@ -10,7 +10,7 @@ use anyhow::Result;
 use crate::backend::sandbox::world::World;
 use crate::backend::sandbox::{Clock, SandboxCloud, seed};
 use crate::context::Context;
-use crate::workspace::Workspace;
+use crate::workspace::{ClusterStack, Workspace};
 
 /// The seed every sandbox world starts from (IDs are replayable).
 pub const SEED: u64 = 20_261_125;
@@ -81,4 +81,179 @@ impl Sandbox {
         }
         Ok(removed)
     }
+}
+
+/// The sandbox's simulated Kubernetes clusters, one per cluster that exists in the
+/// sandbox cloud. A cluster another tierui process already serves is shared (its
+/// address is in `clusters/<name>.endpoint.json`), so the UI, `tierui watch`,
+/// `diff` and `apply` all see one cluster; otherwise it is started in-process from
+/// its state file, seeded on first start.
+pub struct SimClusters {
+    dir: PathBuf,
+    speed: f64,
+    demo: bool,
+    world: Arc<Mutex<World>>,
+    handles: tokio::sync::Mutex<std::collections::BTreeMap<String, crate::sim::SimHandle>>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EndpointFile {
+    pid: u32,
+    url: String,
+}
+
+impl SimClusters {
+    pub fn new(sandbox: &Sandbox, demo: bool) -> SimClusters {
+        SimClusters {
+            dir: sandbox.dir.join("clusters"),
+            speed: sandbox.speed,
+            demo,
+            world: sandbox.world.clone(),
+            handles: tokio::sync::Mutex::new(Default::default()),
+        }
+    }
+
+    /// Whether the sandbox cloud has this cluster ACTIVE, and whether the
+    /// walkthrough created it (then it starts empty; seeded ones run their releases).
+    fn state_in_cloud(&self, c: &ClusterStack) -> Result<bool, String> {
+        use crate::backend::sandbox::world::Phase;
+        let spec = c
+            .spec()
+            .ok_or_else(|| format!("{}: its source could not be read", c.name))?;
+        let region = c.region.clone().or(spec.region.clone()).unwrap_or_default();
+        let world = self
+            .world
+            .lock()
+            .map_err(|_| "sandbox world lock poisoned".to_string())?;
+        let cl = world
+            .regions
+            .get(&region)
+            .and_then(|r| r.clusters.get(&spec.cluster_name));
+        let now = Clock::System.now_ms();
+        match cl.map(|c| {
+            (
+                c.life.phase(now),
+                crate::backend::sandbox::world::has_tag(
+                    &c.tags,
+                    crate::backend::cloud::TAG_CLUSTER,
+                    &spec.cluster_name,
+                ),
+            )
+        }) {
+            Some((Phase::Ready, by_walkthrough)) => Ok(by_walkthrough),
+            Some((Phase::Creating, _)) => Err(format!(
+                "{} is still being created in the sandbox cloud",
+                c.name
+            )),
+            _ => Err(format!(
+                "{} does not exist in the sandbox yet{}",
+                c.name,
+                if c.eksctl_config().is_some() {
+                    ": create it with the walkthrough (w on the cluster, or `tierui walk` )"
+                } else {
+                    ""
+                }
+            )),
+        }
+    }
+
+    async fn reachable(url: &str) -> bool {
+        let Ok(client) = crate::backend::kube::connect::client(
+            &crate::backend::kube::connect::Endpoint::Url(url.to_string()),
+        )
+        .await
+        else {
+            return false;
+        };
+        tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            client.apiserver_version(),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok())
+    }
+
+    /// The URL of the cluster's simulated API, starting it when nobody serves it.
+    pub async fn endpoint(&self, ws: &Workspace, c: &ClusterStack) -> Result<String, String> {
+        let mut handles = self.handles.lock().await;
+        if let Some(h) = handles.get(&c.name) {
+            return Ok(h.url());
+        }
+        let by_walkthrough = self.state_in_cloud(c)?;
+        let endpoint_file = self.dir.join(format!("{}.endpoint.json", c.name));
+        if let Ok(bytes) = std::fs::read(&endpoint_file)
+            && let Ok(ep) = serde_json::from_slice::<EndpointFile>(&bytes)
+            && ep.pid != std::process::id()
+            && Self::reachable(&ep.url).await
+        {
+            return Ok(ep.url);
+        }
+        let objects = if by_walkthrough {
+            Vec::new()
+        } else {
+            releases_on(ws, &c.name)
+        };
+        let scenario = format!("sandbox-{}", c.name);
+        let has_scenario = self.demo
+            && crate::demo::file(&format!("fixtures/scenarios/{scenario}.yaml")).is_some();
+        let config = crate::sim::SimConfig {
+            cluster_name: c.name.clone(),
+            seed: crate::paths::fnv1a(c.name.as_bytes()),
+            speed: self.speed,
+            scenario: has_scenario.then_some(scenario),
+            objects,
+            state_file: Some(self.dir.join(format!("{}.json", c.name))),
+            ..Default::default()
+        };
+        let handle = crate::sim::start(config)
+            .await
+            .map_err(|e| format!("starting the simulated {} cluster: {e:#}", c.name))?;
+        let url = handle.url();
+        let ep = EndpointFile {
+            pid: std::process::id(),
+            url: url.clone(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&ep) {
+            let _ = crate::paths::write_private(&endpoint_file, &bytes);
+        }
+        handles.insert(c.name.clone(), handle);
+        Ok(url)
+    }
+
+    /// Stops the clusters this process serves (their state files are written).
+    pub async fn shutdown(&self) {
+        let mut handles = self.handles.lock().await;
+        for (name, h) in std::mem::take(&mut *handles) {
+            let _ = std::fs::remove_file(self.dir.join(format!("{name}.endpoint.json")));
+            h.shutdown().await;
+        }
+    }
+}
+
+/// Desired objects of every release that runs on `cluster`, in their namespaces.
+pub fn releases_on(ws: &Workspace, cluster: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for r in ws.releases_on(cluster) {
+        match crate::render::desired::render(ws, r, &Default::default()) {
+            Ok(d) => out.extend(d.objects.into_iter().map(|mut o| {
+                let kind = o["kind"].as_str().unwrap_or_default().to_string();
+                if !crate::render::normalize::CLUSTER_SCOPED.contains(&kind.as_str())
+                    && o.pointer("/metadata/namespace").is_none()
+                    && let Some(meta) = o
+                        .get_mut("metadata")
+                        .and_then(serde_json::Value::as_object_mut)
+                {
+                    meta.insert(
+                        "namespace".into(),
+                        serde_json::Value::String(r.namespace.clone()),
+                    );
+                }
+                o
+            })),
+            Err(e) => tracing::warn!("sandbox {cluster}: {} not deployed: {e}", r.title()),
+        }
+    }
+    // Namespaces first, as kubectl apply orders them.
+    out.sort_by_key(|o| o["kind"] != "Namespace");
+    out
 }

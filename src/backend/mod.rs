@@ -3,4 +3,5 @@
 pub mod aws;
 pub mod cloud;
 pub mod inventory;
+pub mod kube;
 pub mod sandbox;

@@ -1,0 +1,6 @@
+//! Kubernetes through kube-rs: connections, watchers projected into rows, and
+//! server-side apply. The same code talks to real clusters and to the simulator.
+pub mod apply;
+pub mod connect;
+pub mod rows;
+pub mod watch;

@@ -1,0 +1,362 @@
+//! Watchers for what a live view shows: pods, deployments, replica sets, HPAs and
+//! events of a scope, each projected into rows as it arrives, plus pod metrics
+//! polled from metrics.k8s.io. Every watcher reconnects with backoff and says so;
+//! a 410 makes kube-runtime relist. Stopping is aborting the task.
+
+use std::time::Duration;
+
+use futures::{Stream, StreamExt as _};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::runtime::watcher;
+use serde::Serialize;
+use tokio::task::AbortHandle;
+
+use super::rows::*;
+
+/// Which namespace (None: all) and label selector a view watches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scope {
+    pub namespace: Option<String>,
+    /// Label selector for pods (`app=day-service`).
+    pub selector: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Pods,
+    Deployments,
+    ReplicaSets,
+    Hpas,
+    Events,
+    Metrics,
+}
+
+/// A change to one kind's rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change<R> {
+    /// A (re)list begins: rows arriving until `Listed` replace the old ones.
+    Relist,
+    Upsert {
+        row: R,
+    },
+    Delete {
+        namespace: String,
+        name: String,
+    },
+    /// The first full list is in.
+    Listed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Conn {
+    Connecting,
+    Live,
+    Retrying {
+        in_secs: u64,
+        error: String,
+    },
+    Forbidden {
+        error: String,
+    },
+    /// metrics.k8s.io is not served (no metrics-server).
+    Unavailable,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "watch", rename_all = "snake_case")]
+pub enum Update {
+    Pods(Change<PodRow>),
+    Deployments(Change<DeploymentRow>),
+    ReplicaSets(Change<ReplicaSetRow>),
+    Hpas(Change<HpaRow>),
+    Events(Change<EventRow>),
+    Metrics { usage: Vec<(String, String, Usage)> },
+    Conn { kind: Kind, conn: Conn },
+}
+
+pub type Sink = std::sync::Arc<dyn Fn(Update) + Send + Sync>;
+
+/// Starts the watchers for `kinds`; abort the handles to stop them.
+pub fn spawn(client: kube::Client, scope: &Scope, kinds: &[Kind], sink: Sink) -> Vec<AbortHandle> {
+    kinds
+        .iter()
+        .map(|k| {
+            let (client, scope, sink) = (client.clone(), scope.clone(), sink.clone());
+            let kind = *k;
+            tokio::spawn(async move {
+                match kind {
+                    Kind::Pods => {
+                        let cfg = watcher::Config {
+                            label_selector: scope.selector.clone(),
+                            ..Default::default()
+                        };
+                        run(
+                            api::<Pod>(&client, &scope),
+                            cfg,
+                            kind,
+                            sink,
+                            |p| Update::Pods(p.map(pod_row)),
+                            |n, m| {
+                                Update::Pods(Change::Delete {
+                                    namespace: n,
+                                    name: m,
+                                })
+                            },
+                        )
+                        .await;
+                    }
+                    Kind::Deployments => {
+                        run(
+                            api::<Deployment>(&client, &scope),
+                            watcher::Config::default(),
+                            kind,
+                            sink,
+                            |d| Update::Deployments(d.map(deployment_row)),
+                            |n, m| {
+                                Update::Deployments(Change::Delete {
+                                    namespace: n,
+                                    name: m,
+                                })
+                            },
+                        )
+                        .await
+                    }
+                    Kind::ReplicaSets => {
+                        run(
+                            api::<ReplicaSet>(&client, &scope),
+                            watcher::Config::default(),
+                            kind,
+                            sink,
+                            |r| Update::ReplicaSets(r.map(replicaset_row)),
+                            |n, m| {
+                                Update::ReplicaSets(Change::Delete {
+                                    namespace: n,
+                                    name: m,
+                                })
+                            },
+                        )
+                        .await
+                    }
+                    Kind::Hpas => {
+                        run(
+                            api::<HorizontalPodAutoscaler>(&client, &scope),
+                            watcher::Config::default(),
+                            kind,
+                            sink,
+                            |h| Update::Hpas(h.map(hpa_row)),
+                            |n, m| {
+                                Update::Hpas(Change::Delete {
+                                    namespace: n,
+                                    name: m,
+                                })
+                            },
+                        )
+                        .await
+                    }
+                    Kind::Events => {
+                        run(
+                            api::<Event>(&client, &scope),
+                            watcher::Config::default(),
+                            kind,
+                            sink,
+                            |e| Update::Events(e.map(event_row)),
+                            |n, m| {
+                                Update::Events(Change::Delete {
+                                    namespace: n,
+                                    name: m,
+                                })
+                            },
+                        )
+                        .await
+                    }
+                    Kind::Metrics => poll_metrics(client, scope, sink).await,
+                }
+            })
+            .abort_handle()
+        })
+        .collect()
+}
+
+fn api<K>(client: &kube::Client, scope: &Scope) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    match &scope.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Either an object to upsert or a marker, so one projection serves all events.
+pub enum Item<K> {
+    Relist,
+    Object(K),
+    Listed,
+}
+
+impl<K> Item<K> {
+    fn map<R>(self, f: impl Fn(&K) -> R) -> Change<R> {
+        match self {
+            Item::Relist => Change::Relist,
+            Item::Object(k) => Change::Upsert { row: f(&k) },
+            Item::Listed => Change::Listed,
+        }
+    }
+}
+
+fn forbidden(e: &watcher::Error) -> bool {
+    let text = e.to_string();
+    text.contains("403") || text.to_lowercase().contains("forbidden")
+}
+
+async fn run<K>(
+    api: Api<K>,
+    cfg: watcher::Config,
+    kind: Kind,
+    sink: Sink,
+    upsert: impl Fn(Item<K>) -> Update,
+    delete: impl Fn(String, String) -> Update,
+) where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    sink(Update::Conn {
+        kind,
+        conn: Conn::Connecting,
+    });
+    let mut stream: std::pin::Pin<
+        Box<dyn Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send>,
+    > = watcher(api, cfg).boxed();
+    let mut backoff = 1u64;
+    let mut live = false;
+    while let Some(ev) = stream.next().await {
+        match ev {
+            Ok(ev) => {
+                if !live {
+                    live = true;
+                    backoff = 1;
+                    sink(Update::Conn {
+                        kind,
+                        conn: Conn::Live,
+                    });
+                }
+                match ev {
+                    watcher::Event::Init => sink(upsert(Item::Relist)),
+                    watcher::Event::InitApply(o) | watcher::Event::Apply(o) => {
+                        sink(upsert(Item::Object(o)))
+                    }
+                    watcher::Event::InitDone => sink(upsert(Item::Listed)),
+                    watcher::Event::Delete(o) => {
+                        let meta = o.meta();
+                        sink(delete(
+                            meta.namespace.clone().unwrap_or_default(),
+                            meta.name.clone().unwrap_or_default(),
+                        ));
+                    }
+                }
+            }
+            Err(e) => {
+                live = false;
+                let (conn, wait) = if forbidden(&e) {
+                    (
+                        Conn::Forbidden {
+                            error: e.to_string(),
+                        },
+                        60,
+                    )
+                } else {
+                    (
+                        Conn::Retrying {
+                            in_secs: backoff,
+                            error: e.to_string(),
+                        },
+                        backoff,
+                    )
+                };
+                sink(Update::Conn { kind, conn });
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                backoff = (backoff * 2).min(30);
+            }
+        }
+    }
+}
+
+/// Pod metrics every 10 s (metrics-server refreshes about that often).
+async fn poll_metrics(client: kube::Client, scope: Scope, sink: Sink) {
+    let gvk = GroupVersionKind::gvk("metrics.k8s.io", "v1beta1", "PodMetrics");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "pods");
+    let api: Api<DynamicObject> = match &scope.namespace {
+        Some(ns) => Api::namespaced_with(client, ns, &ar),
+        None => Api::all_with(client, &ar),
+    };
+    let mut lp = ListParams::default();
+    if let Some(s) = &scope.selector {
+        lp = lp.labels(s);
+    }
+    loop {
+        match api.list(&lp).await {
+            Ok(list) => {
+                let usage = list
+                    .items
+                    .iter()
+                    .map(|m| {
+                        let mut u = Usage::default();
+                        for c in m
+                            .data
+                            .get("containers")
+                            .and_then(|c| c.as_array())
+                            .map(Vec::as_slice)
+                            .unwrap_or_default()
+                        {
+                            u.cpu_milli += c
+                                .pointer("/usage/cpu")
+                                .and_then(|v| v.as_str())
+                                .and_then(|q| parse_quantity(q, true))
+                                .unwrap_or(0);
+                            u.memory_bytes += c
+                                .pointer("/usage/memory")
+                                .and_then(|v| v.as_str())
+                                .and_then(|q| parse_quantity(q, false))
+                                .unwrap_or(0);
+                        }
+                        (
+                            m.metadata.namespace.clone().unwrap_or_default(),
+                            m.metadata.name.clone().unwrap_or_default(),
+                            u,
+                        )
+                    })
+                    .collect();
+                sink(Update::Metrics { usage });
+                sink(Update::Conn {
+                    kind: Kind::Metrics,
+                    conn: Conn::Live,
+                });
+            }
+            Err(kube::Error::Api(e)) if e.code == 404 => {
+                sink(Update::Conn {
+                    kind: Kind::Metrics,
+                    conn: Conn::Unavailable,
+                });
+                tokio::time::sleep(Duration::from_secs(120)).await;
+                continue;
+            }
+            Err(e) => sink(Update::Conn {
+                kind: Kind::Metrics,
+                conn: Conn::Retrying {
+                    in_secs: 10,
+                    error: e.to_string(),
+                },
+            }),
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+}

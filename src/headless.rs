@@ -1,0 +1,204 @@
+//! `tierui diff`, `tierui apply` and `tierui watch`: the release workflow for
+//! scripts and CI, on the same code as the UI.
+
+use std::io::{BufRead as _, Write as _};
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use crate::cli::{ApplyArgs, DiffArgs, ReleaseSelector};
+use crate::context::Context;
+use crate::render::diff::{Change, unified_text};
+use crate::workspace::{Release, Workspace};
+
+/// The one release a selector names, or a clear error listing the choices.
+pub fn select<'a>(ws: &'a Workspace, sel: &ReleaseSelector) -> Result<&'a Release> {
+    let found = ws.find_releases(&sel.service, sel.env.as_deref(), sel.cluster.as_deref());
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            let services: std::collections::BTreeSet<&str> =
+                ws.releases.iter().map(|r| r.service.as_str()).collect();
+            if services.contains(sel.service.as_str()) {
+                let envs: Vec<String> = ws
+                    .find_releases(&sel.service, None, None)
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} (cluster {})",
+                            r.environment.as_deref().unwrap_or("—"),
+                            r.cluster.as_deref().unwrap_or("—")
+                        )
+                    })
+                    .collect();
+                bail!(
+                    "{} has no release matching --env/--cluster; it has: {}",
+                    sel.service,
+                    envs.join(", ")
+                )
+            }
+            bail!(
+                "no service named {} (services: {})",
+                sel.service,
+                services.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        }
+        many => {
+            let envs: Vec<String> = many
+                .iter()
+                .map(|r| r.environment.clone().unwrap_or_else(|| "—".into()))
+                .collect();
+            bail!(
+                "{} has several releases; choose one with --env ({})",
+                sel.service,
+                envs.join(", ")
+            )
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// `tierui diff`: exit 0 without drift, 1 with drift, 2 on error (like `kubectl diff`).
+pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
+    let ws = ctx.load();
+    let r = select(&ws, &args.release)?;
+    runtime()?.block_on(async {
+        let sims = crate::deploy::sims(ctx, &ws)?;
+        let result = async {
+            let client = crate::deploy::client_for(ctx, sims.as_deref(), &ws, r).await?;
+            crate::deploy::drift(&client, &ws, r).await
+        }
+        .await;
+        if let Some(s) = &sims {
+            s.shutdown().await;
+        }
+        let d = result.map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
+        if args.json {
+            let objects: Vec<serde_json::Value> = d
+                .report
+                .objects
+                .iter()
+                .map(|o| {
+                    let paths = match &o.change {
+                        Change::Changed { paths } => paths.clone(),
+                        _ => Vec::new(),
+                    };
+                    serde_json::json!({"kind": o.key.kind, "namespace": o.key.namespace, "name": o.key.name, "change": o.change.label(), "paths": paths})
+                })
+                .collect();
+            let refused: Vec<serde_json::Value> = d.refused.iter().map(|(o, e)| serde_json::json!({"object": o, "error": e})).collect();
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"release": r.title(), "cluster": r.cluster, "namespace": r.namespace, "differs": d.report.differs(), "objects": objects, "refused": refused, "notes": d.notes}))?);
+        } else {
+            print!("{}", unified_text(&d.report, "live", "desired"));
+            for (o, e) in &d.refused {
+                eprintln!("tierui: the server refused the dry run of {o}: {e}");
+            }
+        }
+        Ok(if !d.refused.is_empty() { ExitCode::from(2) } else if d.report.differs() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    })
+}
+
+/// `tierui apply`: the drift diff, a question (unless `--yes`), then server-side apply.
+pub fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
+    if ctx.readonly {
+        bail!("--readonly: apply writes to the cluster, which read-only mode refuses");
+    }
+    let ws = ctx.load();
+    let r = select(&ws, &args.release)?;
+    if matches!(r.source, crate::workspace::ReleaseSource::Pulumi(_)) && !ctx.sandbox {
+        return pulumi_up(r, &ws, args.yes);
+    }
+    runtime()?.block_on(async {
+        let sims = crate::deploy::sims(ctx, &ws)?;
+        let result = apply_inner(ctx, &ws, r, args.yes, sims.as_deref()).await;
+        if let Some(s) = &sims {
+            s.shutdown().await;
+        }
+        result
+    })
+}
+
+async fn apply_inner(
+    ctx: &Context,
+    ws: &Workspace,
+    r: &Release,
+    yes: bool,
+    sims: Option<&crate::sandbox::SimClusters>,
+) -> Result<ExitCode> {
+    let client = crate::deploy::client_for(ctx, sims, ws, r)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
+    let d = crate::deploy::drift(&client, ws, r)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
+    print!("{}", unified_text(&d.report, "live", "desired"));
+    if !d.report.differs() && d.refused.is_empty() {
+        println!("{}: nothing to apply, the cluster matches", r.title());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cluster = r.cluster.clone().unwrap_or_default();
+    if !yes {
+        eprint!(
+            "Apply {} created and {} changed objects of {} to cluster {cluster}{}? [y/N] ",
+            d.report.count("created"),
+            d.report.count("changed"),
+            r.title(),
+            if ctx.sandbox { " (sandbox)" } else { "" }
+        );
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        if !matches!(line.trim(), "y" | "Y" | "yes") {
+            eprintln!("nothing applied");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    let outcomes = crate::deploy::apply_release(&client, ws, r)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut failed = 0;
+    for o in &outcomes {
+        match &o.applied {
+            Ok(_) => println!("{} serverside-applied", o.object),
+            Err(e) => {
+                failed += 1;
+                eprintln!("tierui: {} not applied: {e}", o.object);
+            }
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn pulumi_up(r: &Release, ws: &Workspace, yes: bool) -> Result<ExitCode> {
+    let crate::workspace::ReleaseSource::Pulumi(ps) = &r.source else {
+        bail!("not a Pulumi release")
+    };
+    let dir = ws.root.join(&ps.project_dir);
+    let mut cmd = std::process::Command::new("pulumi");
+    cmd.args(["up", "--stack", &ps.stack]).current_dir(&dir);
+    if yes {
+        cmd.arg("--yes");
+    }
+    match cmd.status() {
+        Ok(s) => Ok(if s.success() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "{} is a Pulumi release: applying it runs `pulumi up`, and pulumi was not found on PATH",
+            r.title()
+        ),
+        Err(e) => bail!("pulumi up: {e}"),
+    }
+}
