@@ -211,12 +211,7 @@ async fn diff_errors_exit_2_with_the_reason() {
     // No kubeconfig: the connection error is named and the exit code is 2.
     let missing = ws.path().join("no-such-kubeconfig");
     let (code, _, err) = tokio::task::spawn_blocking(move || {
-        tierui(
-            &sb,
-            ws.path(),
-            &missing,
-            &["diff", "dusk-service"],
-        )
+        tierui(&sb, ws.path(), &missing, &["diff", "dusk-service"])
     })
     .await
     .unwrap();

@@ -9,6 +9,14 @@ pub enum Command {
     Quit,
     Reload,
     Theme(String),
+    Pods,
+    Deploy,
+    Hpa,
+    Events,
+    /// Live view of a cluster (its kube context).
+    Ctx(String),
+    /// Namespace of the live view (`all` for every namespace).
+    Ns(String),
     /// An empty line.
     Nothing,
 }
@@ -25,6 +33,32 @@ pub const COMMANDS: &[(&str, &[&str], &str, &str)] = &[
         "Switch colour theme",
     ),
     ("reload", &[], "", "Read the workspace from disk again"),
+    (
+        "pods",
+        &["po", "pod"],
+        "",
+        "Live pods, HPA and events of the selection",
+    ),
+    (
+        "deploy",
+        &["deployments", "dp"],
+        "",
+        "Live deployments and rollouts",
+    ),
+    ("hpa", &[], "", "Live HPAs with every metric"),
+    ("events", &["ev"], "", "Live events"),
+    (
+        "ctx",
+        &["context"],
+        "<cluster>",
+        "Live view of a cluster (its kube context)",
+    ),
+    (
+        "ns",
+        &["namespace"],
+        "<namespace|all>",
+        "Namespace of the live view",
+    ),
     ("help", &["h"], "", "Show help"),
     ("quit", &["q", "q!"], "", "Quit tierui"),
 ];
@@ -59,6 +93,12 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "theme" => Command::Theme(arg.to_string()),
         "reload" => Command::Reload,
         "help" => Command::Help,
+        "pods" => Command::Pods,
+        "deploy" => Command::Deploy,
+        "hpa" => Command::Hpa,
+        "events" => Command::Events,
+        "ctx" => Command::Ctx(arg.to_string()),
+        "ns" => Command::Ns(arg.to_string()),
         _ => Command::Quit,
     })
 }
@@ -77,15 +117,39 @@ pub fn candidates(prefix: &str) -> Vec<&'static str> {
 pub type Completion = Option<(String, usize)>;
 
 /// Completes the command word; repeated Tabs cycle through the candidates.
-pub fn complete(text: &str, state: &Completion) -> (String, Completion) {
-    if let Some(prefix) = text.strip_prefix("theme ") {
-        let found = crate::theme::BUILTIN
+/// `values` gives the argument values of a command (themes, clusters, namespaces).
+pub fn complete(
+    text: &str,
+    state: &Completion,
+    values: &dyn Fn(&str) -> Vec<String>,
+) -> (String, Completion) {
+    if let Some((cmd, arg)) = text.split_once(' ') {
+        let canonical = COMMANDS
             .iter()
-            .find(|n| n.starts_with(prefix.trim()));
-        return (
-            found.map_or_else(|| text.to_string(), |n| format!("theme {n}")),
-            None,
-        );
+            .find(|(n, a, _, _)| *n == cmd || a.contains(&cmd))
+            .map_or(cmd, |c| c.0);
+        let options: Vec<String> = if canonical == "theme" {
+            crate::theme::BUILTIN
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        } else {
+            values(canonical)
+        };
+        let prefix = state
+            .as_ref()
+            .map_or(arg.trim(), |(p, _)| p.as_str())
+            .to_string();
+        let matching: Vec<&String> = options.iter().filter(|o| o.starts_with(&prefix)).collect();
+        return match (state, matching.as_slice()) {
+            (_, []) => (text.to_string(), None),
+            (None, [only]) => (format!("{cmd} {only}"), None),
+            (None, [first, ..]) => (format!("{cmd} {first}"), Some((prefix, 0))),
+            (Some((_, i)), _) => {
+                let next = (i + 1) % matching.len();
+                (format!("{cmd} {}", matching[next]), Some((prefix, next)))
+            }
+        };
     }
     if text.contains(char::is_whitespace) {
         return (text.to_string(), None);
@@ -126,13 +190,30 @@ mod tests {
 
     #[test]
     fn completion() {
-        assert_eq!(complete("cl", &None), ("clusters ".into(), None));
-        assert_eq!(complete("xyz", &None), ("xyz".into(), None));
-        let (first, st) = complete("re", &None);
+        assert_eq!(
+            complete("cl", &None, &|_| vec![]),
+            ("clusters ".into(), None)
+        );
+        assert_eq!(complete("xyz", &None, &|_| vec![]), ("xyz".into(), None));
+        let (first, st) = complete("re", &None, &|_| vec![]);
         assert_eq!(first, "releases");
-        let (second, st) = complete(&first, &st);
+        let (second, st) = complete(&first, &st, &|_| vec![]);
         assert_eq!(second, "reload");
-        assert_eq!(complete(&second, &st).0, "releases");
-        assert_eq!(complete("theme hi", &None).0, "theme high-contrast");
+        assert_eq!(complete(&second, &st, &|_| vec![]).0, "releases");
+        assert_eq!(
+            complete("theme hi", &None, &|_| vec![]).0,
+            "theme high-contrast"
+        );
+        let clusters = |c: &str| {
+            if c == "ctx" {
+                vec!["day".to_string(), "dawn".to_string(), "dusk".to_string()]
+            } else {
+                vec![]
+            }
+        };
+        let (t, st) = complete("ctx d", &None, &clusters);
+        assert_eq!(t, "ctx day");
+        assert_eq!(complete(&t, &st, &clusters).0, "ctx dawn");
+        assert_eq!(complete("context du", &None, &clusters).0, "context dusk");
     }
 }

@@ -22,8 +22,12 @@ pub struct Effects {
     ctx: Context,
     tx: mpsc::UnboundedSender<Msg>,
     sandbox: Option<Arc<Sandbox>>,
+    /// The sandbox's simulated clusters (started when first needed).
+    pub sims: Option<Arc<crate::sandbox::SimClusters>>,
     /// Commands to the walkthrough runner while its screen is open.
     walk: Option<mpsc::UnboundedSender<WalkCommand>>,
+    /// Watcher tasks per live view.
+    watches: std::collections::HashMap<u64, Vec<tokio::task::AbortHandle>>,
 }
 
 /// Render a release with and without an edited file and diff the objects.
@@ -106,11 +110,16 @@ impl Effects {
         tx: mpsc::UnboundedSender<Msg>,
         sandbox: Option<Arc<Sandbox>>,
     ) -> Effects {
+        let sims = sandbox
+            .as_ref()
+            .map(|s| Arc::new(crate::sandbox::SimClusters::new(s, ctx.demo)));
         Effects {
             ctx,
             tx,
             sandbox,
+            sims,
             walk: None,
+            watches: Default::default(),
         }
     }
 
@@ -226,7 +235,123 @@ impl Effects {
                 });
             }
             Effect::DriftDiff { release } => {
-                let _ = tx.send(Msg::DriftReady { release, result: Err("the drift diff needs the cluster connection, which is not part of this build yet".into()) });
+                let Some(r) = state.ws.releases.get(release).cloned() else {
+                    return;
+                };
+                let (ctx, sims, ws) = (self.ctx.clone(), self.sims.clone(), state.ws.clone());
+                tokio::spawn(async move {
+                    let result = async {
+                        let client =
+                            crate::deploy::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
+                        crate::deploy::drift(&client, &ws, &r).await
+                    }
+                    .await;
+                    let _ = tx.send(Msg::DriftReady {
+                        release,
+                        result: result.map(Box::new),
+                    });
+                });
+            }
+            Effect::StartWatches {
+                view,
+                targets,
+                kinds,
+            } => {
+                for (cluster, scope) in targets {
+                    let Some(c) = state.ws.cluster(&cluster).cloned() else {
+                        continue;
+                    };
+                    let (ctx, sims, ws, kinds, tx) = (
+                        self.ctx.clone(),
+                        self.sims.clone(),
+                        state.ws.clone(),
+                        kinds.clone(),
+                        tx.clone(),
+                    );
+                    let task = tokio::spawn(async move {
+                        let client = async {
+                            let endpoint =
+                                crate::deploy::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
+                            crate::backend::kube::connect::client(&endpoint).await
+                        }
+                        .await;
+                        let client = match client {
+                            Ok(c) => c,
+                            Err(error) => {
+                                let _ = tx.send(Msg::LiveFailed {
+                                    view,
+                                    cluster,
+                                    error,
+                                });
+                                return;
+                            }
+                        };
+                        let name = cluster.clone();
+                        let sink: crate::backend::kube::watch::Sink = Arc::new(move |update| {
+                            let _ = tx.send(Msg::LiveUpdate {
+                                view,
+                                cluster: name.clone(),
+                                update,
+                            });
+                        });
+                        crate::backend::kube::watch::run(client, scope, kinds, sink).await;
+                    });
+                    self.watches
+                        .entry(view)
+                        .or_default()
+                        .push(task.abort_handle());
+                }
+            }
+            Effect::StopWatches { view } => {
+                for h in self.watches.remove(&view).unwrap_or_default() {
+                    h.abort();
+                }
+            }
+            Effect::ShowObject {
+                view,
+                cluster,
+                kind,
+                namespace,
+                name,
+                describe,
+            } => {
+                let Some(c) = state.ws.cluster(&cluster).cloned() else {
+                    return;
+                };
+                let (ctx, sims, ws) = (self.ctx.clone(), self.sims.clone(), state.ws.clone());
+                tokio::spawn(async move {
+                    let text = async {
+                        let endpoint =
+                            crate::deploy::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
+                        let client = crate::backend::kube::connect::client(&endpoint).await?;
+                        if describe {
+                            crate::backend::kube::describe::describe(
+                                &client, &kind, &namespace, &name,
+                            )
+                            .await
+                        } else {
+                            crate::backend::kube::describe::yaml(&client, &kind, &namespace, &name)
+                                .await
+                        }
+                    }
+                    .await;
+                    let _ = tx.send(Msg::ObjectText { view, text });
+                });
+            }
+            Effect::ApplyRelease { release } => {
+                let Some(r) = state.ws.releases.get(release).cloned() else {
+                    return;
+                };
+                let (ctx, sims, ws) = (self.ctx.clone(), self.sims.clone(), state.ws.clone());
+                tokio::spawn(async move {
+                    let result = async {
+                        let client =
+                            crate::deploy::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
+                        crate::deploy::apply_release(&client, &ws, &r).await
+                    }
+                    .await;
+                    let _ = tx.send(Msg::Applied { release, result });
+                });
             }
             Effect::OpenWalk { cluster } => {
                 if let Some(old) = self.walk.take() {

@@ -25,6 +25,7 @@ pub enum Scope {
     Walkthrough,
     Editor,
     Diff,
+    Live,
 }
 
 impl Scope {
@@ -35,6 +36,7 @@ impl Scope {
             Scope::Walkthrough => "walkthrough",
             Scope::Editor => "editor",
             Scope::Diff => "diff",
+            Scope::Live => "live",
         }
     }
 
@@ -45,6 +47,7 @@ impl Scope {
             Scope::Walkthrough,
             Scope::Editor,
             Scope::Diff,
+            Scope::Live,
         ]
         .into_iter()
         .find(|sc| sc.name() == s)
@@ -105,6 +108,23 @@ actions! {
     ShowRender, "show_render", "The render (objects before and after)", Diff, ["2"];
     ShowDrift, "show_drift", "The drift (desired against live)", Diff, ["3"];
     Save, "save", "Save the edit", Diff, ["ctrl-s"];
+    Apply, "apply", "Apply the release (shows the drift first, then asks)", Global, ["a"];
+    Live, "live", "Live view of the selected release or cluster", Home, ["l"];
+    LiveAll, "live_all", "The release's pods in every cluster side by side", Home, ["L"];
+    Yaml, "yaml", "The selected object's YAML", Live, ["y"];
+    Describe, "describe", "Describe the selected object", Live, ["d"];
+    TabPods, "tab_pods", "Pods, HPA and events", Live, ["1"];
+    TabDeploy, "tab_deploy", "Deployments and rollouts", Live, ["2"];
+    TabHpa, "tab_hpa", "HPAs in full", Live, ["3"];
+    TabEvents, "tab_events", "Events", Live, ["4"];
+    SortName, "sort_name", "Sort by name (again: reverse)", Live, ["N"];
+    SortReady, "sort_ready", "Sort by ready", Live, ["Y"];
+    SortStatus, "sort_status", "Sort by status", Live, ["S"];
+    SortRestarts, "sort_restarts", "Sort by restarts", Live, ["R"];
+    SortAge, "sort_age", "Sort by age", Live, ["A"];
+    SortNode, "sort_node", "Sort by node", Live, ["O"];
+    SortCpu, "sort_cpu", "Sort by CPU", Live, ["C"];
+    SortMemory, "sort_memory", "Sort by memory", Live, ["M"];
 }
 
 impl Action {
@@ -274,7 +294,7 @@ impl Keymap {
         for (section, value) in &table {
             let Some(scope) = Scope::from_name(section) else {
                 bail!(
-                    "{origin}: unknown section [{section}] (sections: global, home, walkthrough, editor, diff)"
+                    "{origin}: unknown section [{section}] (sections: global, home, walkthrough, editor, diff, live)"
                 );
             };
             let Some(bindings) = value.as_table() else {

@@ -80,6 +80,8 @@ pub enum Confirmed {
     Teardown,
     /// The runner asked before a step that changes a live account.
     RunLiveStep(char),
+    /// Server-side apply of a release (index) after its drift was shown.
+    Apply(usize),
 }
 
 /// The screen on top; Home is always underneath.
@@ -89,6 +91,7 @@ pub enum Screen {
     Walk(Box<super::walk::WalkView>),
     Editor(Box<super::editor::EditorView>),
     Diff(Box<super::diffview::DiffView>),
+    Live(Box<super::live::LiveView>),
 }
 
 /// What the detail pane shows.
@@ -149,6 +152,10 @@ pub struct State {
     pub width: u16,
     pub height: u16,
     pub quit: bool,
+    /// Wall clock in seconds as of the last tick (ages in the live view).
+    pub now_s: i64,
+    /// Ids of live views, so messages of a closed view are ignored.
+    pub view_seq: u64,
 }
 
 impl State {
@@ -176,6 +183,8 @@ impl State {
             width: 80,
             height: 24,
             quit: false,
+            now_s: 0,
+            view_seq: 0,
         };
         if s.ws.clusters.is_empty() && !s.ws.releases.is_empty() {
             s.focus = Pane::Releases;
@@ -193,7 +202,13 @@ impl State {
             Screen::Walk(_) => Scope::Walkthrough,
             Screen::Editor(_) => Scope::Editor,
             Screen::Diff(_) => Scope::Diff,
+            Screen::Live(_) => Scope::Live,
         }
+    }
+
+    pub fn next_view_id(&mut self) -> u64 {
+        self.view_seq += 1;
+        self.view_seq
     }
 
     /// Opens a screen over the current one.
@@ -245,6 +260,7 @@ impl State {
     pub fn needs_tick(&self) -> bool {
         self.walk().is_some_and(super::walk::WalkView::running)
             || matches!(&self.screen, Screen::Editor(e) if e.unsaved_since.is_some())
+            || matches!(&self.screen, Screen::Live(_))
     }
 
     fn matches(&self, fields: &[&str]) -> bool {

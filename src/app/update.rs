@@ -61,7 +61,29 @@ pub enum Msg {
     },
     DriftReady {
         release: usize,
-        result: Result<Report, String>,
+        result: Result<Box<crate::deploy::Drift>, String>,
+    },
+    /// A watcher's change for a live view.
+    LiveUpdate {
+        view: u64,
+        cluster: String,
+        update: crate::backend::kube::watch::Update,
+    },
+    /// A live view's cluster could not be reached at all.
+    LiveFailed {
+        view: u64,
+        cluster: String,
+        error: String,
+    },
+    /// YAML or describe text for a live view's overlay.
+    ObjectText {
+        view: u64,
+        text: Result<String, String>,
+    },
+    /// Server-side apply finished: each object's outcome.
+    Applied {
+        release: usize,
+        result: Result<Vec<crate::backend::kube::apply::Outcome>, String>,
     },
     DiffReady(Box<DiffView>),
     /// `$EDITOR` returned; the file is read again.
@@ -116,6 +138,28 @@ pub enum Effect {
     /// Desired (server-side dry run) against live.
     DriftDiff {
         release: usize,
+    },
+    /// Server-side apply of the release (after the operator confirmed the drift).
+    ApplyRelease {
+        release: usize,
+    },
+    /// Watch `kinds` of each (cluster, scope) for a live view.
+    StartWatches {
+        view: u64,
+        targets: Vec<(String, crate::backend::kube::watch::Scope)>,
+        kinds: Vec<crate::backend::kube::watch::Kind>,
+    },
+    StopWatches {
+        view: u64,
+    },
+    /// Fetch an object for `y` (YAML) or `d` (describe).
+    ShowObject {
+        view: u64,
+        cluster: String,
+        kind: String,
+        namespace: String,
+        name: String,
+        describe: bool,
     },
 }
 
@@ -196,13 +240,31 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             s.message = Some((Level::Error, e));
             Outcome::redraw()
         }
-        Msg::Tick(now) => match s.walk_mut() {
-            Some(w) => {
-                w.now_ms = now;
-                Outcome::redraw()
+        Msg::Tick(now) => {
+            s.now_s = (now / 1000) as i64;
+            match &mut s.screen {
+                Screen::Walk(w) => {
+                    w.now_ms = now;
+                    Outcome::redraw()
+                }
+                Screen::Live(v) => {
+                    v.now_s = s.now_s;
+                    Outcome::redraw()
+                }
+                _ => update_edit::tick(s, now),
             }
-            None => update_edit::tick(s, now),
-        },
+        }
+        Msg::LiveUpdate {
+            view,
+            cluster,
+            update,
+        } => super::update_live::update(s, view, &cluster, update),
+        Msg::LiveFailed {
+            view,
+            cluster,
+            error,
+        } => super::update_live::failed(s, view, &cluster, error),
+        Msg::ObjectText { view, text } => super::update_live::object_text(s, view, text),
         Msg::EditorOpened { rel, opened, draft } => {
             update_edit::editor_opened(s, rel, opened, draft)
         }
@@ -215,15 +277,8 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             close_editor,
         } => update_edit::saved(s, result, close_editor),
         Msg::RenderReady { release, result } => update_edit::render_ready(s, release, result),
-        Msg::DriftReady { release, result } => {
-            if let Some(d) = s.diff_mut().filter(|d| d.release == release) {
-                d.drift = match result {
-                    Ok(r) => super::diffview::Pending::Ready(r),
-                    Err(e) => super::diffview::Pending::Failed(e),
-                };
-            }
-            Outcome::redraw()
-        }
+        Msg::DriftReady { release, result } => update_edit::drift_ready(s, release, result),
+        Msg::Applied { release, result } => update_edit::applied(s, release, result),
         Msg::DiffReady(view) => update_edit::diff_ready(s, *view),
         Msg::ExternallyEdited { rel, result } => {
             s.message = Some(match result {
@@ -330,7 +385,14 @@ fn key(s: &mut State, ev: KeyEvent) -> Outcome {
         return walk_act(s, action);
     }
     if matches!(s.screen, Screen::Diff(_)) {
+        if action == Action::Apply {
+            let release = s.diff_mut().map_or(usize::MAX, |d| d.release);
+            return update_edit::ask_apply(s, release);
+        }
         return update_edit::diff_act(s, action);
+    }
+    if matches!(s.screen, Screen::Live(_)) {
+        return super::update_live::act(s, action);
     }
     act(s, action)
 }
@@ -351,6 +413,14 @@ fn confirm_key(s: &mut State, on_yes: Confirmed, code: KeyCode) -> Outcome {
             Outcome::with(Effect::Walk(WalkCommand::Teardown))
         }
         (Confirmed::Teardown, false) => Outcome::redraw(),
+        (Confirmed::Apply(release), true) => {
+            s.message = Some((Level::Info, "applying…".into()));
+            Outcome::with(Effect::ApplyRelease { release })
+        }
+        (Confirmed::Apply(_), false) => {
+            s.message = Some((Level::Info, "nothing applied".into()));
+            Outcome::redraw()
+        }
         (Confirmed::RunLiveStep(_), answer) => {
             Outcome::with(Effect::Walk(WalkCommand::Confirm(answer)))
         }
@@ -570,9 +640,29 @@ fn act(s: &mut State, action: Action) -> Outcome {
         | Action::ShowEdit
         | Action::ShowRender
         | Action::ShowDrift
-        | Action::Save => {
+        | Action::Save
+        | Action::Yaml
+        | Action::Describe
+        | Action::TabPods
+        | Action::TabDeploy
+        | Action::TabHpa
+        | Action::TabEvents
+        | Action::SortName
+        | Action::SortReady
+        | Action::SortStatus
+        | Action::SortRestarts
+        | Action::SortAge
+        | Action::SortNode
+        | Action::SortCpu
+        | Action::SortMemory => {
             return Outcome::default();
         }
+        Action::Live => return super::update_live::home_open(s, super::live::Tab::Pods, false),
+        Action::LiveAll => return super::update_live::home_open(s, super::live::Tab::Pods, true),
+        Action::Apply => match s.selection {
+            Some(super::state::Selection::Release(i)) => return update_edit::ask_apply(s, i),
+            _ => s.message = Some((Level::Info, "select a release to apply".into())),
+        },
         Action::ToggleProblems => {
             s.show_problems = !s.show_problems;
             if !s.problems_visible() && s.focus == Pane::Problems {
@@ -667,8 +757,12 @@ fn input_key(s: &mut State, ev: KeyEvent) -> Outcome {
     match ev.code {
         KeyCode::Esc => {
             if is_filter {
-                s.filter.clear();
-                s.sync_selection();
+                if let Screen::Live(v) = &mut s.screen {
+                    v.filter.clear();
+                } else {
+                    s.filter.clear();
+                    s.sync_selection();
+                }
             }
             s.input = None;
         }
@@ -688,8 +782,15 @@ fn input_key(s: &mut State, ev: KeyEvent) -> Outcome {
             }
         }
         KeyCode::Tab if !is_filter => {
+            let clusters: Vec<String> = s.ws.clusters.iter().map(|c| c.name.clone()).collect();
+            let namespaces = super::update_live::namespaces(s);
+            let values = move |cmd: &str| match cmd {
+                "ctx" => clusters.clone(),
+                "ns" => namespaces.clone(),
+                _ => Vec::new(),
+            };
             if let Some(Input::Command { text, completion }) = s.input.as_mut() {
-                let (next, state) = commands::complete(text, completion);
+                let (next, state) = commands::complete(text, completion, &values);
                 *text = next;
                 *completion = state;
             }
@@ -703,8 +804,14 @@ fn input_key(s: &mut State, ev: KeyEvent) -> Outcome {
         _ => return Outcome::default(),
     }
     if let Some(Input::Filter { text }) = &s.input {
-        s.filter = text.clone();
-        s.sync_selection();
+        // The live view filters its own rows; the home screen its navigator.
+        if let Screen::Live(v) = &mut s.screen {
+            v.filter = text.clone();
+            v.cursor = 0;
+        } else {
+            s.filter = text.clone();
+            s.sync_selection();
+        }
     }
     Outcome::redraw()
 }
@@ -731,6 +838,16 @@ fn run_command(s: &mut State, text: &str) -> Outcome {
         Ok(Command::Quit) => s.quit = true,
         Ok(Command::Reload) => return Outcome::with(Effect::ReloadWorkspace),
         Ok(Command::Theme(name)) => return Outcome::with(Effect::LoadTheme(name)),
+        Ok(Command::Pods) => return super::update_live::set_tab(s, super::live::Tab::Pods),
+        Ok(Command::Deploy) => {
+            return super::update_live::set_tab(s, super::live::Tab::Deployments);
+        }
+        Ok(Command::Hpa) => return super::update_live::set_tab(s, super::live::Tab::Hpa),
+        Ok(Command::Events) => return super::update_live::set_tab(s, super::live::Tab::Events),
+        Ok(Command::Ctx(c)) => {
+            return super::update_live::open_cluster(s, &c, super::live::Tab::Pods);
+        }
+        Ok(Command::Ns(ns)) => return super::update_live::set_namespace(s, &ns),
         Ok(Command::Nothing) => {}
         Err(e) => s.message = Some((Level::Error, e)),
     }

@@ -545,3 +545,143 @@ pub fn diff_ready(s: &mut State, view: DiffView) -> Outcome {
         "Ctrl-s saves this edit · 2 shows the objects it changes · Esc discards it",
     )
 }
+
+pub fn drift_ready(
+    s: &mut State,
+    release: usize,
+    result: Result<Box<crate::deploy::Drift>, String>,
+) -> Outcome {
+    let Some(d) = s.diff_mut().filter(|d| d.release == release) else {
+        return Outcome::default();
+    };
+    match result {
+        Ok(drift) => {
+            for (object, e) in &drift.refused {
+                d.notes
+                    .push(format!("the server refused the dry run of {object}: {e}"));
+            }
+            d.notes.extend(drift.notes.iter().cloned());
+            d.drift = Pending::Ready(drift.report);
+            d.focus_first_change();
+        }
+        Err(e) => d.drift = Pending::Failed(e),
+    }
+    Outcome {
+        effects: Vec::new(),
+        redraw: true,
+    }
+}
+
+/// `a`: apply the release once its drift is known and confirmed.
+pub fn ask_apply(s: &mut State, release: usize) -> Outcome {
+    if s.session.readonly {
+        return message(
+            s,
+            Level::Error,
+            "--readonly: apply writes to the cluster, which read-only mode refuses",
+        );
+    }
+    let Some(r) = s.ws.releases.get(release) else {
+        return Outcome::default();
+    };
+    if matches!(r.source, ReleaseSource::Pulumi(_)) && !s.session.sandbox {
+        return message(
+            s,
+            Level::Info,
+            format!(
+                "{} is a Pulumi release: apply it with `pulumi up` (or `tierui apply {} --env {}`, which runs it)",
+                r.title(),
+                r.service,
+                r.environment.clone().unwrap_or_default()
+            ),
+        );
+    }
+    let title = r.title();
+    let cluster = r.cluster.clone().unwrap_or_default();
+    // The drift must be on screen first.
+    let Some(d) = s.diff_mut().filter(|d| d.release == release) else {
+        let mut view = DiffView::new(release, title, DiffKind::Drift);
+        view.drift = Pending::Loading;
+        s.push(Screen::Diff(Box::new(view)));
+        s.message = Some((
+            Level::Info,
+            "this is what apply would change; press a again to apply".into(),
+        ));
+        return with(vec![Effect::DriftDiff { release }]);
+    };
+    let Pending::Ready(report) = &d.drift else {
+        d.kind = DiffKind::Drift;
+        if d.drift == Pending::NotAsked {
+            d.drift = Pending::Loading;
+            return with(vec![Effect::DriftDiff { release }]);
+        }
+        return message(s, Level::Info, "waiting for the drift diff");
+    };
+    if !report.differs() {
+        return message(
+            s,
+            Level::Info,
+            format!("{title}: the cluster matches; nothing to apply"),
+        );
+    }
+    let lines = vec![
+        format!(
+            "{} created, {} changed objects on cluster {cluster}{}.",
+            report.count("created"),
+            report.count("changed"),
+            if s.session.sandbox { " (sandbox)" } else { "" }
+        ),
+        "Server-side apply, field manager tierui; the live view follows the rollout.".into(),
+        "y applies · n does nothing".into(),
+    ];
+    s.overlay = Some(Overlay::Confirm {
+        title: format!("Apply {title}?"),
+        lines,
+        on_yes: super::state::Confirmed::Apply(release),
+    });
+    Outcome {
+        effects: Vec::new(),
+        redraw: true,
+    }
+}
+
+pub fn applied(
+    s: &mut State,
+    release: usize,
+    result: Result<Vec<crate::backend::kube::apply::Outcome>, String>,
+) -> Outcome {
+    match result {
+        Ok(outcomes) => {
+            let failed: Vec<String> = outcomes
+                .iter()
+                .filter_map(|o| {
+                    o.applied
+                        .as_ref()
+                        .err()
+                        .map(|e| format!("{}: {e}", o.object))
+                })
+                .collect();
+            if !failed.is_empty() {
+                return message(
+                    s,
+                    Level::Error,
+                    format!("apply failed for {}", failed.join("; ")),
+                );
+            }
+            // The drift is stale now; the live view shows the rollout.
+            if matches!(s.screen, Screen::Diff(_)) {
+                s.pop();
+            }
+            let n = outcomes.len();
+            let mut out =
+                super::update_live::open_release(s, release, super::live::Tab::Deployments);
+            s.message = Some((
+                Level::Info,
+                format!("applied {n} objects; following the rollout"),
+            ));
+            out.redraw = true;
+            out
+        }
+        Err(e) => message(s, Level::Error, e),
+    }
+}

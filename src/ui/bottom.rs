@@ -87,6 +87,15 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                 "j/k object · PgUp/PgDn scroll · the footer lists the diff's keys",
                 t.muted(),
             ),
+            None if matches!(s.screen, crate::app::state::Screen::Live(_)) => Line::styled(
+                format!(
+                    "{} move · 1-4 pods/deploy/hpa/events · {} command (:pods :deploy :hpa :events :ns :ctx) · {} help",
+                    s.keymap.hint(Action::Down),
+                    s.keymap.hint(Action::Command),
+                    s.keymap.hint(Action::Help),
+                ),
+                t.muted(),
+            ),
             None if s.walk().is_some() => Line::styled(
                 format!(
                     "{} step · {} detail · {} retry · {} help · {} back (pauses after the current call; w resumes)",

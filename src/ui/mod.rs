@@ -7,6 +7,7 @@ pub mod diff;
 pub mod editor;
 pub mod help;
 pub mod layout;
+pub mod live;
 pub mod navigator;
 pub mod problems;
 pub mod statusbar;
@@ -63,6 +64,15 @@ pub fn draw(f: &mut Frame, s: &State) {
                 l.bottom.y.saturating_sub(l.status.bottom()),
             );
             walk::draw(f, body, s, w);
+        }
+        Screen::Live(v) => {
+            let body = Rect::new(
+                area.x,
+                l.status.bottom(),
+                area.width,
+                l.bottom.y.saturating_sub(l.status.bottom()),
+            );
+            live::draw(f, body, s, v);
         }
     }
     bottom::draw(f, l.bottom, s);

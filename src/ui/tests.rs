@@ -514,3 +514,451 @@ fn readonly_refuses_saves_with_a_clear_message() {
     assert!(out.effects.is_empty());
     assert!(s.message.as_ref().unwrap().1.starts_with("--readonly"));
 }
+
+mod live {
+    use super::*;
+    use crate::app::state::Screen;
+    use crate::backend::kube::rows::*;
+    use crate::backend::kube::watch::{Change, Conn, Kind, Update};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn view_id(s: &State) -> u64 {
+        match &s.screen {
+            Screen::Live(v) => v.id,
+            _ => panic!("not on a live view"),
+        }
+    }
+
+    /// Feeds updates to the pane of `cluster` ("" for the first pane).
+    fn feed(s: &mut State, cluster: &str, updates: Vec<Update>) {
+        let view = view_id(s);
+        let cluster = match (&s.screen, cluster) {
+            (Screen::Live(v), "") => v.panes[0].cluster.clone(),
+            _ => cluster.to_string(),
+        };
+        let cluster = cluster.as_str();
+        for update in updates {
+            update_msg(s, view, cluster, update);
+        }
+    }
+
+    fn update_msg(s: &mut State, view: u64, cluster: &str, update: Update) {
+        update_fn(
+            s,
+            Msg::LiveUpdate {
+                view,
+                cluster: cluster.into(),
+                update,
+            },
+        );
+    }
+
+    fn update_fn(s: &mut State, m: Msg) {
+        update(s, m);
+    }
+
+    fn tick(s: &mut State, at: i64) {
+        update(s, Msg::Tick((at * 1000) as u64));
+    }
+
+    pub fn pod(name: &str, status: &str, ready: u32, restarts: u32, age: i64) -> PodRow {
+        PodRow {
+            namespace: "day-service".into(),
+            name: name.into(),
+            ready,
+            containers: 1,
+            status: status.into(),
+            restarts,
+            created: Some(NOW - age),
+            node: format!("ip-10-0-{}-7.ec2.internal", name.len() % 3),
+            owner: "day-service-7d9f".into(),
+            image: "ghcr.io/acme/day-service:1.4.2".into(),
+        }
+    }
+
+    fn listed_pods(rows: Vec<PodRow>) -> Vec<Update> {
+        let mut out = vec![
+            Update::Conn {
+                kind: Kind::Pods,
+                conn: Conn::Live,
+            },
+            Update::Pods(Change::Relist),
+        ];
+        out.extend(
+            rows.into_iter()
+                .map(|row| Update::Pods(Change::Upsert { row })),
+        );
+        out.push(Update::Pods(Change::Listed));
+        out
+    }
+
+    fn hpa(current: i32, desired: i32, load: &str) -> HpaRow {
+        HpaRow {
+            namespace: "day-service".into(),
+            name: "day-service".into(),
+            target: "Deployment/day-service".into(),
+            min: 2,
+            max: 10,
+            current,
+            desired,
+            metrics: vec![
+                MetricRow {
+                    kind: "Resource".into(),
+                    name: "cpu".into(),
+                    current: load.into(),
+                    target: "60%".into(),
+                },
+                MetricRow {
+                    kind: "Pods".into(),
+                    name: "http_requests".into(),
+                    current: "112".into(),
+                    target: "100".into(),
+                },
+            ],
+            conditions: vec![
+                "AbleToScale True: SucceededRescale".into(),
+                "ScalingActive True: ValidMetricFound".into(),
+            ],
+            last_scale: Some(NOW - 95),
+        }
+    }
+
+    fn event(
+        name: &str,
+        object: &str,
+        reason: &str,
+        message: &str,
+        ago: i64,
+        warning: bool,
+    ) -> EventRow {
+        EventRow {
+            namespace: "day-service".into(),
+            name: name.into(),
+            kind: object.split('/').next().unwrap_or_default().into(),
+            object: object.into(),
+            reason: reason.into(),
+            message: message.into(),
+            count: 1,
+            last: Some(NOW - ago),
+            warning,
+        }
+    }
+
+    /// The production release's live view with pods, metrics, an HPA that has
+    /// scaled from 2 to 4 and events.
+    fn busy(s: &mut State) {
+        s.now_s = NOW - 600;
+        press(s, "\tl");
+        assert!(matches!(s.screen, Screen::Live(_)));
+        // History: 2 replicas at 30% load, then load rises and the HPA scales.
+        for (at, cur, des, load) in [
+            (NOW - 600, 2, 2, "30%"),
+            (NOW - 300, 2, 2, "55%"),
+            (NOW - 200, 2, 4, "95%"),
+            (NOW - 95, 4, 4, "70%"),
+        ] {
+            tick(s, at);
+            feed(
+                s,
+                "",
+                vec![Update::Hpas(Change::Upsert {
+                    row: hpa(cur, des, load),
+                })],
+            );
+        }
+        tick(s, NOW);
+        let mut updates = listed_pods(vec![
+            pod("day-service-7d9f-abcde", "Running", 1, 0, 3 * 86400),
+            pod("day-service-7d9f-fghij", "Running", 1, 0, 3 * 86400),
+            pod("day-service-7d9f-klmno", "CrashLoopBackOff", 0, 7, 95),
+            pod("day-service-7d9f-pqrst", "ContainerCreating", 0, 0, 4),
+        ]);
+        updates.extend([
+            Update::Hpas(Change::Listed),
+            Update::Conn {
+                kind: Kind::Metrics,
+                conn: Conn::Live,
+            },
+            Update::Metrics {
+                usage: vec![
+                    (
+                        "day-service".into(),
+                        "day-service-7d9f-abcde".into(),
+                        Usage {
+                            cpu_milli: 212,
+                            memory_bytes: 180 * 1024 * 1024,
+                        },
+                    ),
+                    (
+                        "day-service".into(),
+                        "day-service-7d9f-fghij".into(),
+                        Usage {
+                            cpu_milli: 48,
+                            memory_bytes: 96 * 1024 * 1024,
+                        },
+                    ),
+                ],
+            },
+            Update::Events(Change::Relist),
+            Update::Events(Change::Upsert {
+                row: event(
+                    "e1",
+                    "HorizontalPodAutoscaler/day-service",
+                    "SuccessfulRescale",
+                    "New size: 4; reason: cpu resource utilization (percentage of request) above target",
+                    95,
+                    false,
+                ),
+            }),
+            Update::Events(Change::Upsert {
+                row: event(
+                    "e2",
+                    "Pod/day-service-7d9f-klmno",
+                    "BackOff",
+                    "Back-off restarting failed container app in pod day-service-7d9f-klmno",
+                    12,
+                    true,
+                ),
+            }),
+            Update::Events(Change::Listed),
+            Update::Conn {
+                kind: Kind::Events,
+                conn: Conn::Live,
+            },
+            Update::Conn {
+                kind: Kind::Hpas,
+                conn: Conn::Live,
+            },
+        ]);
+        feed(s, "", updates);
+    }
+
+    #[test]
+    fn loading_then_pods_with_hpa_chart_and_events() {
+        let (_dir, mut s) = demo_state("default");
+        s.now_s = NOW;
+        press(&mut s, "\tl");
+        insta::assert_snapshot!("live_loading_120x40", render(&mut s, 120, 40).backend());
+        let (_dir, mut s) = demo_state("default");
+        busy(&mut s);
+        insta::assert_snapshot!("live_pods_120x40", render(&mut s, 120, 40).backend());
+        insta::assert_snapshot!("live_pods_80x24", render(&mut s, 80, 24).backend());
+    }
+
+    #[test]
+    fn sorting_filtering_and_the_selection_events() {
+        let (_dir, mut s) = demo_state("default");
+        busy(&mut s);
+        // R sorts by restarts (most first): the crash-looping pod comes first and
+        // the events tail follows it.
+        press(&mut s, "R");
+        insta::assert_snapshot!("live_pods_by_restarts", render(&mut s, 120, 40).backend());
+        press(&mut s, "/Creat\n");
+        insta::assert_snapshot!("live_pods_filtered", render(&mut s, 120, 30).backend());
+        // Esc clears the filter first, then leaves the view.
+        press(&mut s, "\x1b");
+        assert!(matches!(&s.screen, Screen::Live(v) if v.filter.is_empty()));
+        press(&mut s, "\x1b");
+        assert!(matches!(s.screen, Screen::Home));
+    }
+
+    #[test]
+    fn deployments_mid_rollout_show_new_and_old_replicasets() {
+        let (_dir, mut s) = demo_state("default");
+        busy(&mut s);
+        press(&mut s, "2");
+        let dep = DeploymentRow {
+            namespace: "day-service".into(),
+            name: "day-service".into(),
+            desired: 4,
+            updated: 2,
+            ready: 4,
+            available: 3,
+            total: 5,
+            image: "ghcr.io/acme/day-service:1.5.0".into(),
+            conditions: vec![
+                "Available: MinimumReplicasAvailable".into(),
+                "Progressing: ReplicaSetUpdated".into(),
+            ],
+            complete: false,
+        };
+        let rs = |name: &str, rev: &str, desired, ready, tag: &str| ReplicaSetRow {
+            namespace: "day-service".into(),
+            name: name.into(),
+            owner: "day-service".into(),
+            revision: rev.into(),
+            desired,
+            ready,
+            image: format!("ghcr.io/acme/day-service:{tag}"),
+        };
+        feed(
+            &mut s,
+            "",
+            vec![
+                Update::Conn {
+                    kind: Kind::Deployments,
+                    conn: Conn::Live,
+                },
+                Update::Deployments(Change::Upsert { row: dep }),
+                Update::Deployments(Change::Listed),
+                Update::ReplicaSets(Change::Upsert {
+                    row: rs("day-service-5c8b", "3", 2, 1, "1.5.0"),
+                }),
+                Update::ReplicaSets(Change::Upsert {
+                    row: rs("day-service-7d9f", "2", 3, 3, "1.4.2"),
+                }),
+                Update::ReplicaSets(Change::Upsert {
+                    row: rs("day-service-6a1e", "1", 0, 0, "1.4.1"),
+                }),
+                Update::ReplicaSets(Change::Listed),
+            ],
+        );
+        insta::assert_snapshot!(
+            "live_deployments_rollout",
+            render(&mut s, 120, 30).backend()
+        );
+    }
+
+    #[test]
+    fn hpa_and_events_tabs() {
+        let (_dir, mut s) = demo_state("default");
+        busy(&mut s);
+        press(&mut s, "3");
+        insta::assert_snapshot!("live_hpa_tab", render(&mut s, 120, 30).backend());
+        press(&mut s, "4");
+        insta::assert_snapshot!("live_events_tab", render(&mut s, 120, 16).backend());
+    }
+
+    #[test]
+    fn every_cluster_side_by_side_with_connection_states() {
+        let (_dir, mut s) = demo_state("default");
+        s.now_s = NOW;
+        press(&mut s, "\tL");
+        let Screen::Live(v) = &s.screen else {
+            panic!("no live view");
+        };
+        assert_eq!(
+            v.panes
+                .iter()
+                .map(|p| p.cluster.as_str())
+                .collect::<Vec<_>>(),
+            ["day", "dusk", "dawn"]
+        );
+        feed(
+            &mut s,
+            "day",
+            listed_pods(vec![
+                pod("day-service-7d9f-abcde", "Running", 1, 0, 3600),
+                pod("day-service-7d9f-fghij", "Running", 1, 2, 3600),
+            ]),
+        );
+        let mut dusk = pod("day-service-55c4-xyz12", "ImagePullBackOff", 0, 0, 300);
+        dusk.image = "ghcr.io/acme/day-service:1.5.0-rc1".into();
+        feed(&mut s, "dusk", listed_pods(vec![dusk]));
+        feed(
+            &mut s,
+            "dawn",
+            vec![Update::Conn {
+                kind: Kind::Pods,
+                conn: Conn::Retrying {
+                    in_secs: 8,
+                    error: "connection refused".into(),
+                },
+            }],
+        );
+        insta::assert_snapshot!("live_multi_cluster", render(&mut s, 140, 20).backend());
+    }
+
+    #[test]
+    fn short_pod_names_keep_the_replicaset_hash() {
+        let p = pod("day-service-7d9f-abcde", "Running", 1, 0, 1);
+        assert_eq!(crate::ui::live::short_pod_name(&p), "7d9f-abcde");
+        let mut bare = p.clone();
+        bare.owner = String::new();
+        assert_eq!(
+            crate::ui::live::short_pod_name(&bare),
+            "day-service-7d9f-abcde"
+        );
+        assert_eq!(
+            crate::ui::live::rollout_text(&DeploymentRow {
+                namespace: "n".into(),
+                name: "d".into(),
+                desired: 3,
+                updated: 3,
+                ready: 3,
+                available: 3,
+                total: 4,
+                image: String::new(),
+                conditions: Vec::new(),
+                complete: false,
+            }),
+            "rolling out: 1 old replica pending termination"
+        );
+    }
+
+    #[test]
+    fn yaml_overlay_and_stale_messages() {
+        let (_dir, mut s) = demo_state("default");
+        busy(&mut s);
+        let (effects, view) = {
+            let view = view_id(&s);
+            let out = update(
+                &mut s,
+                Msg::Key(crossterm::event::KeyEvent::from(
+                    crossterm::event::KeyCode::Char('y'),
+                )),
+            );
+            (out.effects, view)
+        };
+        assert!(
+            matches!(&effects[..], [crate::app::update::Effect::ShowObject { kind, name, describe: false, .. }]
+                if kind == "Pod" && name == "day-service-7d9f-abcde"),
+            "{effects:?}"
+        );
+        // A message for an older view is ignored.
+        update(
+            &mut s,
+            Msg::ObjectText {
+                view: view + 100,
+                text: Ok("stale".into()),
+            },
+        );
+        update(
+            &mut s,
+            Msg::ObjectText {
+                view,
+                text: Ok(
+                    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: day-service-7d9f-abcde\n".into(),
+                ),
+            },
+        );
+        insta::assert_snapshot!("live_yaml_overlay", render(&mut s, 80, 12).backend());
+        press(&mut s, "\x1b");
+        assert!(matches!(&s.screen, Screen::Live(v) if v.text.is_none()));
+    }
+
+    #[test]
+    fn tab_switch_restarts_watchers_for_what_is_on_screen() {
+        let (_dir, mut s) = demo_state("default");
+        busy(&mut s);
+        let out = update(
+            &mut s,
+            Msg::Key(crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::Char('2'),
+            )),
+        );
+        use crate::app::update::Effect;
+        assert!(matches!(&out.effects[0], Effect::StopWatches { .. }));
+        assert!(matches!(&out.effects[1], Effect::StartWatches { kinds, .. }
+            if kinds == &vec![Kind::Deployments, Kind::ReplicaSets, Kind::Events]));
+        // Closing the view stops its watchers.
+        let out = update(
+            &mut s,
+            Msg::Key(crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::Esc,
+            )),
+        );
+        assert!(matches!(&out.effects[..], [Effect::StopWatches { .. }]));
+    }
+}

@@ -512,6 +512,16 @@ pub fn summarize(objects: &[Json]) -> ReleaseSummary {
         match kind {
             "Deployment" | "StatefulSet" if s.image.is_none() => {
                 s.replicas = o.pointer("/spec/replicas").and_then(Json::as_i64);
+                s.selector = o
+                    .pointer("/spec/selector/matchLabels")
+                    .and_then(Json::as_object)
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .filter(|s| !s.is_empty());
                 if let Some(image) = o
                     .pointer("/spec/template/spec/containers/0/image")
                     .and_then(Json::as_str)

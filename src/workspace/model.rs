@@ -185,6 +185,8 @@ pub struct ReleaseSummary {
     pub cpu_target: Option<i64>,
     /// Kinds and names of the desired objects (`Deployment/day-service`).
     pub objects: Vec<String>,
+    /// The Deployment's pod selector as a label selector (`app=day-service`).
+    pub selector: Option<String>,
     /// Why the desired objects could not be (fully) rendered.
     pub render_notes: Vec<String>,
 }

@@ -2,5 +2,6 @@
 //! server-side apply. The same code talks to real clusters and to the simulator.
 pub mod apply;
 pub mod connect;
+pub mod describe;
 pub mod rows;
 pub mod watch;

@@ -441,7 +441,7 @@ mod tests {
             ),
             ("CrashLoopBackOff", 0, 1, 4, "web-abc")
         );
-        assert_eq!(r.created, Some(1_764_064_800));
+        assert_eq!(r.created, Some(1_795_600_800));
     }
 
     #[test]

@@ -82,105 +82,114 @@ pub enum Update {
 
 pub type Sink = std::sync::Arc<dyn Fn(Update) + Send + Sync>;
 
-/// Starts the watchers for `kinds`; abort the handles to stop them.
+/// Starts the watchers for `kinds` as tasks; abort the handles to stop them.
 pub fn spawn(client: kube::Client, scope: &Scope, kinds: &[Kind], sink: Sink) -> Vec<AbortHandle> {
     kinds
         .iter()
         .map(|k| {
-            let (client, scope, sink) = (client.clone(), scope.clone(), sink.clone());
-            let kind = *k;
-            tokio::spawn(async move {
-                match kind {
-                    Kind::Pods => {
-                        let cfg = watcher::Config {
-                            label_selector: scope.selector.clone(),
-                            ..Default::default()
-                        };
-                        run(
-                            api::<Pod>(&client, &scope),
-                            cfg,
-                            kind,
-                            sink,
-                            |p| Update::Pods(p.map(pod_row)),
-                            |n, m| {
-                                Update::Pods(Change::Delete {
-                                    namespace: n,
-                                    name: m,
-                                })
-                            },
-                        )
-                        .await;
-                    }
-                    Kind::Deployments => {
-                        run(
-                            api::<Deployment>(&client, &scope),
-                            watcher::Config::default(),
-                            kind,
-                            sink,
-                            |d| Update::Deployments(d.map(deployment_row)),
-                            |n, m| {
-                                Update::Deployments(Change::Delete {
-                                    namespace: n,
-                                    name: m,
-                                })
-                            },
-                        )
-                        .await
-                    }
-                    Kind::ReplicaSets => {
-                        run(
-                            api::<ReplicaSet>(&client, &scope),
-                            watcher::Config::default(),
-                            kind,
-                            sink,
-                            |r| Update::ReplicaSets(r.map(replicaset_row)),
-                            |n, m| {
-                                Update::ReplicaSets(Change::Delete {
-                                    namespace: n,
-                                    name: m,
-                                })
-                            },
-                        )
-                        .await
-                    }
-                    Kind::Hpas => {
-                        run(
-                            api::<HorizontalPodAutoscaler>(&client, &scope),
-                            watcher::Config::default(),
-                            kind,
-                            sink,
-                            |h| Update::Hpas(h.map(hpa_row)),
-                            |n, m| {
-                                Update::Hpas(Change::Delete {
-                                    namespace: n,
-                                    name: m,
-                                })
-                            },
-                        )
-                        .await
-                    }
-                    Kind::Events => {
-                        run(
-                            api::<Event>(&client, &scope),
-                            watcher::Config::default(),
-                            kind,
-                            sink,
-                            |e| Update::Events(e.map(event_row)),
-                            |n, m| {
-                                Update::Events(Change::Delete {
-                                    namespace: n,
-                                    name: m,
-                                })
-                            },
-                        )
-                        .await
-                    }
-                    Kind::Metrics => poll_metrics(client, scope, sink).await,
-                }
-            })
-            .abort_handle()
+            tokio::spawn(watch_kind(client.clone(), scope.clone(), *k, sink.clone())).abort_handle()
         })
         .collect()
+}
+
+/// Runs the watchers for `kinds` until dropped (or aborted).
+pub async fn run(client: kube::Client, scope: Scope, kinds: Vec<Kind>, sink: Sink) {
+    futures::future::join_all(
+        kinds
+            .into_iter()
+            .map(|k| watch_kind(client.clone(), scope.clone(), k, sink.clone())),
+    )
+    .await;
+}
+
+async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) {
+    match kind {
+        Kind::Pods => {
+            let cfg = watcher::Config {
+                label_selector: scope.selector.clone(),
+                ..Default::default()
+            };
+            watch_loop(
+                api::<Pod>(&client, &scope),
+                cfg,
+                kind,
+                sink,
+                |p| Update::Pods(p.map(pod_row)),
+                |n, m| {
+                    Update::Pods(Change::Delete {
+                        namespace: n,
+                        name: m,
+                    })
+                },
+            )
+            .await;
+        }
+        Kind::Deployments => {
+            watch_loop(
+                api::<Deployment>(&client, &scope),
+                watcher::Config::default(),
+                kind,
+                sink,
+                |d| Update::Deployments(d.map(deployment_row)),
+                |n, m| {
+                    Update::Deployments(Change::Delete {
+                        namespace: n,
+                        name: m,
+                    })
+                },
+            )
+            .await
+        }
+        Kind::ReplicaSets => {
+            watch_loop(
+                api::<ReplicaSet>(&client, &scope),
+                watcher::Config::default(),
+                kind,
+                sink,
+                |r| Update::ReplicaSets(r.map(replicaset_row)),
+                |n, m| {
+                    Update::ReplicaSets(Change::Delete {
+                        namespace: n,
+                        name: m,
+                    })
+                },
+            )
+            .await
+        }
+        Kind::Hpas => {
+            watch_loop(
+                api::<HorizontalPodAutoscaler>(&client, &scope),
+                watcher::Config::default(),
+                kind,
+                sink,
+                |h| Update::Hpas(h.map(hpa_row)),
+                |n, m| {
+                    Update::Hpas(Change::Delete {
+                        namespace: n,
+                        name: m,
+                    })
+                },
+            )
+            .await
+        }
+        Kind::Events => {
+            watch_loop(
+                api::<Event>(&client, &scope),
+                watcher::Config::default(),
+                kind,
+                sink,
+                |e| Update::Events(e.map(event_row)),
+                |n, m| {
+                    Update::Events(Change::Delete {
+                        namespace: n,
+                        name: m,
+                    })
+                },
+            )
+            .await
+        }
+        Kind::Metrics => poll_metrics(client, scope, sink).await,
+    }
 }
 
 fn api<K>(client: &kube::Client, scope: &Scope) -> Api<K>
@@ -219,7 +228,7 @@ fn forbidden(e: &watcher::Error) -> bool {
     text.contains("403") || text.to_lowercase().contains("forbidden")
 }
 
-async fn run<K>(
+async fn watch_loop<K>(
     api: Api<K>,
     cfg: watcher::Config,
     kind: Kind,
@@ -264,6 +273,9 @@ async fn run<K>(
                     }
                 }
             }
+            // 410 Gone: the version expired; the watcher relists on its next
+            // poll. That is routine, not a connection problem.
+            Err(watcher::Error::WatchError(status)) if status.code == 410 => continue,
             Err(e) => {
                 live = false;
                 let (conn, wait) = if forbidden(&e) {

@@ -1,0 +1,556 @@
+//! The live view's state: rows of pods, deployments, replica sets, HPAs and
+//! events per cluster, kept as the watchers report changes. Only rows are kept,
+//! never whole objects.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::backend::kube::rows::*;
+use crate::backend::kube::watch::{Change, Conn, Kind, Scope, Update};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Pods above; HPA with its chart and the events tail below.
+    Pods,
+    /// Deployments with rollout progress and their ReplicaSets.
+    Deployments,
+    Hpa,
+    Events,
+}
+
+impl Tab {
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Pods => "pods",
+            Tab::Deployments => "deploy",
+            Tab::Hpa => "hpa",
+            Tab::Events => "events",
+        }
+    }
+
+    /// What must be watched while this tab is on screen.
+    pub fn kinds(self, multi: bool) -> Vec<Kind> {
+        match (self, multi) {
+            (_, true) => vec![Kind::Pods],
+            (Tab::Pods, false) => vec![Kind::Pods, Kind::Metrics, Kind::Hpas, Kind::Events],
+            (Tab::Deployments, false) => vec![Kind::Deployments, Kind::ReplicaSets, Kind::Events],
+            (Tab::Hpa, false) => vec![Kind::Hpas, Kind::Events],
+            (Tab::Events, false) => vec![Kind::Events],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    Name,
+    Ready,
+    Status,
+    Restarts,
+    Age,
+    Node,
+    Cpu,
+    Memory,
+}
+
+/// One sample of an HPA for the replica-history chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub at_s: i64,
+    pub replicas: i32,
+    /// First utilisation metric in percent, when there is one.
+    pub load: Option<i32>,
+}
+
+pub type Key = (String, String);
+
+#[derive(Debug, Clone)]
+pub struct ClusterPane {
+    pub cluster: String,
+    pub scope: Scope,
+    /// Why the pane has no connection (e.g. the cluster does not exist yet).
+    pub failed: Option<String>,
+    pub conn: BTreeMap<&'static str, Conn>,
+    pub pods: BTreeMap<Key, PodRow>,
+    pub deployments: BTreeMap<Key, DeploymentRow>,
+    pub replicasets: BTreeMap<Key, ReplicaSetRow>,
+    pub hpas: BTreeMap<Key, HpaRow>,
+    pub events: BTreeMap<Key, EventRow>,
+    pub usage: BTreeMap<Key, Usage>,
+    pub history: BTreeMap<Key, VecDeque<Sample>>,
+    /// Kinds whose first list has arrived.
+    pub listed: Vec<&'static str>,
+    /// Kinds in a relist: rows not seen again by `Listed` are dropped.
+    relisting: BTreeMap<&'static str, Vec<Key>>,
+}
+
+const HISTORY: usize = 240;
+const EVENTS: usize = 400;
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Pods => "pods",
+        Kind::Deployments => "deployments",
+        Kind::ReplicaSets => "replicasets",
+        Kind::Hpas => "hpas",
+        Kind::Events => "events",
+        Kind::Metrics => "metrics",
+    }
+}
+
+fn apply_change<R: Clone>(
+    map: &mut BTreeMap<Key, R>,
+    relisting: &mut BTreeMap<&'static str, Vec<Key>>,
+    listed: &mut Vec<&'static str>,
+    kind: &'static str,
+    change: Change<R>,
+    key: impl Fn(&R) -> Key,
+) {
+    match change {
+        Change::Relist => {
+            relisting.insert(kind, Vec::new());
+        }
+        Change::Upsert { row } => {
+            let k = key(&row);
+            if let Some(seen) = relisting.get_mut(kind) {
+                seen.push(k.clone());
+            }
+            map.insert(k, row);
+        }
+        Change::Delete { namespace, name } => {
+            map.remove(&(namespace, name));
+        }
+        Change::Listed => {
+            // Rows that did not come back in the relist are gone.
+            if let Some(seen) = relisting.remove(kind) {
+                let seen: std::collections::BTreeSet<Key> = seen.into_iter().collect();
+                map.retain(|k, _| seen.contains(k));
+            }
+            if !listed.contains(&kind) {
+                listed.push(kind);
+            }
+        }
+    }
+}
+
+impl ClusterPane {
+    pub fn new(cluster: String, scope: Scope) -> ClusterPane {
+        ClusterPane {
+            cluster,
+            scope,
+            failed: None,
+            conn: BTreeMap::new(),
+            pods: BTreeMap::new(),
+            deployments: BTreeMap::new(),
+            replicasets: BTreeMap::new(),
+            hpas: BTreeMap::new(),
+            events: BTreeMap::new(),
+            usage: BTreeMap::new(),
+            history: BTreeMap::new(),
+            listed: Vec::new(),
+            relisting: BTreeMap::new(),
+        }
+    }
+
+    pub fn listed(&self, k: Kind) -> bool {
+        self.listed.contains(&kind_name(k))
+    }
+
+    /// Applies one watcher update; `now_s` stamps HPA history samples.
+    pub fn apply(&mut self, u: Update, now_s: i64) {
+        let (r, l) = (&mut self.relisting, &mut self.listed);
+        let key = |ns: &str, n: &str| (ns.to_string(), n.to_string());
+        match u {
+            Update::Pods(c) => apply_change(&mut self.pods, r, l, "pods", c, |p| {
+                key(&p.namespace, &p.name)
+            }),
+            Update::Deployments(c) => {
+                apply_change(&mut self.deployments, r, l, "deployments", c, |d| {
+                    key(&d.namespace, &d.name)
+                })
+            }
+            Update::ReplicaSets(c) => {
+                apply_change(&mut self.replicasets, r, l, "replicasets", c, |d| {
+                    key(&d.namespace, &d.name)
+                })
+            }
+            Update::Hpas(c) => {
+                if let Change::Upsert { row } = &c {
+                    let hist = self
+                        .history
+                        .entry(key(&row.namespace, &row.name))
+                        .or_default();
+                    let load = row
+                        .metrics
+                        .iter()
+                        .find_map(|m| m.current.strip_suffix('%').and_then(|v| v.parse().ok()));
+                    let sample = Sample {
+                        at_s: now_s,
+                        replicas: row.current,
+                        load,
+                    };
+                    // One sample per second is plenty.
+                    if hist.back().is_some_and(|s| s.at_s == now_s) {
+                        hist.pop_back();
+                    }
+                    hist.push_back(sample);
+                    while hist.len() > HISTORY {
+                        hist.pop_front();
+                    }
+                }
+                apply_change(&mut self.hpas, r, l, "hpas", c, |h| {
+                    key(&h.namespace, &h.name)
+                })
+            }
+            Update::Events(c) => {
+                apply_change(&mut self.events, r, l, "events", c, |e| {
+                    key(&e.namespace, &e.name)
+                });
+                if self.events.len() > EVENTS {
+                    // Keep the newest.
+                    let mut by_time: Vec<(Option<i64>, Key)> = self
+                        .events
+                        .iter()
+                        .map(|(k, e)| (e.last, k.clone()))
+                        .collect();
+                    by_time.sort();
+                    for (_, k) in by_time.into_iter().take(self.events.len() - EVENTS) {
+                        self.events.remove(&k);
+                    }
+                }
+            }
+            Update::Metrics { usage } => {
+                self.usage = usage.into_iter().map(|(ns, n, u)| ((ns, n), u)).collect();
+                if !self.listed.contains(&"metrics") {
+                    self.listed.push("metrics");
+                }
+            }
+            Update::Conn { kind, conn } => {
+                self.conn.insert(kind_name(kind), conn);
+            }
+        }
+    }
+
+    /// The pane's connection in one word or phrase: the worst of its watchers.
+    pub fn connection(&self) -> String {
+        if let Some(f) = &self.failed {
+            return f.clone();
+        }
+        let states: Vec<&Conn> = self
+            .conn
+            .iter()
+            .filter(|(k, _)| **k != "metrics")
+            .map(|(_, c)| c)
+            .collect();
+        if let Some(Conn::Forbidden { error }) =
+            states.iter().find(|c| matches!(c, Conn::Forbidden { .. }))
+        {
+            return format!("forbidden: {error}");
+        }
+        if let Some(Conn::Retrying { in_secs, error }) =
+            states.iter().find(|c| matches!(c, Conn::Retrying { .. }))
+        {
+            return format!("retrying in {in_secs}s: {error}");
+        }
+        if states.is_empty() || states.iter().any(|c| matches!(c, Conn::Connecting)) {
+            return "connecting…".into();
+        }
+        "live".into()
+    }
+
+    pub fn metrics_available(&self) -> bool {
+        !matches!(self.conn.get("metrics"), Some(Conn::Unavailable) | None)
+            && self.listed.contains(&"metrics")
+    }
+}
+
+/// A text view over the live view (`y` YAML, `d` describe).
+#[derive(Debug, Clone)]
+pub struct TextView {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub scroll: u16,
+}
+
+#[derive(Debug, Clone)]
+pub struct LiveView {
+    /// Messages of an older view (closed or reopened) are ignored.
+    pub id: u64,
+    pub title: String,
+    /// The release this view follows, if any.
+    pub release: Option<usize>,
+    pub panes: Vec<ClusterPane>,
+    pub tab: Tab,
+    pub sort: SortBy,
+    pub descending: bool,
+    pub filter: String,
+    pub cursor: usize,
+    pub text: Option<TextView>,
+    /// Wall clock in seconds, for ages (updated by ticks).
+    pub now_s: i64,
+}
+
+impl LiveView {
+    pub fn multi(&self) -> bool {
+        self.panes.len() > 1
+    }
+
+    pub fn pane(&self, cluster: &str) -> Option<&ClusterPane> {
+        self.panes.iter().find(|p| p.cluster == cluster)
+    }
+
+    /// Pods of the first pane, filtered and sorted as the table shows them.
+    pub fn pod_rows<'a>(&self, pane: &'a ClusterPane) -> Vec<&'a PodRow> {
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&PodRow> = pane
+            .pods
+            .values()
+            .filter(|p| {
+                needle.is_empty()
+                    || p.name.to_lowercase().contains(&needle)
+                    || p.status.to_lowercase().contains(&needle)
+                    || p.node.to_lowercase().contains(&needle)
+            })
+            .collect();
+        let usage = |p: &PodRow| {
+            pane.usage
+                .get(&(p.namespace.clone(), p.name.clone()))
+                .copied()
+                .unwrap_or_default()
+        };
+        match self.sort {
+            SortBy::Name => {
+                rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
+            }
+            SortBy::Ready => rows.sort_by_key(|p| (p.ready, p.containers)),
+            SortBy::Status => rows.sort_by(|a, b| a.status.cmp(&b.status)),
+            SortBy::Restarts => rows.sort_by_key(|p| p.restarts),
+            // Age ascending means youngest first, as k9s sorts it.
+            SortBy::Age => rows.sort_by_key(|p| std::cmp::Reverse(p.created)),
+            SortBy::Node => rows.sort_by(|a, b| a.node.cmp(&b.node)),
+            SortBy::Cpu => rows.sort_by_key(|p| usage(p).cpu_milli),
+            SortBy::Memory => rows.sort_by_key(|p| usage(p).memory_bytes),
+        }
+        if self.descending {
+            rows.reverse();
+        }
+        rows
+    }
+
+    /// Events newest first; only those about `about` (`Kind/name`) when given.
+    pub fn events<'a>(&self, pane: &'a ClusterPane, about: Option<&str>) -> Vec<&'a EventRow> {
+        let mut ev: Vec<&EventRow> = pane
+            .events
+            .values()
+            .filter(|e| about.is_none_or(|a| e.object == a))
+            .collect();
+        ev.sort_by_key(|e| std::cmp::Reverse(e.last));
+        ev
+    }
+
+    /// How many rows the current tab lists (for the cursor).
+    pub fn rows(&self) -> usize {
+        let Some(p) = self.panes.first() else {
+            return 0;
+        };
+        match self.tab {
+            Tab::Pods => self.pod_rows(p).len(),
+            Tab::Deployments => p.deployments.len(),
+            Tab::Hpa => p.hpas.len(),
+            Tab::Events => p.events.len(),
+        }
+    }
+
+    /// The selected object as (kind, namespace, name), for `y` and `d`.
+    pub fn selected(&self) -> Option<(&'static str, String, String)> {
+        let p = self.panes.first()?;
+        match self.tab {
+            Tab::Pods => self
+                .pod_rows(p)
+                .get(self.cursor)
+                .map(|r| ("Pod", r.namespace.clone(), r.name.clone())),
+            Tab::Deployments => p
+                .deployments
+                .values()
+                .nth(self.cursor)
+                .map(|r| ("Deployment", r.namespace.clone(), r.name.clone())),
+            Tab::Hpa => p.hpas.values().nth(self.cursor).map(|r| {
+                (
+                    "HorizontalPodAutoscaler",
+                    r.namespace.clone(),
+                    r.name.clone(),
+                )
+            }),
+            Tab::Events => self
+                .events(p, None)
+                .get(self.cursor)
+                .map(|r| ("Event", r.namespace.clone(), r.name.clone())),
+        }
+    }
+}
+
+/// An HPA's history resampled into `width` columns covering the last `span_s`
+/// seconds: each column holds the last replica count and load seen at its end
+/// (`None` before the first sample).
+pub fn series(
+    hist: &VecDeque<Sample>,
+    now_s: i64,
+    width: usize,
+    span_s: i64,
+) -> (Vec<Option<u64>>, Vec<Option<u64>>) {
+    let width = width.max(1);
+    let mut replicas = Vec::with_capacity(width);
+    let mut load = Vec::with_capacity(width);
+    for col in 0..width {
+        // Column `width - 1` ends now.
+        let back = (width - 1 - col) as i64 * span_s / width as i64;
+        let at = now_s - back;
+        let s = hist.iter().rev().find(|s| s.at_s <= at);
+        replicas.push(s.map(|s| s.replicas.max(0) as u64));
+        load.push(s.and_then(|s| s.load).map(|l| l.max(0) as u64));
+    }
+    (replicas, load)
+}
+
+/// `3m`, `2h`, `5d` as kubectl prints ages.
+pub fn age(now_s: i64, created: Option<i64>) -> String {
+    let Some(c) = created else {
+        return "—".into();
+    };
+    let s = (now_s - c).max(0);
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(name: &str, status: &str) -> PodRow {
+        PodRow {
+            namespace: "n".into(),
+            name: name.into(),
+            ready: 1,
+            containers: 1,
+            status: status.into(),
+            restarts: 0,
+            created: Some(0),
+            node: "a".into(),
+            owner: "rs".into(),
+            image: "x".into(),
+        }
+    }
+
+    #[test]
+    fn relist_drops_rows_that_did_not_come_back() {
+        let mut p = ClusterPane::new(
+            "c".into(),
+            Scope {
+                namespace: None,
+                selector: None,
+            },
+        );
+        p.apply(Update::Pods(Change::Relist), 0);
+        p.apply(
+            Update::Pods(Change::Upsert {
+                row: pod("a", "Running"),
+            }),
+            0,
+        );
+        p.apply(
+            Update::Pods(Change::Upsert {
+                row: pod("b", "Running"),
+            }),
+            0,
+        );
+        p.apply(Update::Pods(Change::Listed), 0);
+        assert!(p.listed(Kind::Pods));
+        // After a 410 the watcher relists: b is gone meanwhile.
+        p.apply(Update::Pods(Change::Relist), 1);
+        p.apply(
+            Update::Pods(Change::Upsert {
+                row: pod("a", "Running"),
+            }),
+            1,
+        );
+        assert_eq!(p.pods.len(), 2, "old rows stay until the list completes");
+        p.apply(Update::Pods(Change::Listed), 1);
+        assert_eq!(
+            p.pods.keys().map(|k| k.1.as_str()).collect::<Vec<_>>(),
+            ["a"]
+        );
+        p.apply(
+            Update::Pods(Change::Delete {
+                namespace: "n".into(),
+                name: "a".into(),
+            }),
+            2,
+        );
+        assert!(p.pods.is_empty());
+    }
+
+    #[test]
+    fn connection_state_words() {
+        let mut p = ClusterPane::new(
+            "c".into(),
+            Scope {
+                namespace: None,
+                selector: None,
+            },
+        );
+        assert_eq!(p.connection(), "connecting…");
+        p.apply(
+            Update::Conn {
+                kind: Kind::Pods,
+                conn: Conn::Live,
+            },
+            0,
+        );
+        assert_eq!(p.connection(), "live");
+        p.apply(
+            Update::Conn {
+                kind: Kind::Events,
+                conn: Conn::Retrying {
+                    in_secs: 4,
+                    error: "connection refused".into(),
+                },
+            },
+            0,
+        );
+        assert_eq!(p.connection(), "retrying in 4s: connection refused");
+    }
+
+    #[test]
+    fn series_carries_the_last_sample_forward() {
+        let hist: VecDeque<Sample> = [
+            Sample {
+                at_s: 100,
+                replicas: 2,
+                load: Some(40),
+            },
+            Sample {
+                at_s: 110,
+                replicas: 5,
+                load: None,
+            },
+        ]
+        .into_iter()
+        .collect();
+        // 4 columns over 20 s ending at 115: ends at 100, 105, 110, 115.
+        let (r, l) = series(&hist, 115, 4, 20);
+        assert_eq!(r, [Some(2), Some(2), Some(5), Some(5)]);
+        assert_eq!(l, [Some(40), Some(40), None, None]);
+        let (r, _) = series(&hist, 99, 2, 10);
+        assert_eq!(r, [None, None]);
+    }
+
+    #[test]
+    fn ages_like_kubectl() {
+        assert_eq!(age(100, Some(40)), "60s");
+        assert_eq!(age(1000, Some(0)), "16m");
+        assert_eq!(age(100_000, Some(0)), "27h");
+        assert_eq!(age(1_000_000, Some(0)), "11d");
+    }
+}

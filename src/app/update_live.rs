@@ -1,0 +1,392 @@
+//! `update` for the live views: opening them (release, cluster, every cluster),
+//! switching tabs (which changes what is watched), sorting, and the watchers'
+//! updates coming back as messages.
+
+use super::keymap::Action;
+use super::live::{ClusterPane, LiveView, SortBy, Tab, TextView};
+use super::state::{Level, Screen, Selection, State};
+use super::update::{Effect, Outcome};
+use crate::backend::kube::watch::{Scope, Update};
+
+fn with(effects: Vec<Effect>) -> Outcome {
+    Outcome {
+        effects,
+        redraw: true,
+    }
+}
+
+fn message(s: &mut State, level: Level, text: impl Into<String>) -> Outcome {
+    s.message = Some((level, text.into()));
+    Outcome {
+        effects: Vec::new(),
+        redraw: true,
+    }
+}
+
+/// Namespaces worth offering to `:ns`.
+pub fn namespaces(s: &State) -> Vec<String> {
+    let mut out: Vec<String> = vec!["all".into()];
+    out.extend(s.ws.releases.iter().map(|r| r.namespace.clone()));
+    if let Screen::Live(v) = &s.screen {
+        for p in &v.panes {
+            out.extend(p.pods.keys().map(|k| k.0.clone()));
+            out.extend(p.events.keys().map(|k| k.0.clone()));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn open(
+    s: &mut State,
+    title: String,
+    release: Option<usize>,
+    panes: Vec<ClusterPane>,
+    tab: Tab,
+) -> Outcome {
+    let id = s.next_view_id();
+    let multi = panes.len() > 1;
+    let targets: Vec<(String, Scope)> = panes
+        .iter()
+        .map(|p| (p.cluster.clone(), p.scope.clone()))
+        .collect();
+    let view = LiveView {
+        id,
+        title,
+        release,
+        panes,
+        tab,
+        sort: SortBy::Name,
+        descending: false,
+        filter: String::new(),
+        cursor: 0,
+        text: None,
+        now_s: s.now_s,
+    };
+    // A live view replaces another one rather than stacking on it.
+    let mut effects = Vec::new();
+    if let Screen::Live(old) = &s.screen {
+        effects.push(Effect::StopWatches { view: old.id });
+        s.pop();
+    }
+    s.push(Screen::Live(Box::new(view)));
+    effects.push(Effect::StartWatches {
+        view: id,
+        targets,
+        kinds: tab.kinds(multi),
+    });
+    with(effects)
+}
+
+/// The live view of a release (its namespace and pod selector on its cluster).
+pub fn open_release(s: &mut State, i: usize, tab: Tab) -> Outcome {
+    let Some(r) = s.ws.releases.get(i) else {
+        return Outcome::default();
+    };
+    let Some(cluster) = r.cluster.clone() else {
+        return message(
+            s,
+            Level::Warn,
+            format!("{} has no cluster (set it in tierui.yaml)", r.title()),
+        );
+    };
+    let scope = Scope {
+        namespace: Some(r.namespace.clone()),
+        selector: r.summary.selector.clone(),
+    };
+    let title = format!("{} on {cluster}", r.title());
+    open(
+        s,
+        title,
+        Some(i),
+        vec![ClusterPane::new(cluster, scope)],
+        tab,
+    )
+}
+
+/// Every namespace of one cluster, like `k9s` on a context.
+pub fn open_cluster(s: &mut State, cluster: &str, tab: Tab) -> Outcome {
+    if s.ws.cluster(cluster).is_none() {
+        let names: Vec<&str> = s.ws.clusters.iter().map(|c| c.name.as_str()).collect();
+        return message(
+            s,
+            Level::Error,
+            format!("no cluster {cluster} (clusters: {})", names.join(", ")),
+        );
+    }
+    open(
+        s,
+        format!("cluster {cluster}"),
+        None,
+        vec![ClusterPane::new(
+            cluster.to_string(),
+            Scope {
+                namespace: None,
+                selector: None,
+            },
+        )],
+        tab,
+    )
+}
+
+/// A service's pods in every cluster of the workspace, side by side.
+pub fn open_all(s: &mut State, i: usize) -> Outcome {
+    let Some(r) = s.ws.releases.get(i).cloned() else {
+        return Outcome::default();
+    };
+    let panes =
+        s.ws.clusters
+            .iter()
+            .map(|c| {
+                // The service's release on that cluster, or its namespace elsewhere.
+                let on = s.ws.releases.iter().find(|x| {
+                    x.service == r.service && x.cluster.as_deref() == Some(c.name.as_str())
+                });
+                let ns = on.map_or(r.namespace.clone(), |x| x.namespace.clone());
+                let selector = on
+                    .and_then(|x| x.summary.selector.clone())
+                    .or(r.summary.selector.clone());
+                ClusterPane::new(
+                    c.name.clone(),
+                    Scope {
+                        namespace: Some(ns),
+                        selector,
+                    },
+                )
+            })
+            .collect();
+    open(
+        s,
+        format!("{} in every cluster", r.service),
+        Some(i),
+        panes,
+        Tab::Pods,
+    )
+}
+
+/// `l` / `L` and the `:pods` family from the home screen.
+pub fn home_open(s: &mut State, tab: Tab, all: bool) -> Outcome {
+    match s.selection {
+        Some(Selection::Release(i)) if all => open_all(s, i),
+        Some(Selection::Release(i)) => open_release(s, i, tab),
+        Some(Selection::Cluster(i)) if !all => {
+            let name = s.ws.clusters[i].name.clone();
+            open_cluster(s, &name, tab)
+        }
+        _ => message(s, Level::Info, "select a release (or a cluster) first"),
+    }
+}
+
+fn restart(v: &LiveView) -> Vec<Effect> {
+    let targets = v
+        .panes
+        .iter()
+        .map(|p| (p.cluster.clone(), p.scope.clone()))
+        .collect();
+    vec![
+        Effect::StopWatches { view: v.id },
+        Effect::StartWatches {
+            view: v.id,
+            targets,
+            kinds: v.tab.kinds(v.multi()),
+        },
+    ]
+}
+
+/// Switches tab; the watchers follow what is on screen.
+pub fn set_tab(s: &mut State, tab: Tab) -> Outcome {
+    let Screen::Live(v) = &mut s.screen else {
+        return home_open(s, tab, false);
+    };
+    if v.tab == tab || v.multi() {
+        return Outcome::default();
+    }
+    v.tab = tab;
+    v.cursor = 0;
+    with(restart(v))
+}
+
+/// `:ns` on the live view.
+pub fn set_namespace(s: &mut State, ns: &str) -> Outcome {
+    let Screen::Live(v) = &mut s.screen else {
+        return message(
+            s,
+            Level::Info,
+            ":ns applies to a live view (open one with l or :pods)",
+        );
+    };
+    for p in &mut v.panes {
+        p.scope.namespace = (ns != "all").then(|| ns.to_string());
+        // Rows of the old namespace go; the watchers relist.
+        *p = ClusterPane::new(p.cluster.clone(), p.scope.clone());
+    }
+    v.cursor = 0;
+    v.title = format!(
+        "{} · namespace {ns}",
+        v.title.split(" · namespace").next().unwrap_or_default()
+    );
+    with(restart(v))
+}
+
+pub fn act(s: &mut State, action: Action) -> Outcome {
+    let Screen::Live(v) = &mut s.screen else {
+        return Outcome::default();
+    };
+    if let Some(t) = &mut v.text {
+        match action {
+            Action::Down => t.scroll = t.scroll.saturating_add(1),
+            Action::Up => t.scroll = t.scroll.saturating_sub(1),
+            Action::PageDown => t.scroll = t.scroll.saturating_add(20),
+            Action::PageUp => t.scroll = t.scroll.saturating_sub(20),
+            Action::Top => t.scroll = 0,
+            Action::Back | Action::Quit | Action::Yaml | Action::Describe => v.text = None,
+            _ => return Outcome::default(),
+        }
+        return Outcome {
+            effects: Vec::new(),
+            redraw: true,
+        };
+    }
+    let sort = |v: &mut LiveView, by: SortBy| {
+        if v.sort == by {
+            v.descending = !v.descending;
+        } else {
+            v.sort = by;
+            v.descending = matches!(by, SortBy::Restarts | SortBy::Cpu | SortBy::Memory);
+        }
+    };
+    match action {
+        Action::Up => v.cursor = v.cursor.saturating_sub(1),
+        Action::Down => v.cursor = (v.cursor + 1).min(v.rows().saturating_sub(1)),
+        Action::PageUp => v.cursor = v.cursor.saturating_sub(20),
+        Action::PageDown => v.cursor = (v.cursor + 20).min(v.rows().saturating_sub(1)),
+        Action::Top => v.cursor = 0,
+        Action::Bottom => v.cursor = v.rows().saturating_sub(1),
+        Action::TabPods => return set_tab(s, Tab::Pods),
+        Action::TabDeploy => return set_tab(s, Tab::Deployments),
+        Action::TabHpa => return set_tab(s, Tab::Hpa),
+        Action::TabEvents => return set_tab(s, Tab::Events),
+        Action::SortName => sort(v, SortBy::Name),
+        Action::SortReady => sort(v, SortBy::Ready),
+        Action::SortStatus => sort(v, SortBy::Status),
+        Action::SortRestarts => sort(v, SortBy::Restarts),
+        Action::SortAge => sort(v, SortBy::Age),
+        Action::SortNode => sort(v, SortBy::Node),
+        Action::SortCpu => sort(v, SortBy::Cpu),
+        Action::SortMemory => sort(v, SortBy::Memory),
+        Action::Yaml | Action::Describe => {
+            let Some((kind, namespace, name)) = v.selected() else {
+                return Outcome::default();
+            };
+            let Some(cluster) = v.panes.first().map(|p| p.cluster.clone()) else {
+                return Outcome::default();
+            };
+            let describe = action == Action::Describe;
+            v.text = Some(TextView {
+                title: format!("{kind} {namespace}/{name}"),
+                lines: vec!["loading…".into()],
+                scroll: 0,
+            });
+            return with(vec![Effect::ShowObject {
+                view: v.id,
+                cluster,
+                kind: kind.to_string(),
+                namespace,
+                name,
+                describe,
+            }]);
+        }
+        Action::Filter => {
+            let text = v.filter.clone();
+            s.input = Some(super::state::Input::Filter { text });
+        }
+        Action::Back | Action::Quit => {
+            if !v.filter.is_empty() {
+                v.filter.clear();
+                return Outcome {
+                    effects: Vec::new(),
+                    redraw: true,
+                };
+            }
+            let id = v.id;
+            s.pop();
+            return with(vec![Effect::StopWatches { view: id }]);
+        }
+        Action::Apply => {
+            if let Some(r) = v.release {
+                return super::update_edit::ask_apply(s, r);
+            }
+        }
+        Action::Help => s.overlay = Some(super::state::Overlay::Help { scroll: 0 }),
+        Action::Command => {
+            s.input = Some(super::state::Input::Command {
+                text: String::new(),
+                completion: None,
+            })
+        }
+        _ => return Outcome::default(),
+    }
+    Outcome {
+        effects: Vec::new(),
+        redraw: true,
+    }
+}
+
+/// A watcher's update for a view.
+pub fn update(s: &mut State, view: u64, cluster: &str, u: Update) -> Outcome {
+    let now = s.now_s;
+    let Screen::Live(v) = &mut s.screen else {
+        return Outcome::default();
+    };
+    if v.id != view {
+        return Outcome::default();
+    }
+    if let Some(p) = v.panes.iter_mut().find(|p| p.cluster == cluster) {
+        p.failed = None;
+        p.apply(u, now);
+    }
+    let rows = v.rows();
+    if v.cursor >= rows {
+        v.cursor = rows.saturating_sub(1);
+    }
+    Outcome {
+        effects: Vec::new(),
+        redraw: true,
+    }
+}
+
+pub fn failed(s: &mut State, view: u64, cluster: &str, error: String) -> Outcome {
+    let Screen::Live(v) = &mut s.screen else {
+        return Outcome::default();
+    };
+    if v.id != view {
+        return Outcome::default();
+    }
+    if let Some(p) = v.panes.iter_mut().find(|p| p.cluster == cluster) {
+        p.failed = Some(error);
+    }
+    Outcome {
+        effects: Vec::new(),
+        redraw: true,
+    }
+}
+
+pub fn object_text(s: &mut State, view: u64, text: Result<String, String>) -> Outcome {
+    let Screen::Live(v) = &mut s.screen else {
+        return Outcome::default();
+    };
+    if v.id != view {
+        return Outcome::default();
+    }
+    if let Some(t) = &mut v.text {
+        t.lines = match text {
+            Ok(t) => t.lines().map(str::to_string).collect(),
+            Err(e) => vec![e],
+        };
+    }
+    Outcome {
+        effects: Vec::new(),
+        redraw: true,
+    }
+}
