@@ -24,6 +24,7 @@ pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod walkthrough;
+pub mod watch_cli;
 pub mod workspace;
 
 use std::process::ExitCode;
@@ -104,10 +105,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             logging::init(&ctx.dirs.state)?;
             headless::apply(&ctx, &args)
         }
+        Some(Command::Watch(args)) => {
+            let ctx = Context::open(&cli.global, false)?;
+            logging::init(&ctx.dirs.state)?;
+            watch_cli::run(&ctx, &args)
+        }
         Some(Command::Sim(args)) => {
             sim::run_cli(&args, cli.global.speed.unwrap_or(1.0))?;
             Ok(ExitCode::SUCCESS)
         }
-        other => anyhow::bail!("{other:?} is not available in this build yet"),
     }
 }
