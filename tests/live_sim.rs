@@ -283,3 +283,37 @@ async fn dropped_streams_and_expired_versions_reconnect_and_stay_correct() {
         }
     )));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_cluster_finishes_what_was_left_undone() {
+    // A state file saved just after a ReplicaSet was created, before its pods were.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("sim.json");
+    let rs = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "web-1", "namespace": "default", "uid": "rs-uid-1",
+                     "resourceVersion": "5", "generation": 1,
+                     "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}
+    });
+    std::fs::write(
+        &state,
+        serde_json::to_vec(&serde_json::json!({"resourceVersion": 5, "objects": [rs]})).unwrap(),
+    )
+    .unwrap();
+    let h = start(SimConfig {
+        state_file: Some(state),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let mut w = Watched::new(client(&h).await, "default", &[Kind::Pods]);
+    w.until("the ReplicaSet's two pods", 30, |p| {
+        p.pods.values().filter(|p| p.owner == "web-1").count() == 2
+    })
+    .await;
+    drop(w);
+    h.shutdown().await;
+}

@@ -359,9 +359,11 @@ impl Effects {
                 }
                 let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
                 self.walk = Some(cmd_tx);
-                let (ctx, sandbox) = (self.ctx.clone(), self.sandbox.clone());
+                let (ctx, sandbox, sims) =
+                    (self.ctx.clone(), self.sandbox.clone(), self.sims.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = open_walk(ctx, sandbox, cluster, cmd_rx, tx.clone()).await {
+                    if let Err(e) = open_walk(ctx, sandbox, sims, cluster, cmd_rx, tx.clone()).await
+                    {
                         let _ = tx.send(Msg::WalkFailed(format!("{e:#}")));
                     }
                 });
@@ -387,13 +389,16 @@ impl Effects {
 async fn open_walk(
     ctx: Context,
     sandbox: Option<Arc<Sandbox>>,
+    sims: Option<Arc<crate::sandbox::SimClusters>>,
     cluster: String,
     commands: mpsc::UnboundedReceiver<WalkCommand>,
     tx: mpsc::UnboundedSender<Msg>,
 ) -> Result<()> {
     let (plan, _file) = crate::walkthrough::headless::plan_for(&ctx, &cluster)?;
+    // In the sandbox the new cluster's API is its simulated cluster.
     let local = Arc::new(crate::walkthrough::local::FileLocal {
         dir: ctx.dirs.workspace_state(&ctx.root).join("kubeconfig"),
+        connect: sims.map(|s| crate::walkthrough::local::sandbox_connector(ctx.clone(), s)),
     });
     match sandbox {
         Some(sb) => {

@@ -303,12 +303,7 @@ impl LiveView {
         let mut rows: Vec<&PodRow> = pane
             .pods
             .values()
-            .filter(|p| {
-                needle.is_empty()
-                    || p.name.to_lowercase().contains(&needle)
-                    || p.status.to_lowercase().contains(&needle)
-                    || p.node.to_lowercase().contains(&needle)
-            })
+            .filter(|p| needle.is_empty() || matches(p, &needle))
             .collect();
         let usage = |p: &PodRow| {
             pane.usage
@@ -352,7 +347,12 @@ impl LiveView {
             return 0;
         };
         match self.tab {
-            Tab::Pods => self.pod_rows(p).len(),
+            // Counted without sorting: this runs for every watcher update.
+            Tab::Pods if self.filter.is_empty() => p.pods.len(),
+            Tab::Pods => {
+                let needle = self.filter.to_lowercase();
+                p.pods.values().filter(|r| matches(r, &needle)).count()
+            }
             Tab::Deployments => p.deployments.len(),
             Tab::Hpa => p.hpas.len(),
             Tab::Events => p.events.len(),
@@ -408,6 +408,13 @@ pub fn series(
         load.push(s.and_then(|s| s.load).map(|l| l.max(0) as u64));
     }
     (replicas, load)
+}
+
+/// The `/` filter: a case-insensitive substring of the name, status or node.
+fn matches(p: &PodRow, needle: &str) -> bool {
+    p.name.to_lowercase().contains(needle)
+        || p.status.to_lowercase().contains(needle)
+        || p.node.to_lowercase().contains(needle)
 }
 
 /// `3m`, `2h`, `5d` as kubectl prints ages.

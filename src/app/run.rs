@@ -88,8 +88,15 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
     let mut last_frame: Option<Instant> = None;
+    // Input is answered at once; only backend churn is held to ~30 frames/s.
+    let mut key_at: Option<Instant> = None;
+    // A live view's watchers started at: logged when its first full table is drawn.
+    let mut watching: Option<(u64, Instant)> = None;
     loop {
-        let due = last_frame.map_or(Instant::now(), |t| t + FRAME);
+        let due = match (key_at, last_frame) {
+            (Some(_), _) | (None, None) => Instant::now(),
+            (None, Some(t)) => t + FRAME,
+        };
         if dirty && Instant::now() >= due {
             tui.terminal.draw(|f| crate::ui::draw(f, &state))?;
             if last_frame.is_none() {
@@ -97,6 +104,20 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
                 if exit_after_first_frame {
                     break;
                 }
+            }
+            if let Some(k) = key_at.take() {
+                tracing::debug!(target: "perf", ms = k.elapsed().as_secs_f64() * 1000.0, "key to frame");
+            }
+            if let Some((view, at)) = watching
+                && let super::state::Screen::Live(v) = &state.screen
+                && v.id == view
+                && v.panes
+                    .iter()
+                    .all(|p| p.listed(crate::backend::kube::watch::Kind::Pods))
+            {
+                let rows: usize = v.panes.iter().map(|p| p.pods.len()).sum();
+                tracing::info!(target: "perf", ms = at.elapsed().as_secs_f64() * 1000.0, rows, "live view: first full table drawn");
+                watching = None;
             }
             last_frame = Some(Instant::now());
             dirty = false;
@@ -108,7 +129,10 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
         };
         let msg = tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) => Msg::Key(k),
+                Some(Ok(Event::Key(k))) => {
+                key_at.get_or_insert_with(Instant::now);
+                Msg::Key(k)
+            }
                 Some(Ok(Event::Mouse(m))) => Msg::Mouse(m),
                 Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
                 Some(Ok(_)) => continue,
@@ -126,6 +150,10 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
         };
         let out = update(&mut state, msg);
         dirty |= out.redraw;
+        if !dirty {
+            // A key that changed nothing has no frame to wait for.
+            key_at = None;
+        }
         for effect in out.effects {
             if let super::update::Effect::ExternalEdit { rel } = effect {
                 // The editor needs the terminal: suspend, run, restore. The old
@@ -135,6 +163,11 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
                 let _ = tx.send(Msg::ExternallyEdited { rel, result });
                 dirty = true;
                 continue;
+            }
+            if let super::update::Effect::StartWatches { view, .. } = &effect
+                && watching.is_none_or(|(v, _)| v != *view)
+            {
+                watching = Some((*view, Instant::now()));
             }
             effects.run(effect, &state);
         }

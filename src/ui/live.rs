@@ -365,12 +365,12 @@ fn draw_pod_table(
     s: &State,
     v: &LiveView,
     pane: &ClusterPane,
+    rows: &[&PodRow],
     cursor: Option<usize>,
     wide: bool,
-    title: String,
 ) {
     let t = &s.theme;
-    let rows = v.pod_rows(pane);
+    let title = pods_title(v, pane, rows.len());
     let cols = pod_columns(area.width.saturating_sub(2) as usize, wide);
     let table = Table {
         title,
@@ -402,7 +402,7 @@ fn draw_pod_table(
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-fn pods_title(v: &LiveView, pane: &ClusterPane) -> String {
+fn pods_title(v: &LiveView, pane: &ClusterPane, shown: usize) -> String {
     let total = pane.pods.len();
     let ready = pane
         .pods
@@ -412,9 +412,14 @@ fn pods_title(v: &LiveView, pane: &ClusterPane) -> String {
     let shown = if v.filter.is_empty() {
         String::new()
     } else {
-        format!(", {} shown", v.pod_rows(pane).len())
+        format!(", {shown} shown")
     };
-    format!("Pods ({total}, {ready} ready{shown})")
+    let scope = match (&pane.scope.namespace, v.multi()) {
+        (_, false) => String::new(),
+        (Some(ns), true) => format!(" · {ns}"),
+        (None, true) => " · all namespaces".into(),
+    };
+    format!("Pods ({total}, {ready} ready{shown}){scope}")
 }
 
 fn draw_pods_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &ClusterPane) {
@@ -425,20 +430,10 @@ fn draw_pods_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Clus
     };
     let [top, bottom] =
         Layout::vertical([Constraint::Min(4), Constraint::Length(lower)]).areas(area);
-    draw_pod_table(
-        f,
-        top,
-        s,
-        v,
-        pane,
-        Some(v.cursor),
-        true,
-        pods_title(v, pane),
-    );
-    let selected = v
-        .pod_rows(pane)
-        .get(v.cursor)
-        .map(|p| format!("Pod/{}", p.name));
+    // Filtered and sorted once per frame: with 10,000 pods that is the frame's cost.
+    let rows = v.pod_rows(pane);
+    draw_pod_table(f, top, s, v, pane, &rows, Some(v.cursor), true);
+    let selected = rows.get(v.cursor).map(|p| format!("Pod/{}", p.name));
     let hpa = pane.hpas.values().next();
     let events_area = if let Some(h) = hpa {
         let [l, r] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
@@ -1005,16 +1000,16 @@ fn draw_multi(f: &mut Frame, area: Rect, s: &State, v: &LiveView) {
             ]),
             summary,
         );
-        let scope = pane.scope.namespace.clone().unwrap_or("all".into());
+        let rows = v.pod_rows(pane);
         draw_pod_table(
             f,
             table,
             s,
             v,
             pane,
+            &rows,
             (i == 0).then_some(v.cursor),
             false,
-            format!("{} · {scope}", pods_title(v, pane)),
         );
     }
 }

@@ -159,13 +159,16 @@ pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
         .build()?;
     runtime.block_on(async {
         let ws = ctx.load();
-        let local = Arc::new(super::local::FileLocal {
-            dir: ctx.dirs.workspace_state(&ctx.root).join("kubeconfig"),
-        });
+        let dir = ctx.dirs.workspace_state(&ctx.root).join("kubeconfig");
         if ctx.sandbox {
             let sandbox = crate::sandbox::Sandbox::open(ctx, &ws)?;
+            let sims = Arc::new(crate::sandbox::SimClusters::new(&sandbox, ctx.demo));
+            let local = Arc::new(super::local::FileLocal {
+                dir,
+                connect: Some(super::local::sandbox_connector(ctx.clone(), sims.clone())),
+            });
             let cloud = Arc::new(sandbox.cloud(&p.region));
-            drive(
+            let code = drive(
                 ctx,
                 args,
                 p,
@@ -175,8 +178,12 @@ pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
                 sandbox.speed,
                 false,
             )
-            .await
+            .await;
+            // The simulated cluster keeps what the walkthrough created in its state file.
+            sims.shutdown().await;
+            code
         } else {
+            let local = Arc::new(super::local::FileLocal { dir, connect: None });
             let cloud =
                 Arc::new(crate::backend::aws::AwsCloud::connect(&ctx.global, &p.region).await?);
             let target = cloud.target();

@@ -39,6 +39,10 @@ pub async fn run(sim: Arc<Sim>) {
     track_all(&sim, &mut kubelet).await;
     let mut last_tick = Instant::now();
     let mut resync = false;
+    // A restored store may hold work left undone when the last process stopped
+    // (a ReplicaSet created just before shutdown, without its pods): reconcile
+    // everything once before waiting for changes.
+    let mut first_pass = true;
     loop {
         if std::mem::take(&mut resync) {
             track_all(&sim, &mut kubelet).await;
@@ -66,7 +70,7 @@ pub async fn run(sim: Arc<Sim>) {
             });
             kubelet.observe(&sim, &mut st, &changes, t);
             kubelet.fire_due(&sim, &mut st, t);
-            if relevant {
+            if relevant || std::mem::take(&mut first_pass) {
                 replicaset::reconcile_all(&mut st);
                 deployments.reconcile_all(&mut st, t);
                 endpoints::reconcile_all(&mut st);

@@ -1,0 +1,345 @@
+//! Live view under load (run with `./scripts/bench-live`, or `cargo bench --bench live`).
+//!
+//! A simulated cluster (in this process) holds 10,000 running pods and changes
+//! 100 of them a second. The real `tierui` binary runs in a pseudo-terminal on a
+//! workspace whose one cluster points at it and opens the cluster's live view
+//! (`:ctx bench`, all namespaces). Measured from /proc and tierui's own log:
+//! - time from starting the watchers to the first full table on screen;
+//! - CPU (user+system) as % of one core and peak RSS under churn;
+//! - key press to frame (tierui logs it per key; 30 `j` presses under churn);
+//! - idle CPU on a second cluster with the same pods and no churn.
+//!
+//! When a `kdash` binary is found (`KDASH=/path`, `.bench/kdash/bin/kdash`, or
+//! on PATH), it runs against the same cluster for the same time and both are
+//! reported side by side: CPU seconds and peak RSS.
+//!
+//! Environment: LIVE_BENCH_PODS (10000), LIVE_BENCH_CHURN (100),
+//! LIVE_BENCH_SECS (60, the side-by-side window).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tierui::sim::{SimConfig, SimHandle, start};
+
+fn tierui() -> &'static str {
+    env!("CARGO_BIN_EXE_tierui")
+}
+
+fn env_num(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// user+system CPU ticks (1/100 s) of a process.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+}
+
+/// A field of /proc/<pid>/status in KiB (VmHWM: peak RSS, VmRSS: now).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A program in a pseudo-terminal (util-linux `script`), its stdin ours to
+/// type into. The program writes its pid first so /proc can be read.
+struct InPty {
+    child: Child,
+    pid: u32,
+}
+
+impl InPty {
+    fn start(cmd: &str, envs: &[(&str, String)], pidfile: &Path) -> InPty {
+        let _ = std::fs::remove_file(pidfile);
+        let mut c = Command::new("script");
+        c.args([
+            "-qfec",
+            &format!(
+                "stty cols 160 rows 50; echo $$ > '{}'; exec {cmd}",
+                pidfile.display()
+            ),
+            "/dev/null",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let child = c.spawn().expect("script(1) from util-linux is needed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let pid = loop {
+            if let Some(pid) = std::fs::read_to_string(pidfile)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+            {
+                break pid;
+            }
+            assert!(Instant::now() < deadline, "{cmd} did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        InPty { child, pid }
+    }
+
+    fn type_text(&mut self, text: &str) {
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        stdin.write_all(text.as_bytes()).expect("type");
+        stdin.flush().expect("flush");
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until the log has a line containing `what`; returns that line.
+fn wait_log(log: &Path, what: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(l) = text.lines().find(|l| l.contains(what)) {
+            return l.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what:?} in {} within {timeout:?}:\n{text}",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn field(line: &str, name: &str) -> Option<f64> {
+    line.split(&format!("{name}="))
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A workspace with one cluster whose kube context points at the simulator.
+fn workspace(dir: &Path, sim: &SimHandle) -> (PathBuf, PathBuf) {
+    let ws = dir.join("ws");
+    std::fs::create_dir_all(&ws).expect("workspace dir");
+    std::fs::write(
+        ws.join("cluster.yaml"),
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: bench\n  region: us-east-1\n",
+    )
+    .expect("cluster config");
+    std::fs::write(
+        ws.join("tierui.yaml"),
+        "name: bench\nclusters:\n  - name: bench\n    provisioner: eksctl\n    config: cluster.yaml\n    region: us-east-1\n    context: bench\n",
+    )
+    .expect("descriptor");
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, sim.kubeconfig_yaml("bench")).expect("kubeconfig");
+    (ws, kubeconfig)
+}
+
+struct TieruiRun {
+    pty: InPty,
+    log: PathBuf,
+    /// From starting the watchers to the first full table drawn (tierui's log).
+    table_ms: f64,
+    /// From typing `:ctx bench` to seeing that log line (includes polling the log).
+    typed_ms: f64,
+}
+
+/// Starts tierui on the workspace and opens the cluster's live view.
+fn open_tierui(dir: &Path, tag: &str, ws: &Path, kubeconfig: &Path) -> TieruiRun {
+    let state = dir.join(format!("state-{tag}"));
+    let envs = [
+        ("KUBECONFIG", kubeconfig.display().to_string()),
+        ("TIERUI_STATE_DIR", state.display().to_string()),
+        (
+            "TIERUI_CONFIG_DIR",
+            dir.join("config").display().to_string(),
+        ),
+        ("TIERUI_LOG", "info,perf=debug".to_string()),
+        // The cluster pane's AWS calls fail fast instead of probing for credentials.
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_ACCESS_KEY_ID", "bench".into()),
+        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
+    ];
+    let mut pty = InPty::start(
+        &format!("'{}' --workspace '{}'", tierui(), ws.display()),
+        &envs,
+        &dir.join(format!("{tag}.pid")),
+    );
+    let log = state.join("tierui.log");
+    wait_log(&log, "first frame", Duration::from_secs(20));
+    let typed = Instant::now();
+    pty.type_text(":ctx bench\r");
+    let line = wait_log(&log, "first full table", Duration::from_secs(60));
+    TieruiRun {
+        pty,
+        log,
+        table_ms: field(&line, "ms").unwrap_or(f64::NAN),
+        typed_ms: typed.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+fn main() {
+    let pods = env_num("LIVE_BENCH_PODS", 10_000.0) as usize;
+    let churn = env_num("LIVE_BENCH_CHURN", 100.0);
+    let window = Duration::from_secs_f64(env_num("LIVE_BENCH_SECS", 60.0));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let busy = rt
+        .block_on(start(SimConfig {
+            cluster_name: "bench".into(),
+            pods,
+            churn,
+            ..SimConfig::default()
+        }))
+        .expect("simulator");
+    let (ws, kubeconfig) = workspace(dir.path(), &busy);
+    println!("cluster: {pods} pods, {churn} pod events/s; window {window:?}");
+
+    // 1. tierui under churn.
+    let run = open_tierui(dir.path(), "busy", &ws, &kubeconfig);
+    let pid = run.pty.pid;
+    println!(
+        "tierui first full table: {:.0} ms from starting the watchers ({:.0} ms from typing :ctx)",
+        run.table_ms, run.typed_ms
+    );
+    // Key presses under churn, a fifth of a second apart.
+    let mut pty = run.pty;
+    for _ in 0..30 {
+        pty.type_text("j");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = std::fs::read_to_string(&run.log).unwrap_or_default();
+    let mut keys: Vec<f64> = log
+        .lines()
+        .filter(|l| l.contains("key to frame"))
+        .filter_map(|l| field(l, "ms"))
+        .collect();
+    keys.sort_by(f64::total_cmp);
+    println!(
+        "tierui key to frame under churn ({} keys): median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        keys.len(),
+        percentile(&keys, 0.5),
+        percentile(&keys, 0.95),
+        keys.last().copied().unwrap_or(f64::NAN)
+    );
+    // Steady state under churn.
+    let before = cpu_ticks(pid);
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_secs(20));
+    let pct = (cpu_ticks(pid) - before) as f64 / 100.0 / t.elapsed().as_secs_f64() * 100.0;
+    println!(
+        "tierui under churn: CPU {pct:.1}% of one core over {:.0} s; RSS now {:.1} MiB, peak {:.1} MiB",
+        t.elapsed().as_secs_f64(),
+        status_kib(pid, "VmRSS") as f64 / 1024.0,
+        status_kib(pid, "VmHWM") as f64 / 1024.0
+    );
+    pty.stop();
+
+    // 2. Idle: the same pods, nothing changing.
+    let quiet = rt
+        .block_on(start(SimConfig {
+            cluster_name: "bench".into(),
+            pods,
+            churn: 0.0,
+            ..SimConfig::default()
+        }))
+        .expect("quiet simulator");
+    let quiet_dir = dir.path().join("quiet");
+    std::fs::create_dir_all(&quiet_dir).expect("dir");
+    let (qws, qkube) = workspace(&quiet_dir, &quiet);
+    let run = open_tierui(&quiet_dir, "idle", &qws, &qkube);
+    let pid = run.pty.pid;
+    // Let the first metrics poll and the initial events settle.
+    std::thread::sleep(Duration::from_secs(3));
+    let before = cpu_ticks(pid);
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_secs(20));
+    let pct = (cpu_ticks(pid) - before) as f64 / 100.0 / t.elapsed().as_secs_f64() * 100.0;
+    println!(
+        "tierui idle (live view of {pods} pods, no churn): CPU {pct:.2}% of one core over {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    run.pty.stop();
+    rt.block_on(quiet.shutdown());
+
+    // 3. Side by side with kdash on the busy cluster: the same window from launch.
+    let Some(kdash) = find_kdash() else {
+        println!(
+            "kdash: not found (set KDASH, or run ./scripts/bench-live which installs it) — no side-by-side figures"
+        );
+        rt.block_on(busy.shutdown());
+        return;
+    };
+    let side = |name: &str, pid: u32, pty: InPty| {
+        let started = Instant::now();
+        let mut peak = 0;
+        while started.elapsed() < window {
+            peak = peak.max(status_kib(pid, "VmHWM"));
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let cpu = cpu_ticks(pid) as f64 / 100.0;
+        peak = peak.max(status_kib(pid, "VmHWM"));
+        pty.stop();
+        println!(
+            "{name:<8} {:>6.0} s  CPU {cpu:>6.2} s ({:>5.1}% of a core)  peak RSS {:>6.1} MiB",
+            window.as_secs_f64(),
+            cpu / window.as_secs_f64() * 100.0,
+            peak as f64 / 1024.0
+        );
+    };
+    println!("side by side, {pods} pods with {churn} pod events/s, from launch:");
+    let run = open_tierui(dir.path(), "side", &ws, &kubeconfig);
+    side("tierui", run.pty.pid, run.pty);
+    let kd = InPty::start(
+        &format!("'{}'", kdash.display()),
+        &[
+            ("KUBECONFIG", kubeconfig.display().to_string()),
+            ("HOME", dir.path().display().to_string()),
+        ],
+        &dir.path().join("kdash.pid"),
+    );
+    side("kdash", kd.pid, kd);
+    rt.block_on(busy.shutdown());
+}
+
+fn find_kdash() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("KDASH") {
+        return Some(PathBuf::from(p));
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".bench/kdash/bin/kdash");
+    if local.is_file() {
+        return Some(local);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("kdash"))
+            .find(|p| p.is_file())
+    })
+}
