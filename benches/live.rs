@@ -2,7 +2,7 @@
 //!
 //! A simulated cluster (in this process) holds 10,000 running pods and changes
 //! 100 of them a second. The real `tierui` binary runs in a pseudo-terminal on a
-//! workspace whose one cluster points at it and opens the cluster's live view
+//! workspace whose one cluster points at it (in tmux, 160x50) and opens the cluster's live view
 //! (`:ctx bench`, all namespaces). Measured from /proc and tierui's own log:
 //! - time from starting the watchers to the first full table on screen;
 //! - CPU (user+system) as % of one core and peak RSS under churn;
@@ -16,9 +16,8 @@
 //! Environment: LIVE_BENCH_PODS (10000), LIVE_BENCH_CHURN (100),
 //! LIVE_BENCH_SECS (60, the side-by-side window).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tierui::sim::{SimConfig, SimHandle, start};
@@ -60,32 +59,52 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// A program in a pseudo-terminal (util-linux `script`), its stdin ours to
-/// type into. The program writes its pid first so /proc can be read.
+/// A program in a tmux window of 160x50 (a terminal that answers queries such as
+/// the cursor position, which kdash needs), on a private tmux server. The
+/// program writes its pid first so /proc can be read.
 struct InPty {
-    child: Child,
+    session: String,
     pid: u32,
+}
+
+const TMUX_SOCKET: &str = "tierui-bench";
+
+fn tmux(args: &[&str]) -> std::process::ExitStatus {
+    Command::new("tmux")
+        .args(["-L", TMUX_SOCKET])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("tmux is needed")
 }
 
 impl InPty {
     fn start(cmd: &str, envs: &[(&str, String)], pidfile: &Path) -> InPty {
         let _ = std::fs::remove_file(pidfile);
-        let mut c = Command::new("script");
-        c.args([
-            "-qfec",
-            &format!(
-                "stty cols 160 rows 50; echo $$ > '{}'; exec {cmd}",
-                pidfile.display()
-            ),
-            "/dev/null",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        for (k, v) in envs {
-            c.env(k, v);
-        }
-        let child = c.spawn().expect("script(1) from util-linux is needed");
+        let session = pidfile
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "bench".into());
+        let env: Vec<String> = envs.iter().map(|(k, v)| format!("{k}='{v}'")).collect();
+        let line = format!(
+            "echo $$ > '{}'; exec env {} {cmd}",
+            pidfile.display(),
+            env.join(" ")
+        );
+        let ok = tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "160",
+            "-y",
+            "50",
+            &line,
+        ]);
+        assert!(ok.success(), "tmux new-session failed");
         let deadline = Instant::now() + Duration::from_secs(10);
         let pid = loop {
             if let Some(pid) = std::fs::read_to_string(pidfile)
@@ -97,18 +116,25 @@ impl InPty {
             assert!(Instant::now() < deadline, "{cmd} did not start");
             std::thread::sleep(Duration::from_millis(20));
         };
-        InPty { child, pid }
+        InPty { session, pid }
     }
 
     fn type_text(&mut self, text: &str) {
-        let stdin = self.child.stdin.as_mut().expect("stdin");
-        stdin.write_all(text.as_bytes()).expect("type");
-        stdin.flush().expect("flush");
+        let ok = tmux(&["send-keys", "-t", &self.session, "-l", text]);
+        assert!(ok.success(), "tmux send-keys failed");
     }
 
-    fn stop(mut self) {
+    fn enter(&mut self) {
+        tmux(&["send-keys", "-t", &self.session, "Enter"]);
+    }
+
+    fn stop(self) {
         let _ = Command::new("kill").arg(self.pid.to_string()).status();
-        let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Path::new(&format!("/proc/{}", self.pid)).exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        tmux(&["kill-session", "-t", &self.session]);
     }
 }
 
@@ -191,7 +217,8 @@ fn open_tierui(dir: &Path, tag: &str, ws: &Path, kubeconfig: &Path) -> TieruiRun
     let log = state.join("tierui.log");
     wait_log(&log, "first frame", Duration::from_secs(20));
     let typed = Instant::now();
-    pty.type_text(":ctx bench\r");
+    pty.type_text(":ctx bench");
+    pty.enter();
     let line = wait_log(&log, "first full table", Duration::from_secs(60));
     TieruiRun {
         pty,

@@ -278,8 +278,8 @@ async fn dropped_streams_and_expired_versions_reconnect_and_stay_correct() {
     assert!(w.seen.iter().any(|u| matches!(
         u,
         Update::Conn {
-            kind: Kind::Pods,
-            conn: Conn::Retrying { .. }
+            conn: Conn::Retrying { .. },
+            ..
         }
     )));
 }

@@ -57,7 +57,9 @@ fn spawn_watcher(api: Api<ConfigMap>, cfg: watcher::Config) -> mpsc::UnboundedRe
 /// Events until `want` arrives (or the timeout fails the test).
 async fn until(rx: &mut mpsc::UnboundedReceiver<Seen>, want: Seen) -> Vec<Seen> {
     let mut got = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    // Generous: after a restart kube's default backoff may wait many seconds
+    // before it reconnects, more so on a loaded machine.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
         let ev = tokio::time::timeout_at(deadline, rx.recv())
             .await

@@ -312,9 +312,8 @@ impl LiveView {
                 .unwrap_or_default()
         };
         match self.sort {
-            SortBy::Name => {
-                rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
-            }
+            // The map is keyed by (namespace, name): already in order, no sort per frame.
+            SortBy::Name => {}
             SortBy::Ready => rows.sort_by_key(|p| (p.ready, p.containers)),
             SortBy::Status => rows.sort_by(|a, b| a.status.cmp(&b.status)),
             SortBy::Restarts => rows.sort_by_key(|p| p.restarts),

@@ -50,8 +50,11 @@ pub fn run(ctx: Context, started: Instant) -> Result<()> {
     // Config errors print as plain errors before the terminal is taken over.
     let theme = Theme::load(ctx.global.theme.as_deref(), &ctx.dirs.config, no_color())?;
     let keymap = Keymap::load(&ctx.dirs.config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread runs the UI and every network task: results come back as
+    // messages anyway, and one allocator arena keeps the live view's memory low
+    // (glibc gives each worker thread its own; see the README's benchmarks).
+    // File work goes to tokio's blocking pool.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {

@@ -9,7 +9,7 @@ use futures::{Stream, StreamExt as _};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Event, Pod};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::api::{Api, ListParams};
 use kube::runtime::watcher;
 use serde::Serialize;
 use tokio::task::AbortHandle;
@@ -302,51 +302,98 @@ async fn watch_loop<K>(
     }
 }
 
-/// Pod metrics every 10 s (metrics-server refreshes about that often).
-async fn poll_metrics(client: kube::Client, scope: Scope, sink: Sink) {
-    let gvk = GroupVersionKind::gvk("metrics.k8s.io", "v1beta1", "PodMetrics");
-    let ar = ApiResource::from_gvk_with_plural(&gvk, "pods");
-    let api: Api<DynamicObject> = match &scope.namespace {
-        Some(ns) => Api::namespaced_with(client, ns, &ar),
-        None => Api::all_with(client, &ar),
+/// The fields of a PodMetrics list tierui reads; everything else is skipped
+/// while parsing (a 10,000-pod list is megabytes of JSON).
+#[derive(serde::Deserialize, Default)]
+struct MetricsList {
+    #[serde(default)]
+    metadata: MetricsListMeta,
+    #[serde(default)]
+    items: Vec<PodMetrics>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct MetricsListMeta {
+    #[serde(rename = "continue", default)]
+    continue_: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct PodMetrics {
+    metadata: MetricsMeta,
+    #[serde(default)]
+    containers: Vec<ContainerMetrics>,
+}
+
+#[derive(serde::Deserialize)]
+struct MetricsMeta {
+    #[serde(default)]
+    namespace: String,
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ContainerMetrics {
+    #[serde(default)]
+    usage: ContainerUsage,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ContainerUsage {
+    cpu: Option<String>,
+    memory: Option<String>,
+}
+
+/// One full (paged) list of pod metrics.
+async fn list_metrics(
+    client: &kube::Client,
+    scope: &Scope,
+) -> Result<Vec<(String, String, Usage)>, kube::Error> {
+    let path = match &scope.namespace {
+        Some(ns) => format!("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods"),
+        None => "/apis/metrics.k8s.io/v1beta1/pods".to_string(),
     };
-    let mut lp = ListParams::default();
+    let mut lp = ListParams::default().limit(500);
     if let Some(s) = &scope.selector {
         lp = lp.labels(s);
     }
+    let mut out = Vec::new();
     loop {
-        match api.list(&lp).await {
-            Ok(list) => {
-                let usage = list
-                    .items
-                    .iter()
-                    .map(|m| {
-                        let mut u = Usage::default();
-                        for c in m
-                            .data
-                            .get("containers")
-                            .and_then(|c| c.as_array())
-                            .map(Vec::as_slice)
-                            .unwrap_or_default()
-                        {
-                            u.cpu_milli += c
-                                .pointer("/usage/cpu")
-                                .and_then(|v| v.as_str())
-                                .and_then(|q| parse_quantity(q, true))
-                                .unwrap_or(0);
-                            u.memory_bytes += c
-                                .pointer("/usage/memory")
-                                .and_then(|v| v.as_str())
-                                .and_then(|q| parse_quantity(q, false))
-                                .unwrap_or(0);
-                        }
-                        (
-                            m.metadata.namespace.clone().unwrap_or_default(),
-                            m.metadata.name.clone().unwrap_or_default(),
-                            u,
-                        )
-                    })
-                    .collect();
+        let req = kube::core::Request::new(&path)
+            .list(&lp)
+            .map_err(kube::Error::BuildRequest)?;
+        let page: MetricsList = client.request(req).await?;
+        out.extend(page.items.into_iter().map(|m| {
+            let mut u = Usage::default();
+            for c in &m.containers {
+                u.cpu_milli += c
+                    .usage
+                    .cpu
+                    .as_deref()
+                    .and_then(|q| parse_quantity(q, true))
+                    .unwrap_or(0);
+                u.memory_bytes += c
+                    .usage
+                    .memory
+                    .as_deref()
+                    .and_then(|q| parse_quantity(q, false))
+                    .unwrap_or(0);
+            }
+            (m.metadata.namespace, m.metadata.name, u)
+        }));
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(c) => lp = lp.continue_token(&c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Pod metrics every 10 s (metrics-server refreshes about that often).
+async fn poll_metrics(client: kube::Client, scope: Scope, sink: Sink) {
+    loop {
+        match list_metrics(&client, &scope).await {
+            Ok(usage) => {
                 sink(Update::Metrics { usage });
                 sink(Update::Conn {
                     kind: Kind::Metrics,
