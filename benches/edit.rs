@@ -130,7 +130,11 @@ fn editor_bench() {
         update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Down)));
     }
     let mut ms = Vec::new();
-    for k in "image: ghcr.io/example/dusk-service:v2.5.0".chars().cycle().take(200) {
+    for k in "image: ghcr.io/example/dusk-service:v2.5.0"
+        .chars()
+        .cycle()
+        .take(200)
+    {
         let t = Instant::now();
         update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char(k))));
         term.draw(|f| tierui::ui::draw(f, &s)).expect("draw");

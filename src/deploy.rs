@@ -77,6 +77,9 @@ pub fn desired_objects(ws: &Workspace, r: &Release) -> Result<(Vec<Json>, Vec<St
 #[derive(Debug, Clone)]
 pub struct Drift {
     pub report: Report,
+    /// The desired objects as rendered for this diff: what an apply confirmed on
+    /// the strength of this report must send, even if files change meanwhile.
+    pub desired: Vec<Json>,
     /// Objects the server refused in the dry run, with its message.
     pub refused: Vec<(String, String)>,
     pub notes: Vec<String>,
@@ -86,14 +89,14 @@ pub struct Drift {
 pub async fn drift(client: &kube::Client, ws: &Workspace, r: &Release) -> Result<Drift, String> {
     let (desired, notes) = desired_objects(ws, r)?;
     let outcomes = apply::apply(client, &desired, &r.namespace, true).await;
-    Ok(drift_of(&outcomes, &desired, &r.namespace, notes))
+    Ok(drift_of(&outcomes, desired, &r.namespace, notes))
 }
 
-fn drift_of(outcomes: &[Outcome], desired: &[Json], ns: &str, notes: Vec<String>) -> Drift {
+fn drift_of(outcomes: &[Outcome], desired: Vec<Json>, ns: &str, notes: Vec<String>) -> Drift {
     let mut live = Vec::new();
     let mut after = Vec::new();
     let mut refused = Vec::new();
-    for (o, d) in outcomes.iter().zip(ordered(desired)) {
+    for (o, d) in outcomes.iter().zip(ordered(&desired)) {
         if let Some(l) = &o.live {
             live.push(l.clone());
         }
@@ -107,6 +110,7 @@ fn drift_of(outcomes: &[Outcome], desired: &[Json], ns: &str, notes: Vec<String>
     }
     Drift {
         report: diff_objects(&live, &after, ns),
+        desired,
         refused,
         notes,
     }
@@ -129,7 +133,27 @@ pub async fn apply_release(
     r: &Release,
 ) -> Result<Vec<Outcome>, String> {
     let (desired, _) = desired_objects(ws, r)?;
-    Ok(apply::apply(client, &desired, &r.namespace, false).await)
+    Ok(apply_objects(client, &desired, r).await)
+}
+
+/// Server-side applies exactly these objects (those a drift diff showed).
+pub async fn apply_objects(client: &kube::Client, desired: &[Json], r: &Release) -> Vec<Outcome> {
+    apply::apply(client, desired, &r.namespace, false).await
+}
+
+/// The release in a fresh read of the workspace from disk (a save may not have
+/// reached the UI's copy yet), matched by service, environment and cluster.
+pub fn reread(root: &std::path::Path, r: &Release) -> Result<(Workspace, Release), String> {
+    let ws = crate::workspace::load(root);
+    let found = ws
+        .releases
+        .iter()
+        .find(|x| {
+            x.service == r.service && x.environment == r.environment && x.cluster == r.cluster
+        })
+        .cloned()
+        .ok_or_else(|| format!("{} is no longer in the workspace", r.title()))?;
+    Ok((ws, found))
 }
 
 /// Sandbox clusters for one command (started on demand, stopped at the end).

@@ -159,9 +159,8 @@ async fn apply_inner(
             return Ok(ExitCode::from(1));
         }
     }
-    let outcomes = crate::deploy::apply_release(&client, ws, r)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Exactly the objects the diff above showed.
+    let outcomes = crate::deploy::apply_objects(&client, &d.desired, r).await;
     let mut failed = 0;
     for o in &outcomes {
         match &o.applied {

@@ -40,6 +40,11 @@ impl Sandbox {
         if fresh {
             seed::seed(&mut world, ws, Clock::System.now_ms());
             crate::paths::write_private(&file, &serde_json::to_vec(&world)?)?;
+            // What runs on each cluster is the workspace as it is now, before any
+            // edit made in tierui: an edit then shows as drift, as it would in life.
+            for c in &ws.clusters {
+                write_release_seed(&dir.join("clusters"), &c.name, &releases_on(ws, &c.name))?;
+            }
         }
         Ok(Sandbox {
             dir,
@@ -191,7 +196,15 @@ impl SimClusters {
         let objects = if by_walkthrough {
             Vec::new()
         } else {
-            releases_on(ws, &c.name)
+            match read_release_seed(&self.dir, &c.name) {
+                Some(objects) => objects,
+                None => {
+                    // A world from before seeds were kept: take the workspace now, once.
+                    let objects = releases_on(ws, &c.name);
+                    let _ = write_release_seed(&self.dir, &c.name, &objects);
+                    objects
+                }
+            }
         };
         let scenario = format!("sandbox-{}", c.name);
         let has_scenario = self.demo
@@ -228,6 +241,30 @@ impl SimClusters {
             h.shutdown().await;
         }
     }
+}
+
+fn seed_file(clusters_dir: &std::path::Path, cluster: &str) -> PathBuf {
+    clusters_dir.join(format!("{cluster}.seed.json"))
+}
+
+fn write_release_seed(
+    clusters_dir: &std::path::Path,
+    cluster: &str,
+    objects: &[serde_json::Value],
+) -> Result<()> {
+    crate::paths::private_dir(clusters_dir)?;
+    crate::paths::write_private(
+        &seed_file(clusters_dir, cluster),
+        &serde_json::to_vec(objects)?,
+    )
+}
+
+fn read_release_seed(
+    clusters_dir: &std::path::Path,
+    cluster: &str,
+) -> Option<Vec<serde_json::Value>> {
+    let bytes = std::fs::read(seed_file(clusters_dir, cluster)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Desired objects of every release that runs on `cluster`, in their namespaces.

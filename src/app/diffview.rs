@@ -59,6 +59,8 @@ pub struct DiffView {
     pub pending_save: Option<(Opened, String)>,
     /// Notes from rendering (what could not be rendered natively…).
     pub notes: Vec<String>,
+    /// The desired objects the drift report was made from: what `a` applies.
+    pub drift_desired: Option<Vec<serde_json::Value>>,
 }
 
 /// A line of the shown diff, with where changes start (for `[` and `]`).
@@ -82,6 +84,7 @@ impl DiffView {
             side_by_side: false,
             pending_save: None,
             notes: Vec::new(),
+            drift_desired: None,
         }
     }
 

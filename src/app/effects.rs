@@ -238,9 +238,15 @@ impl Effects {
                 let Some(r) = state.ws.releases.get(release).cloned() else {
                     return;
                 };
-                let (ctx, sims, ws) = (self.ctx.clone(), self.sims.clone(), state.ws.clone());
+                let (ctx, sims) = (self.ctx.clone(), self.sims.clone());
                 tokio::spawn(async move {
                     let result = async {
+                        // What is on disk is what apply sends.
+                        let root = ctx.root.clone();
+                        let (ws, r) =
+                            tokio::task::spawn_blocking(move || crate::deploy::reread(&root, &r))
+                                .await
+                                .map_err(|e| e.to_string())??;
                         let client =
                             crate::deploy::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
                         crate::deploy::drift(&client, &ws, &r).await
@@ -338,7 +344,7 @@ impl Effects {
                     let _ = tx.send(Msg::ObjectText { view, text });
                 });
             }
-            Effect::ApplyRelease { release } => {
+            Effect::ApplyRelease { release, objects } => {
                 let Some(r) = state.ws.releases.get(release).cloned() else {
                     return;
                 };
@@ -347,7 +353,7 @@ impl Effects {
                     let result = async {
                         let client =
                             crate::deploy::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
-                        crate::deploy::apply_release(&client, &ws, &r).await
+                        Ok::<_, String>(crate::deploy::apply_objects(&client, &objects, &r).await)
                     }
                     .await;
                     let _ = tx.send(Msg::Applied { release, result });

@@ -238,6 +238,18 @@ impl State {
         }
     }
 
+    /// Drops drift diffs of every open diff view (the files they came from changed).
+    pub fn forget_drifts(&mut self) {
+        for screen in std::iter::once(&mut self.screen).chain(self.under.iter_mut()) {
+            if let Screen::Diff(d) = screen
+                && matches!(d.drift, super::diffview::Pending::Ready(_))
+            {
+                d.drift = super::diffview::Pending::NotAsked;
+                d.drift_desired = None;
+            }
+        }
+    }
+
     pub fn walk(&self) -> Option<&super::walk::WalkView> {
         match &self.screen {
             Screen::Walk(w) => Some(w),

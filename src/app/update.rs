@@ -142,6 +142,8 @@ pub enum Effect {
     /// Server-side apply of the release (after the operator confirmed the drift).
     ApplyRelease {
         release: usize,
+        /// The desired objects of the drift the operator confirmed.
+        objects: Vec<serde_json::Value>,
     },
     /// Watch `kinds` of each (cluster, scope) for a live view.
     StartWatches {
@@ -221,14 +223,20 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         Msg::Reloaded(ws) => {
             let n = ws.problems.len();
             s.ws = *ws;
+            // A drift diff computed from the old files no longer says what apply would do.
+            s.forget_drifts();
             s.sync_selection();
-            s.message = Some((
-                Level::Info,
-                format!(
-                    "workspace reloaded ({n} problem{})",
-                    if n == 1 { "" } else { "s" }
-                ),
-            ));
+            let reloaded = format!(
+                "workspace reloaded ({n} problem{})",
+                if n == 1 { "" } else { "s" }
+            );
+            // A save reloads the workspace: keep saying what was saved.
+            s.message = Some(match s.message.take() {
+                Some((Level::Info, m)) if m.starts_with("saved ") => {
+                    (Level::Info, format!("{m} · {reloaded}"))
+                }
+                _ => (Level::Info, reloaded),
+            });
             Outcome::redraw()
         }
         Msg::ThemeLoaded(Ok(theme)) => {
@@ -414,8 +422,19 @@ fn confirm_key(s: &mut State, on_yes: Confirmed, code: KeyCode) -> Outcome {
         }
         (Confirmed::Teardown, false) => Outcome::redraw(),
         (Confirmed::Apply(release), true) => {
+            let objects = s
+                .diff_mut()
+                .filter(|d| d.release == release)
+                .and_then(|d| d.drift_desired.clone());
+            let Some(objects) = objects else {
+                s.message = Some((
+                    Level::Warn,
+                    "the drift changed before the answer; press a to see it again".into(),
+                ));
+                return Outcome::redraw();
+            };
             s.message = Some((Level::Info, "applying…".into()));
-            Outcome::with(Effect::ApplyRelease { release })
+            Outcome::with(Effect::ApplyRelease { release, objects })
         }
         (Confirmed::Apply(_), false) => {
             s.message = Some((Level::Info, "nothing applied".into()));

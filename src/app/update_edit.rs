@@ -561,6 +561,8 @@ pub fn drift_ready(
                     .push(format!("the server refused the dry run of {object}: {e}"));
             }
             d.notes.extend(drift.notes.iter().cloned());
+            let drift = *drift;
+            d.drift_desired = Some(drift.desired);
             d.drift = Pending::Ready(drift.report);
             d.focus_first_change();
         }
@@ -611,8 +613,12 @@ pub fn ask_apply(s: &mut State, release: usize) -> Outcome {
     };
     let Pending::Ready(report) = &d.drift else {
         d.kind = DiffKind::Drift;
-        if d.drift == Pending::NotAsked {
+        if matches!(d.drift, Pending::NotAsked | Pending::Failed(_)) {
             d.drift = Pending::Loading;
+            s.message = Some((
+                Level::Info,
+                "this is what apply would change; press a again to apply".into(),
+            ));
             return with(vec![Effect::DriftDiff { release }]);
         }
         return message(s, Level::Info, "waiting for the drift diff");

@@ -962,3 +962,49 @@ mod live {
         assert!(matches!(&out.effects[..], [Effect::StopWatches { .. }]));
     }
 }
+
+#[test]
+fn apply_sends_exactly_the_objects_of_the_drift_shown_and_a_reload_forgets_it() {
+    use crate::app::diffview::{DiffKind, DiffView, Pending};
+    use crate::app::state::{Confirmed, Overlay, Screen};
+    use crate::app::update::Effect;
+    let (_dir, mut s) = demo_state("default");
+    let desired = vec![
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}),
+    ];
+    let report = crate::render::diff::diff_objects(&[], &desired, "day-service");
+    let mut view = DiffView::new(1, "day-service · production".into(), DiffKind::Drift);
+    view.drift = Pending::Ready(report);
+    view.drift_desired = Some(desired.clone());
+    s.push(Screen::Diff(Box::new(view.clone())));
+    press(&mut s, "a");
+    assert!(matches!(
+        &s.overlay,
+        Some(Overlay::Confirm {
+            on_yes: Confirmed::Apply(1),
+            ..
+        })
+    ));
+    let out = press_out(&mut s, 'y');
+    assert_eq!(
+        out.effects,
+        vec![Effect::ApplyRelease {
+            release: 1,
+            objects: desired.clone()
+        }]
+    );
+    // The files changed (a reload) between the diff and the answer: nothing is
+    // applied on the strength of the old diff.
+    s.pop();
+    s.push(Screen::Diff(Box::new(view)));
+    press(&mut s, "a");
+    let ws = crate::workspace::load(&s.ws.root);
+    update(&mut s, Msg::Reloaded(Box::new(ws)));
+    let out = press_out(&mut s, 'y');
+    assert!(out.effects.is_empty(), "{:?}", out.effects);
+    assert!(
+        s.message.as_ref().unwrap().1.contains("drift changed"),
+        "{:?}",
+        s.message
+    );
+}
