@@ -197,7 +197,14 @@ impl SimHandle {
     pub async fn shutdown(self) {
         self.sim.shutdown.send_replace(true);
         for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+            let abort = t.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), t)
+                .await
+                .is_err()
+            {
+                // Never leave a server running detached after shutdown.
+                abort.abort();
+            }
         }
         if let Some(path) = &self.state_file {
             let st = self.sim.lock();

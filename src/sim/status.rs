@@ -169,6 +169,10 @@ impl ApiError {
         Self::new(410, "Expired", message)
     }
 
+    pub fn shutting_down() -> Self {
+        Self::new(503, "ServiceUnavailable", "the simulator is shutting down")
+    }
+
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(405, "MethodNotAllowed", message)
     }

@@ -191,6 +191,16 @@ fn header_str(h: &HeaderMap, k: header::HeaderName) -> &str {
 }
 
 async fn handle(AxState(sim): AxState<Arc<Sim>>, req: Request) -> Response {
+    // A stopped simulator answers nothing from its old state: a client that kept
+    // a connection open across a restart must reconnect to the new one.
+    if *sim.shutdown.borrow() {
+        let mut r = error_response(&ApiError::shutting_down());
+        r.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        return r;
+    }
     let (parts, body) = req.into_parts();
     let query = parse_query(parts.uri.query());
     let route = parse_route(parts.uri.path());

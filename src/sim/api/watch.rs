@@ -150,6 +150,11 @@ pub fn serve(
     let mut changes = sim.lock().store.subscribe();
     let mut drops = sim.drops.subscribe();
     let mut shutdown = sim.shutdown.subscribe();
+    // Subscribing marks the current value seen: a watch begun as the simulator
+    // stops must not wait for a change that already happened.
+    if *shutdown.borrow() {
+        return Err(ApiError::shutting_down());
+    }
     tokio::spawn(async move {
         for e in &initial {
             if tx
