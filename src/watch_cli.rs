@@ -182,12 +182,7 @@ pub fn text_line(e: &Event, now_s: i64) -> String {
             p.node
         ),
         Row::HorizontalPodAutoscaler(h) => {
-            let targets = h
-                .metrics
-                .iter()
-                .map(|m| format!("{}/{}", m.current, m.target))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let targets = h.targets();
             format!(
                 "{:<48} {:<28} {:<24} {:<4} {:<4} {}{deleted}",
                 format!("horizontalpodautoscaler/{}", h.name),

@@ -21,22 +21,9 @@ fn pods(screen: &str) -> Option<usize> {
 #[test]
 fn live_view_sees_the_hpa_add_pods() {
     let sb = Sandbox::new();
-    let env: Vec<String> = sb
-        .env()
-        .into_iter()
-        .map(|(k, v)| format!("{k}='{v}'"))
-        .collect();
     // 20 simulated seconds per second: day's swell (400m → 850m between 60 s
     // and 240 s) takes its HPA from 3 pods towards 6 within seconds.
-    let t = Tmux::start(
-        &format!(
-            "env {} '{}' --speed 20 demo",
-            env.join(" "),
-            env!("CARGO_BIN_EXE_tierui")
-        ),
-        120,
-        40,
-    );
+    let t = Tmux::start(&sb.shell_line("--speed 20 demo"), 120, 40);
     t.wait_text("Releases (4)");
     t.send(&["Tab", "j"]);
     t.wait_text("day-service · production");

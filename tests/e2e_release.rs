@@ -12,20 +12,7 @@ use common::tmux::Tmux;
 #[test]
 fn bump_tag_diff_save_apply_and_watch_the_rollout() {
     let sb = Sandbox::new();
-    let env: Vec<String> = sb
-        .env()
-        .into_iter()
-        .map(|(k, v)| format!("{k}='{v}'"))
-        .collect();
-    let t = Tmux::start(
-        &format!(
-            "env {} '{}' --speed 20 demo",
-            env.join(" "),
-            env!("CARGO_BIN_EXE_tierui")
-        ),
-        120,
-        40,
-    );
+    let t = Tmux::start(&sb.shell_line("--speed 20 demo"), 120, 40);
     t.wait_text("Releases (4)");
     t.send(&["Tab", "j"]);
     t.wait_text("day-service · production");

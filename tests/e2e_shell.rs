@@ -6,23 +6,10 @@ mod common;
 use common::Sandbox;
 use common::tmux::Tmux;
 
-fn shell_line(sb: &Sandbox, args: &str) -> String {
-    let env: Vec<String> = sb
-        .env()
-        .into_iter()
-        .map(|(k, v)| format!("{k}='{v}'"))
-        .collect();
-    format!(
-        "env {} '{}' {args}",
-        env.join(" "),
-        env!("CARGO_BIN_EXE_tierui")
-    )
-}
-
 #[test]
 fn demo_navigate_help_quit_restores_terminal() {
     let sb = Sandbox::new();
-    let t = Tmux::start(&shell_line(&sb, "demo"), 100, 30);
+    let t = Tmux::start(&sb.shell_line("demo"), 100, 30);
     t.wait_text("Releases (4)");
     assert_eq!(
         t.var("alternate_on"),
@@ -61,7 +48,7 @@ fn sigterm_restores_terminal() {
     let t = Tmux::start(
         &format!(
             "{} & echo $! > '{}'; wait $!",
-            shell_line(&sb, "demo"),
+            sb.shell_line("demo"),
             pidfile.display()
         ),
         100,

@@ -11,16 +11,7 @@ use common::tmux::Tmux;
 #[test]
 fn sandbox_walkthrough_to_the_end_and_teardown() {
     let sb = Sandbox::new();
-    let env: Vec<String> = sb
-        .env()
-        .into_iter()
-        .map(|(k, v)| format!("{k}='{v}'"))
-        .collect();
-    let line = format!(
-        "env {} '{}' demo --speed 300",
-        env.join(" "),
-        env!("CARGO_BIN_EXE_tierui")
-    );
+    let line = sb.shell_line("demo --speed 300");
     let t = Tmux::start(&line, 120, 40);
     t.wait_text("Clusters (3)");
     t.send(&["j", "j", "w"]);

@@ -185,6 +185,48 @@ impl<'a> Table<'a> {
     }
 }
 
+/// A table's rows: "loading …" until the first list, "no …" when empty, else
+/// the window from `first` with the cursor's row highlighted.
+struct Body<'p> {
+    pane: &'p ClusterPane,
+    kind: Kind,
+    what: &'static str,
+    first: usize,
+    cursor: usize,
+}
+
+impl Body<'_> {
+    fn draw<'a, R>(
+        &self,
+        f: &mut Frame,
+        inner: Rect,
+        t: &Theme,
+        rows: &[R],
+        line: impl Fn(&R) -> Line<'a>,
+    ) {
+        let lines: Vec<Line> = if !self.pane.listed(self.kind) {
+            vec![loading_line(t, self.pane, self.what)]
+        } else if rows.is_empty() {
+            vec![Line::styled(format!("no {}", self.what), t.muted())]
+        } else {
+            rows.iter()
+                .enumerate()
+                .skip(self.first)
+                .take(inner.height as usize)
+                .map(|(i, r)| {
+                    let l = line(r);
+                    if i == self.cursor {
+                        l.style(t.selection(true))
+                    } else {
+                        l
+                    }
+                })
+                .collect()
+        };
+        f.render_widget(Paragraph::new(lines), inner);
+    }
+}
+
 fn sort_mark(v: &LiveView, by: SortBy) -> &'static str {
     match (v.sort == by, v.descending) {
         (false, _) => "",
@@ -767,42 +809,28 @@ fn draw_deploy_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Cl
         cursor: Some(v.cursor),
     };
     let (inner, first) = table.frame(f, top, t);
-    if !pane.listed(Kind::Deployments) {
-        f.render_widget(Paragraph::new(loading_line(t, pane, "deployments")), inner);
-    } else if deps.is_empty() {
-        f.render_widget(
-            Paragraph::new(Line::styled("no deployments", t.muted())),
-            inner,
-        );
-    } else {
-        let lines: Vec<Line> = deps
-            .iter()
-            .enumerate()
-            .skip(first)
-            .take(inner.height as usize)
-            .map(|(i, d)| {
-                let roll = rollout_text(d);
-                let style = if d.complete { t.ok() } else { t.changed() };
-                let line = Line::from(vec![
-                    Span::raw(cell(&d.name, name_w)),
-                    Span::raw(cell(&format!("{}/{}", d.ready, d.desired), 6)),
-                    Span::raw(cell(&d.updated.to_string(), 11)),
-                    Span::raw(cell(&d.available.to_string(), 10)),
-                    Span::styled(
-                        cell(&bar(d.updated.min(d.available), d.desired, 10), 12),
-                        style,
-                    ),
-                    Span::styled(fit(&roll, width.saturating_sub(name_w + 39)), style),
-                ]);
-                if i == v.cursor {
-                    line.style(t.selection(true))
-                } else {
-                    line
-                }
-            })
-            .collect();
-        f.render_widget(Paragraph::new(lines), inner);
-    }
+    let body = Body {
+        pane,
+        kind: Kind::Deployments,
+        what: "deployments",
+        first,
+        cursor: v.cursor,
+    };
+    body.draw(f, inner, t, &deps, |d| {
+        let roll = rollout_text(d);
+        let style = if d.complete { t.ok() } else { t.changed() };
+        Line::from(vec![
+            Span::raw(cell(&d.name, name_w)),
+            Span::raw(cell(&format!("{}/{}", d.ready, d.desired), 6)),
+            Span::raw(cell(&d.updated.to_string(), 11)),
+            Span::raw(cell(&d.available.to_string(), 10)),
+            Span::styled(
+                cell(&bar(d.updated.min(d.available), d.desired, 10), 12),
+                style,
+            ),
+            Span::styled(fit(&roll, width.saturating_sub(name_w + 39)), style),
+        ])
+    });
     let Some(d) = deps.get(v.cursor) else {
         draw_events_for(f, bottom, s, v, pane, None);
         return;
@@ -893,59 +921,36 @@ fn draw_hpa_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Clust
         cursor: Some(v.cursor),
     };
     let (inner, first) = table.frame(f, top, t);
-    if !pane.listed(Kind::Hpas) {
-        f.render_widget(Paragraph::new(loading_line(t, pane, "autoscalers")), inner);
-    } else if hpas.is_empty() {
-        f.render_widget(
-            Paragraph::new(Line::styled("no autoscalers", t.muted())),
-            inner,
-        );
-    } else {
-        let lines: Vec<Line> = hpas
-            .iter()
-            .enumerate()
-            .skip(first)
-            .take(inner.height as usize)
-            .map(|(i, h)| {
-                let targets = h
-                    .metrics
-                    .iter()
-                    .map(|m| format!("{}/{}", m.current, m.target))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let replicas = if h.current == h.desired {
-                    h.current.to_string()
-                } else {
-                    format!("{}→{}", h.current, h.desired)
-                };
-                let line = Line::from(vec![
-                    Span::raw(cell(&h.name, name_w)),
-                    Span::styled(cell(&h.target, 28), t.muted()),
-                    Span::raw(cell(&targets, 24)),
-                    Span::raw(cell(&h.min.to_string(), 5)),
-                    Span::raw(cell(&h.max.to_string(), 5)),
-                    Span::styled(
-                        cell(&replicas, 10),
-                        if h.current == h.desired {
-                            t.base()
-                        } else {
-                            t.changed()
-                        },
-                    ),
-                    Span::raw(
-                        h.last_scale
-                            .map_or("never".into(), |l| age(v.now_s, Some(l))),
-                    ),
-                ]);
-                if i == v.cursor {
-                    line.style(t.selection(true))
-                } else {
-                    line
-                }
-            })
-            .collect();
-        f.render_widget(Paragraph::new(lines), inner);
-    }
+    let body = Body {
+        pane,
+        kind: Kind::Hpas,
+        what: "autoscalers",
+        first,
+        cursor: v.cursor,
+    };
+    body.draw(f, inner, t, &hpas, |h| {
+        let scaling = h.current != h.desired;
+        let replicas = if scaling {
+            format!("{}→{}", h.current, h.desired)
+        } else {
+            h.current.to_string()
+        };
+        Line::from(vec![
+            Span::raw(cell(&h.name, name_w)),
+            Span::styled(cell(&h.target, 28), t.muted()),
+            Span::raw(cell(&h.targets(), 24)),
+            Span::raw(cell(&h.min.to_string(), 5)),
+            Span::raw(cell(&h.max.to_string(), 5)),
+            Span::styled(
+                cell(&replicas, 10),
+                if scaling { t.changed() } else { t.base() },
+            ),
+            Span::raw(
+                h.last_scale
+                    .map_or("never".into(), |l| age(v.now_s, Some(l))),
+            ),
+        ])
+    });
     match hpas.get(v.cursor) {
         Some(h) => {
             let [l, r] =

@@ -29,6 +29,13 @@ pub fn draw(f: &mut Frame, s: &State) {
     f.render_widget(Block::default().style(s.theme.base()), area);
     let l = layout::home(area, s);
     statusbar::draw(f, l.status, s);
+    // Full-width screens use everything between the status bar and the bottom line.
+    let body = Rect::new(
+        area.x,
+        l.status.bottom(),
+        area.width,
+        l.bottom.y.saturating_sub(l.status.bottom()),
+    );
     match &s.screen {
         Screen::Home => {
             navigator::draw_clusters(f, l.clusters, s);
@@ -39,39 +46,15 @@ pub fn draw(f: &mut Frame, s: &State) {
             }
         }
         Screen::Editor(e) => {
-            let body = Rect::new(
-                area.x,
-                l.status.bottom(),
-                area.width,
-                l.bottom.y.saturating_sub(l.status.bottom()),
-            );
             editor::draw(f, body, s, e);
         }
         Screen::Diff(d) => {
-            let body = Rect::new(
-                area.x,
-                l.status.bottom(),
-                area.width,
-                l.bottom.y.saturating_sub(l.status.bottom()),
-            );
             diff::draw(f, body, s, d);
         }
         Screen::Walk(w) => {
-            let body = Rect::new(
-                area.x,
-                l.status.bottom(),
-                area.width,
-                l.bottom.y.saturating_sub(l.status.bottom()),
-            );
             walk::draw(f, body, s, w);
         }
         Screen::Live(v) => {
-            let body = Rect::new(
-                area.x,
-                l.status.bottom(),
-                area.width,
-                l.bottom.y.saturating_sub(l.status.bottom()),
-            );
             live::draw(f, body, s, v);
         }
     }

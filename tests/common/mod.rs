@@ -35,6 +35,21 @@ impl Sandbox {
             ),
         ]
     }
+    /// A shell line that runs the real binary with `args` in this sandbox's
+    /// environment (for tmux).
+    pub fn shell_line(&self, args: &str) -> String {
+        let env: Vec<String> = self
+            .env()
+            .into_iter()
+            .map(|(k, v)| format!("{k}='{v}'"))
+            .collect();
+        format!(
+            "env {} '{}' {args}",
+            env.join(" "),
+            env!("CARGO_BIN_EXE_tierui")
+        )
+    }
+
     /// A `tierui` command with this sandbox's environment.
     pub fn command(&self) -> std::process::Command {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tierui"));

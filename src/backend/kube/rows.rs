@@ -208,6 +208,17 @@ pub struct HpaRow {
     pub last_scale: Option<i64>,
 }
 
+impl HpaRow {
+    /// `71%/60%, 112/100` as kubectl's TARGETS column.
+    pub fn targets(&self) -> String {
+        self.metrics
+            .iter()
+            .map(|m| format!("{}/{}", m.current, m.target))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 fn quantity(q: Option<&k8s_openapi::apimachinery::pkg::api::resource::Quantity>) -> Option<String> {
     q.map(|q| q.0.clone())
 }
