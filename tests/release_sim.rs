@@ -221,3 +221,59 @@ async fn diff_errors_exit_2_with_the_reason() {
         "{err}"
     );
 }
+
+/// A kubeconfig whose user gets its token from an exec credential plugin, as
+/// `aws eks update-kubeconfig` writes one (`aws eks get-token`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_credential_plugins_are_run_as_kubectl_runs_them() {
+    let sb = Sandbox::new();
+    let ws = tempfile::tempdir().unwrap();
+    tierui::paths::extract_demo(ws.path()).unwrap();
+    let sim = start(SimConfig {
+        cluster_name: "dusk".into(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let marker = ws.path().join("plugin-ran");
+    let plugin = ws.path().join("get-token");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{}'\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"k8s-aws-v1.bench\"}}}}'\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let kubeconfig = ws.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: dusk\n  cluster:\n    server: {}\ncontexts:\n- name: dusk\n  context:\n    cluster: dusk\n    user: dusk\ncurrent-context: dusk\nusers:\n- name: dusk\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {}\n      args: [eks, get-token, --cluster-name, dusk]\n      interactiveMode: Never\n",
+            sim.url(),
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    // The binary runs off the runtime's threads so the simulator keeps serving.
+    let (code, out, err) = tokio::task::block_in_place(|| {
+        tierui(
+            &sb,
+            ws.path(),
+            &kubeconfig,
+            &["diff", "dusk-service", "--json"],
+        )
+    });
+    // Reached the cluster (everything would be created) through the plugin's token.
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap().trim(),
+        "eks get-token --cluster-name dusk"
+    );
+    sim.shutdown().await;
+}
