@@ -22,6 +22,9 @@ pub struct Context {
 impl Context {
     /// Resolves the workspace to open; `force_demo` is `tierui demo`.
     pub fn open(global: &GlobalArgs, force_demo: bool) -> Result<Context> {
+        if let Some(s) = global.speed {
+            check_speed(s)?;
+        }
         let dirs = Dirs::discover()?;
         let located = if force_demo {
             Located::Demo
@@ -64,5 +67,39 @@ impl Context {
             sandbox: self.sandbox,
             readonly: self.readonly,
         }
+    }
+}
+
+/// The sandbox time factor: a finite number above zero (0.5 is half speed).
+pub fn check_speed(s: f64) -> Result<()> {
+    if !s.is_finite() || s <= 0.0 {
+        anyhow::bail!(
+            "--speed {s}: the time factor must be a number above 0 (1 is real time, 10 ten times faster)"
+        );
+    }
+    if s > 1_000_000.0 {
+        anyhow::bail!("--speed {s}: at most 1000000 (a day passes in a tenth of a second)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_must_be_a_positive_finite_number() {
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e9] {
+            assert!(check_speed(bad).is_err(), "{bad}");
+        }
+        for good in [0.5, 1.0, 60.0] {
+            assert!(check_speed(good).is_ok(), "{good}");
+        }
+        assert!(
+            check_speed(0.0)
+                .unwrap_err()
+                .to_string()
+                .contains("above 0")
+        );
     }
 }

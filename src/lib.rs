@@ -111,6 +111,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             watch_cli::run(&ctx, &args)
         }
         Some(Command::Sim(args)) => {
+            if let Some(s) = cli.global.speed {
+                context::check_speed(s)?;
+            }
             sim::run_cli(&args, cli.global.speed.unwrap_or(1.0))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -176,3 +176,132 @@ mod tests {
         assert!(dir.path().join("k8s/dusk/hpa.yaml").is_file());
     }
 }
+
+/// An exclusive lock on a file, held until dropped (or the process ends: the
+/// operating system releases it, so a crash never leaves a stale lock). The file
+/// names its holder, so a second process can say who has it.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: std::fs::File,
+    pub path: PathBuf,
+}
+
+/// Why a lock could not be taken.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another process holds it; its own description (PID and command).
+    Held {
+        holder: String,
+    },
+    Io(anyhow::Error),
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockError::Held { holder } => write!(f, "held by {holder}"),
+            LockError::Io(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+/// Takes the lock at `path` without waiting, writing this process's PID and
+/// command line into it.
+pub fn try_lock(path: &Path) -> std::result::Result<FileLock, LockError> {
+    use std::io::{Read as _, Seek as _};
+    let dir = path.parent().unwrap_or(Path::new("."));
+    private_dir(dir).map_err(LockError::Io)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut file = opts
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))
+        .map_err(LockError::Io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(LockError::Held {
+                holder: if holder.is_empty() {
+                    "another tierui process".to_string()
+                } else {
+                    holder.to_string()
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(LockError::Io(anyhow::anyhow!(
+                "cannot lock {}: {e}",
+                path.display()
+            )));
+        }
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let me = format!(
+        "PID {} ({})",
+        std::process::id(),
+        args.iter()
+            .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
+            .take(6)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(me.as_bytes()))
+        .and_then(|()| file.flush());
+    written
+        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(LockError::Io)?;
+    Ok(FileLock {
+        _file: file,
+        path: path.to_path_buf(),
+    })
+}
+
+/// Locks this process keeps until it ends, by path.
+static HELD: std::sync::Mutex<Vec<FileLock>> = std::sync::Mutex::new(Vec::new());
+
+/// Takes the lock at `path` for the rest of this process (again and again is
+/// fine). `Ok(true)` the first time: what the lock guards may have been changed
+/// by its previous holder, so re-read it.
+pub fn hold_for_process(path: &Path) -> std::result::Result<bool, LockError> {
+    let mut held = HELD
+        .lock()
+        .map_err(|_| LockError::Io(anyhow::anyhow!("lock registry poisoned")))?;
+    if held.iter().any(|l| l.path == path) {
+        return Ok(false);
+    }
+    held.push(try_lock(path)?);
+    Ok(true)
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_and_told_who_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("walkthrough.lock");
+        let first = try_lock(&path).unwrap();
+        match try_lock(&path) {
+            Err(LockError::Held { holder }) => {
+                assert!(
+                    holder.starts_with(&format!("PID {}", std::process::id())),
+                    "{holder}"
+                )
+            }
+            other => panic!("second lock: {other:?}"),
+        }
+        drop(first);
+        // Released with its holder.
+        let again = try_lock(&path).unwrap();
+        assert_eq!(again.path, path);
+    }
+}

@@ -4,92 +4,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::process::Stdio;
 
 use aws_sdk_ec2::types::Filter;
-use common::Sandbox;
-
-/// moto is one server: tests that use it run one at a time and reset it first.
-static MOTO: Mutex<()> = Mutex::new(());
-
-fn moto() -> String {
-    std::env::var("TIERUI_TEST_MOTO").expect("TIERUI_TEST_MOTO is not set: run ./scripts/test-all, which starts moto (tests never skip a missing peer)")
-}
-
-fn reset(url: &str) {
-    let status = Command::new("python3")
-        .args(["-c", &format!("import urllib.request; urllib.request.urlopen(urllib.request.Request('{url}/moto-api/reset', method='POST'))")])
-        .status()
-        .expect("python3");
-    assert!(status.success(), "moto reset failed");
-}
-
-struct Env {
-    sb: Sandbox,
-    ws: tempfile::TempDir,
-    url: String,
-}
-
-fn env() -> Env {
-    let url = moto();
-    reset(&url);
-    let ws = tempfile::tempdir().unwrap();
-    tierui::paths::extract_demo(ws.path()).unwrap();
-    Env {
-        sb: Sandbox::new(),
-        ws,
-        url,
-    }
-}
-
-impl Env {
-    fn walk(&self, extra: &[&str]) -> Command {
-        let mut c = self.sb.command();
-        c.args([
-            "walk",
-            "dawn",
-            "--yes",
-            "--endpoint-url",
-            &self.url,
-            "--workspace",
-        ])
-        .arg(self.ws.path())
-        .args(extra);
-        c.env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE");
-        c
-    }
-
-    async fn clients(
-        &self,
-    ) -> (
-        aws_sdk_ec2::Client,
-        aws_sdk_iam::Client,
-        aws_sdk_eks::Client,
-    ) {
-        let creds = aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test");
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("eu-west-1"))
-            .endpoint_url(&self.url)
-            .credentials_provider(creds)
-            .http_client(
-                aws_smithy_http_client::Builder::new()
-                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-                    ))
-                    .build_https(),
-            )
-            .load()
-            .await;
-        (
-            aws_sdk_ec2::Client::new(&conf),
-            aws_sdk_iam::Client::new(&conf),
-            aws_sdk_eks::Client::new(&conf),
-        )
-    }
-}
+use common::moto::{MOTO, env, runtime};
 
 fn ours() -> Vec<Filter> {
     vec![
@@ -104,13 +22,6 @@ fn tag<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str> {
     tags.iter()
         .find(|t| t.key() == Some(key))
         .and_then(|t| t.value())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]

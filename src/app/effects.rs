@@ -14,9 +14,7 @@ use crate::context::Context;
 use crate::sandbox::Sandbox;
 use crate::theme::Theme;
 use crate::walkthrough::plan::Plan;
-use crate::walkthrough::runner::{
-    Command as WalkCommand, LocalOps, Runner, load_progress, state_file,
-};
+use crate::walkthrough::runner::{Command as WalkCommand, LocalOps, Runner};
 
 pub struct Effects {
     ctx: Context,
@@ -390,8 +388,9 @@ impl Effects {
     }
 }
 
-/// Plans the walkthrough, connects its cloud and serves the runner until the
-/// screen closes.
+/// Plans the walkthrough, connects its cloud (the cluster's own profile and
+/// region) and serves the runner until the screen closes. The workspace's
+/// walkthrough lock is held meanwhile.
 async fn open_walk(
     ctx: Context,
     sandbox: Option<Arc<Sandbox>>,
@@ -400,58 +399,66 @@ async fn open_walk(
     commands: mpsc::UnboundedReceiver<WalkCommand>,
     tx: mpsc::UnboundedSender<Msg>,
 ) -> Result<()> {
-    let (plan, _file) = crate::walkthrough::headless::plan_for(&ctx, &cluster)?;
+    let planned = crate::walkthrough::headless::plan_for(&ctx, &cluster)?;
+    let state_dir = ctx.dirs.workspace_state(&ctx.root);
+    let _lock = crate::walkthrough::session::lock(&state_dir)?;
     // In the sandbox the new cluster's API is its simulated cluster.
     let local = Arc::new(crate::walkthrough::local::FileLocal {
-        dir: ctx.dirs.workspace_state(&ctx.root).join("kubeconfig"),
+        dir: state_dir.join("kubeconfig"),
         connect: sims.map(|s| crate::walkthrough::local::sandbox_connector(ctx.clone(), s)),
     });
     match sandbox {
         Some(sb) => {
-            let cloud = Arc::new(sb.cloud(&plan.region));
+            let cloud = Arc::new(sb.cloud(&planned.plan.region));
+            serve_walk(&ctx, planned.plan, cloud, local, sb.speed, commands, tx).await
+        }
+        None => {
+            let aws = planned.aws(&ctx)?;
+            let cloud = crate::backend::aws::AwsCloud::connect_with(
+                &ctx.global,
+                &aws.region,
+                aws.profile.as_deref(),
+            )
+            .await?;
             serve_walk(
                 &ctx,
-                plan,
-                cloud,
+                planned.plan,
+                Arc::new(cloud),
                 local,
-                "sandbox".into(),
-                sb.speed,
-                false,
+                1.0,
                 commands,
                 tx,
             )
             .await
         }
-        None => {
-            let cloud =
-                Arc::new(crate::backend::aws::AwsCloud::connect(&ctx.global, &plan.region).await?);
-            let target = cloud.target();
-            serve_walk(&ctx, plan, cloud, local, target, 1.0, true, commands, tx).await
-        }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn serve_walk<C: Cloud>(
     ctx: &Context,
     plan: Plan,
     cloud: Arc<C>,
     local: Arc<dyn LocalOps>,
-    target: String,
     speed: f64,
-    confirm: bool,
     commands: mpsc::UnboundedReceiver<WalkCommand>,
     tx: mpsc::UnboundedSender<Msg>,
 ) -> Result<()> {
-    let file = state_file(&ctx.dirs.workspace_state(&ctx.root), &plan.cluster, &target);
-    let progress = load_progress(&file, &plan, &target)?;
-    let view = super::walk::WalkView::new(
+    // Whose account this is decides which progress may be resumed.
+    let identity = cloud.identity().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state_dir = ctx.dirs.workspace_state(&ctx.root);
+    let opened =
+        crate::walkthrough::session::open_progress(&state_dir, &plan, &identity, ctx.sandbox)?;
+    let (file, progress) = (opened.file, opened.progress);
+    let mut view = super::walk::WalkView::new(
         plan.clone(),
         progress.clone(),
         ctx.sandbox,
         file.display().to_string(),
         now_ms(),
     );
+    for n in opened.notes {
+        view.note(n);
+    }
     let _ = tx.send(Msg::WalkOpened(Box::new(view)));
     let (etx, mut erx) = mpsc::unbounded_channel();
     let forward = tx.clone();
@@ -462,6 +469,7 @@ async fn serve_walk<C: Cloud>(
             }
         }
     });
+    let confirm = !ctx.sandbox;
     let runner = Runner::new(
         cloud, local, plan, progress, file, speed, confirm, etx, commands,
     );

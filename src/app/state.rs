@@ -43,10 +43,12 @@ pub enum Overlay {
     Help {
         scroll: u16,
     },
-    /// A yes/no question; `y` sends the effect of `on_yes`.
+    /// A yes/no question; `y` sends the effect of `on_yes`. `details` (the IDs a
+    /// teardown deletes) are shown on request with `i`.
     Confirm {
         title: String,
         lines: Vec<String>,
+        details: Vec<String>,
         on_yes: Confirmed,
     },
     /// A question with lettered answers; Esc answers none.

@@ -330,6 +330,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
                             .into(),
                         "y runs the step · n pauses".into(),
                     ],
+                    details: Vec::new(),
                     on_yes: Confirmed::RunLiveStep(*step),
                 });
             }
@@ -405,8 +406,19 @@ fn key(s: &mut State, ev: KeyEvent) -> Outcome {
     act(s, action)
 }
 
-/// A yes/no question answers only to y, n, Esc and q.
+/// A yes/no question answers only to y, n, Esc and q (and i, which shows the
+/// details it holds).
 fn confirm_key(s: &mut State, on_yes: Confirmed, code: KeyCode) -> Outcome {
+    if let (KeyCode::Char('i'), Some(Overlay::Confirm { lines, details, .. })) =
+        (code, &mut s.overlay)
+    {
+        if details.is_empty() {
+            return Outcome::default();
+        }
+        // After the question, which stays in view however long the list is.
+        lines.append(details);
+        return Outcome::redraw();
+    }
     let yes = match code {
         KeyCode::Char('y' | 'Y') => true,
         KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => false,
@@ -535,19 +547,32 @@ fn walk_act(s: &mut State, action: Action) -> Outcome {
             if readonly {
                 return refuse(s);
             }
-            let created = w.progress.teardown_plan(&w.plan).len();
+            let summary = crate::walkthrough::summary::TeardownSummary::of(&w.plan, &w.progress);
             let cluster = w.plan.cluster.clone();
+            if summary.is_empty() {
+                s.message = Some((
+                    Level::Info,
+                    format!(
+                        "nothing to tear down: the walkthrough of {cluster} has created nothing"
+                    ),
+                ));
+                return Outcome::redraw();
+            }
             let target = w.identity.clone().unwrap_or_default();
             s.overlay = Some(Overlay::Confirm {
                 title: format!("Tear down {cluster}?"),
                 lines: vec![
                     format!(
-                        "{created} deletions, in reverse order, of exactly what this walkthrough created ({target})."
+                        "Deletes {} resources this walkthrough created, in {target}:",
+                        summary.total()
                     ),
+                    summary.counts_line(),
+                    format!("That stops {}.", summary.hourly.describe("hour")),
                     "Node groups go before the cluster, NAT gateways before their addresses."
                         .into(),
-                    "y deletes · n keeps everything".into(),
+                    "y deletes · i lists the IDs · n keeps everything".into(),
                 ],
+                details: summary.id_lines(),
                 on_yes: Confirmed::Teardown,
             });
         }

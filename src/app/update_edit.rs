@@ -643,6 +643,7 @@ pub fn ask_apply(s: &mut State, release: usize) -> Outcome {
     s.overlay = Some(Overlay::Confirm {
         title: format!("Apply {title}?"),
         lines,
+        details: Vec::new(),
         on_yes: super::state::Confirmed::Apply(release),
     });
     Outcome {

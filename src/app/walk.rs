@@ -78,6 +78,11 @@ impl WalkView {
         self.progress.step_status(&self.plan, step)
     }
 
+    /// A line for the log that is not a runner event (a moved progress file).
+    pub fn note(&mut self, text: String) {
+        self.push(Level::Warn, text);
+    }
+
     fn push(&mut self, level: Level, text: String) {
         self.log.push_back((level, text));
         while self.log.len() > LOG_LINES {
@@ -155,10 +160,16 @@ impl WalkView {
             Event::Progress { progress } => self.progress = *progress,
             Event::Identity {
                 account,
+                arn,
                 region,
                 endpoint,
-                ..
-            } => self.identity = Some(format!("account {account} · {region} · {endpoint}")),
+            } => {
+                self.identity = Some(if self.sandbox {
+                    format!("account {account} · {region} · {endpoint}")
+                } else {
+                    format!("account {account} ({arn}) · {region} · {endpoint}")
+                })
+            }
             Event::Started {
                 step,
                 call,
@@ -230,13 +241,19 @@ impl WalkView {
             Event::Finished {
                 complete,
                 hourly_cost,
+                unpriced,
             } => {
                 self.busy = false;
+                let cost = crate::walkthrough::cost::Hourly {
+                    total: hourly_cost,
+                    unknown: unpriced,
+                };
                 self.push(
                     Level::Info,
                     format!(
-                        "{} · running resources cost about ${hourly_cost:.2}/h",
-                        if complete { "done" } else { "stopped" }
+                        "{} · running resources cost {}",
+                        if complete { "done" } else { "stopped" },
+                        cost.describe("h")
                     ),
                 );
             }

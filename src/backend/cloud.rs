@@ -15,6 +15,61 @@ pub type Tags = Vec<(String, String)>;
 pub const TAG_CLUSTER: &str = "tierui.io/cluster";
 pub const TAG_STEP: &str = "tierui.io/step";
 
+/// Whether a resource's own tags say that this walkthrough call created it: the
+/// cluster tag and the step tag both present with exactly these values. Adoption
+/// relies on this, checked on what a describe call returned, never on the
+/// server's filters alone (an endpoint may ignore them).
+pub fn tagged_by<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    cluster: &str,
+    call_id: &str,
+) -> bool {
+    let (mut has_cluster, mut has_step) = (false, false);
+    for (k, v) in tags {
+        match k {
+            TAG_CLUSTER if v == cluster => has_cluster = true,
+            TAG_CLUSTER => return false,
+            TAG_STEP if v == call_id => has_step = true,
+            TAG_STEP => return false,
+            _ => {}
+        }
+    }
+    has_cluster && has_step
+}
+
+/// The one candidate an earlier run of this call created, from what a describe
+/// call returned: those whose tags carry this cluster and call. Two or more is an
+/// error (adopting either could hand one resource to two calls).
+pub fn adopt_one<T>(
+    api: &str,
+    cluster: &str,
+    call_id: &str,
+    candidates: impl IntoIterator<Item = (T, Vec<(String, String)>)>,
+) -> Result<Option<T>, CloudError> {
+    let mut owned: Vec<T> = candidates
+        .into_iter()
+        .filter(|(_, tags)| {
+            tagged_by(
+                tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                cluster,
+                call_id,
+            )
+        })
+        .map(|(t, _)| t)
+        .collect();
+    match owned.len() {
+        0 => Ok(None),
+        1 => Ok(owned.pop()),
+        n => Err(CloudError::new(
+            api,
+            "AmbiguousAdoption",
+            format!(
+                "{n} resources carry the tags {TAG_CLUSTER}={cluster} and {TAG_STEP}={call_id}; tierui adopts only when exactly one does — delete the extra ones or untag them"
+            ),
+        )),
+    }
+}
+
 /// A parameter that is either known when planning or the output of an earlier call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -480,4 +535,72 @@ pub trait Cloud: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Produced, CloudError>> + Send;
     fn poll(&self, wait: &WaitFor) -> impl Future<Output = Result<Poll, CloudError>> + Send;
     fn undo(&self, undo: &Undo) -> impl Future<Output = Result<(), CloudError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn adoption_needs_both_tags_with_exactly_these_values() {
+        let both = t(&[(TAG_CLUSTER, "dawn"), (TAG_STEP, "nat-eu-west-1a")]);
+        fn b(v: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+            v.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        }
+        assert!(tagged_by(b(&both), "dawn", "nat-eu-west-1a"));
+        // Another AZ's NAT of the same cluster is not this call's.
+        assert!(!tagged_by(b(&both), "dawn", "nat-eu-west-1b"));
+        // Another cluster's.
+        assert!(!tagged_by(b(&both), "dusk", "nat-eu-west-1a"));
+        // A prefix or a case variant is not the value.
+        assert!(!tagged_by(b(&both), "daw", "nat-eu-west-1a"));
+        assert!(!tagged_by(b(&both), "Dawn", "nat-eu-west-1a"));
+        // One tag alone proves nothing.
+        let cluster_only = t(&[(TAG_CLUSTER, "dawn"), ("Name", "dawn-nat")]);
+        assert!(!tagged_by(b(&cluster_only), "dawn", "nat-eu-west-1a"));
+        assert!(!tagged_by(b(&[]), "dawn", "nat-eu-west-1a"));
+        // A tag key that only looks like ours.
+        let lookalike = t(&[("tierui.io/cluster ", "dawn"), (TAG_STEP, "nat-eu-west-1a")]);
+        assert!(!tagged_by(b(&lookalike), "dawn", "nat-eu-west-1a"));
+    }
+
+    #[test]
+    fn adopt_one_picks_the_tagged_candidate_and_refuses_two() {
+        // What an endpoint that ignores the tag filter answers: every NAT.
+        let all = vec![
+            (
+                "nat-1",
+                t(&[(TAG_CLUSTER, "dawn"), (TAG_STEP, "nat-eu-west-1a")]),
+            ),
+            (
+                "nat-2",
+                t(&[(TAG_CLUSTER, "dawn"), (TAG_STEP, "nat-eu-west-1b")]),
+            ),
+            ("nat-3", t(&[("Name", "someone else's")])),
+        ];
+        let api = "ec2:CreateNatGateway";
+        assert_eq!(
+            adopt_one(api, "dawn", "nat-eu-west-1b", all.clone()).unwrap(),
+            Some("nat-2")
+        );
+        assert_eq!(
+            adopt_one(api, "dawn", "nat-eu-west-1c", all.clone()).unwrap(),
+            None
+        );
+        let mut twice = all;
+        twice.push((
+            "nat-4",
+            t(&[(TAG_CLUSTER, "dawn"), (TAG_STEP, "nat-eu-west-1a")]),
+        ));
+        let e = adopt_one(api, "dawn", "nat-eu-west-1a", twice).unwrap_err();
+        assert_eq!(e.code, "AmbiguousAdoption");
+        assert!(e.message.contains("2 resources"), "{}", e.message);
+    }
 }

@@ -213,17 +213,56 @@ fn walkthrough_screen_states() {
 }
 
 #[test]
-fn teardown_key_asks_first() {
+fn teardown_key_asks_first_naming_what_goes_and_the_ids_on_request() {
     let (_dir, mut s) = demo_state("default");
     let w = walk_view(&s);
-    s.screen = crate::app::state::Screen::Walk(Box::new(w));
+    s.screen = crate::app::state::Screen::Walk(Box::new(w.clone()));
+    // Nothing created: nothing to ask.
     press(&mut s, "T");
+    assert!(s.overlay.is_none(), "{:?}", s.overlay);
     assert!(
-        matches!(s.overlay, Some(crate::app::state::Overlay::Confirm { .. })),
-        "{:?} {:?}",
-        s.overlay,
+        s.message
+            .as_ref()
+            .is_some_and(|(_, m)| m.starts_with("nothing to tear down")),
+        "{:?}",
         s.message
     );
+    let mut w = w;
+    finish_steps(&mut w, "ABC");
+    s.screen = crate::app::state::Screen::Walk(Box::new(w));
+    press(&mut s, "T");
+    let Some(crate::app::state::Overlay::Confirm { lines, details, .. }) = &s.overlay else {
+        panic!("{:?} {:?}", s.overlay, s.message)
+    };
+    let text = lines.join("\n");
+    assert!(text.contains("1 EKS cluster"), "{text}");
+    assert!(text.contains("1 NAT gateway"), "{text}");
+    assert!(text.contains("That stops about $"), "{text}");
+    assert!(!details.is_empty());
+    insta::assert_snapshot!(
+        "walk_teardown_confirm_120x40",
+        render(&mut s, 120, 40).backend()
+    );
+    // i shows the IDs; nothing is deleted until y.
+    press(&mut s, "i");
+    let Some(crate::app::state::Overlay::Confirm { lines, details, .. }) = &s.overlay else {
+        panic!("i closed the question")
+    };
+    assert!(details.is_empty());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("NAT gateway") && l.contains("id-nat-")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("y deletes")));
+    insta::assert_snapshot!(
+        "walk_teardown_ids_120x40",
+        render(&mut s, 120, 40).backend()
+    );
+    let out = press_out(&mut s, 'n');
+    assert!(s.overlay.is_none());
+    assert!(out.effects.is_empty(), "{:?}", out.effects);
 }
 
 /// Live state of the demo clusters from a seeded sandbox world, with optional faults.

@@ -395,10 +395,19 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &State, w: &WalkView) {
     let cost = crate::walkthrough::cost::hourly(&w.plan, &w.progress);
     let all = crate::walkthrough::cost::planned(&w.plan);
     let who = w.identity.clone().unwrap_or_else(|| "connecting…".into());
+    let asof = &crate::walkthrough::cost::prices().as_of;
     let money = if w.sandbox {
-        format!("free here; live ${cost:.2}/h now, ${all:.2}/h when all runs")
+        format!(
+            "free here · live {} now, {} all ({asof})",
+            cost.short(),
+            all.short()
+        )
     } else {
-        format!("running now ${cost:.2}/h (all steps ${all:.2}/h)")
+        format!(
+            "running now {} (all steps {}; approximate, {asof} prices)",
+            cost.short(),
+            all.short()
+        )
     };
     let keys = [
         (Action::RunStep, "run step"),

@@ -130,6 +130,15 @@ pub struct Progress {
     pub outputs: Outputs,
     /// Undo key (`<call>#<n>`) → record, while a teardown is under way.
     pub teardown: BTreeMap<String, UndoRecord>,
+    /// The AWS account the resources are in (from STS GetCallerIdentity); a
+    /// progress is never resumed or torn down from another account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// "aws", "sandbox" or the custom endpoint URL the calls went to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 impl Progress {
@@ -144,7 +153,42 @@ impl Progress {
                 .collect(),
             outputs: Outputs::new(),
             teardown: BTreeMap::new(),
+            account: None,
+            region: None,
+            endpoint: None,
         }
+    }
+
+    /// A fresh progress for the same plan, account and place.
+    pub fn restart(&self, plan: &Plan) -> Progress {
+        Progress {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            endpoint: self.endpoint.clone(),
+            ..Progress::new(plan, &self.target)
+        }
+    }
+
+    /// Whether anything of this progress may exist in the cloud.
+    pub fn holds_resources(&self) -> bool {
+        self.calls.values().any(|r| {
+            matches!(
+                r.status,
+                CallStatus::Done | CallStatus::Adopted | CallStatus::Waiting | CallStatus::Running
+            )
+        }) || self.teardown.values().any(|u| u.status != UndoStatus::Done)
+    }
+
+    /// The account the resources are in: recorded, or for a progress saved before
+    /// accounts were recorded, read from the ARNs it holds.
+    pub fn account_of(&self) -> Option<String> {
+        if let Some(a) = &self.account {
+            return Some(a.clone());
+        }
+        self.outputs
+            .values()
+            .flat_map(|o| o.values())
+            .find_map(|v| arn_account(v))
     }
 
     pub fn record(&self, call: &str) -> CallRecord {
@@ -413,6 +457,25 @@ impl Progress {
         keys
     }
 
+    /// Another call of the same kind that already holds the ID `produced` names.
+    /// The plan makes one resource per call (one NAT gateway and one address per
+    /// AZ for HighlyAvailable), so a shared ID means an adoption went wrong.
+    pub fn claimed_by(
+        &self,
+        plan: &Plan,
+        call: &Call,
+        produced: &Produced,
+    ) -> Option<(String, String)> {
+        let key = identity_key(&call.op)?;
+        let id = produced.get(key)?;
+        let kind = std::mem::discriminant(&call.op);
+        plan.calls()
+            .map(|(_, c)| c)
+            .filter(|c| c.id != call.id && std::mem::discriminant(&c.op) == kind)
+            .find(|c| self.outputs.get(&c.id).and_then(|o| o.get(key)) == Some(id))
+            .map(|c| (c.id.clone(), id.clone()))
+    }
+
     /// After every undo succeeded, the walkthrough starts from scratch.
     pub fn teardown_complete(&self) -> bool {
         !self.teardown.is_empty() && self.teardown.values().all(|u| u.status == UndoStatus::Done)
@@ -458,6 +521,34 @@ pub fn wait_after_undo(undo: &Undo) -> Option<WaitFor> {
         }),
         _ => None,
     }
+}
+
+/// The account of an ARN (`arn:aws:iam::123456789012:role/x`), when it names one.
+pub fn arn_account(arn: &str) -> Option<String> {
+    let mut parts = arn.split(':');
+    if parts.next() != Some("arn") {
+        return None;
+    }
+    let account = parts.nth(3)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| account.to_string())
+}
+
+/// The output that identifies the resource a call creates, for calls whose
+/// resources must all be distinct.
+fn identity_key(op: &Op) -> Option<&'static str> {
+    Some(match op {
+        Op::CreateVpc { .. }
+        | Op::CreateSubnet { .. }
+        | Op::CreateInternetGateway { .. }
+        | Op::CreateNatGateway { .. }
+        | Op::CreateRouteTable { .. }
+        | Op::CreateSecurityGroup { .. } => "id",
+        Op::AllocateAddress { .. } => "allocation",
+        Op::CreateRole { .. } | Op::CreatePolicy { .. } | Op::CreateOidcProvider { .. } => "arn",
+        Op::AssociateRouteTable { .. } => "association",
+        _ => return None,
+    })
 }
 
 /// How to remove what a call created.
@@ -652,6 +743,46 @@ mod tests {
         p.begin("vpc", 1);
         p.resume();
         assert_eq!(p.status("vpc"), CallStatus::Pending);
+    }
+
+    #[test]
+    fn an_id_already_held_by_another_call_of_its_kind_is_caught() {
+        let src = std::str::from_utf8(
+            crate::demo::file("fixtures/demo/provisioning/manual/dawn-cluster.yaml").unwrap(),
+        )
+        .unwrap()
+        .replace("gateway: Single", "gateway: HighlyAvailable");
+        let mut d = Vec::new();
+        let cfg = eksctl::parse(&parse_single(&src).unwrap(), &mut d).unwrap();
+        let plan = plan(&cfg, &d).unwrap();
+        let mut p = Progress::new(&plan, "moto");
+        let nat_a = plan.call("nat-eu-west-1a").unwrap().clone();
+        let nat_b = plan.call("nat-eu-west-1b").unwrap().clone();
+        let first = Produced::from([("id".to_string(), "nat-0aaa".to_string())]);
+        assert_eq!(p.claimed_by(&plan, &nat_a, &first), None);
+        p.returned(&nat_a.id, first.clone(), false, false, 1);
+        // What an endpoint that ignores filters hands the second AZ: the first NAT.
+        assert_eq!(
+            p.claimed_by(&plan, &nat_b, &first),
+            Some(("nat-eu-west-1a".to_string(), "nat-0aaa".to_string()))
+        );
+        let own = Produced::from([("id".to_string(), "nat-0bbb".to_string())]);
+        assert_eq!(p.claimed_by(&plan, &nat_b, &own), None);
+        // The same call re-adopting its own NAT is fine.
+        assert_eq!(p.claimed_by(&plan, &nat_a, &first), None);
+        // Addresses are compared by allocation, across AZs.
+        let eip_a = plan.call("eip-eu-west-1a").unwrap().clone();
+        let eip_b = plan.call("eip-eu-west-1b").unwrap().clone();
+        let alloc = Produced::from([("allocation".to_string(), "eipalloc-1".to_string())]);
+        p.returned(&eip_a.id, alloc.clone(), false, false, 2);
+        assert!(p.claimed_by(&plan, &eip_b, &alloc).is_some());
+        // A NAT ID is never compared with a subnet's.
+        let subnet = plan
+            .calls()
+            .map(|(_, c)| c.clone())
+            .find(|c| matches!(c.op, Op::CreateSubnet { .. }))
+            .unwrap();
+        assert_eq!(p.claimed_by(&plan, &subnet, &first), None);
     }
 
     #[test]

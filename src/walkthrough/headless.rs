@@ -9,18 +9,32 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result, bail};
 use tokio::sync::mpsc;
 
-use super::engine::Progress;
 use super::plan::{Plan, plan};
-use super::runner::{Command, Event, LocalOps, Runner, load_progress, state_file};
+use super::runner::{Command, Event, LocalOps, Runner};
 use crate::backend::cloud::Cloud;
 use crate::cli::WalkArgs;
 use crate::context::Context;
 use crate::workspace::{eksctl, yaml};
 
+/// A walkthrough's plan, the file it came from and, for a workspace cluster, its
+/// entry (profile and region).
+pub struct Planned {
+    pub plan: Plan,
+    pub file: PathBuf,
+    pub cluster: Option<crate::workspace::ClusterStack>,
+}
+
+impl Planned {
+    pub fn aws(&self, ctx: &Context) -> Result<super::session::AwsSettings> {
+        super::session::aws_settings(&ctx.global, self.cluster.as_ref(), &self.plan, &self.file)
+    }
+}
+
 /// The plan for a workspace cluster name or a ClusterConfig file path, with the
 /// file it came from.
-pub fn plan_for(ctx: &Context, target: &str) -> Result<(Plan, PathBuf)> {
+pub fn plan_for(ctx: &Context, target: &str) -> Result<Planned> {
     let as_file = Path::new(target);
+    let mut stack = None;
     let file = if as_file.is_file() {
         as_file.to_path_buf()
     } else {
@@ -43,6 +57,7 @@ pub fn plan_for(ctx: &Context, target: &str) -> Result<(Plan, PathBuf)> {
                 "{target} is provisioned by Pulumi; the walkthrough follows eksctl ClusterConfigs (try a cluster with provisioner eksctl)"
             );
         };
+        stack = Some(cluster.clone());
         eksctl_file
     };
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -66,7 +81,11 @@ pub fn plan_for(ctx: &Context, target: &str) -> Result<(Plan, PathBuf)> {
         bail!("{}: not a ClusterConfig", file.display())
     };
     let p = plan(&cfg, &diags).map_err(|u| anyhow::anyhow!("{}: {u}", file.display()))?;
-    Ok((p, file))
+    Ok(Planned {
+        plan: p,
+        file,
+        cluster: stack,
+    })
 }
 
 pub fn print_plan(p: &Plan, file: &Path, json: bool) -> Result<()> {
@@ -74,7 +93,9 @@ pub fn print_plan(p: &Plan, file: &Path, json: bool) -> Result<()> {
     if json {
         let mut v = serde_json::to_value(p)?;
         v["file"] = serde_json::json!(file);
-        v["hourlyCostWhenRunning"] = serde_json::json!((cost * 1000.0).round() / 1000.0);
+        v["hourlyCostWhenRunning"] = serde_json::json!((cost.total * 1000.0).round() / 1000.0);
+        v["unpriced"] = serde_json::json!(cost.unknown);
+        v["pricesAsOf"] = serde_json::json!(super::cost::prices().as_of);
         println!("{}", serde_json::to_string(&v)?);
         return Ok(());
     }
@@ -102,7 +123,8 @@ pub fn print_plan(p: &Plan, file: &Path, json: bool) -> Result<()> {
     )?;
     writeln!(
         out,
-        "Running everything costs about ${cost:.2}/hour (EKS control plane, NAT gateways, public IPs, nodes)."
+        "Running everything costs {} (EKS control plane, NAT gateways, public IPs, nodes).",
+        cost.describe("hour")
     )?;
     for note in &p.notes {
         writeln!(out, "note: {note}")?;
@@ -135,9 +157,12 @@ pub fn print_plan(p: &Plan, file: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// Exit code of a refusal (nothing was done): the same as a usage error.
+const REFUSED: u8 = 2;
+
 /// Runs `tierui walk`.
 pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
-    let (p, file) = match plan_for(ctx, &args.cluster) {
+    let planned = match plan_for(ctx, &args.cluster) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("tierui: {e:#}");
@@ -145,7 +170,7 @@ pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
         }
     };
     if args.plan {
-        print_plan(&p, &file, args.json)?;
+        print_plan(&planned.plan, &planned.file, args.json)?;
         return Ok(ExitCode::SUCCESS);
     }
     if ctx.readonly {
@@ -153,13 +178,16 @@ pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
             "--readonly: the walkthrough creates and deletes cloud resources, which read-only mode refuses"
         );
     }
+    let state_dir = ctx.dirs.workspace_state(&ctx.root);
+    let _lock = super::session::lock(&state_dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let ws = ctx.load();
-        let dir = ctx.dirs.workspace_state(&ctx.root).join("kubeconfig");
+        let dir = state_dir.join("kubeconfig");
+        let p = planned.plan.clone();
         if ctx.sandbox {
             let sandbox = crate::sandbox::Sandbox::open(ctx, &ws)?;
             let sims = Arc::new(crate::sandbox::SimClusters::new(&sandbox, ctx.demo));
@@ -168,61 +196,124 @@ pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
                 connect: Some(super::local::sandbox_connector(ctx.clone(), sims.clone())),
             });
             let cloud = Arc::new(sandbox.cloud(&p.region));
-            let code = drive(
-                ctx,
-                args,
-                p,
-                cloud,
-                local,
-                "sandbox".into(),
-                sandbox.speed,
-                false,
-            )
-            .await;
+            let code = drive(ctx, args, p, cloud, local, sandbox.speed).await;
             // The simulated cluster keeps what the walkthrough created in its state file.
             sims.shutdown().await;
             code
         } else {
+            let aws = planned.aws(ctx)?;
             let local = Arc::new(super::local::FileLocal { dir, connect: None });
-            let cloud =
-                Arc::new(crate::backend::aws::AwsCloud::connect(&ctx.global, &p.region).await?);
-            let target = cloud.target();
-            drive(ctx, args, p, cloud, local, target, 1.0, !args.yes).await
+            let cloud = crate::backend::aws::AwsCloud::connect_with(
+                &ctx.global,
+                &aws.region,
+                aws.profile.as_deref(),
+            )
+            .await?;
+            drive(ctx, args, p, Arc::new(cloud), local, 1.0).await
         }
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Whether answers can be asked for on this terminal.
+fn can_ask() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stdin().is_terminal()
+}
+
+/// Reads one answer line from the terminal (empty on end of input).
+fn answer() -> String {
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    line.trim().to_string()
+}
+
+/// Why the walkthrough will not act without `--yes` here, or None when it may ask.
+fn refusal(args: &WalkArgs, what: &str, live: bool) -> Option<String> {
+    if args.yes || !(live || args.teardown) {
+        return None;
+    }
+    if args.json {
+        return Some(format!(
+            "--json without --yes: {what}, and JSON output cannot ask first; add --yes to confirm, or run without --json to be asked"
+        ));
+    }
+    if !can_ask() {
+        return Some(format!(
+            "{what}, and standard input is not a terminal, so tierui cannot ask first; add --yes to confirm"
+        ));
+    }
+    None
+}
+
+/// Names what a teardown deletes and asks; true to go ahead.
+fn confirm_teardown(
+    summary: &super::summary::TeardownSummary,
+    plan: &Plan,
+    whom: &str,
+    args: &WalkArgs,
+    live: bool,
+) -> Result<bool, String> {
+    let what = format!(
+        "teardown of {} deletes {} resources in {whom}: {}; that stops {}",
+        plan.cluster,
+        summary.total(),
+        summary.counts_line(),
+        summary.hourly.describe("hour")
+    );
+    if args.yes {
+        return Ok(true);
+    }
+    if let Some(r) = refusal(args, &what, live) {
+        return Err(r);
+    }
+    eprintln!("Teardown of {} in {whom}", plan.cluster);
+    eprintln!(
+        "  deletes {} resources: {}",
+        summary.total(),
+        summary.counts_line()
+    );
+    eprintln!("  stops {}", summary.hourly.describe("hour"));
+    loop {
+        eprint!("Delete them? [y/N, i lists the IDs] ");
+        match answer().as_str() {
+            "y" | "Y" | "yes" => return Ok(true),
+            "i" | "I" => {
+                for l in summary.id_lines() {
+                    eprintln!("  {l}");
+                }
+            }
+            _ => return Ok(false),
+        }
+    }
+}
+
 async fn drive<C: Cloud>(
     ctx: &Context,
     args: &WalkArgs,
     p: Plan,
     cloud: Arc<C>,
     local: Arc<dyn LocalOps>,
-    target: String,
     speed: f64,
-    confirm: bool,
 ) -> Result<ExitCode> {
-    let file = state_file(&ctx.dirs.workspace_state(&ctx.root), &p.cluster, &target);
-    let progress: Progress = load_progress(&file, &p, &target)?;
-    let (etx, mut erx) = mpsc::unbounded_channel();
-    let (ctx_tx, crx) = mpsc::unbounded_channel();
-    let mut runner = Runner::new(
-        cloud,
-        local,
-        p.clone(),
-        progress,
-        file.clone(),
-        speed,
-        confirm,
-        etx,
-        crx,
-    );
-    let identity = runner
-        .identity()
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if !ctx.sandbox {
+    let live = !ctx.sandbox;
+    let identity = cloud.identity().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let whom = if live {
+        format!(
+            "account {} ({}) in {} via {}",
+            identity.account, identity.arn, identity.region, identity.endpoint
+        )
+    } else {
+        format!("the sandbox ({})", identity.region)
+    };
+    let state_dir = ctx.dirs.workspace_state(&ctx.root);
+    let opened = super::session::open_progress(&state_dir, &p, &identity, ctx.sandbox)?;
+    for n in &opened.notes {
+        eprintln!("note: {n}");
+    }
+    let (file, progress) = (opened.file, opened.progress);
+    if live {
+        // Who the calls run as, before any of them changes anything.
         eprintln!(
             "Account {} ({}) in {} via {} — progress in {}",
             identity.account,
@@ -232,8 +323,58 @@ async fn drive<C: Cloud>(
             file.display()
         );
     }
+    let summary = super::summary::TeardownSummary::of(&p, &progress);
+    if args.teardown {
+        if summary.is_empty() {
+            println!(
+                "nothing to tear down: the walkthrough of {} has created nothing in {whom}",
+                p.cluster
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        match confirm_teardown(&summary, &p, &whom, args, live) {
+            Ok(true) => {}
+            Ok(false) => {
+                eprintln!("nothing deleted");
+                return Ok(ExitCode::from(1));
+            }
+            Err(why) => {
+                eprintln!("tierui: refused: {why}");
+                return Ok(ExitCode::from(REFUSED));
+            }
+        }
+    } else if let Some(why) = refusal(
+        args,
+        &format!(
+            "walk {} creates resources that cost money in {whom} ({} when all runs)",
+            p.cluster,
+            super::cost::planned(&p).short()
+        ),
+        live,
+    ) {
+        eprintln!("tierui: refused: {why}");
+        return Ok(ExitCode::from(REFUSED));
+    }
+    let (etx, mut erx) = mpsc::unbounded_channel();
+    let (ctx_tx, crx) = mpsc::unbounded_channel();
+    let mut runner = Runner::new(
+        cloud,
+        local,
+        p.clone(),
+        progress,
+        file.clone(),
+        speed,
+        live && !args.yes,
+        etx,
+        crx,
+    );
+    runner
+        .identity()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let json = args.json;
     let teardown = args.teardown;
+    let account = identity.account.clone();
     let printer = tokio::spawn(async move {
         let mut ok = false;
         let mut failure: Option<String> = None;
@@ -245,11 +386,10 @@ async fn drive<C: Cloud>(
                 Event::Failed { call, error, .. } => failure = Some(format!("{call}: {error}")),
                 Event::UndoFailed { key, error, .. } => failure = Some(format!("{key}: {error}")),
                 Event::Confirm { step, title, calls } if !json => {
-                    eprint!("Run step {step} ({title}, {calls} calls) against AWS? [y/N] ");
-                    let _ = std::io::stderr().flush();
-                    let mut line = String::new();
-                    let yes = std::io::stdin().lock().read_line(&mut line).is_ok()
-                        && matches!(line.trim(), "y" | "Y" | "yes");
+                    eprint!(
+                        "Run step {step} ({title}, {calls} calls) in account {account}? [y/N] "
+                    );
+                    let yes = matches!(answer().as_str(), "y" | "Y" | "yes");
                     let _ = ctx_tx.send(Command::Confirm(yes));
                     continue;
                 }
@@ -353,13 +493,19 @@ pub fn text_line(e: &Event) -> Option<String> {
         Event::Finished {
             complete,
             hourly_cost,
+            unpriced,
         } => format!(
-            "{} · running resources cost about ${hourly_cost:.2}/hour",
+            "{} · running resources cost {}",
             if *complete {
                 "walkthrough complete"
             } else {
                 "walkthrough stopped"
+            },
+            super::cost::Hourly {
+                total: *hourly_cost,
+                unknown: unpriced.clone(),
             }
+            .describe("hour")
         ),
         Event::UndoStarted { key, api } => format!("[teardown] {key:<32} {api}"),
         Event::UndoDone {

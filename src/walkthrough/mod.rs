@@ -7,3 +7,5 @@ pub mod headless;
 pub mod local;
 pub mod plan;
 pub mod runner;
+pub mod session;
+pub mod summary;

@@ -182,9 +182,31 @@ fn tags(cluster: &str, call: &str, name: &str, extra: &[(&str, &str)]) -> Tags {
     t
 }
 
+/// An IAM role name (at most 64 characters) for one role of a cluster.
 pub fn role_name(cluster: &str, what: &str) -> String {
-    let mut n = format!("tierui-{cluster}-{what}");
-    n.truncate(64);
+    bounded_name(cluster, what, 64)
+}
+
+/// `tierui-<cluster>-<what>` in at most `max` bytes. A name too long keeps its
+/// `what` and gets a hash of the whole name in place of the cluster name's tail,
+/// so two roles of one long-named cluster never share a name; cuts fall on
+/// character boundaries.
+pub fn bounded_name(cluster: &str, what: &str, max: usize) -> String {
+    let full = format!("tierui-{cluster}-{what}");
+    if full.len() <= max {
+        return full;
+    }
+    let hash = format!("{:08x}", crate::paths::fnv1a(full.as_bytes()) as u32);
+    let fixed = "tierui-".len() + 1 + hash.len() + 1 + what.len();
+    let mut room = max.saturating_sub(fixed);
+    while room > 0 && !cluster.is_char_boundary(room.min(cluster.len())) {
+        room -= 1;
+    }
+    let head = &cluster[..room.min(cluster.len())];
+    let mut n = format!("tierui-{head}-{hash}-{what}");
+    while n.len() > max {
+        n.pop();
+    }
     n
 }
 
@@ -855,26 +877,28 @@ fn kubeconfig(cfg: &ClusterConfig) -> Step {
     }
 }
 
-/// The controller's IAM policy, reduced to the actions it needs to manage ALBs/NLBs.
+/// The AWS Load Balancer Controller release the walkthrough installs.
+pub const ALB_CONTROLLER_VERSION: &str = "v3.5.0";
+/// Its Helm chart version in the eks-charts repository.
+pub const ALB_CHART_VERSION: &str = "3.5.0";
+
+/// The controller's published IAM policy for [`ALB_CONTROLLER_VERSION`]
+/// (`docs/install/iam_policy.json` of that release, shipped unchanged in
+/// `data/`), without whitespace: IAM's 6,144-character limit counts it.
 pub fn alb_policy_document() -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole"], "Resource": "*", "Condition": {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}},
-            {"Effect": "Allow", "Action": ["ec2:Describe*", "elasticloadbalancing:Describe*", "acm:ListCertificates", "acm:DescribeCertificate", "wafv2:GetWebACL*", "shield:GetSubscriptionState"], "Resource": "*"},
-            {"Effect": "Allow", "Action": ["ec2:CreateSecurityGroup", "ec2:CreateTags", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"], "Resource": "*"},
-            {"Effect": "Allow", "Action": ["elasticloadbalancing:Create*", "elasticloadbalancing:Modify*", "elasticloadbalancing:Delete*", "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", "elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:SetWebAcl", "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets"], "Resource": "*"}
-        ]
-    })
-    .to_string()
+    let published = include_str!("data/aws-load-balancer-controller-iam-policy.json");
+    // A test proves the shipped file is JSON; the text is sent as it is otherwise.
+    serde_json::from_str::<serde_json::Value>(published)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| published.to_string())
 }
 
 fn load_balancer_controller(cfg: &ClusterConfig) -> Step {
     let n = cfg.name.as_str();
-    let policy = format!("tierui-{n}-AWSLoadBalancerController");
+    let policy = bounded_name(n, "AWSLoadBalancerController", 128);
     let role = role_name(n, "alb-controller");
     let helm = format!(
-        "helm upgrade --install aws-load-balancer-controller eks/aws-load-balancer-controller -n kube-system --set clusterName={n} --set serviceAccount.create=false --set serviceAccount.name=aws-load-balancer-controller"
+        "helm upgrade --install aws-load-balancer-controller eks/aws-load-balancer-controller --version {ALB_CHART_VERSION} -n kube-system --set clusterName={n} --set serviceAccount.create=false --set serviceAccount.name=aws-load-balancer-controller"
     );
     let mut step = Step {
         id: 'H',
@@ -883,6 +907,7 @@ fn load_balancer_controller(cfg: &ClusterConfig) -> Step {
         depends_on: vec!['D', 'G'],
         eksctl: format!("eksctl create iamserviceaccount --cluster {n} --namespace kube-system --name aws-load-balancer-controller --attach-policy-arn <policy> --approve"),
         aws_cli: vec![
+            format!("curl -o iam_policy.json https://raw.githubusercontent.com/kubernetes-sigs/aws-load-balancer-controller/{ALB_CONTROLLER_VERSION}/docs/install/iam_policy.json"),
             format!("aws iam create-policy --policy-name {policy} --policy-document file://iam_policy.json"),
             format!("aws iam create-role --role-name {role} --assume-role-policy-document file://irsa-trust.json"),
             format!("aws iam attach-role-policy --role-name {role} --policy-arn <policy-arn>"),
@@ -899,7 +924,9 @@ fn load_balancer_controller(cfg: &ClusterConfig) -> Step {
     step.calls = vec![
         call(
             "alb-policy",
-            format!("IAM policy {policy}"),
+            format!(
+                "IAM policy {policy} (the controller's published policy, {ALB_CONTROLLER_VERSION})"
+            ),
             Op::CreatePolicy {
                 name: policy.clone(),
                 document: alb_policy_document(),
@@ -992,6 +1019,49 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_load_balancer_policy_is_the_published_one() {
+        let doc: serde_json::Value = serde_json::from_str(&alb_policy_document()).unwrap();
+        let text = doc.to_string();
+        assert!(text.len() <= 6144, "IAM's limit: {}", text.len());
+        assert_eq!(doc["Version"], "2012-10-17");
+        let actions: Vec<&str> = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| match &s["Action"] {
+                serde_json::Value::String(a) => vec![a.as_str()],
+                serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        // What the controller needs that a hand-cut policy tends to forget.
+        for a in [
+            "elasticloadbalancing:CreateLoadBalancer",
+            "elasticloadbalancing:CreateTargetGroup",
+            "ec2:CreateSecurityGroup",
+            "wafv2:AssociateWebACL",
+            "elasticloadbalancing:AddTags",
+        ] {
+            assert!(actions.contains(&a), "{a} missing");
+        }
+    }
+
+    #[test]
+    fn long_names_stay_within_iam_limits_and_apart() {
+        let long = "a".repeat(100);
+        let (c, n) = (role_name(&long, "cluster"), role_name(&long, "node"));
+        assert!(c.len() <= 64 && n.len() <= 64, "{c} {n}");
+        assert_ne!(c, n);
+        assert!(c.ends_with("-cluster") && n.ends_with("-node"));
+        // A multi-byte character across byte 64 neither panics nor is cut in half.
+        let wide = format!("{}é{}", "b".repeat(55), "c".repeat(20));
+        let r = role_name(&wide, "vpc-cni");
+        assert!(r.len() <= 64 && r.ends_with("-vpc-cni"), "{r}");
+        assert_eq!(role_name("dawn", "node"), "tierui-dawn-node");
+        assert!(bounded_name(&long, "AWSLoadBalancerController", 128).len() <= 128);
+    }
     use crate::workspace::eksctl;
     use crate::workspace::yaml::parse_single;
 

@@ -98,7 +98,10 @@ pub enum Event {
     Paused,
     Finished {
         complete: bool,
+        /// USD per hour of what runs (approximate, priced items only).
         hourly_cost: f64,
+        /// What runs but has no price in the table.
+        unpriced: Vec<String>,
     },
     UndoStarted {
         key: String,
@@ -322,9 +325,11 @@ impl<C: Cloud> Runner<C> {
                 }
                 Next::Finished => {
                     let complete = self.progress.all_settled(&self.plan);
+                    let cost = super::cost::hourly(&self.plan, &self.progress);
                     self.emit(Event::Finished {
                         complete: complete || scope.is_some(),
-                        hourly_cost: super::cost::hourly(&self.plan, &self.progress),
+                        hourly_cost: cost.total,
+                        unpriced: cost.unknown,
                     });
                     return;
                 }
@@ -479,13 +484,25 @@ impl<C: Cloud> Runner<C> {
                     Err(e) if e.is_not_implemented() || e.is_not_found() => None,
                     Err(e) => return self.fail(step, call, e),
                 };
-                match found {
+                let (produced, adopted) = match found {
                     Some(p) => (p, true),
                     None => match self.cloud.execute(&call.id, op, &outputs).await {
                         Ok(p) => (p, false),
                         Err(e) => return self.fail(step, call, e),
                     },
+                };
+                if let Some((other, id)) = self.progress.claimed_by(&self.plan, call, &produced) {
+                    let how = if adopted { "adopt" } else { "record" };
+                    let e = CloudError::new(
+                        op.api(),
+                        "DuplicateResource",
+                        format!(
+                            "{id} already belongs to {other}; tierui will not {how} one resource for two calls (the plan makes one per call) — check the resource's tierui.io tags"
+                        ),
+                    );
+                    return self.fail(step, call, e);
                 }
+                (produced, adopted)
             }
         };
         let wait = wait_after(&call.op, &produced);
@@ -669,7 +686,7 @@ impl<C: Cloud> Runner<C> {
         let complete = self.progress.teardown_complete();
         if complete {
             // Everything is gone: the walkthrough can start from scratch.
-            self.progress = Progress::new(&self.plan, &self.progress.target);
+            self.progress = self.progress.restart(&self.plan);
         }
         let _ = self.save();
         self.emit(Event::TeardownFinished { complete });

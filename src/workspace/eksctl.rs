@@ -229,6 +229,32 @@ const UNSUPPORTED_NODEGROUP: &[&str] = &[
     "enableSsm",
 ];
 
+/// Why EKS would refuse a cluster name (letters, digits, hyphens and
+/// underscores, starting with a letter or digit, at most 100 characters), or None.
+pub fn invalid_cluster_name(name: &str) -> Option<String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if name.is_empty() {
+        return Some("metadata.name is empty".into());
+    }
+    if let Some(c) = name.chars().find(|c| !ok_char(*c)) {
+        return Some(format!(
+            "metadata.name {name:?} has {c:?}: EKS cluster names hold only letters, digits, hyphens and underscores"
+        ));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Some(format!(
+            "metadata.name {name:?} must start with a letter or digit"
+        ));
+    }
+    if name.len() > 100 {
+        return Some(format!(
+            "metadata.name is {} characters long; EKS allows at most 100",
+            name.len()
+        ));
+    }
+    None
+}
+
 /// Parses a ClusterConfig document. `None` only when the document is not a
 /// ClusterConfig mapping at all or lacks metadata.name / metadata.region.
 pub fn parse(root: &Node, diags: &mut Diags) -> Option<ClusterConfig> {
@@ -273,6 +299,15 @@ pub fn parse(root: &Node, diags: &mut Diags) -> Option<ClusterConfig> {
             (None, None, None, Vec::new())
         }
     };
+    if let Some(n) = &name
+        && let Some(why) = invalid_cluster_name(n)
+    {
+        let pos = root
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .map_or(root.pos(), Node::pos);
+        diags.push(Diagnostic::error(pos, "metadata.name", why));
+    }
     if let Some(m) = meta {
         m.finish(diags);
     }
@@ -621,6 +656,22 @@ pub fn has_errors(diags: &[Diagnostic]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_names_eks_would_refuse_are_errors_with_their_position() {
+        assert_eq!(invalid_cluster_name("dawn-2_b"), None);
+        assert!(invalid_cluster_name("dawné").unwrap().contains("'é'"));
+        assert!(invalid_cluster_name("-dawn").is_some());
+        assert!(invalid_cluster_name(&"a".repeat(101)).is_some());
+        let src = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: café\n  region: eu-west-1\n";
+        let mut d = Vec::new();
+        let _ = parse(&crate::workspace::yaml::parse_single(src).unwrap(), &mut d);
+        let e = d
+            .iter()
+            .find(|d| d.path == "metadata.name")
+            .expect("an error");
+        assert_eq!((e.line, e.col), (4, 9), "{e:?}");
+    }
     use crate::workspace::yaml::parse_single;
 
     fn load(src: &str) -> (Option<ClusterConfig>, Diags) {

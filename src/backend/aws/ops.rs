@@ -38,6 +38,23 @@ fn iam_tags(tags: &Tags) -> Vec<aws_sdk_iam::types::Tag> {
         .collect()
 }
 
+fn ec2_pairs(tags: &[Ec2Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+fn iam_pairs(tags: &[aws_sdk_iam::types::Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
 fn map_tags(tags: &Tags) -> HashMap<String, String> {
     tags.iter().cloned().collect()
 }
@@ -485,6 +502,10 @@ impl AwsCloud {
         }
     }
 
+    /// Finds what an earlier run of this call created. Every candidate is checked
+    /// here, on what AWS returned, for this cluster's and this call's tags (and the
+    /// AZ, state or route target the plan asks for): a server that ignores the tag
+    /// filter cannot make tierui adopt another call's resource.
     async fn lookup(
         &self,
         cluster: &str,
@@ -492,42 +513,145 @@ impl AwsCloud {
         op: &Op,
         o: &Outputs,
     ) -> Result<Option<Produced>, CloudError> {
+        match op {
+            Op::CreateVpc { .. }
+            | Op::CreateSubnet { .. }
+            | Op::CreateInternetGateway { .. }
+            | Op::AllocateAddress { .. }
+            | Op::CreateNatGateway { .. }
+            | Op::CreateRouteTable { .. }
+            | Op::CreateSecurityGroup { .. } => self.lookup_tagged_ec2(cluster, call_id, op).await,
+            Op::AttachInternetGateway { .. }
+            | Op::CreateRoute { .. }
+            | Op::AssociateRouteTable { .. } => self.lookup_ec2_link(op, o).await,
+            Op::CreateRole { .. } | Op::CreatePolicy { .. } | Op::CreateOidcProvider { .. } => {
+                self.lookup_iam(cluster, call_id, op, o).await
+            }
+            Op::CreateCluster { .. } | Op::CreateAddon { .. } | Op::CreateNodegroup { .. } => {
+                self.lookup_eks(cluster, call_id, op).await
+            }
+            Op::ModifyVpcAttribute { .. }
+            | Op::MapPublicIpOnLaunch { .. }
+            | Op::AttachRolePolicy { .. }
+            | Op::WriteKubeconfig { .. }
+            | Op::CreateServiceAccount { .. }
+            | Op::Manual { .. } => Ok(None),
+        }
+    }
+
+    /// EC2 resources that carry the tierui tags themselves.
+    async fn lookup_tagged_ec2(
+        &self,
+        cluster: &str,
+        call_id: &str,
+        op: &Op,
+    ) -> Result<Option<Produced>, CloudError> {
         let api = op.api();
-        Ok(match op {
+        let filters = Some(tag_filters(cluster, call_id));
+        let found = match op {
             Op::CreateVpc { .. } => {
-                let out = self
-                    .ec2
-                    .describe_vpcs()
-                    .set_filters(Some(tag_filters(cluster, call_id)))
-                    .send()
-                    .await
-                    .map_err(|x| error(api, x))?;
-                out.vpcs().first().map(|v| produced(&[("id", v.vpc_id())]))
+                let out = self.ec2.describe_vpcs().set_filters(filters).send().await;
+                let out = out.map_err(|x| error(api, x))?;
+                let all = out
+                    .vpcs()
+                    .iter()
+                    .map(|v| (produced(&[("id", v.vpc_id())]), ec2_pairs(v.tags())));
+                adopt_one(api, cluster, call_id, all)?
             }
             Op::CreateSubnet { az, .. } => {
                 let out = self
                     .ec2
                     .describe_subnets()
-                    .set_filters(Some(tag_filters(cluster, call_id)))
+                    .set_filters(filters)
                     .send()
-                    .await
-                    .map_err(|x| error(api, x))?;
-                out.subnets()
-                    .first()
-                    .map(|s| produced(&[("id", s.subnet_id()), ("az", Some(az))]))
+                    .await;
+                let out = out.map_err(|x| error(api, x))?;
+                let all = out
+                    .subnets()
+                    .iter()
+                    .filter(|s| s.availability_zone() == Some(az.as_str()))
+                    .map(|s| {
+                        let p = produced(&[("id", s.subnet_id()), ("az", Some(az))]);
+                        (p, ec2_pairs(s.tags()))
+                    });
+                adopt_one(api, cluster, call_id, all)?
             }
             Op::CreateInternetGateway { .. } => {
+                let out = self.ec2.describe_internet_gateways().set_filters(filters);
+                let out = out.send().await.map_err(|x| error(api, x))?;
+                let all = out.internet_gateways().iter().map(|g| {
+                    let p = produced(&[("id", g.internet_gateway_id())]);
+                    (p, ec2_pairs(g.tags()))
+                });
+                adopt_one(api, cluster, call_id, all)?
+            }
+            Op::AllocateAddress { .. } => {
                 let out = self
                     .ec2
-                    .describe_internet_gateways()
-                    .set_filters(Some(tag_filters(cluster, call_id)))
+                    .describe_addresses()
+                    .set_filters(filters)
                     .send()
-                    .await
-                    .map_err(|x| error(api, x))?;
-                out.internet_gateways()
-                    .first()
-                    .map(|g| produced(&[("id", g.internet_gateway_id())]))
+                    .await;
+                let out = out.map_err(|x| error(api, x))?;
+                let all = out.addresses().iter().map(|a| {
+                    let p = produced(&[
+                        ("allocation", a.allocation_id()),
+                        ("public_ip", a.public_ip()),
+                    ]);
+                    (p, ec2_pairs(a.tags()))
+                });
+                adopt_one(api, cluster, call_id, all)?
             }
+            Op::CreateNatGateway { .. } => {
+                let mut filters = tag_filters(cluster, call_id);
+                filters.push(
+                    Filter::builder()
+                        .name("state")
+                        .values("pending")
+                        .values("available")
+                        .build(),
+                );
+                let out = self.ec2.describe_nat_gateways().set_filter(Some(filters));
+                let out = out.send().await.map_err(|x| error(api, x))?;
+                // A deleted NAT gateway stays visible for an hour: never adopt one.
+                let all = out
+                    .nat_gateways()
+                    .iter()
+                    .filter(|n| {
+                        n.state()
+                            .is_some_and(|s| matches!(s.as_str(), "pending" | "available"))
+                    })
+                    .map(|n| (produced(&[("id", n.nat_gateway_id())]), ec2_pairs(n.tags())));
+                adopt_one(api, cluster, call_id, all)?
+            }
+            Op::CreateRouteTable { .. } => {
+                let out = self.ec2.describe_route_tables().set_filters(filters);
+                let out = out.send().await.map_err(|x| error(api, x))?;
+                let all = out.route_tables().iter().map(|t| {
+                    let p = produced(&[("id", t.route_table_id())]);
+                    (p, ec2_pairs(t.tags()))
+                });
+                adopt_one(api, cluster, call_id, all)?
+            }
+            Op::CreateSecurityGroup { .. } => {
+                let out = self.ec2.describe_security_groups().set_filters(filters);
+                let out = out.send().await.map_err(|x| error(api, x))?;
+                let all = out
+                    .security_groups()
+                    .iter()
+                    .map(|g| (produced(&[("id", g.group_id())]), ec2_pairs(g.tags())));
+                adopt_one(api, cluster, call_id, all)?
+            }
+            _ => None,
+        };
+        Ok(found)
+    }
+
+    /// Links between resources (attachments, routes, associations): found on the
+    /// resources an earlier call of this run produced.
+    async fn lookup_ec2_link(&self, op: &Op, o: &Outputs) -> Result<Option<Produced>, CloudError> {
+        let api = op.api();
+        Ok(match op {
             Op::AttachInternetGateway { igw, vpc } => {
                 let (Ok(igw), Ok(vpc)) = (igw.resolve(o), vpc.resolve(o)) else {
                     return Ok(None);
@@ -542,62 +666,23 @@ impl AwsCloud {
                 let attached = out
                     .internet_gateways()
                     .iter()
+                    .filter(|g| g.internet_gateway_id() == Some(igw.as_str()))
                     .flat_map(|g| g.attachments())
                     .any(|a| a.vpc_id() == Some(vpc.as_str()));
                 attached.then(|| produced(&[("igw", Some(&igw)), ("vpc", Some(&vpc))]))
             }
-            Op::AllocateAddress { .. } => {
-                let out = self
-                    .ec2
-                    .describe_addresses()
-                    .set_filters(Some(tag_filters(cluster, call_id)))
-                    .send()
-                    .await
-                    .map_err(|x| error(api, x))?;
-                out.addresses().first().map(|a| {
-                    produced(&[
-                        ("allocation", a.allocation_id()),
-                        ("public_ip", a.public_ip()),
-                    ])
-                })
-            }
-            Op::CreateNatGateway { .. } => {
-                let mut filters = tag_filters(cluster, call_id);
-                filters.push(
-                    Filter::builder()
-                        .name("state")
-                        .values("pending")
-                        .values("available")
-                        .build(),
-                );
-                let out = self
-                    .ec2
-                    .describe_nat_gateways()
-                    .set_filter(Some(filters))
-                    .send()
-                    .await
-                    .map_err(|x| error(api, x))?;
-                out.nat_gateways()
-                    .first()
-                    .map(|n| produced(&[("id", n.nat_gateway_id())]))
-            }
-            Op::CreateRouteTable { .. } => {
-                let out = self
-                    .ec2
-                    .describe_route_tables()
-                    .set_filters(Some(tag_filters(cluster, call_id)))
-                    .send()
-                    .await
-                    .map_err(|x| error(api, x))?;
-                out.route_tables()
-                    .first()
-                    .map(|t| produced(&[("id", t.route_table_id())]))
-            }
             Op::CreateRoute {
-                table, destination, ..
+                table,
+                destination,
+                target,
             } => {
                 let Ok(table) = table.resolve(o) else {
                     return Ok(None);
+                };
+                let want = match target {
+                    RouteTarget::InternetGateway { id } | RouteTarget::NatGateway { id } => {
+                        id.resolve(o).ok()
+                    }
                 };
                 let out = self
                     .ec2
@@ -609,15 +694,28 @@ impl AwsCloud {
                 let route = out
                     .route_tables()
                     .iter()
+                    .filter(|t| t.route_table_id() == Some(table.as_str()))
                     .flat_map(|t| t.routes())
                     .find(|rt| rt.destination_cidr_block() == Some(destination.as_str()))
                     .cloned();
-                route.map(|rt| {
-                    produced(&[
-                        ("table", Some(&table)),
-                        ("target", rt.gateway_id().or(rt.nat_gateway_id())),
-                    ])
-                })
+                match route {
+                    None => None,
+                    Some(rt) => {
+                        let via = rt.gateway_id().or(rt.nat_gateway_id());
+                        if via != want.as_deref() {
+                            return Err(CloudError::new(
+                                api,
+                                "RouteConflict",
+                                format!(
+                                    "route table {table} already routes {destination} to {}, not to {} as the plan says; remove that route or fix the table",
+                                    via.unwrap_or("an unknown target"),
+                                    want.as_deref().unwrap_or("?")
+                                ),
+                            ));
+                        }
+                        Some(produced(&[("table", Some(&table)), ("target", via)]))
+                    }
+                }
             }
             Op::AssociateRouteTable { table, subnet } => {
                 let (Ok(table), Ok(subnet)) = (table.resolve(o), subnet.resolve(o)) else {
@@ -633,61 +731,49 @@ impl AwsCloud {
                 let assoc = out
                     .route_tables()
                     .iter()
+                    .filter(|t| t.route_table_id() == Some(table.as_str()))
                     .flat_map(|t| t.associations())
                     .find(|a| a.subnet_id() == Some(subnet.as_str()))
                     .cloned();
                 assoc.map(|a| produced(&[("association", a.route_table_association_id())]))
             }
-            Op::CreateSecurityGroup { .. } => {
-                let out = self
-                    .ec2
-                    .describe_security_groups()
-                    .set_filters(Some(tag_filters(cluster, call_id)))
-                    .send()
-                    .await
-                    .map_err(|x| error(api, x))?;
-                out.security_groups()
-                    .first()
-                    .map(|g| produced(&[("id", g.group_id())]))
+            _ => None,
+        })
+    }
+
+    /// IAM roles, policies and OIDC providers: looked up by their fixed name (or
+    /// issuer), adopted only when their tags name this cluster and call.
+    async fn lookup_iam(
+        &self,
+        cluster: &str,
+        call_id: &str,
+        op: &Op,
+        o: &Outputs,
+    ) -> Result<Option<Produced>, CloudError> {
+        let api = op.api();
+        let absent = |x: CloudError| if x.is_not_found() { Ok(None) } else { Err(x) };
+        match op {
+            Op::CreateRole { name, .. } => {
+                let out = match self.iam.get_role().role_name(name).send().await {
+                    Ok(out) => out,
+                    Err(x) => return absent(error(api, x)),
+                };
+                let all = out.role().map(|r| {
+                    let p = produced(&[("arn", Some(r.arn())), ("name", Some(name))]);
+                    (p, iam_pairs(r.tags()))
+                });
+                adopt_one(api, cluster, call_id, all)
             }
-            Op::CreateRole { name, .. } => match self.iam.get_role().role_name(name).send().await {
-                Ok(out) => out
-                    .role()
-                    .filter(|r| {
-                        r.tags()
-                            .iter()
-                            .any(|t| t.key() == TAG_CLUSTER && t.value() == cluster)
-                    })
-                    .map(|r| produced(&[("arn", Some(r.arn())), ("name", Some(name))])),
-                Err(x) => {
-                    let err = error(api, x);
-                    if err.is_not_found() {
-                        None
-                    } else {
-                        return Err(err);
-                    }
-                }
-            },
             Op::CreatePolicy { name, .. } => {
                 let arn = format!("arn:aws:iam::{}:policy/{name}", self.account().await?);
-                match self.iam.get_policy().policy_arn(&arn).send().await {
-                    Ok(out) => out
-                        .policy()
-                        .filter(|p| {
-                            p.tags()
-                                .iter()
-                                .any(|t| t.key() == TAG_CLUSTER && t.value() == cluster)
-                        })
-                        .map(|_| produced(&[("arn", Some(&arn))])),
-                    Err(x) => {
-                        let err = error(api, x);
-                        if err.is_not_found() {
-                            None
-                        } else {
-                            return Err(err);
-                        }
-                    }
-                }
+                let out = match self.iam.get_policy().policy_arn(&arn).send().await {
+                    Ok(out) => out,
+                    Err(x) => return absent(error(api, x)),
+                };
+                let all = out
+                    .policy()
+                    .map(|p| (produced(&[("arn", Some(&arn))]), iam_pairs(p.tags())));
+                adopt_one(api, cluster, call_id, all)
             }
             Op::CreateOidcProvider { issuer, .. } => {
                 let Ok(url) = issuer.resolve(o) else {
@@ -700,83 +786,97 @@ impl AwsCloud {
                     .send()
                     .await
                     .map_err(|x| error(api, x))?;
-                out.open_id_connect_provider_list()
+                let suffix = format!(":oidc-provider/{host}");
+                let Some(arn) = out
+                    .open_id_connect_provider_list()
                     .iter()
                     .filter_map(|p| p.arn())
-                    .find(|arn| arn.ends_with(&format!("oidc-provider/{host}")))
-                    .map(|arn| produced(&[("arn", Some(arn))]))
+                    .find(|arn| arn.ends_with(&suffix))
+                else {
+                    return Ok(None);
+                };
+                let got = self
+                    .iam
+                    .get_open_id_connect_provider()
+                    .open_id_connect_provider_arn(arn)
+                    .send()
+                    .await;
+                let got = match got {
+                    Ok(g) => g,
+                    Err(x) => return absent(error(api, x)),
+                };
+                let all = [(produced(&[("arn", Some(arn))]), iam_pairs(got.tags()))];
+                adopt_one(api, cluster, call_id, all)
             }
+            _ => Ok(None),
+        }
+    }
+
+    /// The EKS cluster, its add-ons and node groups, by name, adopted only when
+    /// their tags name this cluster and call.
+    async fn lookup_eks(
+        &self,
+        cluster: &str,
+        call_id: &str,
+        op: &Op,
+    ) -> Result<Option<Produced>, CloudError> {
+        let api = op.api();
+        let absent = |x: CloudError| {
+            if x.is_not_found() || x.is_not_implemented() {
+                Ok(None)
+            } else {
+                Err(x)
+            }
+        };
+        let pairs = |t: Option<&HashMap<String, String>>| -> Vec<(String, String)> {
+            t.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        };
+        match op {
             Op::CreateCluster { name, .. } => {
-                match self.eks.describe_cluster().name(name).send().await {
-                    Ok(out) => out
-                        .cluster()
-                        .filter(|c| {
-                            c.tags().is_some_and(|t| {
-                                t.get(TAG_CLUSTER).map(String::as_str) == Some(cluster)
-                            })
-                        })
-                        .map(|c| cluster_outputs(Some(c))),
-                    Err(x) => {
-                        let err = error(api, x);
-                        if err.is_not_found() || err.is_not_implemented() {
-                            None
-                        } else {
-                            return Err(err);
-                        }
-                    }
-                }
+                let out = match self.eks.describe_cluster().name(name).send().await {
+                    Ok(out) => out,
+                    Err(x) => return absent(self.honest(error(api, x))),
+                };
+                let all = out
+                    .cluster()
+                    .map(|c| (cluster_outputs(Some(c)), pairs(c.tags())));
+                adopt_one(api, cluster, call_id, all)
             }
             Op::CreateAddon {
                 cluster: cl, name, ..
-            } => match self
-                .eks
-                .describe_addon()
-                .cluster_name(cl)
-                .addon_name(name)
-                .send()
-                .await
-            {
-                Ok(out) => out
-                    .addon()
-                    .map(|a| produced(&[("name", Some(name)), ("version", a.addon_version())])),
-                Err(x) => {
-                    let err = error(api, x);
-                    if err.is_not_found() || err.is_not_implemented() {
-                        None
-                    } else {
-                        return Err(err);
-                    }
-                }
-            },
+            } => {
+                let req = self.eks.describe_addon().cluster_name(cl).addon_name(name);
+                let out = match req.send().await {
+                    Ok(out) => out,
+                    Err(x) => return absent(self.honest(error(api, x))),
+                };
+                let all = out.addon().map(|a| {
+                    let p = produced(&[("name", Some(name)), ("version", a.addon_version())]);
+                    (p, pairs(a.tags()))
+                });
+                adopt_one(api, cluster, call_id, all)
+            }
             Op::CreateNodegroup {
                 cluster: cl, name, ..
-            } => match self
-                .eks
-                .describe_nodegroup()
-                .cluster_name(cl)
-                .nodegroup_name(name)
-                .send()
-                .await
-            {
-                Ok(out) => out
-                    .nodegroup()
-                    .map(|n| produced(&[("arn", n.nodegroup_arn()), ("name", Some(name))])),
-                Err(x) => {
-                    let err = error(api, x);
-                    if err.is_not_found() {
-                        None
-                    } else {
-                        return Err(err);
-                    }
-                }
-            },
-            Op::ModifyVpcAttribute { .. }
-            | Op::MapPublicIpOnLaunch { .. }
-            | Op::AttachRolePolicy { .. } => None,
-            Op::WriteKubeconfig { .. } | Op::CreateServiceAccount { .. } | Op::Manual { .. } => {
-                None
+            } => {
+                let req = self
+                    .eks
+                    .describe_nodegroup()
+                    .cluster_name(cl)
+                    .nodegroup_name(name);
+                let out = match req.send().await {
+                    Ok(out) => out,
+                    Err(x) => return absent(self.honest(error(api, x))),
+                };
+                let all = out.nodegroup().map(|n| {
+                    let p = produced(&[("arn", n.nodegroup_arn()), ("name", Some(name))]);
+                    (p, pairs(n.tags()))
+                });
+                adopt_one(api, cluster, call_id, all)
             }
-        })
+            _ => Ok(None),
+        }
     }
 
     async fn check(&self, wait: &WaitFor) -> Result<Poll, CloudError> {
@@ -970,7 +1070,7 @@ impl Cloud for AwsCloud {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|x| error("sts:GetCallerIdentity", x))?;
+            .map_err(|x| self.honest(error("sts:GetCallerIdentity", x)))?;
         Ok(Identity {
             account: out.account().unwrap_or_default().to_string(),
             arn: out.arn().unwrap_or_default().to_string(),
@@ -985,7 +1085,7 @@ impl Cloud for AwsCloud {
             .describe_availability_zones()
             .send()
             .await
-            .map_err(|x| error("ec2:DescribeAvailabilityZones", x))?;
+            .map_err(|x| self.honest(error("ec2:DescribeAvailabilityZones", x)))?;
         Ok(out
             .availability_zones()
             .iter()
@@ -1000,7 +1100,8 @@ impl Cloud for AwsCloud {
         op: &Op,
         outputs: &Outputs,
     ) -> Result<Option<Produced>, CloudError> {
-        self.lookup(cluster, call_id, op, outputs).await
+        let found = self.lookup(cluster, call_id, op, outputs).await;
+        found.map_err(|e| self.honest(e))
     }
 
     async fn execute(
@@ -1009,14 +1110,14 @@ impl Cloud for AwsCloud {
         op: &Op,
         outputs: &Outputs,
     ) -> Result<Produced, CloudError> {
-        self.exec(op, outputs).await
+        self.exec(op, outputs).await.map_err(|e| self.honest(e))
     }
 
     async fn poll(&self, wait: &WaitFor) -> Result<Poll, CloudError> {
-        self.check(wait).await
+        self.check(wait).await.map_err(|e| self.honest(e))
     }
 
     async fn undo(&self, undo: &Undo) -> Result<(), CloudError> {
-        self.remove(undo).await
+        self.remove(undo).await.map_err(|e| self.honest(e))
     }
 }

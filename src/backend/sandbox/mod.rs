@@ -44,6 +44,38 @@ impl Clock {
     }
 }
 
+/// One process at a time changes a sandbox world file (the TUI and `tierui walk`
+/// would otherwise overwrite each other's resources). The first change of a
+/// process takes the lock and re-reads the file, which a previous holder may have
+/// changed since this process loaded it.
+fn take_writer_lock(
+    api: &str,
+    file: &std::path::Path,
+    world: &mut World,
+) -> Result<(), CloudError> {
+    match crate::paths::hold_for_process(&file.with_extension("lock")) {
+        Ok(false) => Ok(()),
+        Ok(true) => {
+            if let Ok(bytes) = std::fs::read(file)
+                && let Ok(fresh) = serde_json::from_slice::<World>(&bytes)
+            {
+                *world = fresh;
+            }
+            Ok(())
+        }
+        Err(crate::paths::LockError::Held { holder }) => Err(CloudError::new(
+            api,
+            "SandboxBusy",
+            format!(
+                "another tierui is changing this workspace's sandbox world ({holder}); one process changes it at a time — quit that one first"
+            ),
+        )),
+        Err(crate::paths::LockError::Io(e)) => {
+            Err(CloudError::new(api, "InternalError", format!("{e:#}")))
+        }
+    }
+}
+
 /// One region's view of the shared sandbox world (like an SDK client for a region).
 #[derive(Debug, Clone)]
 pub struct SandboxCloud {
@@ -112,6 +144,9 @@ impl SandboxCloud {
                 403
             });
             return Err(e);
+        }
+        if mutate && let Some(file) = &self.file {
+            take_writer_lock(api, file, &mut world)?;
         }
         let out = f(&mut world, &self.region, now)?;
         if mutate && let Some(file) = &self.file {

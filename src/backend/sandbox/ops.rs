@@ -1114,4 +1114,42 @@ mod tests {
             ("UnauthorizedOperation", Some(403))
         );
     }
+
+    #[test]
+    fn one_process_at_a_time_changes_a_world_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("world.json");
+        // What another process saved after this one loaded its copy.
+        let mut theirs = World::new(42);
+        theirs.account = "999999999999".into();
+        std::fs::write(&file, serde_json::to_vec(&theirs).unwrap()).unwrap();
+        let c = SandboxCloud::new(
+            Arc::new(Mutex::new(World::new(42))),
+            "eu-west-1",
+            Clock::manual(1_000_000),
+            1.0,
+            Some(file.clone()),
+        );
+        let vpc = Op::CreateVpc {
+            cidr: "10.0.0.0/16".into(),
+            tags: vec![],
+        };
+        // Another holder (a separate open file, as another process has).
+        let other = crate::paths::try_lock(&file.with_extension("lock")).unwrap();
+        let e = c.exec("vpc", &vpc, &Outputs::new()).unwrap_err();
+        assert_eq!(e.code, "SandboxBusy");
+        assert!(
+            e.message.contains(&format!("PID {}", std::process::id())),
+            "{}",
+            e.message
+        );
+        // Reads still work meanwhile.
+        assert!(c.lookup("dawn", "vpc", &vpc, &Outputs::new()).is_ok());
+        drop(other);
+        c.exec("vpc", &vpc, &Outputs::new()).unwrap();
+        // The first change re-read the file: the other process's world is kept.
+        let saved: World = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(saved.account, "999999999999");
+        assert_eq!(saved.regions["eu-west-1"].vpcs.len(), 1);
+    }
 }
