@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::process::Stdio;
-
 use aws_sdk_ec2::types::Filter;
-use common::moto::{MOTO, env, runtime};
+use common::moto::{MOTO, env, kill_when, runtime};
 
 fn ours() -> Vec<Filter> {
     vec![
@@ -340,24 +338,9 @@ fn a_killed_run_resumes_without_duplicating_anything() {
     let _guard = MOTO.lock().unwrap_or_else(|p| p.into_inner());
     let e = env();
     // Start a run and kill it as soon as it has created some subnets.
-    let mut child = e
-        .walk(&[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.contains("subnet-private-eu-west-1a") && line.contains("done") {
-            child.kill().unwrap();
-            break;
-        }
-    }
-    let _ = child.wait();
+    let seen = kill_when(e.walk(&[]), |l| {
+        l.contains("subnet-private-eu-west-1a") && l.contains("done")
+    });
     assert!(
         seen.contains("subnet-private-eu-west-1a"),
         "the run never got that far:\n{seen}"

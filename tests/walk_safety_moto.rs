@@ -12,7 +12,7 @@ use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::moto::{Env, MOTO, env, runtime};
+use common::moto::{Env, MOTO, env, kill_when, runtime};
 use common::tmux::Tmux;
 
 const CLUSTER_TAG: &str = "tierui.io/cluster";
@@ -237,14 +237,7 @@ fn teardown_asks_refuses_without_a_terminal_and_with_yes_leaves_nothing() {
 fn create_and_teardown_confirmed_at_the_terminal() {
     let _guard = MOTO.lock().unwrap_or_else(|p| p.into_inner());
     let e = env();
-    let ws = e.ws.path().display().to_string();
-    let line = format!(
-        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
-        e.sb.shell_line(&format!(
-            "walk dawn --endpoint-url {} --workspace '{ws}'",
-            e.url
-        ))
-    );
+    let line = e.walk_line("dawn");
     let t = Tmux::start(&line, 200, 50);
     // Who the calls run as shows before the first question.
     t.wait_text("Account 123456789012 (arn:aws:sts::123456789012:user/moto)");
@@ -265,13 +258,7 @@ fn create_and_teardown_confirmed_at_the_terminal() {
     assert_eq!(default_held(&e, "dawn").clusters, 1);
     drop(t);
 
-    let line = format!(
-        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
-        e.sb.shell_line(&format!(
-            "walk dawn --teardown --endpoint-url {} --workspace '{ws}'",
-            e.url
-        ))
-    );
+    let line = e.walk_line("dawn --teardown");
     let t = Tmux::start(&line, 200, 60);
     let screen = t.wait_text("Delete them? [y/N, i lists the IDs]");
     assert!(screen.contains("1 EKS cluster"), "{screen}");
@@ -310,14 +297,7 @@ fn answering_no_to_a_teardown_deletes_nothing() {
     let _guard = MOTO.lock().unwrap_or_else(|p| p.into_inner());
     let e = env();
     assert!(e.walk(&[]).output().unwrap().status.success());
-    let ws = e.ws.path().display().to_string();
-    let line = format!(
-        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
-        e.sb.shell_line(&format!(
-            "walk dawn --teardown --endpoint-url {} --workspace '{ws}'",
-            e.url
-        ))
-    );
+    let line = e.walk_line("dawn --teardown");
     let t = Tmux::start(&line, 200, 50);
     t.wait_text("Delete them? [y/N, i lists the IDs]");
     t.send(&["n", "Enter"]);
@@ -398,24 +378,9 @@ fn highly_available_nat_makes_three_and_reruns_adopt_the_same_three() {
     let e = env();
     let file = ha_fixture();
     // A first run, killed once the second NAT gateway is done.
-    let mut child = e
-        .walk_as(&file, &["--yes"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.contains("nat-eu-west-1b") && line.contains(" done ") {
-            child.kill().unwrap();
-            break;
-        }
-    }
-    let _ = child.wait();
+    let seen = kill_when(e.walk_as(&file, &["--yes"]), |l| {
+        l.contains("nat-eu-west-1b") && l.contains(" done ")
+    });
     assert!(
         seen.contains("nat-eu-west-1b"),
         "the run never got that far:\n{seen}"
@@ -541,15 +506,8 @@ fn the_clusters_own_profile_decides_the_account() {
 fn a_second_walkthrough_of_the_workspace_is_refused_while_one_runs() {
     let _guard = MOTO.lock().unwrap_or_else(|p| p.into_inner());
     let e = env();
-    let ws = e.ws.path().display().to_string();
     // The first one waits at its first question, holding the lock.
-    let line = format!(
-        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
-        e.sb.shell_line(&format!(
-            "walk dawn --endpoint-url {} --workspace '{ws}'",
-            e.url
-        ))
-    );
+    let line = e.walk_line("dawn");
     let t = Tmux::start(&line, 200, 50);
     t.wait_text("Run step A (");
     let out = e.walk(&[]).output().unwrap();

@@ -618,18 +618,9 @@ pub fn undo_for(call: &Call, outputs: &Outputs) -> Vec<Undo> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::walkthrough::plan::plan;
-    use crate::workspace::eksctl;
-    use crate::workspace::yaml::parse_single;
 
     fn demo_plan() -> Plan {
-        let src = std::str::from_utf8(
-            crate::demo::file("fixtures/demo/provisioning/manual/dawn-cluster.yaml").unwrap(),
-        )
-        .unwrap();
-        let mut d = Vec::new();
-        let cfg = eksctl::parse(&parse_single(src).unwrap(), &mut d).unwrap();
-        plan(&cfg, &d).unwrap()
+        crate::walkthrough::plan::demo_plan_with_nat("Single")
     }
 
     fn fake_produced(c: &Call) -> Produced {
@@ -747,14 +738,7 @@ mod tests {
 
     #[test]
     fn an_id_already_held_by_another_call_of_its_kind_is_caught() {
-        let src = std::str::from_utf8(
-            crate::demo::file("fixtures/demo/provisioning/manual/dawn-cluster.yaml").unwrap(),
-        )
-        .unwrap()
-        .replace("gateway: Single", "gateway: HighlyAvailable");
-        let mut d = Vec::new();
-        let cfg = eksctl::parse(&parse_single(&src).unwrap(), &mut d).unwrap();
-        let plan = plan(&cfg, &d).unwrap();
+        let plan = crate::walkthrough::plan::demo_plan_with_nat("HighlyAvailable");
         let mut p = Progress::new(&plan, "moto");
         let nat_a = plan.call("nat-eu-west-1a").unwrap().clone();
         let nat_b = plan.call("nat-eu-west-1b").unwrap().clone();

@@ -1016,6 +1016,22 @@ impl Plan {
     }
 }
 
+/// The demo's dawn plan, with its NAT mode replaced (`Single`,
+/// `HighlyAvailable`, `Disable`), for the walkthrough's tests.
+#[cfg(test)]
+pub(crate) fn demo_plan_with_nat(nat: &str) -> Plan {
+    let src = std::str::from_utf8(
+        crate::demo::file("fixtures/demo/provisioning/manual/dawn-cluster.yaml")
+            .expect("the demo's dawn config"),
+    )
+    .expect("UTF-8")
+    .replace("gateway: Single", &format!("gateway: {nat}"));
+    let mut d = Vec::new();
+    let root = crate::workspace::yaml::parse_single(&src).expect("YAML");
+    let cfg = crate::workspace::eksctl::parse(&root, &mut d).expect("a ClusterConfig");
+    plan(&cfg, &d).expect("a plan")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

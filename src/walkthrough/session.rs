@@ -203,17 +203,9 @@ pub fn lock(state_dir: &Path) -> Result<FileLock> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workspace::eksctl;
-    use crate::workspace::yaml::parse_single;
 
     fn demo_plan() -> Plan {
-        let src = std::str::from_utf8(
-            crate::demo::file("fixtures/demo/provisioning/manual/dawn-cluster.yaml").unwrap(),
-        )
-        .unwrap();
-        let mut d = Vec::new();
-        let cfg = eksctl::parse(&parse_single(src).unwrap(), &mut d).unwrap();
-        super::super::plan::plan(&cfg, &d).unwrap()
+        crate::walkthrough::plan::demo_plan_with_nat("Single")
     }
 
     fn id(account: &str) -> Identity {

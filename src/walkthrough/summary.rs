@@ -147,18 +147,9 @@ mod tests {
     use super::*;
     use crate::backend::cloud::Produced;
     use crate::walkthrough::engine::{CallStatus, Next};
-    use crate::workspace::eksctl;
-    use crate::workspace::yaml::parse_single;
 
     fn ha_plan() -> Plan {
-        let src = std::str::from_utf8(
-            crate::demo::file("fixtures/demo/provisioning/manual/dawn-cluster.yaml").unwrap(),
-        )
-        .unwrap()
-        .replace("gateway: Single", "gateway: HighlyAvailable");
-        let mut d = Vec::new();
-        let cfg = eksctl::parse(&parse_single(&src).unwrap(), &mut d).unwrap();
-        crate::walkthrough::plan::plan(&cfg, &d).unwrap()
+        crate::walkthrough::plan::demo_plan_with_nat("HighlyAvailable")
     }
 
     #[test]

@@ -106,3 +106,41 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+impl Env {
+    /// A shell line (for tmux) running `tierui walk <args>` against moto with
+    /// account 123456789012's credentials and no `--yes` unless `args` has it.
+    pub fn walk_line(&self, args: &str) -> String {
+        format!(
+            "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
+            self.sb.shell_line(&format!(
+                "walk {args} --endpoint-url {} --workspace '{}'",
+                self.url,
+                self.ws.path().display()
+            ))
+        )
+    }
+}
+
+/// Runs `cmd`, reading its output until a line satisfies `stop`, then kills it (a
+/// crash at that point); returns what it printed.
+pub fn kill_when(mut cmd: Command, stop: impl Fn(&str) -> bool) -> String {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if stop(&line) {
+            child.kill().unwrap();
+            break;
+        }
+    }
+    let _ = child.wait();
+    seen
+}
