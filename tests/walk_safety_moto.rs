@@ -545,3 +545,59 @@ fn bad_speed_values_are_clear_errors() {
         assert!(!t.contains("panicked"), "{t}");
     }
 }
+
+#[test]
+fn the_ui_walkthrough_names_the_account_asks_per_step_and_before_teardown() {
+    let _guard = MOTO.lock().unwrap_or_else(|p| p.into_inner());
+    let e = env();
+    let line = format!(
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
+        e.sb.shell_line(&format!(
+            "--endpoint-url {} --workspace '{}'",
+            e.url,
+            e.ws.path().display()
+        ))
+    );
+    let t = Tmux::start(&line, 160, 45);
+    t.wait_text("Clusters (3)");
+    t.send(&["j", "j", "w"]);
+    t.wait_text("Walkthrough · dawn (eu-west-1)");
+    // The account and the ARN the calls run as, before anything runs.
+    t.wait_text("account 123456789012 (arn:aws:sts::123456789012:user/moto)");
+    t.send(&["Enter"]);
+    let screen = t.wait_text("Run step A: Network?");
+    assert!(
+        screen.contains("calls will change account 123456789012"),
+        "{screen}"
+    );
+    // n pauses: nothing is created.
+    t.send(&["n"]);
+    t.wait_text("paused");
+    assert_eq!(default_held(&e, "dawn").vpcs, 0);
+    t.send(&["Enter"]);
+    t.wait_text("Run step A: Network?");
+    t.send(&["y"]);
+    t.wait_for("step A", Duration::from_secs(60), |s| {
+        s.contains("✓ A Network")
+    });
+    assert_eq!(default_held(&e, "dawn").vpcs, 1);
+    t.send(&["T"]);
+    let screen = t.wait_text("Tear down dawn?");
+    assert!(
+        screen.contains("1 VPC") && screen.contains("4 subnets"),
+        "{screen}"
+    );
+    assert!(screen.contains("That stops about $"), "{screen}");
+    t.send(&["i"]);
+    t.wait_for("the IDs", Duration::from_secs(10), |s| s.contains("vpc-"));
+    t.send(&["y"]);
+    t.wait_for("teardown", Duration::from_secs(60), |s| {
+        s.contains("teardown complete")
+    });
+    let h = default_held(&e, "dawn");
+    assert_eq!((h.vpcs, h.subnets, h.nats.len()), (0, 0, 0), "{h:?}");
+    t.send(&["Escape"]);
+    t.wait_text("Clusters (3)");
+    t.send(&["q"]);
+    t.wait_text("EXITED:0");
+}
