@@ -49,39 +49,62 @@ pub fn open(path: &Path) -> Result<Opened, String> {
     })
 }
 
+/// How many backups of one file are kept (the oldest go first).
+pub const BACKUPS_KEPT: usize = 5;
+
 /// Saves `text` over `opened.path` unless the file changed since `opened`.
-/// The old content goes to `backups` first. Returns the new fingerprint.
+/// The old content goes to `backups` first (the last [`BACKUPS_KEPT`] per file);
+/// saving what is already there writes and backs up nothing. Returns the new
+/// fingerprint.
 pub fn save(
     opened: &Opened,
     text: &str,
     backups: &Path,
     readonly: bool,
 ) -> Result<Opened, SaveError> {
+    save_with(opened, text, backups, readonly, &|| {})
+}
+
+fn save_with(
+    opened: &Opened,
+    text: &str,
+    backups: &Path,
+    readonly: bool,
+    before_rename: &dyn Fn(),
+) -> Result<Opened, SaveError> {
     if readonly {
         return Err(SaveError::Readonly);
     }
     let path = &opened.path;
-    let disk = match std::fs::read(path) {
-        Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(SaveError::Io(format!("{}: {e}", path.display()))),
-    };
+    let disk = read_disk(path)?;
     if disk.as_ref().map(|d| hash(d)) != Some(opened.hash) {
         return Err(SaveError::Conflict {
             path: path.clone(),
             disk,
         });
     }
+    let saved = Opened {
+        path: path.clone(),
+        text: text.to_string(),
+        hash: hash(text),
+    };
+    if disk.as_deref() == Some(text) {
+        return Ok(saved);
+    }
     if let Some(old) = &disk {
         backup(path, old, backups)
             .map_err(|e| SaveError::Io(format!("backup of {}: {e:#}", path.display())))?;
     }
-    write_atomic(path, text).map_err(|e| SaveError::Io(format!("{}: {e:#}", path.display())))?;
-    Ok(Opened {
-        path: path.clone(),
-        text: text.to_string(),
-        hash: hash(text),
-    })
+    replace(path, text, Some(opened.hash), before_rename)?;
+    Ok(saved)
+}
+
+fn read_disk(path: &Path) -> Result<Option<String>, SaveError> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(SaveError::Io(format!("{}: {e}", path.display()))),
+    }
 }
 
 /// Overwrites whatever is on disk (after the operator chose "overwrite" on a conflict).
@@ -122,41 +145,126 @@ fn backup(path: &Path, old: &str, dir: &Path) -> anyhow::Result<PathBuf> {
         .unwrap_or_else(|| "file".into());
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let target = dir
-        .join(format!("{:016x}", fnv1a(path.to_string_lossy().as_bytes())))
-        .join(format!("{name}.{stamp}.bak"));
+        .map_or(0, |d| d.as_nanos());
+    let folder = dir.join(format!("{:016x}", fnv1a(path.to_string_lossy().as_bytes())));
+    let target = folder.join(format!("{name}.{stamp:020}.bak"));
     write_private(&target, old.as_bytes())?;
+    prune_backups(&folder, BACKUPS_KEPT);
     Ok(target)
 }
 
-/// Temp file beside the target, fsync, keep the old file's permissions, rename,
-/// fsync the folder: a crash leaves either the old file or the new one.
+/// Keeps the newest `keep` backups in a file's backup folder.
+fn prune_backups(folder: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    let mut all: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bak"))
+        .collect();
+    // Names end in a zero-padded timestamp: name order is age order.
+    all.sort();
+    let extra = all.len().saturating_sub(keep);
+    for old in &all[..extra] {
+        let _ = std::fs::remove_file(old);
+    }
+}
+
+/// Temp file beside the target, fsync, rename, fsync the folder: a crash leaves
+/// either the old file or the new one. See [`replace`].
 pub fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path
+    replace(path, text, None, &|| {}).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The file a path names: a symbolic link is followed (the link stays a link and
+/// its target gets the new text).
+fn resolve(path: &Path) -> PathBuf {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Writes `text` to a temp file beside the file `path` names, which is created
+/// with the file's own mode (and, where permitted, owner) before any byte is
+/// written, and renames it over the file. With `expect`, the file is read again
+/// just before the rename and the save refused if its content changed.
+fn replace(
+    path: &Path,
+    text: &str,
+    expect: Option<u64>,
+    before_rename: &dyn Fn(),
+) -> Result<(), SaveError> {
+    let io = |e: std::io::Error, what: &Path| SaveError::Io(format!("{}: {e}", what.display()));
+    let target = resolve(path);
+    let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
+    let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tierui-{}.tmp", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        std::fs::set_permissions(&tmp, meta.permissions())?;
-    }
+    let meta = std::fs::metadata(&target).ok();
+    let mut f = create_like(&tmp, meta.as_ref()).map_err(|e| io(e, &tmp))?;
+    let written = f
+        .write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .and_then(|()| match &meta {
+            Some(m) => std::fs::set_permissions(&tmp, m.permissions()),
+            None => Ok(()),
+        });
     drop(f);
-    if let Err(e) = std::fs::rename(&tmp, path) {
+    let cleanup = |e: SaveError| {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
+        e
+    };
+    written.map_err(|e| cleanup(io(e, &tmp)))?;
+    before_rename();
+    if let Some(h) = expect {
+        let now = read_disk(&target).map_err(cleanup)?;
+        if now.as_ref().map(|d| hash(d)) != Some(h) {
+            return Err(cleanup(SaveError::Conflict {
+                path: path.to_path_buf(),
+                disk: now,
+            }));
+        }
     }
+    std::fs::rename(&tmp, &target).map_err(|e| cleanup(io(e, &target)))?;
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// A new file with the mode (and owner, where the process may set it) of `like`;
+/// without `like`, the usual mode for new files.
+fn create_like(tmp: &Path, like: Option<&std::fs::Metadata>) -> std::io::Result<std::fs::File> {
+    let _ = std::fs::remove_file(tmp);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+        if let Some(m) = like {
+            opts.mode(m.mode() & 0o777);
+        }
+        let f = opts.open(tmp)?;
+        if let Some(m) = like {
+            // Only root may give a file away; others keep their own (EPERM).
+            let _ = std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid()));
+        }
+        Ok(f)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = like;
+        opts.open(tmp)
+    }
 }
 
 /// Unsaved text of a file, kept in the state dir.
@@ -280,5 +388,99 @@ mod tests {
         assert_eq!(load_draft(dir.path(), Path::new("/w/a.yaml")), Some(d));
         remove_draft(dir.path(), Path::new("/w/a.yaml"));
         assert_eq!(load_draft(dir.path(), Path::new("/w/a.yaml")), None);
+    }
+
+    #[test]
+    fn saving_through_a_symlink_writes_its_target_and_keeps_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.yaml");
+        let link = dir.path().join("link.yaml");
+        std::fs::write(&real, "x: 1\n").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let opened = open(&link).unwrap();
+        save(&opened, "x: 2\n", &dir.path().join("b"), false).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the link was replaced by a file"
+        );
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "x: 2\n");
+    }
+
+    #[test]
+    fn the_temp_file_has_the_files_mode_and_owner_before_any_byte() {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("secret.yaml");
+        std::fs::write(&f, "token: x\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let meta = std::fs::metadata(&f).unwrap();
+        let tmp = dir.path().join(".secret.tmp");
+        let t = create_like(&tmp, Some(&meta)).unwrap();
+        assert_eq!(
+            t.metadata().unwrap().permissions().mode() & 0o777,
+            0o600,
+            "never world-readable, not even empty"
+        );
+        drop(t);
+        let opened = open(&f).unwrap();
+        // A file owned by someone else keeps its owner when root saves it.
+        let owner_kept = std::os::unix::fs::chown(&f, Some(4242), Some(4242)).is_ok();
+        save(&opened, "token: y\n", &dir.path().join("b"), false).unwrap();
+        let after = std::fs::metadata(&f).unwrap();
+        assert_eq!(after.permissions().mode() & 0o777, 0o600);
+        if owner_kept {
+            assert_eq!((after.uid(), after.gid()), (4242, 4242));
+        }
+    }
+
+    #[test]
+    fn a_change_just_before_the_rename_is_a_conflict_and_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.yaml");
+        std::fs::write(&f, "x: 1\n").unwrap();
+        let opened = open(&f).unwrap();
+        let other = || std::fs::write(&f, "x: 9\n").unwrap();
+        match save_with(&opened, "x: 2\n", &dir.path().join("b"), false, &other) {
+            Err(SaveError::Conflict { disk: Some(d), .. }) => assert_eq!(d, "x: 9\n"),
+            r => panic!("{r:?}"),
+        }
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "x: 9\n");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "temp file left behind");
+    }
+
+    #[test]
+    fn backups_keep_the_last_few_and_nothing_unchanged() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.yaml");
+        let backups = dir.path().join("state").join("backups");
+        std::fs::write(&f, "x: 0\n").unwrap();
+        let mut opened = open(&f).unwrap();
+        // Saving what is there backs up nothing.
+        opened = save(&opened, "x: 0\n", &backups, false).unwrap();
+        assert!(walk(&backups).is_empty());
+        for i in 1..=BACKUPS_KEPT + 3 {
+            opened = save(&opened, &format!("x: {i}\n"), &backups, false).unwrap();
+        }
+        let mut kept = walk(&backups);
+        kept.sort();
+        assert_eq!(kept.len(), BACKUPS_KEPT);
+        // The newest are kept: the last backup holds the text before the last save.
+        let last = std::fs::read_to_string(kept.last().unwrap()).unwrap();
+        assert_eq!(last, format!("x: {}\n", BACKUPS_KEPT + 2));
+        for k in &kept {
+            let mode = std::fs::metadata(k).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", k.display());
+            let folder = std::fs::metadata(k.parent().unwrap()).unwrap();
+            assert_eq!(folder.permissions().mode() & 0o777, 0o700);
+        }
     }
 }

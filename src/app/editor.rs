@@ -22,6 +22,47 @@ pub struct EditorView {
     pub diags: Diags,
     /// Unix ms of the last change not yet in a draft (None: draft is current).
     pub unsaved_since: Option<u64>,
+    /// The file's own line endings, kept on save.
+    pub endings: Endings,
+}
+
+/// How a file ends its lines: LF or CRLF, and whether the last line has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endings {
+    pub crlf: bool,
+    pub final_newline: bool,
+}
+
+impl Endings {
+    /// The style of `text`; an empty file gets LF and a final newline once typed in.
+    pub fn of(text: &str) -> Endings {
+        Endings {
+            crlf: text.contains("\r\n"),
+            final_newline: text.is_empty() || text.ends_with('\n'),
+        }
+    }
+
+    /// The editor's lines of `text` (no line-ending characters).
+    pub fn split(text: &str) -> Vec<String> {
+        let mut lines: Vec<String> = text
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+            .collect();
+        if text.ends_with('\n') {
+            lines.pop();
+        }
+        lines
+    }
+
+    /// The file's text of the editor's lines, in this style.
+    pub fn join(&self, lines: &[String]) -> String {
+        let nl = if self.crlf { "\r\n" } else { "\n" };
+        let mut t = lines.join(nl);
+        if self.final_newline && !(lines.len() == 1 && lines[0].is_empty()) {
+            t.push_str(nl);
+        }
+        t
+    }
 }
 
 /// What a key did to the editor.
@@ -39,11 +80,9 @@ pub enum EditorKey {
 
 impl EditorView {
     pub fn new(rel: PathBuf, opened: Opened, text: &str, ws: &Workspace) -> EditorView {
-        let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
-        if text.ends_with('\n') {
-            lines.pop();
-        }
-        let mut area = TextArea::new(lines);
+        // The file's style, even when the text is a draft of it.
+        let endings = Endings::of(&opened.text);
+        let mut area = TextArea::new(Endings::split(text));
         area.set_max_histories(500);
         let kind = check::kind_of(&rel, text);
         let mut v = EditorView {
@@ -53,15 +92,14 @@ impl EditorView {
             kind,
             diags: Vec::new(),
             unsaved_since: None,
+            endings,
         };
         v.revalidate(ws);
         v
     }
 
     pub fn text(&self) -> String {
-        let mut t = self.area.lines().join("\n");
-        t.push('\n');
-        t
+        self.endings.join(self.area.lines())
     }
 
     pub fn dirty(&self) -> bool {
@@ -151,6 +189,32 @@ mod tests {
                 v.revalidate(ws);
             }
         }
+    }
+
+    #[test]
+    fn a_files_own_line_endings_are_kept() {
+        let (_d, ws) = ws();
+        for text in ["a: 1\nb: 2", "a: 1\r\nb: 2\r\n", "a: 1\r\nb: 2", "a: 1\n", ""] {
+            let dir = tempfile::tempdir().unwrap();
+            let f = dir.path().join("x.yaml");
+            std::fs::write(&f, text).unwrap();
+            let opened = crate::files::open(&f).unwrap();
+            let v = EditorView::new("x.yaml".into(), opened, text, &ws);
+            assert_eq!(v.text(), text, "{text:?} changed on open");
+            assert!(!v.dirty(), "{text:?} counts as changed on open");
+        }
+        // An edit keeps the style: CRLF stays CRLF, no final newline stays none.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x.yaml");
+        std::fs::write(&f, "a: 1\r\nb: 2").unwrap();
+        let opened = crate::files::open(&f).unwrap();
+        let mut v = EditorView::new("x.yaml".into(), opened, "a: 1\r\nb: 2", &ws);
+        v.area.move_cursor(ratatui_textarea::CursorMove::Bottom);
+        v.area.move_cursor(ratatui_textarea::CursorMove::End);
+        typed(&mut v, &ws, "3");
+        assert_eq!(v.text(), "a: 1\r\nb: 23");
+        typed(&mut v, &ws, "\nc: 4");
+        assert_eq!(v.text(), "a: 1\r\nb: 23\r\nc: 4");
     }
 
     #[test]
