@@ -130,6 +130,7 @@ pub fn parse_documents(src: &str) -> Result<Vec<Document>, YamlError> {
         anchors: Vec::new(),
         docs: Vec::new(),
         doc_start: Pos::default(),
+        aliased: 0,
     };
     for item in Parser::new_from_str_with_options(src, options) {
         let (event, span) = item.map_err(|e| {
@@ -174,12 +175,30 @@ enum Frame {
     Map(Node, Option<Node>),
 }
 
+/// Nodes that aliases may add to one document by copying what their anchors
+/// hold. A real manifest stays far below; a "billion laughs" file (anchors of
+/// anchors, each ten times the last) reaches it within a few levels instead of
+/// exhausting memory.
+pub const MAX_ALIASED_NODES: usize = 100_000;
+
 struct Builder<'s> {
     src: &'s str,
     stack: Vec<(Frame, usize)>,
-    anchors: Vec<(usize, Node)>,
+    /// Anchor id → the node and how many nodes it holds.
+    anchors: Vec<(usize, Node, usize)>,
     docs: Vec<Document>,
     doc_start: Pos,
+    /// Nodes added by aliases in this document so far.
+    aliased: usize,
+}
+
+/// How many nodes a tree holds.
+fn size(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(items) => items.iter().map(size).sum(),
+        Value::Map(entries) => entries.iter().map(|(k, v)| size(k) + size(v)).sum(),
+        _ => 0,
+    }
 }
 
 impl Builder<'_> {
@@ -211,17 +230,30 @@ impl Builder<'_> {
             Event::DocumentStart(..) => {
                 self.doc_start = span.start;
                 self.anchors.clear();
+                self.aliased = 0;
             }
             Event::DocumentEnd => {}
             Event::Alias(id) => {
-                let node = self
+                let (node, n) = self
                     .anchors
                     .iter()
                     .rev()
-                    .find(|(a, _)| *a == id)
-                    .map(|(_, n)| n.clone())
+                    .find(|(a, _, _)| *a == id)
+                    .map(|(_, node, n)| (node, *n))
                     .ok_or_else(|| YamlError::at(span.start, "alias to an unknown anchor"))?;
-                let node = Node { span, ..node };
+                self.aliased = self.aliased.saturating_add(n);
+                if self.aliased > MAX_ALIASED_NODES {
+                    return Err(YamlError::at(
+                        span.start,
+                        format!(
+                            "aliases expand past {MAX_ALIASED_NODES} nodes in this document (this one adds {n}): refused, as a \"billion laughs\" file would exhaust memory"
+                        ),
+                    ));
+                }
+                let node = Node {
+                    span,
+                    ..node.clone()
+                };
                 self.push_node(node, 0)?;
             }
             Event::Scalar(text, style, anchor, tag) => {
@@ -290,7 +322,8 @@ impl Builder<'_> {
 
     fn push_node(&mut self, node: Node, anchor: usize) -> Result<(), YamlError> {
         if anchor != 0 {
-            self.anchors.push((anchor, node.clone()));
+            let n = size(&node);
+            self.anchors.push((anchor, node.clone(), n));
         }
         match self.stack.last_mut() {
             None => {
@@ -635,6 +668,32 @@ mod tests {
         assert_eq!((err.line, err.col), (2, 1));
         let err = parse_documents("a: 1\n\u{0}\u{1}").unwrap_err();
         assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn a_billion_laughs_is_refused_at_the_alias_that_tips_it() {
+        let mut src = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            src.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let started = std::time::Instant::now();
+        let e = parse_documents(&src).unwrap_err();
+        assert!(e.message.contains("aliases expand past"), "{e:?}");
+        // Level 5 holds 10^5 lols: the line of a5 is where it stops.
+        assert_eq!(e.line, 5, "{e:?}");
+        assert!(e.col > 1);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Ordinary anchors are fine.
+        assert!(parse_documents("x: &x {a: 1}\ny: *x\nz: *x\n").is_ok());
+    }
+
+    #[test]
+    fn deep_nesting_is_a_positioned_error_not_a_stack_overflow() {
+        let src = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let e = parse_documents(&src).unwrap_err();
+        assert_eq!(e.line, 1, "{e:?}");
+        assert!(e.col > 1 && e.col < 1000, "{e:?}");
     }
 
     #[test]
