@@ -194,7 +194,13 @@ mod tests {
     #[test]
     fn a_files_own_line_endings_are_kept() {
         let (_d, ws) = ws();
-        for text in ["a: 1\nb: 2", "a: 1\r\nb: 2\r\n", "a: 1\r\nb: 2", "a: 1\n", ""] {
+        for text in [
+            "a: 1\nb: 2",
+            "a: 1\r\nb: 2\r\n",
+            "a: 1\r\nb: 2",
+            "a: 1\n",
+            "",
+        ] {
             let dir = tempfile::tempdir().unwrap();
             let f = dir.path().join("x.yaml");
             std::fs::write(&f, text).unwrap();
