@@ -16,7 +16,10 @@ use crate::backend::kube::watch::{self, Change, Conn, Kind, Scope, Update};
 use crate::cli::WatchArgs;
 use crate::context::Context;
 
-/// `30s`, `2m`, `1h`, `500ms`, `1m30s`.
+/// The longest `--for` (a timer past this would overflow the clock's arithmetic).
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// `30s`, `2m`, `1h`, `500ms`, `1m30s`; at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let t = text.trim();
     if t.is_empty() {
@@ -45,7 +48,11 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
             "h" => n * 3600.0,
             u => bail!("bad duration unit {u:?} in {text:?} (ms, s, m or h)"),
         };
-        total += Duration::from_secs_f64(secs);
+        total = Duration::try_from_secs_f64(secs)
+            .ok()
+            .and_then(|d| total.checked_add(d))
+            .filter(|t| *t <= MAX_DURATION)
+            .ok_or_else(|| anyhow::anyhow!("duration {text:?} is too long (at most 30 days)"))?;
         rest = &rest[unit_len..];
     }
     Ok(total)
@@ -321,6 +328,24 @@ mod tests {
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3d").is_err());
         assert!(parse_duration("").is_err());
+        // Huge values are errors, not a panic in the clock's arithmetic.
+        for huge in [
+            "99999999999999999999999h",
+            "1e999s",
+            "31d",
+            "721h",
+            "9".repeat(400).as_str(),
+        ] {
+            let e = parse_duration(huge);
+            assert!(e.is_err(), "{huge}");
+        }
+        assert!(
+            parse_duration("721h")
+                .unwrap_err()
+                .to_string()
+                .contains("at most 30 days")
+        );
+        assert_eq!(parse_duration("720h").unwrap(), MAX_DURATION);
     }
 
     #[test]
