@@ -565,7 +565,7 @@ fn the_ui_walkthrough_names_the_account_asks_per_step_and_before_teardown() {
     // The account and the ARN the calls run as, before anything runs.
     t.wait_text("account 123456789012 (arn:aws:sts::123456789012:user/moto)");
     t.send(&["Enter"]);
-    let screen = t.wait_text("Run step A: Network?");
+    let screen = t.wait_text("Run step A: Network of dawn?");
     assert!(
         screen.contains("calls will change account 123456789012"),
         "{screen}"
@@ -575,7 +575,7 @@ fn the_ui_walkthrough_names_the_account_asks_per_step_and_before_teardown() {
     t.wait_text("paused");
     assert_eq!(default_held(&e, "dawn").vpcs, 0);
     t.send(&["Enter"]);
-    t.wait_text("Run step A: Network?");
+    t.wait_text("Run step A: Network of dawn?");
     t.send(&["y"]);
     t.wait_for("step A", Duration::from_secs(60), |s| {
         s.contains("✓ A Network")

@@ -322,8 +322,9 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
                     .walk()
                     .and_then(|w| w.identity.clone())
                     .unwrap_or_default();
+                let cluster = s.walk().map(|w| w.plan.cluster.clone()).unwrap_or_default();
                 s.overlay = Some(Overlay::Confirm {
-                    title: format!("Run step {step}: {title}?"),
+                    title: format!("Run step {step}: {title} of {cluster}?"),
                     lines: vec![
                         format!("{calls} calls will change {target}."),
                         "Resources cost money while they run; the footer shows the hourly total."
@@ -936,10 +937,21 @@ fn mouse(s: &mut State, m: MouseEvent) -> Outcome {
             // Rows start below the border (and the header row for releases).
             let first = rect.y + if pane == Pane::Releases { 2 } else { 1 };
             if m.row >= first {
+                // The row on screen plus how far the list is scrolled, as drawn.
                 let row = usize::from(m.row - first);
                 match pane {
-                    Pane::Clusters if row < s.visible_clusters().len() => s.cluster_cursor = row,
-                    Pane::Releases if row < s.visible_releases().len() => s.release_cursor = row,
+                    Pane::Clusters => {
+                        let at = row + crate::ui::navigator::cluster_offset(s, rect);
+                        if at < s.visible_clusters().len() {
+                            s.cluster_cursor = at;
+                        }
+                    }
+                    Pane::Releases => {
+                        let at = row + crate::ui::navigator::release_offset(s, rect);
+                        if at < s.visible_releases().len() {
+                            s.release_cursor = at;
+                        }
+                    }
                     Pane::Problems => {
                         s.problem_cursor = (row + usize::from(crate::ui::problems::offset(s, rect)))
                             .min(s.ws.problems.len().saturating_sub(1))

@@ -538,11 +538,22 @@ pub fn diff_act(s: &mut State, action: Action) -> Outcome {
 
 /// A quick edit's diff is ready: show it, with the save waiting for Ctrl-s.
 pub fn diff_ready(s: &mut State, view: DiffView) -> Outcome {
+    // Name what the save writes, so a wrong selection shows before it acts.
+    let target = view
+        .pending_save
+        .as_ref()
+        .map(|(o, _)| {
+            let rel = o.path.strip_prefix(&s.ws.root).unwrap_or(&o.path);
+            format!(" to {} ({})", rel.display(), view.title)
+        })
+        .unwrap_or_default();
     s.push(Screen::Diff(Box::new(view)));
     message(
         s,
         Level::Info,
-        "Ctrl-s saves this edit · 2 shows the objects it changes · Esc discards it",
+        format!(
+            "Ctrl-s saves this edit{target} · 2 shows the objects it changes · Esc discards it"
+        ),
     )
 }
 
@@ -600,6 +611,7 @@ pub fn ask_apply(s: &mut State, release: usize) -> Outcome {
     }
     let title = r.title();
     let cluster = r.cluster.clone().unwrap_or_default();
+    let namespace = r.namespace.clone();
     // The drift must be on screen first.
     let Some(d) = s.diff_mut().filter(|d| d.release == release) else {
         let mut view = DiffView::new(release, title, DiffKind::Drift);
@@ -632,7 +644,7 @@ pub fn ask_apply(s: &mut State, release: usize) -> Outcome {
     }
     let lines = vec![
         format!(
-            "{} created, {} changed objects on cluster {cluster}{}.",
+            "{} created, {} changed objects on cluster {cluster}, namespace {namespace}{}.",
             report.count("created"),
             report.count("changed"),
             if s.session.sandbox { " (sandbox)" } else { "" }

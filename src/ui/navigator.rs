@@ -27,6 +27,17 @@ fn health(s: &State, path: &std::path::Path) -> Option<Severity> {
         .min()
 }
 
+/// The first cluster row shown in `area` (the list scrolls to keep the cursor in
+/// view); mouse clicks map through the same offset.
+pub fn cluster_offset(s: &State, area: Rect) -> usize {
+    list_offset(s.cluster_cursor, area.height.saturating_sub(2))
+}
+
+/// The first release row shown in `area` (below the border and the header).
+pub fn release_offset(s: &State, area: Rect) -> usize {
+    list_offset(s.release_cursor, area.height.saturating_sub(3))
+}
+
 pub fn draw_clusters(f: &mut Frame, area: Rect, s: &State) {
     let t = &s.theme;
     let focused = s.focus == Pane::Clusters;
@@ -34,7 +45,7 @@ pub fn draw_clusters(f: &mut Frame, area: Rect, s: &State) {
     let title = format!(" Clusters ({}) ", visible.len());
     let inner_w = usize::from(area.width.saturating_sub(2));
     let rows = area.height.saturating_sub(2);
-    let offset = list_offset(s.cluster_cursor, rows);
+    let offset = cluster_offset(s, area);
     let longest = visible
         .iter()
         .map(|&i| s.ws.clusters[i].name.chars().count())
@@ -132,7 +143,7 @@ pub fn draw_releases(f: &mut Frame, area: Rect, s: &State) {
         .collect();
     let mut lines = vec![Line::styled(header, t.header())];
     let rows = area.height.saturating_sub(3);
-    let offset = list_offset(s.release_cursor, rows);
+    let offset = release_offset(s, area);
     for (pos, &i) in visible
         .iter()
         .enumerate()

@@ -402,6 +402,15 @@ fn quick_edit_tag_shows_the_diff_and_saves_only_that_value() {
     let r = s.ws.releases[release].clone();
     let view = crate::app::effects::quick_edit_diff(&s.ws, release, &r, field, &value).unwrap();
     update(&mut s, Msg::DiffReady(Box::new(view)));
+    // The save names the file it writes and the release.
+    let (_, m) = s.message.clone().unwrap();
+    assert!(
+        m.contains(&format!(
+            " to gitops/pulumi_deploy/Pulumi.production.yaml ({}",
+            r.title()
+        )),
+        "{m}"
+    );
     insta::assert_snapshot!(
         "quick_edit_diff_edit_100x20",
         render(&mut s, 100, 20).backend()
@@ -1024,6 +1033,20 @@ fn apply_sends_exactly_the_objects_of_the_drift_shown_and_a_reload_forgets_it() 
             ..
         })
     ));
+    // The question names the release, its cluster and its namespace.
+    let Some(Overlay::Confirm { title, lines, .. }) = &s.overlay else {
+        unreachable!()
+    };
+    let r = &s.ws.releases[1];
+    assert_eq!(title, &format!("Apply {}?", r.title()));
+    assert!(
+        lines[0].contains(&format!(
+            "on cluster {}, namespace {}",
+            r.cluster.clone().unwrap_or_default(),
+            r.namespace
+        )),
+        "{lines:?}"
+    );
     let out = press_out(&mut s, 'y');
     assert_eq!(
         out.effects,
@@ -1045,5 +1068,88 @@ fn apply_sends_exactly_the_objects_of_the_drift_shown_and_a_reload_forgets_it() 
         s.message.as_ref().unwrap().1.contains("drift changed"),
         "{:?}",
         s.message
+    );
+}
+
+/// A click on a scrolled list selects the row under the pointer (as drawn), not
+/// the row at that position from the top — and `a`/`t` act on that one.
+#[test]
+fn clicks_map_through_the_scroll_offset() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let (_dir, mut s) = demo_state("default");
+    let releases = s.visible_releases().len();
+    assert!(releases >= 4);
+    // A height at which the release list shows fewer rows than it has.
+    let (w, h) = (100, 12);
+    s.width = w;
+    s.height = h;
+    let l = crate::ui::layout::home(ratatui::layout::Rect::new(0, 0, w, h), &s);
+    let rows = usize::from(l.releases.height.saturating_sub(3));
+    assert!(rows >= 1 && rows < releases, "{rows} rows of {releases}");
+    s.focus = crate::app::state::Pane::Releases;
+    s.release_cursor = releases - 1;
+    s.sync_selection();
+    let offset = crate::ui::navigator::release_offset(&s, l.releases);
+    assert!(offset > 0);
+    let before = render(&mut s, w, h);
+    // Click the first row shown.
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: l.releases.x + 3,
+        row: l.releases.y + 2,
+        modifiers: KeyModifiers::NONE,
+    };
+    update(&mut s, Msg::Mouse(click));
+    assert_eq!(
+        s.release_cursor, offset,
+        "the click selected a row off screen"
+    );
+    assert_ne!(s.release_cursor, releases - 1, "the click changed nothing");
+    // The row clicked is the row that was drawn there.
+    let drawn: String = (0..w)
+        .map(|x| {
+            before.backend().buffer()[(x, l.releases.y + 2)]
+                .symbol()
+                .to_string()
+        })
+        .collect();
+    let picked = &s.ws.releases[s.visible_releases()[s.release_cursor]];
+    assert!(
+        drawn.contains(&picked.service.chars().take(8).collect::<String>()),
+        "clicked {drawn:?}, selected {}",
+        picked.title()
+    );
+    insta::assert_snapshot!(
+        "click_scrolled_releases_100x12",
+        render(&mut s, w, h).backend()
+    );
+}
+
+/// The question before a live step names the cluster and the account it changes.
+#[test]
+fn a_live_step_question_names_its_cluster_and_account() {
+    let (_dir, mut s) = demo_state("default");
+    let mut w = walk_view(&s);
+    w.sandbox = false;
+    w.identity =
+        Some("account 123456789012 (arn:aws:iam::123456789012:user/ops) · eu-west-1 · aws".into());
+    s.screen = crate::app::state::Screen::Walk(Box::new(w));
+    update(
+        &mut s,
+        Msg::Walk(Box::new(crate::walkthrough::runner::Event::Confirm {
+            step: 'A',
+            title: "Network".into(),
+            calls: 24,
+        })),
+    );
+    let Some(crate::app::state::Overlay::Confirm { title, lines, .. }) = &s.overlay else {
+        panic!("{:?}", s.overlay)
+    };
+    assert_eq!(title, "Run step A: Network of dawn?");
+    assert!(
+        lines[0].contains(
+            "24 calls will change account 123456789012 (arn:aws:iam::123456789012:user/ops)"
+        ),
+        "{lines:?}"
     );
 }
