@@ -48,8 +48,12 @@ pub async fn client_for(
 }
 
 /// The release's desired objects, each with its namespace filled in.
-pub fn desired_objects(ws: &Workspace, r: &Release) -> Result<(Vec<Json>, Vec<String>), String> {
-    let d = desired::render(ws, r, &Default::default())?;
+pub fn desired_objects(
+    ws: &Workspace,
+    r: &Release,
+    tools: desired::Tools,
+) -> Result<(Vec<Json>, Vec<String>), String> {
+    let d = desired::render(ws, r, &Default::default(), tools)?;
     let mut notes = d.notes.clone();
     if d.how == How::ConfigOnly {
         return Err(notes.join("; "));
@@ -86,8 +90,13 @@ pub struct Drift {
 }
 
 /// Desired (as the server would store it, through a dry-run apply) against live.
-pub async fn drift(client: &kube::Client, ws: &Workspace, r: &Release) -> Result<Drift, String> {
-    let (desired, notes) = desired_objects(ws, r)?;
+pub async fn drift(
+    client: &kube::Client,
+    ws: &Workspace,
+    r: &Release,
+    tools: desired::Tools,
+) -> Result<Drift, String> {
+    let (desired, notes) = desired_objects(ws, r, tools)?;
     let outcomes = apply::apply(client, &desired, &r.namespace, true).await;
     Ok(drift_of(&outcomes, desired, &r.namespace, notes))
 }
@@ -131,8 +140,9 @@ pub async fn apply_release(
     client: &kube::Client,
     ws: &Workspace,
     r: &Release,
+    tools: desired::Tools,
 ) -> Result<Vec<Outcome>, String> {
-    let (desired, _) = desired_objects(ws, r)?;
+    let (desired, _) = desired_objects(ws, r, tools)?;
     Ok(apply_objects(client, &desired, r).await)
 }
 

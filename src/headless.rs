@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 
 use crate::cli::{ApplyArgs, DiffArgs, ReleaseSelector};
 use crate::context::Context;
+use crate::render::desired::Tools;
 use crate::render::diff::{Change, unified_text};
 use crate::workspace::{Release, Workspace};
 
@@ -72,7 +73,7 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
         let sims = crate::deploy::sims(ctx, &ws)?;
         let result = async {
             let client = crate::deploy::client_for(ctx, sims.as_deref(), &ws, r).await?;
-            crate::deploy::drift(&client, &ws, r).await
+            crate::deploy::drift(&client, &ws, r, Tools::for_sandbox(ctx.sandbox)).await
         }
         .await;
         if let Some(s) = &sims {
@@ -134,7 +135,7 @@ async fn apply_inner(
     let client = crate::deploy::client_for(ctx, sims, ws, r)
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
-    let d = crate::deploy::drift(&client, ws, r)
+    let d = crate::deploy::drift(&client, ws, r, Tools::for_sandbox(ctx.sandbox))
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
     print!("{}", unified_text(&d.report, "live", "desired"));

@@ -271,7 +271,8 @@ fn read_release_seed(
 pub fn releases_on(ws: &Workspace, cluster: &str) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for r in ws.releases_on(cluster) {
-        match crate::render::desired::render(ws, r, &Default::default()) {
+        let sealed = crate::render::desired::Tools::Sealed;
+        match crate::render::desired::render(ws, r, &Default::default(), sealed) {
             Ok(d) => out.extend(d.objects.into_iter().map(|mut o| {
                 let kind = o["kind"].as_str().unwrap_or_default().to_string();
                 if !crate::render::normalize::CLUSTER_SCOPED.contains(&kind.as_str())

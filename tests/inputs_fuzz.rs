@@ -262,7 +262,8 @@ fn mutated_workspaces_load_and_render() {
                 }
             }
             for r in &ws.releases {
-                let _ = tierui::render::desired::render(&ws, r, &Default::default());
+                let sealed = tierui::render::desired::Tools::Sealed;
+                let _ = tierui::render::desired::render(&ws, r, &Default::default(), sealed);
             }
             prop_assert!(started.elapsed() < Duration::from_secs(5));
             Ok(())

@@ -11,6 +11,7 @@ use super::state::State;
 use super::update::{Effect, Msg};
 use crate::backend::cloud::Cloud;
 use crate::context::Context;
+use crate::render::desired::Tools;
 use crate::sandbox::Sandbox;
 use crate::theme::Theme;
 use crate::walkthrough::plan::Plan;
@@ -33,12 +34,13 @@ pub(crate) fn render_diff(
     ws: &crate::workspace::Workspace,
     release: usize,
     edit: Option<(std::path::PathBuf, String)>,
+    tools: Tools,
 ) -> Result<(crate::render::diff::Report, Vec<String>), String> {
     let r = ws.releases.get(release).ok_or("release not found")?;
-    let before = crate::render::desired::render(ws, r, &Default::default())?;
+    let before = crate::render::desired::render(ws, r, &Default::default(), tools)?;
     let after = match edit {
         Some((file, text)) => {
-            crate::render::desired::render(ws, r, &std::iter::once((file, text)).collect())?
+            crate::render::desired::render(ws, r, &std::iter::once((file, text)).collect(), tools)?
         }
         None => before.clone(),
     };
@@ -59,6 +61,7 @@ pub(crate) fn quick_edit_diff(
     r: &crate::workspace::Release,
     field: crate::workspace::quick::Field,
     value: &crate::workspace::edit::NewValue,
+    tools: Tools,
 ) -> Result<super::diffview::DiffView, String> {
     let root = ws.root.clone();
     let read = move |p: &std::path::Path| {
@@ -66,7 +69,7 @@ pub(crate) fn quick_edit_diff(
     };
     let (file, new_text) = crate::workspace::quick::apply(r, field, value, &read)?;
     let opened = crate::files::open(&ws.root.join(&file))?;
-    let (report, notes) = render_diff(ws, release, Some((file.clone(), new_text.clone())))?;
+    let (report, notes) = render_diff(ws, release, Some((file.clone(), new_text.clone())), tools)?;
     let mut view = super::diffview::DiffView::new(
         release,
         format!(
@@ -216,19 +219,23 @@ impl Effects {
                     return;
                 };
                 let ws = state.ws.clone();
+                let tools = Tools::for_sandbox(self.ctx.sandbox);
                 tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(match quick_edit_diff(&ws, release, &r, field, &value) {
-                        Ok(view) => Msg::DiffReady(Box::new(view)),
-                        Err(e) => Msg::FileFailed(e),
-                    });
+                    let _ = tx.send(
+                        match quick_edit_diff(&ws, release, &r, field, &value, tools) {
+                            Ok(view) => Msg::DiffReady(Box::new(view)),
+                            Err(e) => Msg::FileFailed(e),
+                        },
+                    );
                 });
             }
             Effect::RenderDiff { release, edit } => {
                 let ws = state.ws.clone();
+                let tools = Tools::for_sandbox(self.ctx.sandbox);
                 tokio::task::spawn_blocking(move || {
                     let _ = tx.send(Msg::RenderReady {
                         release,
-                        result: render_diff(&ws, release, edit),
+                        result: render_diff(&ws, release, edit, tools),
                     });
                 });
             }
@@ -247,7 +254,8 @@ impl Effects {
                                 .map_err(|e| e.to_string())??;
                         let client =
                             crate::deploy::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
-                        crate::deploy::drift(&client, &ws, &r).await
+                        crate::deploy::drift(&client, &ws, &r, Tools::for_sandbox(ctx.sandbox))
+                            .await
                     }
                     .await;
                     let _ = tx.send(Msg::DriftReady {

@@ -12,6 +12,21 @@ use crate::workspace::fields::Severity;
 use crate::workspace::model::{ReleaseSource, Workspace};
 use crate::workspace::{Release, manifests, pulumi, yaml};
 
+/// Whether rendering may run the operator's own tools (`pulumi preview`, which
+/// uses their Pulumi login and cloud credentials, and `kubectl kustomize`). The
+/// sandbox is sealed: it runs neither with anything that reaches beyond it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tools {
+    Local,
+    Sealed,
+}
+
+impl Tools {
+    pub fn for_sandbox(sandbox: bool) -> Tools {
+        if sandbox { Tools::Sealed } else { Tools::Local }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum How {
     Manifests,
@@ -47,13 +62,14 @@ pub fn render(
     ws: &Workspace,
     release: &Release,
     overrides: &BTreeMap<PathBuf, String>,
+    tools: Tools,
 ) -> Result<Desired, String> {
     match &release.source {
         ReleaseSource::Kubectl {
             manifest_dir,
             kustomize: true,
             ..
-        } => kustomize(&ws.root, manifest_dir),
+        } => kustomize(&ws.root, manifest_dir, tools),
         ReleaseSource::Kubectl { manifest_dir, .. } => {
             let mut files: Vec<PathBuf> = std::fs::read_dir(ws.root.join(manifest_dir))
                 .map_err(|e| format!("{}: {e}", manifest_dir.display()))?
@@ -126,6 +142,16 @@ pub fn render(
                 ));
             }
             if project.runtime != "yaml" {
+                if tools == Tools::Sealed {
+                    return Ok(Desired {
+                        objects: Vec::new(),
+                        how: How::ConfigOnly,
+                        notes: vec![format!(
+                            "runtime {}: rendering it takes `pulumi preview`, which the sandbox never runs (it would use your Pulumi login and cloud credentials); only config values are compared",
+                            project.runtime
+                        )],
+                    });
+                }
                 return preview(&ws.root.join(&ps.project_dir), &ps.stack, &project.runtime);
             }
             let lookup = |name: &str| -> Option<Vec<(String, Json)>> {
@@ -153,8 +179,29 @@ pub fn render(
     }
 }
 
-fn kustomize(root: &Path, dir: &Path) -> Result<Desired, String> {
-    let out = std::process::Command::new("kubectl").arg("kustomize").arg(root.join(dir)).output().map_err(|e| match e.kind() {
+/// Whether a kustomization pulls anything from beyond the workspace (remote
+/// bases, git or HTTP resources).
+fn remote_resources(root: &Path, dir: &Path) -> bool {
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(root.join(dir).join(f)).ok())
+        .any(|t| t.contains("://") || t.contains("git@") || t.contains("github.com/"))
+}
+
+fn kustomize(root: &Path, dir: &Path, tools: Tools) -> Result<Desired, String> {
+    if tools == Tools::Sealed && remote_resources(root, dir) {
+        return Err(format!(
+            "{} pulls remote resources into its kustomization; the sandbox fetches nothing from beyond the workspace",
+            dir.display()
+        ));
+    }
+    let mut cmd = std::process::Command::new("kubectl");
+    cmd.arg("kustomize").arg(root.join(dir));
+    if tools == Tools::Sealed {
+        // kustomize needs no cluster: nothing of the operator's kubeconfig is read.
+        cmd.env("KUBECONFIG", "/dev/null");
+    }
+    let out = cmd.output().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => format!("{} has a kustomization.yaml: rendering it needs `kubectl kustomize`, and kubectl was not found on PATH", dir.display()),
         _ => format!("kubectl kustomize {}: {e}", dir.display()),
     })?;
@@ -242,7 +289,7 @@ mod tests {
     fn kubectl_release_from_files_and_overrides() {
         let (_d, ws) = demo();
         let r = ws.find_releases("dusk-service", None, None)[0];
-        let d = render(&ws, r, &BTreeMap::new()).unwrap();
+        let d = render(&ws, r, &BTreeMap::new(), Tools::Local).unwrap();
         assert_eq!(d.how, How::Manifests);
         assert_eq!(d.objects.len(), 6);
         let mut edits = BTreeMap::new();
@@ -251,7 +298,7 @@ mod tests {
             .unwrap()
             .replace("v2.4.1", "v2.5.0");
         edits.insert(dep, text);
-        let d2 = render(&ws, r, &edits).unwrap();
+        let d2 = render(&ws, r, &edits, Tools::Local).unwrap();
         let report = super::super::diff::diff_objects(&d.objects, &d2.objects, "dusk-service");
         let changed: Vec<_> = report
             .objects
@@ -266,7 +313,7 @@ mod tests {
     fn pulumi_yaml_release_and_config_edit() {
         let (_d, ws) = demo();
         let r = ws.find_releases("day-service", Some("production"), None)[0];
-        let d = render(&ws, r, &BTreeMap::new()).unwrap();
+        let d = render(&ws, r, &BTreeMap::new(), Tools::Local).unwrap();
         assert_eq!(d.how, How::PulumiYaml);
         let cfg = PathBuf::from("gitops/pulumi_deploy/Pulumi.production.yaml");
         let mut edits = BTreeMap::new();
@@ -276,7 +323,7 @@ mod tests {
                 .unwrap()
                 .replace("image_tag: v1.2.3", "image_tag: v1.2.4"),
         );
-        let d2 = render(&ws, r, &edits).unwrap();
+        let d2 = render(&ws, r, &edits, Tools::Local).unwrap();
         let report = super::super::diff::diff_objects(&d.objects, &d2.objects, "day-service");
         let changed: Vec<String> = report
             .objects
@@ -298,7 +345,7 @@ mod tests {
         let r = ws.find_releases("dusk-service", None, None)[0];
         let mut edits = BTreeMap::new();
         edits.insert(PathBuf::from("k8s/dusk/hpa.yaml"), "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: x\nspec:\n  minReplicas: [\n".to_string());
-        let e = render(&ws, r, &edits).unwrap_err();
+        let e = render(&ws, r, &edits, Tools::Local).unwrap_err();
         assert!(e.starts_with("k8s/dusk/hpa.yaml:"), "{e}");
     }
 }

@@ -400,7 +400,15 @@ fn quick_edit_tag_shows_the_diff_and_saves_only_that_value() {
         panic!("{:?}", out.effects)
     };
     let r = s.ws.releases[release].clone();
-    let view = crate::app::effects::quick_edit_diff(&s.ws, release, &r, field, &value).unwrap();
+    let view = crate::app::effects::quick_edit_diff(
+        &s.ws,
+        release,
+        &r,
+        field,
+        &value,
+        crate::render::desired::Tools::Sealed,
+    )
+    .unwrap();
     update(&mut s, Msg::DiffReady(Box::new(view)));
     // The save names the file it writes and the release.
     let (_, m) = s.message.clone().unwrap();
