@@ -224,6 +224,9 @@ fn replace(
         e
     };
     written.map_err(|e| cleanup(io(e, &tmp)))?;
+    if meta.is_some() {
+        copy_xattrs(&target, &tmp);
+    }
     before_rename();
     if let Some(h) = expect {
         let now = read_disk(&target).map_err(cleanup)?;
@@ -239,6 +242,21 @@ fn replace(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Extended attributes of `from` (labels, quarantine flags, user tags) onto `to`,
+/// where the file system has them and the process may set them.
+fn copy_xattrs(from: &Path, to: &Path) {
+    #[cfg(unix)]
+    if let Ok(names) = xattr::list(from) {
+        for name in names {
+            if let Ok(Some(value)) = xattr::get(from, &name) {
+                let _ = xattr::set(to, &name, &value);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (from, to);
 }
 
 /// A new file with the mode (and owner, where the process may set it) of `like`;
@@ -482,5 +500,23 @@ mod tests {
             let folder = std::fs::metadata(k.parent().unwrap()).unwrap();
             assert_eq!(folder.permissions().mode() & 0o777, 0o700);
         }
+    }
+
+    #[test]
+    fn extended_attributes_survive_a_save_where_the_file_system_has_them() {
+        let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+        let f = dir.path().join("a.yaml");
+        std::fs::write(&f, "x: 1\n").unwrap();
+        if xattr::set(&f, "user.tierui.test", b"kept").is_err() {
+            // This file system keeps no user attributes: nothing to keep.
+            eprintln!("no user xattrs on {}", dir.path().display());
+            return;
+        }
+        let opened = open(&f).unwrap();
+        save(&opened, "x: 2\n", &dir.path().join("b"), false).unwrap();
+        assert_eq!(
+            xattr::get(&f, "user.tierui.test").unwrap().as_deref(),
+            Some(&b"kept"[..])
+        );
     }
 }
