@@ -146,10 +146,11 @@ async fn apply_inner(
     let cluster = r.cluster.clone().unwrap_or_default();
     if !yes {
         eprint!(
-            "Apply {} created and {} changed objects of {} to cluster {cluster}{}? [y/N] ",
+            "Apply {} created and {} changed objects of {} to cluster {cluster}, namespace {}{}? [y/N] ",
             d.report.count("created"),
             d.report.count("changed"),
             r.title(),
+            r.namespace,
             if ctx.sandbox { " (sandbox)" } else { "" }
         );
         let _ = std::io::stderr().flush();
