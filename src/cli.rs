@@ -163,3 +163,25 @@ pub enum SandboxCommand {
     /// Forget everything the sandbox world holds for this workspace.
     Reset,
 }
+
+/// The simulator's own options from `tierui sim`'s flags (clap stays here, at
+/// the edge): a bundled scenario name or a file is resolved into its data.
+pub fn sim_serve(args: &SimArgs, speed: f64) -> anyhow::Result<tierui_sim::Serve> {
+    let base = match &args.scenario {
+        Some(name) => crate::demo::sim_config(name)?,
+        None => tierui_sim::SimConfig::default(),
+    };
+    Ok(tierui_sim::Serve {
+        config: tierui_sim::SimConfig {
+            cluster_name: "sim".into(),
+            port: args.port,
+            pods: args.pods,
+            churn: args.churn,
+            seed: args.seed,
+            speed,
+            ..base
+        },
+        scenario_label: args.scenario.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+    })
+}

@@ -18,7 +18,8 @@ pub mod logging;
 pub mod paths;
 pub mod render;
 pub mod sandbox;
-pub mod sim;
+/// The Kubernetes API simulator, its own crate (`crates/tierui-sim`).
+pub use tierui_sim as sim;
 pub mod status;
 pub mod terminal;
 pub mod theme;
@@ -114,7 +115,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(s) = cli.global.speed {
                 context::check_speed(s)?;
             }
-            sim::run_cli(&args, cli.global.speed.unwrap_or(1.0))?;
+            sim::serve(cli::sim_serve(&args, cli.global.speed.unwrap_or(1.0))?)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -209,11 +209,20 @@ impl SimClusters {
         let scenario = format!("sandbox-{}", c.name);
         let has_scenario = self.demo
             && crate::demo::file(&format!("fixtures/scenarios/{scenario}.yaml")).is_some();
+        // The scenario's own manifests first, then the workspace's releases.
+        let (scenario, objects) = if has_scenario {
+            let (s, mut seeded) = crate::demo::scenario(&scenario)
+                .map_err(|e| format!("the simulated {} cluster: {e:#}", c.name))?;
+            seeded.extend(objects);
+            (s, seeded)
+        } else {
+            (Default::default(), objects)
+        };
         let config = crate::sim::SimConfig {
             cluster_name: c.name.clone(),
             seed: crate::paths::fnv1a(c.name.as_bytes()),
             speed: self.speed,
-            scenario: has_scenario.then_some(scenario),
+            scenario,
             objects,
             state_file: Some(self.dir.join(format!("{}.json", c.name))),
             ..Default::default()

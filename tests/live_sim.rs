@@ -79,9 +79,8 @@ impl Drop for Watched {
 
 fn scenario(name: &str, speed: f64) -> SimConfig {
     SimConfig {
-        scenario: Some(name.into()),
         speed,
-        ..SimConfig::default()
+        ..tierui::demo::sim_config(name).expect("a bundled scenario")
     }
 }
 

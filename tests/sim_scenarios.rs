@@ -8,10 +8,9 @@ use tierui::sim::{SimConfig, SimHandle, kinds, start};
 
 async fn sim(scenario: &str, speed: f64, seed: u64) -> SimHandle {
     start(SimConfig {
-        scenario: Some(scenario.into()),
         speed,
         seed,
-        ..SimConfig::default()
+        ..tierui::demo::sim_config(scenario).expect("a bundled scenario")
     })
     .await
     .expect("start")

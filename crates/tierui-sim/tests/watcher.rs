@@ -8,7 +8,7 @@ use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, PostParams};
 use kube::runtime::{WatchStreamExt as _, watcher};
-use tierui::sim::{SimConfig, SimHandle, start};
+use tierui_sim::{SimConfig, SimHandle, start};
 use tokio::sync::mpsc;
 
 async fn client(h: &SimHandle) -> kube::Client {

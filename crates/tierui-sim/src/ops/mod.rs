@@ -89,14 +89,9 @@ pub fn parse_body(body: &[u8]) -> ApiResult<Value> {
                     "couldn't get version/kind; json parse error: {json_err}"
                 )));
             }
-            crate::workspace::yaml::parse_single(text)
-                .map(|n| n.to_json())
-                .map_err(|e| {
-                    ApiError::bad_request(format!(
-                        "error converting YAML to JSON: yaml: line {}: {}",
-                        e.line, e.message
-                    ))
-                })
+            serde_saphyr::from_str::<Value>(text).map_err(|e| {
+                ApiError::bad_request(format!("error converting YAML to JSON: yaml: {e}"))
+            })
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::sim::kinds::{self, KINDS};
+use crate::kinds::{self, KINDS};
 
 pub fn version() -> Value {
     json!({
@@ -76,7 +76,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
         if !k.computed {
             r["storageVersionHash"] = json!(format!(
                 "{:012x}",
-                crate::sim::clock::fnv(k.plural.as_bytes()) & 0xffff_ffff_ffff
+                crate::clock::fnv(k.plural.as_bytes()) & 0xffff_ffff_ffff
             ));
         }
         resources.push(r);

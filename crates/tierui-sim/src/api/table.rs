@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::sim::kinds::{self, KindId};
+use crate::kinds::{self, KindId};
 
 /// kubectl's `duration.HumanDuration`.
 pub fn human_duration(secs: i64) -> String {
@@ -234,7 +234,7 @@ fn containers_images(tpl_spec: Option<&Value>) -> (String, String) {
 }
 
 fn selector_text(v: Option<&Value>) -> String {
-    v.and_then(|s| crate::sim::selector::LabelSelector::from_json(s).ok())
+    v.and_then(|s| crate::selector::LabelSelector::from_json(s).ok())
         .map(|s| s.to_string())
         .unwrap_or_else(|| "<none>".into())
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::sim::clock::fnv;
+use crate::clock::fnv;
 
 /// `25%` or `1` against `total`; percentages round up for surge, down otherwise.
 pub fn int_or_percent(v: Option<&Value>, total: i64, round_up: bool, default: &str) -> i64 {

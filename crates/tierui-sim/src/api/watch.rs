@@ -14,11 +14,11 @@ use futures::SinkExt as _;
 use serde_json::{Value, json};
 
 use super::{Query, flag, table};
-use crate::sim::cluster::Sim;
-use crate::sim::kinds::{self, KindId};
-use crate::sim::selector::{FieldSelector, LabelSelector};
-use crate::sim::status::{ApiError, ApiResult};
-use crate::sim::store::{Change, ChangeType, Entry};
+use crate::cluster::Sim;
+use crate::kinds::{self, KindId};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::status::{ApiError, ApiResult};
+use crate::store::{Change, ChangeType, Entry};
 
 const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
 const BATCH: usize = 512;

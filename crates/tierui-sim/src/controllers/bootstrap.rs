@@ -3,11 +3,11 @@
 
 use serde_json::{Value, json};
 
-use crate::sim::clock::Clock;
-use crate::sim::kinds;
-use crate::sim::ops::{PatchType, WriteOpts};
-use crate::sim::scenario::Scenario;
-use crate::sim::state::State;
+use crate::clock::Clock;
+use crate::kinds;
+use crate::ops::{PatchType, WriteOpts};
+use crate::scenario::Scenario;
+use crate::state::State;
 
 /// The field manager seeded objects are applied with: tierui applies with the
 /// same one, so re-applying a seeded manifest from the sandbox does not conflict.

@@ -3,10 +3,10 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::sim::kinds::KindId;
-use crate::sim::selector::LabelSelector;
-use crate::sim::state::State;
-use crate::sim::status::{ApiError, ApiResult, Cause};
+use crate::kinds::KindId;
+use crate::selector::LabelSelector;
+use crate::state::State;
+use crate::status::{ApiError, ApiResult, Cause};
 
 impl State {
     /// `autoscaling/v1` Scale of a deployment or replica set.

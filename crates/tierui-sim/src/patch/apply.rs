@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use super::keys::{ListKind, key_default, list_kind};
-use crate::sim::clock::Clock;
+use crate::clock::Clock;
 
 /// `["f:spec", "f:containers", "k:{\"name\":\"a\"}", "f:image"]`
 pub type FieldPath = Vec<String>;

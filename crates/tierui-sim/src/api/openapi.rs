@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
-use crate::sim::kinds::{self, KINDS, Kind};
+use crate::kinds::{self, KINDS, Kind};
 
 const PATCH_TYPES: [&str; 3] = [
     "application/json-patch+json",
@@ -486,7 +486,7 @@ pub fn v3_index() -> Value {
     for (g, v) in kinds::group_versions() {
         let key = gv_key(g, v);
         let hash = v3_group_version(&key)
-            .map(|d| crate::sim::clock::fnv(d.to_string().as_bytes()))
+            .map(|d| crate::clock::fnv(d.to_string().as_bytes()))
             .unwrap_or(0);
         paths.insert(
             key.clone(),

@@ -8,6 +8,11 @@
 //! · `api` (routing, discovery, OpenAPI, reads, watches, tables) ·
 //! `controllers` (deployments, replica sets, kubelet, HPA, churn) · `metrics`
 //! · `scenario` · `persist`.
+//!
+//! This crate owns the simulated cluster and nothing else: it depends on no
+//! other tierui crate, touches no terminal and no cloud, and listens only on
+//! 127.0.0.1. Scenarios and seed objects come in as data ([`SimConfig`]); the
+//! `tierui` binary resolves scenario names and the demo's manifests.
 
 pub mod api;
 pub mod clock;
@@ -53,9 +58,10 @@ pub struct SimConfig {
     pub seed: u64,
     /// Simulated seconds per real second.
     pub speed: f64,
-    /// Scenario name (`fixtures/scenarios/<name>.yaml`) or a file path.
-    pub scenario: Option<String>,
-    /// Manifests server-side applied (field manager `tierui`) on a fresh start.
+    /// Nodes, timing, load, registry and scripted actions (empty by default).
+    pub scenario: Scenario,
+    /// Manifests server-side applied (field manager `tierui`) on a fresh start:
+    /// the scenario's manifests, as the caller resolved them, and its own.
     pub objects: Vec<serde_json::Value>,
     /// Persist the store here (0600, parent 0700) and restore it at start.
     pub state_file: Option<PathBuf>,
@@ -70,7 +76,7 @@ impl Default for SimConfig {
             churn: 0.0,
             seed: 1,
             speed: 1.0,
-            scenario: None,
+            scenario: Scenario::default(),
             objects: Vec::new(),
             state_file: None,
         }
@@ -88,10 +94,7 @@ pub struct SimHandle {
 
 /// Starts a cluster on the current tokio runtime; returns once it is listening.
 pub async fn start(config: SimConfig) -> anyhow::Result<SimHandle> {
-    let scenario = match &config.scenario {
-        Some(name) => Scenario::load(name)?,
-        None => Scenario::default(),
-    };
+    let scenario = config.scenario.clone();
     let mut st = State::new(config.seed);
     let restored = match &config.state_file {
         Some(path) => persist::load(&mut st, path)?,
@@ -100,9 +103,7 @@ pub async fn start(config: SimConfig) -> anyhow::Result<SimHandle> {
     if !restored {
         controllers::bootstrap::namespaces(&mut st);
         controllers::bootstrap::nodes(&mut st, &scenario);
-        let mut objects = scenario.manifests()?;
-        objects.extend(config.objects.iter().cloned());
-        for problem in controllers::bootstrap::objects(&mut st, &objects) {
+        for problem in controllers::bootstrap::objects(&mut st, &config.objects) {
             tracing::warn!("sim {}: {problem}", config.cluster_name);
         }
         controllers::bootstrap::load_pods(&mut st, config.pods);
@@ -215,31 +216,30 @@ impl SimHandle {
     }
 }
 
-/// `tierui sim`: serves until Ctrl-C or SIGTERM.
-pub fn run_cli(args: &crate::cli::SimArgs, speed: f64) -> anyhow::Result<()> {
+/// A simulator served from the command line (`tierui sim`, `tierui-sim`).
+#[derive(Debug, Clone, Default)]
+pub struct Serve {
+    pub config: SimConfig,
+    /// How the scenario is named in the banner.
+    pub scenario_label: Option<String>,
+    /// Write a kubeconfig for the simulator here.
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub fn serve(opts: Serve) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let config = SimConfig {
-            cluster_name: "sim".into(),
-            port: args.port,
-            pods: args.pods,
-            churn: args.churn,
-            seed: args.seed,
-            speed,
-            scenario: args.scenario.clone(),
-            objects: Vec::new(),
-            state_file: None,
-        };
-        let handle = start(config).await?;
+        let (seed, speed) = (opts.config.seed, opts.config.speed);
+        let handle = start(opts.config).await?;
         println!(
-            "tierui sim: serving {} (scenario {}, seed {}, speed {speed})",
+            "tierui sim: serving {} (scenario {}, seed {seed}, speed {speed})",
             handle.url(),
-            args.scenario.as_deref().unwrap_or("none"),
-            args.seed
+            opts.scenario_label.as_deref().unwrap_or("none"),
         );
-        if let Some(path) = &args.kubeconfig {
+        if let Some(path) = &opts.kubeconfig {
             write_kubeconfig(path, &handle.kubeconfig_yaml("sim"))?;
             println!("tierui sim: kubeconfig written to {}", path.display());
         }

@@ -6,10 +6,10 @@
 
 use serde_json::{Value, json};
 
-use crate::sim::kinds;
-use crate::sim::metrics::is_ready;
-use crate::sim::selector::LabelSelector;
-use crate::sim::state::State;
+use crate::kinds;
+use crate::metrics::is_ready;
+use crate::selector::LabelSelector;
+use crate::state::State;
 
 fn s<'a>(v: &'a Value, p: &str) -> &'a str {
     v.pointer(p).and_then(Value::as_str).unwrap_or_default()
@@ -151,7 +151,7 @@ fn reconcile(st: &mut State, svc: &Value) {
 fn reconcile_slice(st: &mut State, svc: &Value, pods: &[Value], ports: &[Value]) {
     let ns = s(svc, "/metadata/namespace").to_string();
     let svc_name = s(svc, "/metadata/name").to_string();
-    let hash = crate::sim::clock::fnv(format!("{ns}/{svc_name}").as_bytes());
+    let hash = crate::clock::fnv(format!("{ns}/{svc_name}").as_bytes());
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let suffix: String = (0..5)
         .map(|i| char::from(ALPHABET[((hash >> (i * 8)) % ALPHABET.len() as u64) as usize]))

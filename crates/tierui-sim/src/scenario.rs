@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Context as _;
 use serde::Deserialize;
-use serde_json::Value;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
@@ -140,55 +138,9 @@ pub struct DeletePod {
 }
 
 impl Scenario {
-    /// A scenario by name (`fixtures/scenarios/<name>.yaml`, embedded) or path.
-    pub fn load(name_or_path: &str) -> anyhow::Result<Self> {
-        let embedded = crate::demo::file(&format!("fixtures/scenarios/{name_or_path}.yaml"));
-        let text = match embedded {
-            Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            None => std::fs::read_to_string(name_or_path).with_context(|| {
-                let known: Vec<String> = crate::demo::files_under("fixtures/scenarios/")
-                    .map(|(p, _)| p.trim_end_matches(".yaml").to_string())
-                    .collect();
-                format!(
-                    "no scenario {name_or_path:?} (known: {}) and no such file",
-                    known.join(", ")
-                )
-            })?,
-        };
-        Self::parse(&text).with_context(|| format!("scenario {name_or_path}"))
-    }
-
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let s: Scenario = serde_saphyr::from_str(text)?;
         Ok(s)
-    }
-
-    /// The demo's manifests for the scenario's folders, as JSON objects.
-    pub fn manifests(&self) -> anyhow::Result<Vec<Value>> {
-        let mut out = Vec::new();
-        for folder in &self.manifests {
-            let prefix = format!("fixtures/demo/{}/", folder.trim_end_matches('/'));
-            let mut files: Vec<(&str, &[u8])> = crate::demo::files_under(&prefix).collect();
-            anyhow::ensure!(!files.is_empty(), "no demo manifests under {folder}");
-            files.sort_by_key(|(p, _)| *p);
-            for (path, bytes) in files {
-                if !(path.ends_with(".yaml") || path.ends_with(".yml")) {
-                    continue;
-                }
-                let text = crate::workspace::yaml::decode(bytes).map_err(|e| {
-                    anyhow::anyhow!("{folder}/{path}: {}:{}: {}", e.line, e.col, e.message)
-                })?;
-                let docs = crate::workspace::yaml::parse_documents(text).map_err(|e| {
-                    anyhow::anyhow!("{folder}/{path}:{}:{}: {}", e.line, e.col, e.message)
-                })?;
-                out.extend(
-                    docs.into_iter()
-                        .map(|d| d.root.to_json())
-                        .filter(Value::is_object),
-                );
-            }
-        }
-        Ok(out)
     }
 
     pub fn image_exists(&self, image: &str) -> bool {
@@ -242,29 +194,6 @@ impl Load {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_bundled_scenario_parses_and_seeds() {
-        let names: Vec<String> = crate::demo::files_under("fixtures/scenarios/")
-            .map(|(p, _)| p.trim_end_matches(".yaml").to_string())
-            .collect();
-        for n in ["steady", "rollout", "scale-up", "crash-loop"] {
-            assert!(names.iter().any(|x| x == n), "missing scenario {n}");
-        }
-        for n in names {
-            let s = Scenario::load(&n).unwrap();
-            if n.starts_with("sandbox-") {
-                // The sandbox applies the workspace's releases itself (as tierui
-                // apply would); its scenarios bring nodes and load.
-                assert!(
-                    s.nodes.count > 0 && !s.load.is_empty(),
-                    "{n} has no nodes or load"
-                );
-            } else {
-                assert!(!s.manifests().unwrap().is_empty(), "{n} seeds nothing");
-            }
-        }
-    }
 
     #[test]
     fn load_curve_interpolates() {

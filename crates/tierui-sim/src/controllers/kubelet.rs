@@ -8,12 +8,12 @@ use std::collections::{BinaryHeap, HashSet};
 
 use serde_json::{Value, json};
 
-use crate::sim::clock::Clock;
-use crate::sim::cluster::Sim;
-use crate::sim::kinds;
-use crate::sim::metrics::is_ready;
-use crate::sim::state::State;
-use crate::sim::store::{Change, ChangeType};
+use crate::clock::Clock;
+use crate::cluster::Sim;
+use crate::kinds;
+use crate::metrics::is_ready;
+use crate::state::State;
+use crate::store::{Change, ChangeType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
@@ -399,7 +399,7 @@ impl Kubelet {
                         c["imageID"] = json!(format!(
                             "{}@sha256:{:064x}",
                             s(c, "/image"),
-                            crate::sim::clock::fnv(s(c, "/image").as_bytes())
+                            crate::clock::fnv(s(c, "/image").as_bytes())
                         ));
                         c["containerID"] = json!(format!(
                             "containerd://{:016x}{:016x}",

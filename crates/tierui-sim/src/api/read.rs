@@ -10,12 +10,12 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::{Query, json_response, table, value_response};
-use crate::sim::cluster::Sim;
-use crate::sim::kinds::{self, KindId};
-use crate::sim::metrics;
-use crate::sim::selector::{FieldSelector, LabelSelector};
-use crate::sim::status::{ApiError, ApiResult};
-use crate::sim::store::{Entry, Key};
+use crate::cluster::Sim;
+use crate::kinds::{self, KindId};
+use crate::metrics;
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::status::{ApiError, ApiResult};
+use crate::store::{Entry, Key};
 
 pub fn get(
     sim: &Arc<Sim>,

@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::sim::clock::Clock;
-use crate::sim::kinds;
-use crate::sim::metrics::is_ready;
-use crate::sim::state::State;
+use crate::clock::Clock;
+use crate::kinds;
+use crate::metrics::is_ready;
+use crate::state::State;
 
 /// Pods created per replica set per tick, like the controller's slow-start batches.
 const BURST: usize = 100;

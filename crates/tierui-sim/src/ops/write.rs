@@ -6,14 +6,14 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::sim::clock::Clock;
-use crate::sim::defaults;
-use crate::sim::kinds::{self, KindId};
-use crate::sim::patch::{apply as ssa, json as jp, strategic};
-use crate::sim::state::State;
-use crate::sim::status::{ApiError, ApiResult, Cause};
-use crate::sim::store::Entry;
-use crate::sim::validate;
+use crate::clock::Clock;
+use crate::defaults;
+use crate::kinds::{self, KindId};
+use crate::patch::{apply as ssa, json as jp, strategic};
+use crate::state::State;
+use crate::status::{ApiError, ApiResult, Cause};
+use crate::store::Entry;
+use crate::validate;
 
 impl State {
     fn check_identity(&self, kind: KindId, ns: &str, body: &mut Value) -> ApiResult<()> {

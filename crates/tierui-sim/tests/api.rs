@@ -3,12 +3,11 @@
 //! watch semantics (410, bookmarks, timeouts), subresources, tables, discovery
 //! and OpenAPI.
 
-#[path = "sim_support.rs"]
 mod support;
 
 use serde_json::{Value, json};
 use support::{http, json};
-use tierui::sim::{SimConfig, SimHandle, start};
+use tierui_sim::{SimConfig, SimHandle, start};
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::sim::kinds::{self, KindId};
-use crate::sim::selector::{FieldSelector, LabelSelector};
-use crate::sim::state::State;
-use crate::sim::status::{self, ApiError, ApiResult};
-use crate::sim::store::Entry;
+use crate::kinds::{self, KindId};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::state::State;
+use crate::status::{self, ApiError, ApiResult};
+use crate::store::Entry;
 
 impl State {
     pub fn api_delete(

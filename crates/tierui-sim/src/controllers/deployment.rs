@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 
 use super::replicaset::{owned_pods, strip_zero};
 use super::rollout::{new_rs_target, old_scale_down_budget, surge_and_unavailable, template_hash};
-use crate::sim::clock::Clock;
-use crate::sim::kinds;
-use crate::sim::metrics::is_ready;
-use crate::sim::ops::WriteOpts;
-use crate::sim::state::State;
+use crate::clock::Clock;
+use crate::kinds;
+use crate::metrics::is_ready;
+use crate::ops::WriteOpts;
+use crate::state::State;
 
 fn s<'a>(v: &'a Value, p: &str) -> &'a str {
     v.pointer(p).and_then(Value::as_str).unwrap_or_default()

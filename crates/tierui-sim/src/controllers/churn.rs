@@ -4,9 +4,9 @@
 use serde_json::{Value, json};
 
 use super::bootstrap::{LOAD_NAMESPACE, load_pod};
-use crate::sim::clock::Clock;
-use crate::sim::kinds;
-use crate::sim::state::State;
+use crate::clock::Clock;
+use crate::kinds;
+use crate::state::State;
 
 #[derive(Default)]
 pub struct Churn {

@@ -9,14 +9,14 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::autoscale::{Rules, Sample, Target, desired_for_metric, rate_limit, stabilize};
-use crate::sim::clock::Clock;
-use crate::sim::cluster::Sim;
-use crate::sim::kinds::{self, KindId};
-use crate::sim::metrics::{LoadIndex, is_ready, pod_usage};
-use crate::sim::ops::WriteOpts;
-use crate::sim::quantity;
-use crate::sim::selector::LabelSelector;
-use crate::sim::state::State;
+use crate::clock::Clock;
+use crate::cluster::Sim;
+use crate::kinds::{self, KindId};
+use crate::metrics::{LoadIndex, is_ready, pod_usage};
+use crate::ops::WriteOpts;
+use crate::quantity;
+use crate::selector::LabelSelector;
+use crate::state::State;
 
 /// A pod's (millicores, bytes) if it reports metrics, whether it is ready, and the pod.
 type PodUsage<'a> = (Option<(f64, f64)>, bool, &'a Value);
