@@ -409,7 +409,7 @@ async fn open_walk(
 ) -> Result<()> {
     let planned = crate::walkthrough::headless::plan_for(&ctx, &cluster)?;
     let state_dir = ctx.dirs.workspace_state(&ctx.root);
-    let _lock = crate::walkthrough::session::lock(&state_dir)?;
+    let _lock = crate::walkthrough::session::lock_for_ui(&state_dir).await?;
     // In the sandbox the new cluster's API is its simulated cluster.
     let local = Arc::new(crate::walkthrough::local::FileLocal {
         dir: state_dir.join("kubeconfig"),

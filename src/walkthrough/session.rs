@@ -193,11 +193,33 @@ fn saved_progresses(state_dir: &Path, cluster: &str) -> Vec<(PathBuf, Progress)>
 pub fn lock(state_dir: &Path) -> Result<FileLock> {
     match crate::paths::try_lock(&state_dir.join("walkthrough.lock")) {
         Ok(l) => Ok(l),
-        Err(LockError::Held { holder }) => bail!(
-            "the walkthrough of this workspace is already open in another tierui: {holder}; finish or quit that one first (two runs at once would create everything twice)"
-        ),
+        Err(LockError::Held { holder }) => Err(held(&holder)),
         Err(LockError::Io(e)) => Err(e),
     }
+}
+
+fn held(holder: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the walkthrough of this workspace is already open in another tierui: {holder}; finish or quit that one first (two runs at once would create everything twice)"
+    )
+}
+
+/// The lock for the UI, which may reopen the walkthrough while its previous
+/// runner is still finishing a call: a hold by this very process is waited out
+/// (up to 30 s); another process's is refused at once.
+pub async fn lock_for_ui(state_dir: &Path) -> Result<FileLock> {
+    let me = format!("PID {} ", std::process::id());
+    for _ in 0..120 {
+        match crate::paths::try_lock(&state_dir.join("walkthrough.lock")) {
+            Ok(l) => return Ok(l),
+            Err(LockError::Held { holder }) if holder.starts_with(&me) => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(LockError::Held { holder }) => return Err(held(&holder)),
+            Err(LockError::Io(e)) => return Err(e),
+        }
+    }
+    bail!("the walkthrough's previous run in this tierui did not finish within 30 s")
 }
 
 #[cfg(test)]
@@ -317,5 +339,31 @@ mod tests {
             .to_string();
         assert!(e.contains("--region says region us-east-1"), "{e}");
         assert!(e.contains("metadata.region is eu-west-1"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn the_ui_waits_out_its_own_previous_runner_but_not_another_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = lock(dir.path()).unwrap();
+        // The previous runner of this process lets go a moment later.
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            drop(first);
+        });
+        let second = lock_for_ui(dir.path()).await.unwrap();
+        release.await.unwrap();
+        drop(second);
+        // Another process's hold: refused at once, naming it.
+        let other = crate::paths::try_lock(&dir.path().join("walkthrough.lock")).unwrap();
+        std::fs::write(
+            dir.path().join("walkthrough.lock"),
+            "PID 1 (tierui walk dawn)",
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let e = lock_for_ui(dir.path()).await.unwrap_err().to_string();
+        assert!(e.contains("PID 1 (tierui walk dawn)"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        drop(other);
     }
 }
