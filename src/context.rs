@@ -8,6 +8,13 @@ use crate::cli::GlobalArgs;
 use crate::paths::{self, Dirs};
 use crate::workspace::{self, Located, Workspace};
 
+/// How tierui was started, shown beside the model.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Mode {
+    pub sandbox: bool,
+    pub readonly: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Context {
     pub dirs: Dirs,
@@ -62,8 +69,8 @@ impl Context {
         workspace::load(&self.root)
     }
 
-    pub fn mode(&self) -> crate::status::Mode {
-        crate::status::Mode {
+    pub fn mode(&self) -> Mode {
+        Mode {
             sandbox: self.sandbox,
             readonly: self.readonly,
         }

@@ -13,19 +13,16 @@ pub mod demo;
 pub mod deploy;
 pub mod drift;
 pub mod files;
-pub mod headless;
 pub mod logging;
 pub mod paths;
 pub mod render;
 pub mod sandbox;
 /// The Kubernetes API simulator, its own crate (`crates/tierui-sim`).
 pub use tierui_sim as sim;
-pub mod status;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod walkthrough;
-pub mod watch_cli;
 pub mod workspace;
 
 use std::process::ExitCode;
@@ -50,20 +47,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let ctx = Context::open(&cli.global, false)?;
             let ws = ctx.load();
             let live = if args.live {
-                Some(status::fetch_live(&ctx, &ws)?)
+                Some(cli::status::fetch_live(&ctx, &ws)?)
             } else {
                 None
             };
             if args.json {
-                let mut v = status::to_json(&ws, &ctx.mode());
+                let mut v = cli::status::to_json(&ws, &ctx.mode());
                 if let Some(live) = &live {
-                    status::add_live_json(&mut v, &ws, live);
+                    cli::status::add_live_json(&mut v, &ws, live);
                 }
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print!("{}", status::to_text(&ws, &ctx.mode()));
+                print!("{}", cli::status::to_text(&ws, &ctx.mode()));
                 if let Some(live) = &live {
-                    print!("{}", status::live_text(&ws, live));
+                    print!("{}", cli::status::live_text(&ws, live));
                 }
             }
             Ok(if ws.has_errors() {
@@ -75,7 +72,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Walk(args)) => {
             let ctx = Context::open(&cli.global, false)?;
             logging::init(&ctx.dirs.state)?;
-            walkthrough::headless::run(&ctx, &args)
+            cli::walk::run(&ctx, &args)
         }
         Some(Command::Sandbox {
             command: cli::SandboxCommand::Reset,
@@ -93,7 +90,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Diff(args)) => {
             let ctx = Context::open(&cli.global, false)?;
             logging::init(&ctx.dirs.state)?;
-            match headless::diff(&ctx, &args) {
+            match cli::release::diff(&ctx, &args) {
                 Ok(code) => Ok(code),
                 Err(e) => {
                     eprintln!("tierui: {e:#}");
@@ -104,12 +101,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Apply(args)) => {
             let ctx = Context::open(&cli.global, false)?;
             logging::init(&ctx.dirs.state)?;
-            headless::apply(&ctx, &args)
+            cli::release::apply(&ctx, &args)
         }
         Some(Command::Watch(args)) => {
             let ctx = Context::open(&cli.global, false)?;
             logging::init(&ctx.dirs.state)?;
-            watch_cli::run(&ctx, &args)
+            cli::watch::run(&ctx, &args)
         }
         Some(Command::Sim(args)) => {
             if let Some(s) = cli.global.speed {

@@ -407,7 +407,7 @@ async fn open_walk(
     commands: mpsc::UnboundedReceiver<WalkCommand>,
     tx: mpsc::UnboundedSender<Msg>,
 ) -> Result<()> {
-    let planned = crate::walkthrough::headless::plan_for(&ctx, &cluster)?;
+    let planned = crate::walkthrough::target::plan_for(&ctx, &cluster)?;
     let state_dir = ctx.dirs.workspace_state(&ctx.root);
     let _lock = crate::walkthrough::session::lock_for_ui(&state_dir).await?;
     // In the sandbox the new cluster's API is its simulated cluster.

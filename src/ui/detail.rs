@@ -296,7 +296,7 @@ fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack, width: usi
     section(out, t, &format!("Releases on {} ({})", c.name, on.len()));
     out.extend(on.into_iter().map(Line::raw));
     if let Some(p) = c.pulumi() {
-        let apps = crate::status::app_stacks_of(&s.ws, p.qualified_name().as_deref());
+        let apps = s.ws.app_stacks_of(p.qualified_name().as_deref());
         if !apps.is_empty() {
             section(out, t, "App stacks with a StackReference to this stack");
             out.extend(apps.into_iter().map(|a| Line::raw(format!("  {a}"))));

@@ -3,9 +3,9 @@
 pub mod advice;
 pub mod cost;
 pub mod engine;
-pub mod headless;
 pub mod local;
 pub mod plan;
 pub mod runner;
 pub mod session;
 pub mod summary;
+pub mod target;

@@ -217,6 +217,25 @@ impl Release {
 }
 
 impl Workspace {
+    /// Release titles of Pulumi app stacks whose StackReference resolves to `stack`.
+    pub fn app_stacks_of(&self, stack: Option<&str>) -> Vec<String> {
+        let Some(stack) = stack else {
+            return Vec::new();
+        };
+        let cluster = self
+            .clusters
+            .iter()
+            .find(|c| c.pulumi().and_then(|p| p.qualified_name()).as_deref() == Some(stack));
+        self.releases
+            .iter()
+            .filter(|r| {
+                matches!(r.source, ReleaseSource::Pulumi(_))
+                    && cluster.is_some_and(|c| r.cluster.as_deref() == Some(c.name.as_str()))
+            })
+            .map(|r| r.title())
+            .collect()
+    }
+
     pub fn cluster(&self, name: &str) -> Option<&ClusterStack> {
         self.clusters.iter().find(|c| c.name == name)
     }

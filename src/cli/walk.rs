@@ -2,100 +2,28 @@
 //! without the UI, one line (or JSON object) per event.
 
 use std::io::{BufRead as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use tokio::sync::mpsc;
 
-use super::plan::{Plan, plan};
-use super::runner::{Command, Event, LocalOps, Runner};
 use crate::backend::cloud::Cloud;
 use crate::cli::WalkArgs;
 use crate::context::Context;
-use crate::workspace::{eksctl, yaml};
-
-/// A walkthrough's plan, the file it came from and, for a workspace cluster, its
-/// entry (profile and region).
-pub struct Planned {
-    pub plan: Plan,
-    pub file: PathBuf,
-    pub cluster: Option<crate::workspace::ClusterStack>,
-}
-
-impl Planned {
-    pub fn aws(&self, ctx: &Context) -> Result<super::session::AwsSettings> {
-        super::session::aws_settings(&ctx.global, self.cluster.as_ref(), &self.plan, &self.file)
-    }
-}
-
-/// The plan for a workspace cluster name or a ClusterConfig file path, with the
-/// file it came from.
-pub fn plan_for(ctx: &Context, target: &str) -> Result<Planned> {
-    let as_file = Path::new(target);
-    let mut stack = None;
-    let file = if as_file.is_file() {
-        as_file.to_path_buf()
-    } else {
-        let ws = ctx.load();
-        let Some(cluster) = ws.cluster(target) else {
-            let names: Vec<&str> = ws.clusters.iter().map(|c| c.name.as_str()).collect();
-            bail!(
-                "no cluster named {target} in {} (clusters: {})",
-                ws.root.display(),
-                names.join(", ")
-            );
-        };
-        let Some(eksctl_file) = (match &cluster.source {
-            crate::workspace::ClusterSource::Eksctl { config_file, .. } => {
-                Some(ws.root.join(config_file))
-            }
-            crate::workspace::ClusterSource::Pulumi(_) => None,
-        }) else {
-            bail!(
-                "{target} is provisioned by Pulumi; the walkthrough follows eksctl ClusterConfigs (try a cluster with provisioner eksctl)"
-            );
-        };
-        stack = Some(cluster.clone());
-        eksctl_file
-    };
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    let text = yaml::decode(&bytes).map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
-    let docs =
-        yaml::parse_documents(text).map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
-    let Some(doc) = docs.iter().find(|d| !d.root.is_null()) else {
-        bail!("{}: empty file", file.display())
-    };
-    let mut diags = Vec::new();
-    let cfg = eksctl::parse(&doc.root, &mut diags);
-    let errors: Vec<String> = diags
-        .iter()
-        .filter(|d| d.severity == crate::workspace::fields::Severity::Error)
-        .map(|d| format!("{}:{}:{} {}", file.display(), d.line, d.col, d.message))
-        .collect();
-    if !errors.is_empty() {
-        bail!("{}", errors.join("\n"));
-    }
-    let Some(cfg) = cfg else {
-        bail!("{}: not a ClusterConfig", file.display())
-    };
-    let p = plan(&cfg, &diags).map_err(|u| anyhow::anyhow!("{}: {u}", file.display()))?;
-    Ok(Planned {
-        plan: p,
-        file,
-        cluster: stack,
-    })
-}
+use crate::walkthrough::plan::Plan;
+use crate::walkthrough::runner::{Command, Event, LocalOps, Runner};
+use crate::walkthrough::target::plan_for;
 
 pub fn print_plan(p: &Plan, file: &Path, json: bool) -> Result<()> {
-    let cost = super::cost::planned(p);
+    let cost = crate::walkthrough::cost::planned(p);
     if json {
         let mut v = serde_json::to_value(p)?;
         v["file"] = serde_json::json!(file);
         v["hourlyCostWhenRunning"] = serde_json::json!((cost.total * 1000.0).round() / 1000.0);
         v["unpriced"] = serde_json::json!(cost.unknown);
-        v["pricesAsOf"] = serde_json::json!(super::cost::prices().as_of);
+        v["pricesAsOf"] = serde_json::json!(crate::walkthrough::cost::prices().as_of);
         println!("{}", serde_json::to_string(&v)?);
         return Ok(());
     }
@@ -179,7 +107,7 @@ pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
         );
     }
     let state_dir = ctx.dirs.workspace_state(&ctx.root);
-    let _lock = super::session::lock(&state_dir)?;
+    let _lock = crate::walkthrough::session::lock(&state_dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -191,9 +119,12 @@ pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
         if ctx.sandbox {
             let sandbox = crate::sandbox::Sandbox::open(ctx, &ws)?;
             let sims = Arc::new(crate::sandbox::SimClusters::new(&sandbox, ctx.demo));
-            let local = Arc::new(super::local::FileLocal {
+            let local = Arc::new(crate::walkthrough::local::FileLocal {
                 dir,
-                connect: Some(super::local::sandbox_connector(ctx.clone(), sims.clone())),
+                connect: Some(crate::walkthrough::local::sandbox_connector(
+                    ctx.clone(),
+                    sims.clone(),
+                )),
             });
             let cloud = Arc::new(sandbox.cloud(&p.region));
             let code = drive(ctx, args, p, cloud, local, sandbox.speed).await;
@@ -202,7 +133,7 @@ pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
             code
         } else {
             let aws = planned.aws(ctx)?;
-            let local = Arc::new(super::local::FileLocal { dir, connect: None });
+            let local = Arc::new(crate::walkthrough::local::FileLocal { dir, connect: None });
             let cloud = crate::backend::aws::AwsCloud::connect_with(
                 &ctx.global,
                 &aws.region,
@@ -248,7 +179,7 @@ fn refusal(args: &WalkArgs, what: &str, live: bool) -> Option<String> {
 
 /// Names what a teardown deletes and asks; true to go ahead.
 fn confirm_teardown(
-    summary: &super::summary::TeardownSummary,
+    summary: &crate::walkthrough::summary::TeardownSummary,
     plan: &Plan,
     whom: &str,
     args: &WalkArgs,
@@ -307,7 +238,8 @@ async fn drive<C: Cloud>(
         format!("the sandbox ({})", identity.region)
     };
     let state_dir = ctx.dirs.workspace_state(&ctx.root);
-    let opened = super::session::open_progress(&state_dir, &p, &identity, ctx.sandbox)?;
+    let opened =
+        crate::walkthrough::session::open_progress(&state_dir, &p, &identity, ctx.sandbox)?;
     for n in &opened.notes {
         eprintln!("note: {n}");
     }
@@ -323,7 +255,7 @@ async fn drive<C: Cloud>(
             file.display()
         );
     }
-    let summary = super::summary::TeardownSummary::of(&p, &progress);
+    let summary = crate::walkthrough::summary::TeardownSummary::of(&p, &progress);
     if args.teardown {
         if summary.is_empty() {
             println!(
@@ -348,7 +280,7 @@ async fn drive<C: Cloud>(
         &format!(
             "walk {} creates resources that cost money in {whom} ({} when all runs)",
             p.cluster,
-            super::cost::planned(&p).short()
+            crate::walkthrough::cost::planned(&p).short()
         ),
         live,
     ) {
@@ -501,7 +433,7 @@ pub fn text_line(e: &Event) -> Option<String> {
             } else {
                 "walkthrough stopped"
             },
-            super::cost::Hourly {
+            crate::walkthrough::cost::Hourly {
                 total: *hourly_cost,
                 unknown: unpriced.clone(),
             }

@@ -1,4 +1,11 @@
-//! Command line: `tierui [flags] [command]`.
+//! Command line: `tierui [flags] [command]` — the clap types, and the commands
+//! that run without the UI (`status`, `walk`, `diff`/`apply`, `watch`). clap
+//! stays in this folder: flags become the core's own option types here.
+
+pub mod release;
+pub mod status;
+pub mod walk;
+pub mod watch;
 
 use std::path::PathBuf;
 

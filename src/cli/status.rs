@@ -1,17 +1,11 @@
 //! `tierui status [--json]`: the workspace model without the UI, for scripts.
 
-use serde::Serialize;
 use serde_json::{Value as Json, json};
 
 use crate::workspace::model::{ClusterSource, ReleaseSource, Workspace};
 use crate::workspace::pulumi::{ConfigEntry, StackConfig};
 
-/// How tierui was started, shown beside the model.
-#[derive(Debug, Clone, Serialize)]
-pub struct Mode {
-    pub sandbox: bool,
-    pub readonly: bool,
-}
+pub use crate::context::Mode;
 
 pub fn to_json(ws: &Workspace, mode: &Mode) -> Json {
     json!({
@@ -43,7 +37,7 @@ pub fn to_json(ws: &Workspace, mode: &Mode) -> Json {
                         "outputs": cp.outputs.iter().cloned().collect::<serde_json::Map<_, _>>(),
                         "resources": cp.resources.iter().map(|r| json!({"urn": r.urn, "type": r.type_, "id": r.id})).collect::<Vec<_>>(),
                     })));
-                    v["appStacks"] = json!(app_stacks_of(ws, p.qualified_name().as_deref()));
+                    v["appStacks"] = json!(ws.app_stacks_of(p.qualified_name().as_deref()));
                 }
                 ClusterSource::Eksctl { script, config, .. } => {
                     v["script"] = json!(script);
@@ -92,25 +86,6 @@ fn config_json(cfg: Option<&StackConfig>) -> Json {
                 .collect(),
         )
     })
-}
-
-/// Release titles of Pulumi app stacks whose StackReference resolves to `stack`.
-pub fn app_stacks_of(ws: &Workspace, stack: Option<&str>) -> Vec<String> {
-    let Some(stack) = stack else {
-        return Vec::new();
-    };
-    let cluster = ws
-        .clusters
-        .iter()
-        .find(|c| c.pulumi().and_then(|p| p.qualified_name()).as_deref() == Some(stack));
-    ws.releases
-        .iter()
-        .filter(|r| {
-            matches!(r.source, ReleaseSource::Pulumi(_))
-                && cluster.is_some_and(|c| r.cluster.as_deref() == Some(c.name.as_str()))
-        })
-        .map(|r| r.title())
-        .collect()
 }
 
 /// The human-readable form.

@@ -226,7 +226,7 @@ fn conn_text(kind: Kind, c: &Conn) -> Option<String> {
 pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
     let limit = args.for_.as_deref().map(parse_duration).transpose()?;
     let ws = ctx.load();
-    let r = crate::headless::select(&ws, &args.release)?.clone();
+    let r = crate::cli::release::select(&ws, &args.release)?.clone();
     let cluster = r.cluster.clone().unwrap_or_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
