@@ -108,7 +108,7 @@ fn editor_bench() {
     let rel = std::path::PathBuf::from("k8s/dusk/big.yaml");
     std::fs::write(dir.path().join(&rel), &text).expect("write");
     let ws = tierui::workspace::load(dir.path());
-    let opened = tierui::files::open(&dir.path().join(&rel)).expect("open");
+    let opened = tierui::app::files::open(&dir.path().join(&rel)).expect("open");
     let view = EditorView::new(rel, opened, &text, &ws);
     let mut s = State::new(
         ws,

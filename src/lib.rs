@@ -7,14 +7,12 @@
 pub mod app;
 pub mod backend;
 pub mod cli;
-pub mod cluster_live;
+pub mod cluster;
 pub mod context;
 pub mod demo;
-pub mod deploy;
-pub mod drift;
-pub mod files;
 pub mod logging;
 pub mod paths;
+pub mod release;
 pub mod render;
 pub mod sandbox;
 /// The Kubernetes API simulator, its own crate (`crates/tierui-sim`).

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::files::Opened;
+use crate::app::files::Opened;
 use crate::render::diff::{Change, LineTag, Report, line_diff};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

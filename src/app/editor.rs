@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
-use crate::files::Opened;
+use crate::app::files::Opened;
 use crate::workspace::check::{self, Kind};
 use crate::workspace::fields::{Diags, Severity};
 use crate::workspace::model::Workspace;
@@ -204,7 +204,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let f = dir.path().join("x.yaml");
             std::fs::write(&f, text).unwrap();
-            let opened = crate::files::open(&f).unwrap();
+            let opened = crate::app::files::open(&f).unwrap();
             let v = EditorView::new("x.yaml".into(), opened, text, &ws);
             assert_eq!(v.text(), text, "{text:?} changed on open");
             assert!(!v.dirty(), "{text:?} counts as changed on open");
@@ -213,7 +213,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("x.yaml");
         std::fs::write(&f, "a: 1\r\nb: 2").unwrap();
-        let opened = crate::files::open(&f).unwrap();
+        let opened = crate::app::files::open(&f).unwrap();
         let mut v = EditorView::new("x.yaml".into(), opened, "a: 1\r\nb: 2", &ws);
         v.area.move_cursor(ratatui_textarea::CursorMove::Bottom);
         v.area.move_cursor(ratatui_textarea::CursorMove::End);
@@ -227,7 +227,7 @@ mod tests {
     fn live_errors_undo_and_dirty() {
         let (_d, ws) = ws();
         let rel = PathBuf::from("k8s/dusk/hpa.yaml");
-        let opened = crate::files::open(&ws.root.join(&rel)).unwrap();
+        let opened = crate::app::files::open(&ws.root.join(&rel)).unwrap();
         let text = opened.text.clone();
         let mut v = EditorView::new(rel, opened, &text, &ws);
         assert_eq!(v.kind, Kind::Manifests);
@@ -248,7 +248,7 @@ mod tests {
     fn schema_checks_by_kind() {
         let (_d, ws) = ws();
         let rel = PathBuf::from("gitops/pulumi_deploy/Pulumi.production.yaml");
-        let opened = crate::files::open(&ws.root.join(&rel)).unwrap();
+        let opened = crate::app::files::open(&ws.root.join(&rel)).unwrap();
         let text = opened.text.replace(
             "day-service:replicas: \"3\"",
             "day-service:replicas: three\n  day-service:typo: x",

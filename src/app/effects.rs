@@ -68,7 +68,7 @@ pub(crate) fn quick_edit_diff(
         std::fs::read_to_string(root.join(p)).map_err(|e| format!("{}: {e}", p.display()))
     };
     let (file, new_text) = crate::workspace::quick::apply(r, field, value, &read)?;
-    let opened = crate::files::open(&ws.root.join(&file))?;
+    let opened = crate::app::files::open(&ws.root.join(&file))?;
     let (report, notes) = render_diff(ws, release, Some((file.clone(), new_text.clone())), tools)?;
     let mut view = super::diffview::DiffView::new(
         release,
@@ -149,9 +149,12 @@ impl Effects {
                     };
                     let (ctx, sandbox, tx) = (self.ctx.clone(), self.sandbox.clone(), tx.clone());
                     tokio::spawn(async move {
-                        let result =
-                            crate::cluster_live::fetch_cluster(&ctx, sandbox.as_deref(), &cluster)
-                                .await;
+                        let result = crate::cluster::fetch::fetch_cluster(
+                            &ctx,
+                            sandbox.as_deref(),
+                            &cluster,
+                        )
+                        .await;
                         let _ = tx.send(Msg::Live(
                             name,
                             result.map(Box::new).map_err(|e| format!("{e:#}")),
@@ -163,9 +166,9 @@ impl Effects {
                 let (root, drafts) = (self.ctx.root.clone(), self.drafts());
                 tokio::task::spawn_blocking(move || {
                     let abs = root.join(&rel);
-                    let _ = tx.send(match crate::files::open(&abs) {
+                    let _ = tx.send(match crate::app::files::open(&abs) {
                         Ok(opened) => Msg::EditorOpened {
-                            draft: crate::files::load_draft(&drafts, &abs),
+                            draft: crate::app::files::load_draft(&drafts, &abs),
                             rel,
                             opened,
                         },
@@ -183,7 +186,7 @@ impl Effects {
                 let (backups, readonly) = (self.backups(), self.ctx.readonly);
                 tokio::task::spawn_blocking(move || {
                     let _ = tx.send(Msg::Saved {
-                        result: crate::files::save(&opened, &text, &backups, readonly),
+                        result: crate::app::files::save(&opened, &text, &backups, readonly),
                         close_editor,
                     });
                 });
@@ -193,7 +196,7 @@ impl Effects {
                     (self.ctx.root.join(&rel), self.backups(), self.ctx.readonly);
                 tokio::task::spawn_blocking(move || {
                     let _ = tx.send(Msg::Saved {
-                        result: crate::files::overwrite(&abs, &text, &backups, readonly),
+                        result: crate::app::files::overwrite(&abs, &text, &backups, readonly),
                         close_editor: false,
                     });
                 });
@@ -201,14 +204,14 @@ impl Effects {
             Effect::SaveDraft(draft) => {
                 let dir = self.drafts();
                 tokio::task::spawn_blocking(move || {
-                    if let Err(e) = crate::files::save_draft(&dir, &draft) {
+                    if let Err(e) = crate::app::files::save_draft(&dir, &draft) {
                         tracing::warn!("draft of {} not saved: {e:#}", draft.path.display());
                     }
                 });
             }
             Effect::RemoveDraft(path) => {
                 let dir = self.drafts();
-                tokio::task::spawn_blocking(move || crate::files::remove_draft(&dir, &path));
+                tokio::task::spawn_blocking(move || crate::app::files::remove_draft(&dir, &path));
             }
             Effect::QuickEdit {
                 release,
@@ -249,12 +252,12 @@ impl Effects {
                         // What is on disk is what apply sends.
                         let root = ctx.root.clone();
                         let (ws, r) =
-                            tokio::task::spawn_blocking(move || crate::deploy::reread(&root, &r))
+                            tokio::task::spawn_blocking(move || crate::release::reread(&root, &r))
                                 .await
                                 .map_err(|e| e.to_string())??;
                         let client =
-                            crate::deploy::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
-                        crate::deploy::drift(&client, &ws, &r, Tools::for_sandbox(ctx.sandbox))
+                            crate::release::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
+                        crate::release::drift(&client, &ws, &r, Tools::for_sandbox(ctx.sandbox))
                             .await
                     }
                     .await;
@@ -283,7 +286,7 @@ impl Effects {
                     let task = tokio::spawn(async move {
                         let client = async {
                             let endpoint =
-                                crate::deploy::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
+                                crate::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
                             crate::backend::kube::connect::client(&endpoint).await
                         }
                         .await;
@@ -334,7 +337,7 @@ impl Effects {
                 tokio::spawn(async move {
                     let text = async {
                         let endpoint =
-                            crate::deploy::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
+                            crate::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
                         let client = crate::backend::kube::connect::client(&endpoint).await?;
                         if describe {
                             crate::backend::kube::describe::describe(
@@ -358,8 +361,8 @@ impl Effects {
                 tokio::spawn(async move {
                     let result = async {
                         let client =
-                            crate::deploy::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
-                        Ok::<_, String>(crate::deploy::apply_objects(&client, &objects, &r).await)
+                            crate::release::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
+                        Ok::<_, String>(crate::release::apply_objects(&client, &objects, &r).await)
                     }
                     .await;
                     let _ = tx.send(Msg::Applied { release, result });

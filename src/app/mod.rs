@@ -3,6 +3,7 @@ pub mod commands;
 pub mod diffview;
 pub mod editor;
 pub mod effects;
+pub mod files;
 pub mod keymap;
 pub mod live;
 pub mod run;

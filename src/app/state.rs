@@ -64,7 +64,7 @@ pub enum Overlay {
 pub enum Choice {
     SaveAndClose,
     DiscardAndClose,
-    RestoreDraft(Box<crate::files::Draft>),
+    RestoreDraft(Box<crate::app::files::Draft>),
     DiscardDraft,
     /// Take the disk version (None: the file was deleted).
     Reload {

@@ -16,7 +16,7 @@ use super::keymap::{Action, Key};
 use super::state::{Confirmed, Input, Level, Overlay, Pane, Screen, State};
 use super::update_edit;
 use super::walk::WalkView;
-use crate::files::{Draft, Opened, SaveError};
+use crate::app::files::{Draft, Opened, SaveError};
 use crate::render::diff::Report;
 use crate::walkthrough::engine::StepStatus;
 use crate::walkthrough::runner::{Command as WalkCommand, Event as WalkEvent};
@@ -61,7 +61,7 @@ pub enum Msg {
     },
     DriftReady {
         release: usize,
-        result: Result<Box<crate::deploy::Drift>, String>,
+        result: Result<Box<crate::release::Drift>, String>,
     },
     /// A watcher's change for a live view.
     LiveUpdate {

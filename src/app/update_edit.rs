@@ -10,7 +10,7 @@ use super::editor::{EditorKey, EditorView};
 use super::keymap::Action;
 use super::state::{Choice, Input, Level, Overlay, Screen, Selection, State};
 use super::update::{Effect, Outcome};
-use crate::files::{Draft, Opened, SaveError};
+use crate::app::files::{Draft, Opened, SaveError};
 use crate::render::diff::Report;
 use crate::workspace::model::ReleaseSource;
 use crate::workspace::quick::Field;
@@ -346,7 +346,7 @@ pub fn choice(s: &mut State, c: Choice) -> Outcome {
                 Some(text) => {
                     ed.set_opened(Opened {
                         path,
-                        hash: crate::files::hash(&text),
+                        hash: crate::app::files::hash(&text),
                         text: text.clone(),
                     });
                     ed.replace_text(&text, &s.ws);
@@ -560,7 +560,7 @@ pub fn diff_ready(s: &mut State, view: DiffView) -> Outcome {
 pub fn drift_ready(
     s: &mut State,
     release: usize,
-    result: Result<Box<crate::deploy::Drift>, String>,
+    result: Result<Box<crate::release::Drift>, String>,
 ) -> Outcome {
     let Some(d) = s.diff_mut().filter(|d| d.release == release) else {
         return Outcome::default();

@@ -70,10 +70,10 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
     let ws = ctx.load();
     let r = select(&ws, &args.release)?;
     runtime()?.block_on(async {
-        let sims = crate::deploy::sims(ctx, &ws)?;
+        let sims = crate::release::sims(ctx, &ws)?;
         let result = async {
-            let client = crate::deploy::client_for(ctx, sims.as_deref(), &ws, r).await?;
-            crate::deploy::drift(&client, &ws, r, Tools::for_sandbox(ctx.sandbox)).await
+            let client = crate::release::client_for(ctx, sims.as_deref(), &ws, r).await?;
+            crate::release::drift(&client, &ws, r, Tools::for_sandbox(ctx.sandbox)).await
         }
         .await;
         if let Some(s) = &sims {
@@ -116,7 +116,7 @@ pub fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
         return pulumi_up(r, &ws, args.yes);
     }
     runtime()?.block_on(async {
-        let sims = crate::deploy::sims(ctx, &ws)?;
+        let sims = crate::release::sims(ctx, &ws)?;
         let result = apply_inner(ctx, &ws, r, args.yes, sims.as_deref()).await;
         if let Some(s) = &sims {
             s.shutdown().await;
@@ -132,10 +132,10 @@ async fn apply_inner(
     yes: bool,
     sims: Option<&crate::sandbox::SimClusters>,
 ) -> Result<ExitCode> {
-    let client = crate::deploy::client_for(ctx, sims, ws, r)
+    let client = crate::release::client_for(ctx, sims, ws, r)
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
-    let d = crate::deploy::drift(&client, ws, r, Tools::for_sandbox(ctx.sandbox))
+    let d = crate::release::drift(&client, ws, r, Tools::for_sandbox(ctx.sandbox))
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
     print!("{}", unified_text(&d.report, "live", "desired"));
@@ -162,7 +162,7 @@ async fn apply_inner(
         }
     }
     // Exactly the objects the diff above showed.
-    let outcomes = crate::deploy::apply_objects(&client, &d.desired, r).await;
+    let outcomes = crate::release::apply_objects(&client, &d.desired, r).await;
     let mut failed = 0;
     for o in &outcomes {
         match &o.applied {

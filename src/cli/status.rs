@@ -184,7 +184,7 @@ pub fn fetch_live(ctx: &crate::context::Context, ws: &Workspace) -> anyhow::Resu
             async move {
                 (
                     c.name.clone(),
-                    crate::cluster_live::fetch_cluster(ctx, sandbox, c)
+                    crate::cluster::fetch::fetch_cluster(ctx, sandbox, c)
                         .await
                         .map_err(|e| format!("{e:#}")),
                 )
@@ -206,7 +206,10 @@ pub fn add_live_json(v: &mut Json, ws: &Workspace, live: &LiveMap) {
         match live.get(&name) {
             Some(Ok(l)) => {
                 entry["live"] = json!(l);
-                entry["drift"] = json!(c.spec().map(|spec| crate::drift::drift(c, &spec, l)));
+                entry["drift"] = json!(
+                    c.spec()
+                        .map(|spec| crate::cluster::drift::drift(c, &spec, l))
+                );
             }
             Some(Err(e)) => entry["live"] = json!({"error": e}),
             None => {}
@@ -265,7 +268,7 @@ pub fn live_text(ws: &Workspace, live: &LiveMap) -> String {
         }
         for d in c
             .spec()
-            .map(|spec| crate::drift::drift(c, &spec, l))
+            .map(|spec| crate::cluster::drift::drift(c, &spec, l))
             .unwrap_or_default()
         {
             let _ = writeln!(

@@ -233,8 +233,8 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let sims = crate::deploy::sims(ctx, &ws)?;
-        let client = crate::deploy::client_for(ctx, sims.as_deref(), &ws, &r)
+        let sims = crate::release::sims(ctx, &ws)?;
+        let client = crate::release::client_for(ctx, sims.as_deref(), &ws, &r)
             .await
             .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
         let scope = Scope {

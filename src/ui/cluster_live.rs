@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 
 use crate::app::state::{LiveEntry, State};
 use crate::backend::inventory::{ClusterLive, Part};
-use crate::drift::{Drift, drift};
+use crate::cluster::drift::{Drift, drift};
 use crate::theme::Theme;
 use crate::workspace::model::ClusterStack;
 

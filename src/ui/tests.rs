@@ -446,7 +446,7 @@ fn quick_edit_tag_shows_the_diff_and_saves_only_that_value() {
         s.ws.root
             .join("gitops/pulumi_deploy/Pulumi.production.yaml");
     let before = std::fs::read_to_string(&file).unwrap();
-    let result = crate::files::save(&opened, &text, &s.ws.root.join(".backups"), false);
+    let result = crate::app::files::save(&opened, &text, &s.ws.root.join(".backups"), false);
     update(
         &mut s,
         Msg::Saved {
@@ -481,7 +481,7 @@ fn editor_conflict_discard_and_drafts() {
         rel,
         std::path::PathBuf::from("provisioning/manual/dawn-cluster.yaml")
     );
-    let opened = crate::files::open(&s.ws.root.join(&rel)).unwrap();
+    let opened = crate::app::files::open(&s.ws.root.join(&rel)).unwrap();
     update(
         &mut s,
         Msg::EditorOpened {
@@ -513,7 +513,7 @@ fn editor_conflict_discard_and_drafts() {
     else {
         panic!("{:?}", out.effects)
     };
-    let result = crate::files::save(&opened, &text, &s.ws.root.join(".backups"), false);
+    let result = crate::app::files::save(&opened, &text, &s.ws.root.join(".backups"), false);
     update(
         &mut s,
         Msg::Saved {
@@ -556,7 +556,7 @@ fn readonly_refuses_saves_with_a_clear_message() {
     let (_dir, mut s) = demo_state("default");
     s.session.readonly = true;
     let rel = std::path::PathBuf::from("k8s/dusk/hpa.yaml");
-    let opened = crate::files::open(&s.ws.root.join(&rel)).unwrap();
+    let opened = crate::app::files::open(&s.ws.root.join(&rel)).unwrap();
     update(
         &mut s,
         Msg::EditorOpened {
