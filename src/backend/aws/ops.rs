@@ -109,7 +109,52 @@ fn log_types(names: &[String]) -> Vec<LogType> {
 }
 
 impl AwsCloud {
+    /// Runs one walkthrough operation against AWS: one function per service.
     async fn exec(&self, op: &Op, o: &Outputs) -> Result<Produced, CloudError> {
+        match op {
+            Op::CreateVpc { .. }
+            | Op::ModifyVpcAttribute { .. }
+            | Op::CreateSubnet { .. }
+            | Op::MapPublicIpOnLaunch { .. }
+            | Op::CreateInternetGateway { .. }
+            | Op::AttachInternetGateway { .. }
+            | Op::AllocateAddress { .. }
+            | Op::CreateNatGateway { .. }
+            | Op::CreateRouteTable { .. }
+            | Op::CreateRoute { .. }
+            | Op::AssociateRouteTable { .. }
+            | Op::CreateSecurityGroup { .. } => self.exec_ec2(op, o).await,
+            Op::CreateRole { .. }
+            | Op::AttachRolePolicy { .. }
+            | Op::CreatePolicy { .. }
+            | Op::CreateOidcProvider { .. } => self.exec_iam(op, o).await,
+            Op::CreateCluster { .. } | Op::CreateAddon { .. } | Op::CreateNodegroup { .. } => {
+                self.exec_eks(op, o).await
+            }
+            Op::WriteKubeconfig { .. } | Op::CreateServiceAccount { .. } | Op::Manual { .. } => {
+                Err(CloudError::new(
+                    op.api(),
+                    "InvalidAction",
+                    "not a cloud operation",
+                ))
+            }
+        }
+    }
+
+    /// EC2: the VPC and its subnets and security group, or its gateways and routes.
+    async fn exec_ec2(&self, op: &Op, o: &Outputs) -> Result<Produced, CloudError> {
+        match op {
+            Op::CreateVpc { .. }
+            | Op::ModifyVpcAttribute { .. }
+            | Op::CreateSubnet { .. }
+            | Op::MapPublicIpOnLaunch { .. }
+            | Op::CreateSecurityGroup { .. } => self.exec_vpc(op, o).await,
+            _ => self.exec_routing(op, o).await,
+        }
+    }
+
+    /// EC2: VPC, its attributes, subnets and the control plane security group.
+    async fn exec_vpc(&self, op: &Op, o: &Outputs) -> Result<Produced, CloudError> {
         let api = op.api();
         match op {
             Op::CreateVpc { cidr, tags } => {
@@ -166,6 +211,32 @@ impl AwsCloud {
                     .map_err(|x| error(api, x))?;
                 Ok(produced(&[("subnet", Some(&id))]))
             }
+            Op::CreateSecurityGroup {
+                vpc,
+                name,
+                description,
+                tags,
+            } => {
+                let out = self
+                    .ec2
+                    .create_security_group()
+                    .vpc_id(r(vpc, o, api)?)
+                    .group_name(name)
+                    .description(description)
+                    .tag_specifications(ec2_tags(ResourceType::SecurityGroup, tags))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[("id", out.group_id())]))
+            }
+            _ => Err(CloudError::new(api, "InvalidAction", "not a VPC operation")),
+        }
+    }
+
+    /// EC2: internet and NAT gateways, addresses, route tables and routes.
+    async fn exec_routing(&self, op: &Op, o: &Outputs) -> Result<Produced, CloudError> {
+        let api = op.api();
+        match op {
             Op::CreateInternetGateway { tags } => {
                 let out = self
                     .ec2
@@ -275,24 +346,18 @@ impl AwsCloud {
                     .map_err(|x| error(api, x))?;
                 Ok(produced(&[("association", out.association_id())]))
             }
-            Op::CreateSecurityGroup {
-                vpc,
-                name,
-                description,
-                tags,
-            } => {
-                let out = self
-                    .ec2
-                    .create_security_group()
-                    .vpc_id(r(vpc, o, api)?)
-                    .group_name(name)
-                    .description(description)
-                    .tag_specifications(ec2_tags(ResourceType::SecurityGroup, tags))
-                    .send()
-                    .await
-                    .map_err(|x| error(api, x))?;
-                Ok(produced(&[("id", out.group_id())]))
-            }
+            _ => Err(CloudError::new(
+                api,
+                "InvalidAction",
+                "not a routing operation",
+            )),
+        }
+    }
+
+    /// IAM: roles, their policies and the OIDC provider.
+    async fn exec_iam(&self, op: &Op, o: &Outputs) -> Result<Produced, CloudError> {
+        let api = op.api();
+        match op {
             Op::CreateRole {
                 name,
                 trust,
@@ -342,6 +407,99 @@ impl AwsCloud {
                     .map_err(|x| error(api, x))?;
                 Ok(produced(&[("arn", out.policy().and_then(|p| p.arn()))]))
             }
+            Op::CreateOidcProvider {
+                issuer,
+                client_ids,
+                thumbprint,
+                tags,
+            } => {
+                let out = self
+                    .iam
+                    .create_open_id_connect_provider()
+                    .url(r(issuer, o, api)?)
+                    .set_client_id_list(Some(client_ids.clone()))
+                    .thumbprint_list(thumbprint)
+                    .set_tags(Some(iam_tags(tags)))
+                    .send()
+                    .await
+                    .map_err(|x| error(api, x))?;
+                Ok(produced(&[("arn", out.open_id_connect_provider_arn())]))
+            }
+            _ => Err(CloudError::new(
+                api,
+                "InvalidAction",
+                "not an IAM operation",
+            )),
+        }
+    }
+
+    /// EKS CreateNodegroup: scaling, taints, labels and capacity type as planned.
+    async fn create_nodegroup(&self, op: &Op, o: &Outputs) -> Result<Produced, CloudError> {
+        let api = op.api();
+        let Op::CreateNodegroup {
+            cluster,
+            name,
+            role_arn,
+            subnets,
+            instance_types,
+            min_size,
+            desired_size,
+            max_size,
+            disk_size,
+            capacity_type,
+            labels,
+            taints,
+            tags,
+        } = op
+        else {
+            return Err(CloudError::new(api, "InvalidAction", "not a node group"));
+        };
+        let subnets: Vec<String> = subnets
+            .iter()
+            .map(|s| r(s, o, api))
+            .collect::<Result<_, _>>()?;
+        let scaling = NodegroupScalingConfig::builder()
+            .min_size(*min_size as i32)
+            .desired_size(*desired_size as i32)
+            .max_size(*max_size as i32)
+            .build();
+        let taints: Vec<Taint> = taints
+            .iter()
+            .map(|(k, v, eff)| {
+                Taint::builder()
+                    .key(k)
+                    .value(v)
+                    .effect(taint_effect(eff))
+                    .build()
+            })
+            .collect();
+        let out = self
+            .eks
+            .create_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .node_role(r(role_arn, o, api)?)
+            .set_subnets(Some(subnets))
+            .set_instance_types(Some(instance_types.clone()))
+            .scaling_config(scaling)
+            .set_disk_size(disk_size.map(|d| d as i32))
+            .capacity_type(CapacityTypes::from(capacity_type.as_str()))
+            .set_labels((!labels.is_empty()).then(|| labels.iter().cloned().collect()))
+            .set_taints((!taints.is_empty()).then_some(taints))
+            .set_tags(Some(map_tags(tags)))
+            .send()
+            .await
+            .map_err(|x| error(api, x))?;
+        Ok(produced(&[
+            ("arn", out.nodegroup().and_then(|n| n.nodegroup_arn())),
+            ("name", Some(name)),
+        ]))
+    }
+
+    /// EKS: the cluster, its add-ons and node groups.
+    async fn exec_eks(&self, op: &Op, o: &Outputs) -> Result<Produced, CloudError> {
+        let api = op.api();
+        match op {
             Op::CreateCluster {
                 name,
                 version,
@@ -394,24 +552,6 @@ impl AwsCloud {
                 let out = req.send().await.map_err(|x| error(api, x))?;
                 Ok(cluster_outputs(out.cluster()))
             }
-            Op::CreateOidcProvider {
-                issuer,
-                client_ids,
-                thumbprint,
-                tags,
-            } => {
-                let out = self
-                    .iam
-                    .create_open_id_connect_provider()
-                    .url(r(issuer, o, api)?)
-                    .set_client_id_list(Some(client_ids.clone()))
-                    .thumbprint_list(thumbprint)
-                    .set_tags(Some(iam_tags(tags)))
-                    .send()
-                    .await
-                    .map_err(|x| error(api, x))?;
-                Ok(produced(&[("arn", out.open_id_connect_provider_arn())]))
-            }
             Op::CreateAddon {
                 cluster,
                 name,
@@ -436,69 +576,12 @@ impl AwsCloud {
                     ("version", out.addon().and_then(|a| a.addon_version())),
                 ]))
             }
-            Op::CreateNodegroup {
-                cluster,
-                name,
-                role_arn,
-                subnets,
-                instance_types,
-                min_size,
-                desired_size,
-                max_size,
-                disk_size,
-                capacity_type,
-                labels,
-                taints,
-                tags,
-            } => {
-                let subnets: Vec<String> = subnets
-                    .iter()
-                    .map(|s| r(s, o, api))
-                    .collect::<Result<_, _>>()?;
-                let scaling = NodegroupScalingConfig::builder()
-                    .min_size(*min_size as i32)
-                    .desired_size(*desired_size as i32)
-                    .max_size(*max_size as i32)
-                    .build();
-                let taints: Vec<Taint> = taints
-                    .iter()
-                    .map(|(k, v, eff)| {
-                        Taint::builder()
-                            .key(k)
-                            .value(v)
-                            .effect(taint_effect(eff))
-                            .build()
-                    })
-                    .collect();
-                let out = self
-                    .eks
-                    .create_nodegroup()
-                    .cluster_name(cluster)
-                    .nodegroup_name(name)
-                    .node_role(r(role_arn, o, api)?)
-                    .set_subnets(Some(subnets))
-                    .set_instance_types(Some(instance_types.clone()))
-                    .scaling_config(scaling)
-                    .set_disk_size(disk_size.map(|d| d as i32))
-                    .capacity_type(CapacityTypes::from(capacity_type.as_str()))
-                    .set_labels((!labels.is_empty()).then(|| labels.iter().cloned().collect()))
-                    .set_taints((!taints.is_empty()).then_some(taints))
-                    .set_tags(Some(map_tags(tags)))
-                    .send()
-                    .await
-                    .map_err(|x| error(api, x))?;
-                Ok(produced(&[
-                    ("arn", out.nodegroup().and_then(|n| n.nodegroup_arn())),
-                    ("name", Some(name)),
-                ]))
-            }
-            Op::WriteKubeconfig { .. } | Op::CreateServiceAccount { .. } | Op::Manual { .. } => {
-                Err(CloudError::new(
-                    api,
-                    "InvalidAction",
-                    "not a cloud operation",
-                ))
-            }
+            Op::CreateNodegroup { .. } => self.create_nodegroup(op, o).await,
+            _ => Err(CloudError::new(
+                api,
+                "InvalidAction",
+                "not an EKS operation",
+            )),
         }
     }
 
