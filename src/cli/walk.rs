@@ -219,6 +219,45 @@ fn confirm_teardown(
     }
 }
 
+/// Whether the walk may start: None to go on, or the exit code when it stops
+/// here (nothing to tear down, the operator said no, or it cannot ask).
+fn go_ahead(
+    args: &WalkArgs,
+    p: &Plan,
+    progress: &crate::walkthrough::engine::Progress,
+    whom: &str,
+    live: bool,
+) -> Option<ExitCode> {
+    let refused = |why: String| {
+        eprintln!("tierui: refused: {why}");
+        Some(ExitCode::from(REFUSED))
+    };
+    if !args.teardown {
+        let what = format!(
+            "walk {} creates resources that cost money in {whom} ({} when all runs)",
+            p.cluster,
+            crate::walkthrough::cost::planned(p).short()
+        );
+        return refusal(args, &what, live).and_then(refused);
+    }
+    let summary = crate::walkthrough::summary::TeardownSummary::of(p, progress);
+    if summary.is_empty() {
+        println!(
+            "nothing to tear down: the walkthrough of {} has created nothing in {whom}",
+            p.cluster
+        );
+        return Some(ExitCode::SUCCESS);
+    }
+    match confirm_teardown(&summary, p, whom, args, live) {
+        Ok(true) => None,
+        Ok(false) => {
+            eprintln!("nothing deleted");
+            Some(ExitCode::from(1))
+        }
+        Err(why) => refused(why),
+    }
+}
+
 async fn drive<C: Cloud>(
     ctx: &Context,
     args: &WalkArgs,
@@ -255,37 +294,8 @@ async fn drive<C: Cloud>(
             file.display()
         );
     }
-    let summary = crate::walkthrough::summary::TeardownSummary::of(&p, &progress);
-    if args.teardown {
-        if summary.is_empty() {
-            println!(
-                "nothing to tear down: the walkthrough of {} has created nothing in {whom}",
-                p.cluster
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-        match confirm_teardown(&summary, &p, &whom, args, live) {
-            Ok(true) => {}
-            Ok(false) => {
-                eprintln!("nothing deleted");
-                return Ok(ExitCode::from(1));
-            }
-            Err(why) => {
-                eprintln!("tierui: refused: {why}");
-                return Ok(ExitCode::from(REFUSED));
-            }
-        }
-    } else if let Some(why) = refusal(
-        args,
-        &format!(
-            "walk {} creates resources that cost money in {whom} ({} when all runs)",
-            p.cluster,
-            crate::walkthrough::cost::planned(&p).short()
-        ),
-        live,
-    ) {
-        eprintln!("tierui: refused: {why}");
-        return Ok(ExitCode::from(REFUSED));
+    if let Some(code) = go_ahead(args, &p, &progress, &whom, live) {
+        return Ok(code);
     }
     let (etx, mut erx) = mpsc::unbounded_channel();
     let (ctx_tx, crx) = mpsc::unbounded_channel();

@@ -15,7 +15,9 @@ use tokio::sync::mpsc;
 use super::advice::{Advice, advice};
 use super::engine::{CallStatus, Next, Progress, UndoStatus, wait_after, wait_after_undo};
 use super::plan::{Call, Plan};
-use crate::backend::cloud::{Cloud, CloudError, Identity, Op, Poll, Produced, Undo, WaitFor};
+use crate::backend::cloud::{
+    Cloud, CloudError, Identity, Op, Outputs, Poll, Produced, Undo, WaitFor,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -474,37 +476,63 @@ impl<C: Cloud> Runner<C> {
                     }
                 }
             }
-            op => {
-                let found = match self
-                    .cloud
-                    .find(&self.plan.cluster, &call.id, op, &outputs)
-                    .await
-                {
-                    Ok(f) => f,
-                    Err(e) if e.is_not_implemented() || e.is_not_found() => None,
-                    Err(e) => return self.fail(step, call, e),
-                };
-                let (produced, adopted) = match found {
-                    Some(p) => (p, true),
-                    None => match self.cloud.execute(&call.id, op, &outputs).await {
-                        Ok(p) => (p, false),
-                        Err(e) => return self.fail(step, call, e),
-                    },
-                };
-                if let Some((other, id)) = self.progress.claimed_by(&self.plan, call, &produced) {
-                    let how = if adopted { "adopt" } else { "record" };
-                    let e = CloudError::new(
-                        op.api(),
-                        "DuplicateResource",
-                        format!(
-                            "{id} already belongs to {other}; tierui will not {how} one resource for two calls (the plan makes one per call) — check the resource's tierui.io tags"
-                        ),
-                    );
-                    return self.fail(step, call, e);
-                }
-                (produced, adopted)
-            }
+            op => match self.cloud_call(call, op, &outputs).await {
+                Ok(x) => x,
+                Err(e) => return self.fail(step, call, e),
+            },
         };
+        self.settle(step, call, (produced, adopted), &outputs, started)
+            .await
+    }
+
+    /// An AWS (or sandbox cloud) call: adopt what an earlier run made, else run
+    /// it; never one resource for two calls.
+    async fn cloud_call(
+        &mut self,
+        call: &Call,
+        op: &Op,
+        outputs: &Outputs,
+    ) -> Result<(Produced, bool), CloudError> {
+        let found = match self
+            .cloud
+            .find(&self.plan.cluster, &call.id, op, outputs)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) if e.is_not_implemented() || e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        let (produced, adopted) = match found {
+            Some(p) => (p, true),
+            None => match self.cloud.execute(&call.id, op, outputs).await {
+                Ok(p) => (p, false),
+                Err(e) => return Err(e),
+            },
+        };
+        if let Some((other, id)) = self.progress.claimed_by(&self.plan, call, &produced) {
+            let how = if adopted { "adopt" } else { "record" };
+            let e = CloudError::new(
+                op.api(),
+                "DuplicateResource",
+                format!(
+                    "{id} already belongs to {other}; tierui will not {how} one resource for two calls (the plan makes one per call) — check the resource's tierui.io tags"
+                ),
+            );
+            return Err(e);
+        }
+        Ok((produced, adopted))
+    }
+
+    /// After a call returned: record it (on disk before anything else), wait
+    /// until the resource is ready where AWS is slow, and report it done.
+    async fn settle(
+        &mut self,
+        step: char,
+        call: &Call,
+        (produced, adopted): (Produced, bool),
+        outputs: &Outputs,
+        started: Instant,
+    ) -> bool {
         let wait = wait_after(&call.op, &produced);
         self.progress.returned(
             &call.id,
@@ -536,7 +564,7 @@ impl<C: Cloud> Runner<C> {
             // Some outputs (endpoint, OIDC issuer) exist only once the resource is ready.
             if let Ok(Some(fresh)) = self
                 .cloud
-                .find(&self.plan.cluster, &call.id, &call.op, &outputs)
+                .find(&self.plan.cluster, &call.id, &call.op, outputs)
                 .await
             {
                 self.progress
