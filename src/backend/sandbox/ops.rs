@@ -84,289 +84,790 @@ fn is_aws_managed(arn: &str) -> bool {
     arn.starts_with("arn:aws:iam::aws:policy/")
 }
 
+/// What one sandbox call works on: the world (locked), the region, the time,
+/// the call's API name and the outputs of earlier calls.
+struct Exec<'a> {
+    w: &'a mut World,
+    region: &'a str,
+    now: u64,
+    api: &'static str,
+    outputs: &'a Outputs,
+    /// Wall-clock ms when something taking `secs` of AWS time is done.
+    after: &'a dyn Fn(u64) -> u64,
+}
+
+/// EC2: the VPC, its attributes, subnets and security group.
+fn exec_vpc(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
+    let Exec {
+        w,
+        region,
+        now,
+        api,
+        outputs,
+        after: speed_after,
+    } = cx;
+    let account = w.account.clone();
+    let _ = (&region, &now, &outputs, &speed_after, &account);
+    match op {
+        Op::CreateVpc { cidr, tags } => {
+            if parse_cidr(cidr).is_none_or(|(_, l)| !(16..=28).contains(&l)) {
+                return Err(err(
+                    api,
+                    "InvalidParameterValue",
+                    format!(
+                        "Value ({cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
+                    ),
+                ));
+            }
+            if w.region(region).vpcs.len() >= 5 {
+                return Err(err(
+                    api,
+                    "VpcLimitExceeded",
+                    "The maximum number of VPCs has been reached.",
+                ));
+            }
+            let id = w.ec2_id("vpc");
+            w.region(region).vpcs.insert(
+                id.clone(),
+                Vpc {
+                    cidr: cidr.clone(),
+                    dns_support: true,
+                    dns_hostnames: false,
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("id", id)]))
+        }
+        Op::ModifyVpcAttribute { vpc, attribute } => {
+            let id = r(vpc, outputs, api)?;
+            let v = w.region(region).vpcs.get_mut(&id).ok_or_else(|| {
+                err(
+                    api,
+                    "InvalidVpcID.NotFound",
+                    format!("The vpc ID '{id}' does not exist"),
+                )
+            })?;
+            match attribute {
+                VpcAttribute::EnableDnsSupport => v.dns_support = true,
+                VpcAttribute::EnableDnsHostnames => v.dns_hostnames = true,
+            }
+            Ok(produced(&[("vpc", id)]))
+        }
+        Op::CreateSubnet {
+            vpc,
+            cidr,
+            az,
+            tags,
+        } => {
+            let vpc_id = r(vpc, outputs, api)?;
+            let reg = w.region(region);
+            let v = reg.vpcs.get(&vpc_id).ok_or_else(|| {
+                err(
+                    api,
+                    "InvalidVpcID.NotFound",
+                    format!("The vpc ID '{vpc_id}' does not exist"),
+                )
+            })?;
+            if !zones(region).contains(az) {
+                return Err(err(
+                    api,
+                    "InvalidParameterValue",
+                    format!(
+                        "Value ({az}) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: {}.",
+                        zones(region).join(", ")
+                    ),
+                ));
+            }
+            let (Some(outer), Some(inner)) = (parse_cidr(&v.cidr), parse_cidr(cidr)) else {
+                return Err(err(
+                    api,
+                    "InvalidParameterValue",
+                    format!(
+                        "Value ({cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
+                    ),
+                ));
+            };
+            if !contains(outer, inner) {
+                return Err(err(
+                    api,
+                    "InvalidSubnet.Range",
+                    format!("The CIDR '{cidr}' is invalid."),
+                ));
+            }
+            if reg
+                .subnets
+                .values()
+                .any(|s| s.vpc == vpc_id && parse_cidr(&s.cidr).is_some_and(|c| overlaps(c, inner)))
+            {
+                return Err(err(
+                    api,
+                    "InvalidSubnet.Conflict",
+                    format!("The CIDR '{cidr}' conflicts with another subnet"),
+                ));
+            }
+            let id = w.ec2_id("subnet");
+            w.region(region).subnets.insert(
+                id.clone(),
+                Subnet {
+                    vpc: vpc_id,
+                    cidr: cidr.clone(),
+                    az: az.clone(),
+                    map_public_ip: false,
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("id", id), ("az", az.clone())]))
+        }
+        Op::MapPublicIpOnLaunch { subnet } => {
+            let id = r(subnet, outputs, api)?;
+            let s = w.region(region).subnets.get_mut(&id).ok_or_else(|| {
+                err(
+                    api,
+                    "InvalidSubnetID.NotFound",
+                    format!("The subnet ID '{id}' does not exist"),
+                )
+            })?;
+            s.map_public_ip = true;
+            Ok(produced(&[("subnet", id)]))
+        }
+        Op::CreateSecurityGroup {
+            vpc,
+            name,
+            description,
+            tags,
+        } => {
+            let vpc = r(vpc, outputs, api)?;
+            let reg = w.region(region);
+            if reg
+                .security_groups
+                .values()
+                .any(|g| g.vpc == vpc && &g.name == name)
+            {
+                return Err(err(
+                    api,
+                    "InvalidGroup.Duplicate",
+                    format!("The security group '{name}' already exists for VPC '{vpc}'"),
+                ));
+            }
+            let id = w.ec2_id("sg");
+            w.region(region).security_groups.insert(
+                id.clone(),
+                SecurityGroup {
+                    vpc,
+                    name: name.clone(),
+                    description: description.clone(),
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("id", id)]))
+        }
+        _ => Err(err(api, "InvalidAction", "not a VPC operation")),
+    }
+}
+
+/// EC2: gateways, addresses, route tables and routes.
+fn exec_routing(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
+    let Exec {
+        w,
+        region,
+        now,
+        api,
+        outputs,
+        after: speed_after,
+    } = cx;
+    let account = w.account.clone();
+    let _ = (&region, &now, &outputs, &speed_after, &account);
+    match op {
+        Op::CreateInternetGateway { tags } => {
+            let id = w.ec2_id("igw");
+            w.region(region).igws.insert(
+                id.clone(),
+                InternetGateway {
+                    vpc: None,
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("id", id)]))
+        }
+        Op::AttachInternetGateway { igw, vpc } => {
+            let (igw, vpc) = (r(igw, outputs, api)?, r(vpc, outputs, api)?);
+            let reg = w.region(region);
+            if !reg.vpcs.contains_key(&vpc) {
+                return Err(err(
+                    api,
+                    "InvalidVpcID.NotFound",
+                    format!("The vpc ID '{vpc}' does not exist"),
+                ));
+            }
+            let g = reg.igws.get_mut(&igw).ok_or_else(|| {
+                err(
+                    api,
+                    "InvalidInternetGatewayID.NotFound",
+                    format!("The internetGateway ID '{igw}' does not exist"),
+                )
+            })?;
+            if let Some(existing) = &g.vpc {
+                return Err(err(
+                    api,
+                    "Resource.AlreadyAssociated",
+                    format!("resource {igw} is already attached to network {existing}"),
+                ));
+            }
+            g.vpc = Some(vpc.clone());
+            Ok(produced(&[("igw", igw), ("vpc", vpc)]))
+        }
+        Op::AllocateAddress { tags } => {
+            let id = w.ec2_id("eipalloc");
+            let d = w.draw();
+            let ip = format!("52.{}.{}.{}", (d >> 16) & 255, (d >> 8) & 255, d & 255);
+            w.region(region).eips.insert(
+                id.clone(),
+                Address {
+                    public_ip: ip.clone(),
+                    nat: None,
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("allocation", id), ("public_ip", ip)]))
+        }
+        Op::CreateNatGateway {
+            subnet,
+            allocation,
+            tags,
+        } => {
+            let (subnet, allocation) = (r(subnet, outputs, api)?, r(allocation, outputs, api)?);
+            let reg = w.region(region);
+            let vpc = reg
+                .subnets
+                .get(&subnet)
+                .map(|s| s.vpc.clone())
+                .ok_or_else(|| {
+                    err(
+                        api,
+                        "InvalidSubnetID.NotFound",
+                        format!("The subnet ID '{subnet}' does not exist"),
+                    )
+                })?;
+            let eip = reg.eips.get(&allocation).ok_or_else(|| {
+                err(
+                    api,
+                    "InvalidAllocationID.NotFound",
+                    format!("The allocation ID '{allocation}' does not exist"),
+                )
+            })?;
+            if eip.nat.is_some() {
+                return Err(err(
+                    api,
+                    "Resource.AlreadyAssociated",
+                    format!("Elastic IP address [{allocation}] is already associated"),
+                ));
+            }
+            let id = w.ec2_id("nat");
+            let reg = w.region(region);
+            if let Some(e) = reg.eips.get_mut(&allocation) {
+                e.nat = Some(id.clone());
+            }
+            reg.nats.insert(
+                id.clone(),
+                NatGateway {
+                    vpc,
+                    subnet,
+                    allocation,
+                    life: Lifecycle {
+                        ready_at: speed_after(durations::NAT_CREATE),
+                        deleting: None,
+                    },
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("id", id)]))
+        }
+        Op::CreateRouteTable { vpc, tags } => {
+            let vpc = r(vpc, outputs, api)?;
+            if !w.region(region).vpcs.contains_key(&vpc) {
+                return Err(err(
+                    api,
+                    "InvalidVpcID.NotFound",
+                    format!("The vpc ID '{vpc}' does not exist"),
+                ));
+            }
+            let id = w.ec2_id("rtb");
+            w.region(region).route_tables.insert(
+                id.clone(),
+                RouteTable {
+                    vpc,
+                    routes: vec![],
+                    associations: vec![],
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("id", id)]))
+        }
+        Op::CreateRoute {
+            table,
+            destination,
+            target,
+        } => {
+            let table = r(table, outputs, api)?;
+            let target_id = match target {
+                RouteTarget::InternetGateway { id } | RouteTarget::NatGateway { id } => {
+                    r(id, outputs, api)?
+                }
+            };
+            let reg = w.region(region);
+            if target_id.starts_with("nat-") && !reg.nats.contains_key(&target_id) {
+                return Err(err(
+                    api,
+                    "InvalidNatGatewayID.NotFound",
+                    format!("The natGateway ID '{target_id}' does not exist"),
+                ));
+            }
+            let rt = reg.route_tables.get_mut(&table).ok_or_else(|| {
+                err(
+                    api,
+                    "InvalidRouteTableID.NotFound",
+                    format!("The routeTable ID '{table}' does not exist"),
+                )
+            })?;
+            if rt.routes.iter().any(|(d, _)| d == destination) {
+                return Err(err(
+                    api,
+                    "RouteAlreadyExists",
+                    format!("The route identified by {destination} already exists."),
+                ));
+            }
+            rt.routes.push((destination.clone(), target_id.clone()));
+            Ok(produced(&[("table", table), ("target", target_id)]))
+        }
+        Op::AssociateRouteTable { table, subnet } => {
+            let (table, subnet) = (r(table, outputs, api)?, r(subnet, outputs, api)?);
+            if !w.region(region).subnets.contains_key(&subnet) {
+                return Err(err(
+                    api,
+                    "InvalidSubnetID.NotFound",
+                    format!("The subnet ID '{subnet}' does not exist"),
+                ));
+            }
+            let assoc = w.ec2_id("rtbassoc");
+            let reg = w.region(region);
+            if reg
+                .route_tables
+                .values()
+                .any(|t| t.associations.iter().any(|(_, s)| s == &subnet))
+            {
+                return Err(err(
+                    api,
+                    "Resource.AlreadyAssociated",
+                    format!(
+                        "the specified association for route table {table} conflicts with an existing association"
+                    ),
+                ));
+            }
+            let rt = reg.route_tables.get_mut(&table).ok_or_else(|| {
+                err(
+                    api,
+                    "InvalidRouteTableID.NotFound",
+                    format!("The routeTable ID '{table}' does not exist"),
+                )
+            })?;
+            rt.associations.push((assoc.clone(), subnet));
+            Ok(produced(&[("association", assoc)]))
+        }
+        _ => Err(err(api, "InvalidAction", "not a routing operation")),
+    }
+}
+
+/// IAM: roles, policies and the OIDC provider.
+fn exec_iam(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
+    let Exec {
+        w,
+        region,
+        now,
+        api,
+        outputs,
+        after: speed_after,
+    } = cx;
+    let account = w.account.clone();
+    let _ = (&region, &now, &outputs, &speed_after, &account);
+    match op {
+        Op::CreateRole {
+            name, trust, tags, ..
+        } => {
+            if w.iam.roles.contains_key(name) {
+                return Err(err(
+                    api,
+                    "EntityAlreadyExists",
+                    format!("Role with name {name} already exists."),
+                ));
+            }
+            let trust = trust_document(trust, outputs, api)?;
+            let arn = format!("arn:aws:iam::{account}:role/{name}");
+            w.iam.roles.insert(
+                name.clone(),
+                Role {
+                    arn: arn.clone(),
+                    trust,
+                    attached: vec![],
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("arn", arn), ("name", name.clone())]))
+        }
+        Op::AttachRolePolicy { role, policy_arn } => {
+            let arn = r(policy_arn, outputs, api)?;
+            if !is_aws_managed(&arn) && !w.iam.policies.contains_key(&arn) {
+                return Err(err(
+                    api,
+                    "NoSuchEntity",
+                    format!("Policy {arn} does not exist or is not attachable."),
+                ));
+            }
+            let role_rec = w.iam.roles.get_mut(role).ok_or_else(|| {
+                err(
+                    api,
+                    "NoSuchEntity",
+                    format!("The role with name {role} cannot be found."),
+                )
+            })?;
+            if !role_rec.attached.contains(&arn) {
+                role_rec.attached.push(arn.clone());
+            }
+            Ok(produced(&[("role", role.clone()), ("policy", arn)]))
+        }
+        Op::CreatePolicy {
+            name,
+            document,
+            tags,
+        } => {
+            let arn = format!("arn:aws:iam::{account}:policy/{name}");
+            if w.iam.policies.contains_key(&arn) {
+                return Err(err(
+                    api,
+                    "EntityAlreadyExists",
+                    format!(
+                        "A policy called {name} already exists. Duplicate names are not allowed."
+                    ),
+                ));
+            }
+            if serde_json::from_str::<serde_json::Value>(document).is_err() {
+                return Err(err(
+                    api,
+                    "MalformedPolicyDocument",
+                    "Syntax errors in policy.",
+                ));
+            }
+            w.iam.policies.insert(
+                arn.clone(),
+                Policy {
+                    name: name.clone(),
+                    document: document.clone(),
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("arn", arn)]))
+        }
+        Op::CreateOidcProvider {
+            issuer,
+            client_ids,
+            thumbprint,
+            tags,
+        } => {
+            let url = r(issuer, outputs, api)?;
+            let host = url.trim_start_matches("https://").to_string();
+            let arn = format!("arn:aws:iam::{account}:oidc-provider/{host}");
+            if w.iam.oidc.contains_key(&arn) {
+                return Err(err(
+                    api,
+                    "EntityAlreadyExists",
+                    format!("Provider with url {url} already exists."),
+                ));
+            }
+            w.iam.oidc.insert(
+                arn.clone(),
+                OidcProvider {
+                    url,
+                    client_ids: client_ids.clone(),
+                    thumbprints: vec![thumbprint.clone()],
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("arn", arn)]))
+        }
+        _ => Err(err(api, "InvalidAction", "not an IAM operation")),
+    }
+}
+
+/// EKS: the cluster, its add-ons and node groups.
+fn exec_eks(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
+    let Exec {
+        w,
+        region,
+        now,
+        api,
+        outputs,
+        after: speed_after,
+    } = cx;
+    let account = w.account.clone();
+    let _ = (&region, &now, &outputs, &speed_after, &account);
+    match op {
+        Op::CreateCluster {
+            name,
+            version,
+            role_arn,
+            subnets,
+            security_groups,
+            public_access,
+            private_access,
+            public_access_cidrs,
+            logging,
+            tags,
+        } => {
+            let role_arn = r(role_arn, outputs, api)?;
+            let subnets: Vec<String> = subnets
+                .iter()
+                .map(|s| r(s, outputs, api))
+                .collect::<Result<_, _>>()?;
+            let sgs: Vec<String> = security_groups
+                .iter()
+                .map(|s| r(s, outputs, api))
+                .collect::<Result<_, _>>()?;
+            if w.region(region)
+                .clusters
+                .get(name)
+                .is_some_and(|c| c.life.phase(now) != Phase::Gone)
+            {
+                return Err(CloudError {
+                    status: Some(409),
+                    ..err(
+                        api,
+                        "ResourceInUseException",
+                        format!("Cluster already exists with name: {name}"),
+                    )
+                });
+            }
+            let version = version.clone().unwrap_or_else(|| DEFAULT_VERSION.into());
+            if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
+                return Err(err(
+                    api,
+                    "InvalidParameterException",
+                    format!("unsupported Kubernetes version {version}"),
+                ));
+            }
+            if !w.iam.roles.values().any(|r| r.arn == role_arn) {
+                return Err(err(
+                    api,
+                    "InvalidParameterException",
+                    format!(
+                        "Role with arn: {role_arn}, could not be assumed because it does not exist or the trusted entity is not correct"
+                    ),
+                ));
+            }
+            let reg = w.region(region);
+            let mut azs: Vec<&str> = Vec::new();
+            let mut vpc = String::new();
+            for s in &subnets {
+                let sub = reg.subnets.get(s).ok_or_else(|| {
+                    err(
+                        api,
+                        "InvalidParameterException",
+                        format!("The subnet ID '{s}' does not exist"),
+                    )
+                })?;
+                if !azs.contains(&sub.az.as_str()) {
+                    azs.push(&sub.az);
+                }
+                vpc = sub.vpc.clone();
+            }
+            if azs.len() < 2 {
+                return Err(err(
+                    api,
+                    "InvalidParameterException",
+                    "Subnets specified must be in at least two different AZs",
+                ));
+            }
+            let id_hex = w.hex(32);
+            let issuer_hex = w.hex(32);
+            let arn = format!("arn:aws:eks:{region}:{account}:cluster/{name}");
+            let cluster = Cluster {
+                    arn: arn.clone(),
+                    version,
+                    platform_version: "eks.9".into(),
+                    role_arn,
+                    subnets,
+                    security_groups: sgs,
+                    vpc,
+                    public_access: *public_access,
+                    private_access: *private_access,
+                    public_access_cidrs: if public_access_cidrs.is_empty() { vec!["0.0.0.0/0".into()] } else { public_access_cidrs.clone() },
+                    logging: logging.clone(),
+                    endpoint: format!("https://{id_hex}.gr7.{region}.eks.amazonaws.com"),
+                    certificate: "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCnNhbmRib3gtY2VydGlmaWNhdGUKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=".into(),
+                    issuer: format!("https://oidc.eks.{region}.amazonaws.com/id/{issuer_hex}"),
+                    created_at: now,
+                    life: Lifecycle { ready_at: speed_after(durations::CLUSTER_CREATE), deleting: None },
+                    tags: tags.clone(),
+                };
+            let out = cluster_outputs(name, &cluster);
+            w.region(region).clusters.insert(name.clone(), cluster);
+            Ok(out)
+        }
+        Op::CreateAddon {
+            cluster,
+            name,
+            version,
+            role_arn,
+            tags,
+        } => {
+            let role = role_arn.as_ref().map(|v| r(v, outputs, api)).transpose()?;
+            active_cluster(w, region, cluster, now, api)?;
+            let key = format!("{cluster}/{name}");
+            if w.region(region)
+                .addons
+                .get(&key)
+                .is_some_and(|a| a.life.phase(now) != Phase::Gone)
+            {
+                return Err(CloudError {
+                    status: Some(409),
+                    ..err(
+                        api,
+                        "ResourceInUseException",
+                        format!("Addon already exists with name: {name}"),
+                    )
+                });
+            }
+            let version = version
+                .clone()
+                .unwrap_or_else(|| default_addon_version(name).into());
+            w.region(region).addons.insert(
+                key,
+                Addon {
+                    version: version.clone(),
+                    role_arn: role,
+                    life: Lifecycle {
+                        ready_at: speed_after(durations::ADDON_CREATE),
+                        deleting: None,
+                    },
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("name", name.clone()), ("version", version)]))
+        }
+        Op::CreateNodegroup {
+            cluster,
+            name,
+            role_arn,
+            subnets,
+            instance_types,
+            min_size,
+            desired_size,
+            max_size,
+            disk_size,
+            capacity_type,
+            labels,
+            tags,
+            ..
+        } => {
+            let role_arn = r(role_arn, outputs, api)?;
+            let subnets: Vec<String> = subnets
+                .iter()
+                .map(|s| r(s, outputs, api))
+                .collect::<Result<_, _>>()?;
+            active_cluster(w, region, cluster, now, api)?;
+            if !(min_size <= desired_size && desired_size <= max_size) || *max_size < 1 {
+                return Err(err(
+                    api,
+                    "InvalidParameterException",
+                    format!(
+                        "Desired capacity:{desired_size} can't be greater than max size:{max_size} or less than min size:{min_size}"
+                    ),
+                ));
+            }
+            let key = format!("{cluster}/{name}");
+            if w.region(region)
+                .nodegroups
+                .get(&key)
+                .is_some_and(|n| n.life.phase(now) != Phase::Gone)
+            {
+                return Err(CloudError {
+                    status: Some(409),
+                    ..err(
+                        api,
+                        "ResourceInUseException",
+                        format!(
+                            "NodeGroup already exists with name {name} and cluster name {cluster}"
+                        ),
+                    )
+                });
+            }
+            let uuid = w.hex(32).to_lowercase();
+            let arn = format!(
+                "arn:aws:eks:{region}:{account}:nodegroup/{cluster}/{name}/{}",
+                &uuid[..8]
+            );
+            w.region(region).nodegroups.insert(
+                key,
+                Nodegroup {
+                    arn: arn.clone(),
+                    role_arn,
+                    subnets,
+                    instance_types: instance_types.clone(),
+                    min_size: *min_size,
+                    desired_size: *desired_size,
+                    max_size: *max_size,
+                    disk_size: disk_size.unwrap_or(20),
+                    capacity_type: capacity_type.clone(),
+                    ami_type: "AL2023_x86_64_STANDARD".into(),
+                    labels: labels.clone(),
+                    life: Lifecycle {
+                        ready_at: speed_after(durations::NODEGROUP_CREATE),
+                        deleting: None,
+                    },
+                    tags: tags.clone(),
+                },
+            );
+            Ok(produced(&[("arn", arn), ("name", name.clone())]))
+        }
+        _ => Err(err(api, "InvalidAction", "not an EKS operation")),
+    }
+}
+
 impl SandboxCloud {
     fn exec(&self, call_id: &str, op: &Op, outputs: &Outputs) -> Result<Produced, CloudError> {
         let api = op.api();
         let speed_after = |secs: u64| self.after(secs);
         let _ = call_id; // ids are drawn from the seed; the call id only matters for tags
         self.with(api, true, |w, region, now| {
-            let account = w.account.clone();
+            let cx = Exec {
+                w,
+                region,
+                now,
+                api,
+                outputs,
+                after: &speed_after,
+            };
             match op {
-                Op::CreateVpc { cidr, tags } => {
-                    if parse_cidr(cidr).is_none_or(|(_, l)| !(16..=28).contains(&l)) {
-                        return Err(err(api, "InvalidParameterValue", format!("Value ({cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.")));
-                    }
-                    if w.region(region).vpcs.len() >= 5 {
-                        return Err(err(api, "VpcLimitExceeded", "The maximum number of VPCs has been reached."));
-                    }
-                    let id = w.ec2_id("vpc");
-                    w.region(region).vpcs.insert(id.clone(), Vpc { cidr: cidr.clone(), dns_support: true, dns_hostnames: false, tags: tags.clone() });
-                    Ok(produced(&[("id", id)]))
+                Op::CreateVpc { .. }
+                | Op::ModifyVpcAttribute { .. }
+                | Op::CreateSubnet { .. }
+                | Op::MapPublicIpOnLaunch { .. }
+                | Op::CreateSecurityGroup { .. } => exec_vpc(cx, op),
+                Op::CreateInternetGateway { .. }
+                | Op::AttachInternetGateway { .. }
+                | Op::AllocateAddress { .. }
+                | Op::CreateNatGateway { .. }
+                | Op::CreateRouteTable { .. }
+                | Op::CreateRoute { .. }
+                | Op::AssociateRouteTable { .. } => exec_routing(cx, op),
+                Op::CreateRole { .. }
+                | Op::AttachRolePolicy { .. }
+                | Op::CreatePolicy { .. }
+                | Op::CreateOidcProvider { .. } => exec_iam(cx, op),
+                Op::CreateCluster { .. } | Op::CreateAddon { .. } | Op::CreateNodegroup { .. } => {
+                    exec_eks(cx, op)
                 }
-                Op::ModifyVpcAttribute { vpc, attribute } => {
-                    let id = r(vpc, outputs, api)?;
-                    let v = w.region(region).vpcs.get_mut(&id).ok_or_else(|| err(api, "InvalidVpcID.NotFound", format!("The vpc ID '{id}' does not exist")))?;
-                    match attribute {
-                        VpcAttribute::EnableDnsSupport => v.dns_support = true,
-                        VpcAttribute::EnableDnsHostnames => v.dns_hostnames = true,
-                    }
-                    Ok(produced(&[("vpc", id)]))
-                }
-                Op::CreateSubnet { vpc, cidr, az, tags } => {
-                    let vpc_id = r(vpc, outputs, api)?;
-                    let reg = w.region(region);
-                    let v = reg.vpcs.get(&vpc_id).ok_or_else(|| err(api, "InvalidVpcID.NotFound", format!("The vpc ID '{vpc_id}' does not exist")))?;
-                    if !zones(region).contains(az) {
-                        return Err(err(api, "InvalidParameterValue", format!("Value ({az}) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: {}.", zones(region).join(", "))));
-                    }
-                    let (Some(outer), Some(inner)) = (parse_cidr(&v.cidr), parse_cidr(cidr)) else {
-                        return Err(err(api, "InvalidParameterValue", format!("Value ({cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.")));
-                    };
-                    if !contains(outer, inner) {
-                        return Err(err(api, "InvalidSubnet.Range", format!("The CIDR '{cidr}' is invalid.")));
-                    }
-                    if reg.subnets.values().any(|s| s.vpc == vpc_id && parse_cidr(&s.cidr).is_some_and(|c| overlaps(c, inner))) {
-                        return Err(err(api, "InvalidSubnet.Conflict", format!("The CIDR '{cidr}' conflicts with another subnet")));
-                    }
-                    let id = w.ec2_id("subnet");
-                    w.region(region).subnets.insert(id.clone(), Subnet { vpc: vpc_id, cidr: cidr.clone(), az: az.clone(), map_public_ip: false, tags: tags.clone() });
-                    Ok(produced(&[("id", id), ("az", az.clone())]))
-                }
-                Op::MapPublicIpOnLaunch { subnet } => {
-                    let id = r(subnet, outputs, api)?;
-                    let s = w.region(region).subnets.get_mut(&id).ok_or_else(|| err(api, "InvalidSubnetID.NotFound", format!("The subnet ID '{id}' does not exist")))?;
-                    s.map_public_ip = true;
-                    Ok(produced(&[("subnet", id)]))
-                }
-                Op::CreateInternetGateway { tags } => {
-                    let id = w.ec2_id("igw");
-                    w.region(region).igws.insert(id.clone(), InternetGateway { vpc: None, tags: tags.clone() });
-                    Ok(produced(&[("id", id)]))
-                }
-                Op::AttachInternetGateway { igw, vpc } => {
-                    let (igw, vpc) = (r(igw, outputs, api)?, r(vpc, outputs, api)?);
-                    let reg = w.region(region);
-                    if !reg.vpcs.contains_key(&vpc) {
-                        return Err(err(api, "InvalidVpcID.NotFound", format!("The vpc ID '{vpc}' does not exist")));
-                    }
-                    let g = reg.igws.get_mut(&igw).ok_or_else(|| err(api, "InvalidInternetGatewayID.NotFound", format!("The internetGateway ID '{igw}' does not exist")))?;
-                    if let Some(existing) = &g.vpc {
-                        return Err(err(api, "Resource.AlreadyAssociated", format!("resource {igw} is already attached to network {existing}")));
-                    }
-                    g.vpc = Some(vpc.clone());
-                    Ok(produced(&[("igw", igw), ("vpc", vpc)]))
-                }
-                Op::AllocateAddress { tags } => {
-                    let id = w.ec2_id("eipalloc");
-                    let d = w.draw();
-                    let ip = format!("52.{}.{}.{}", (d >> 16) & 255, (d >> 8) & 255, d & 255);
-                    w.region(region).eips.insert(id.clone(), Address { public_ip: ip.clone(), nat: None, tags: tags.clone() });
-                    Ok(produced(&[("allocation", id), ("public_ip", ip)]))
-                }
-                Op::CreateNatGateway { subnet, allocation, tags } => {
-                    let (subnet, allocation) = (r(subnet, outputs, api)?, r(allocation, outputs, api)?);
-                    let reg = w.region(region);
-                    let vpc = reg.subnets.get(&subnet).map(|s| s.vpc.clone()).ok_or_else(|| err(api, "InvalidSubnetID.NotFound", format!("The subnet ID '{subnet}' does not exist")))?;
-                    let eip = reg.eips.get(&allocation).ok_or_else(|| err(api, "InvalidAllocationID.NotFound", format!("The allocation ID '{allocation}' does not exist")))?;
-                    if eip.nat.is_some() {
-                        return Err(err(api, "Resource.AlreadyAssociated", format!("Elastic IP address [{allocation}] is already associated")));
-                    }
-                    let id = w.ec2_id("nat");
-                    let reg = w.region(region);
-                    if let Some(e) = reg.eips.get_mut(&allocation) {
-                        e.nat = Some(id.clone());
-                    }
-                    reg.nats.insert(id.clone(), NatGateway { vpc, subnet, allocation, life: Lifecycle { ready_at: speed_after(durations::NAT_CREATE), deleting: None }, tags: tags.clone() });
-                    Ok(produced(&[("id", id)]))
-                }
-                Op::CreateRouteTable { vpc, tags } => {
-                    let vpc = r(vpc, outputs, api)?;
-                    if !w.region(region).vpcs.contains_key(&vpc) {
-                        return Err(err(api, "InvalidVpcID.NotFound", format!("The vpc ID '{vpc}' does not exist")));
-                    }
-                    let id = w.ec2_id("rtb");
-                    w.region(region).route_tables.insert(id.clone(), RouteTable { vpc, routes: vec![], associations: vec![], tags: tags.clone() });
-                    Ok(produced(&[("id", id)]))
-                }
-                Op::CreateRoute { table, destination, target } => {
-                    let table = r(table, outputs, api)?;
-                    let target_id = match target {
-                        RouteTarget::InternetGateway { id } | RouteTarget::NatGateway { id } => r(id, outputs, api)?,
-                    };
-                    let reg = w.region(region);
-                    if target_id.starts_with("nat-") && !reg.nats.contains_key(&target_id) {
-                        return Err(err(api, "InvalidNatGatewayID.NotFound", format!("The natGateway ID '{target_id}' does not exist")));
-                    }
-                    let rt = reg.route_tables.get_mut(&table).ok_or_else(|| err(api, "InvalidRouteTableID.NotFound", format!("The routeTable ID '{table}' does not exist")))?;
-                    if rt.routes.iter().any(|(d, _)| d == destination) {
-                        return Err(err(api, "RouteAlreadyExists", format!("The route identified by {destination} already exists.")));
-                    }
-                    rt.routes.push((destination.clone(), target_id.clone()));
-                    Ok(produced(&[("table", table), ("target", target_id)]))
-                }
-                Op::AssociateRouteTable { table, subnet } => {
-                    let (table, subnet) = (r(table, outputs, api)?, r(subnet, outputs, api)?);
-                    if !w.region(region).subnets.contains_key(&subnet) {
-                        return Err(err(api, "InvalidSubnetID.NotFound", format!("The subnet ID '{subnet}' does not exist")));
-                    }
-                    let assoc = w.ec2_id("rtbassoc");
-                    let reg = w.region(region);
-                    if reg.route_tables.values().any(|t| t.associations.iter().any(|(_, s)| s == &subnet)) {
-                        return Err(err(api, "Resource.AlreadyAssociated", format!("the specified association for route table {table} conflicts with an existing association")));
-                    }
-                    let rt = reg.route_tables.get_mut(&table).ok_or_else(|| err(api, "InvalidRouteTableID.NotFound", format!("The routeTable ID '{table}' does not exist")))?;
-                    rt.associations.push((assoc.clone(), subnet));
-                    Ok(produced(&[("association", assoc)]))
-                }
-                Op::CreateSecurityGroup { vpc, name, description, tags } => {
-                    let vpc = r(vpc, outputs, api)?;
-                    let reg = w.region(region);
-                    if reg.security_groups.values().any(|g| g.vpc == vpc && &g.name == name) {
-                        return Err(err(api, "InvalidGroup.Duplicate", format!("The security group '{name}' already exists for VPC '{vpc}'")));
-                    }
-                    let id = w.ec2_id("sg");
-                    w.region(region).security_groups.insert(id.clone(), SecurityGroup { vpc, name: name.clone(), description: description.clone(), tags: tags.clone() });
-                    Ok(produced(&[("id", id)]))
-                }
-                Op::CreateRole { name, trust, tags, .. } => {
-                    if w.iam.roles.contains_key(name) {
-                        return Err(err(api, "EntityAlreadyExists", format!("Role with name {name} already exists.")));
-                    }
-                    let trust = trust_document(trust, outputs, api)?;
-                    let arn = format!("arn:aws:iam::{account}:role/{name}");
-                    w.iam.roles.insert(name.clone(), Role { arn: arn.clone(), trust, attached: vec![], tags: tags.clone() });
-                    Ok(produced(&[("arn", arn), ("name", name.clone())]))
-                }
-                Op::AttachRolePolicy { role, policy_arn } => {
-                    let arn = r(policy_arn, outputs, api)?;
-                    if !is_aws_managed(&arn) && !w.iam.policies.contains_key(&arn) {
-                        return Err(err(api, "NoSuchEntity", format!("Policy {arn} does not exist or is not attachable.")));
-                    }
-                    let role_rec = w.iam.roles.get_mut(role).ok_or_else(|| err(api, "NoSuchEntity", format!("The role with name {role} cannot be found.")))?;
-                    if !role_rec.attached.contains(&arn) {
-                        role_rec.attached.push(arn.clone());
-                    }
-                    Ok(produced(&[("role", role.clone()), ("policy", arn)]))
-                }
-                Op::CreatePolicy { name, document, tags } => {
-                    let arn = format!("arn:aws:iam::{account}:policy/{name}");
-                    if w.iam.policies.contains_key(&arn) {
-                        return Err(err(api, "EntityAlreadyExists", format!("A policy called {name} already exists. Duplicate names are not allowed.")));
-                    }
-                    if serde_json::from_str::<serde_json::Value>(document).is_err() {
-                        return Err(err(api, "MalformedPolicyDocument", "Syntax errors in policy."));
-                    }
-                    w.iam.policies.insert(arn.clone(), Policy { name: name.clone(), document: document.clone(), tags: tags.clone() });
-                    Ok(produced(&[("arn", arn)]))
-                }
-                Op::CreateCluster { name, version, role_arn, subnets, security_groups, public_access, private_access, public_access_cidrs, logging, tags } => {
-                    let role_arn = r(role_arn, outputs, api)?;
-                    let subnets: Vec<String> = subnets.iter().map(|s| r(s, outputs, api)).collect::<Result<_, _>>()?;
-                    let sgs: Vec<String> = security_groups.iter().map(|s| r(s, outputs, api)).collect::<Result<_, _>>()?;
-                    if w.region(region).clusters.get(name).is_some_and(|c| c.life.phase(now) != Phase::Gone) {
-                        return Err(CloudError { status: Some(409), ..err(api, "ResourceInUseException", format!("Cluster already exists with name: {name}")) });
-                    }
-                    let version = version.clone().unwrap_or_else(|| DEFAULT_VERSION.into());
-                    if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
-                        return Err(err(api, "InvalidParameterException", format!("unsupported Kubernetes version {version}")));
-                    }
-                    if !w.iam.roles.values().any(|r| r.arn == role_arn) {
-                        return Err(err(api, "InvalidParameterException", format!("Role with arn: {role_arn}, could not be assumed because it does not exist or the trusted entity is not correct")));
-                    }
-                    let reg = w.region(region);
-                    let mut azs: Vec<&str> = Vec::new();
-                    let mut vpc = String::new();
-                    for s in &subnets {
-                        let sub = reg.subnets.get(s).ok_or_else(|| err(api, "InvalidParameterException", format!("The subnet ID '{s}' does not exist")))?;
-                        if !azs.contains(&sub.az.as_str()) {
-                            azs.push(&sub.az);
-                        }
-                        vpc = sub.vpc.clone();
-                    }
-                    if azs.len() < 2 {
-                        return Err(err(api, "InvalidParameterException", "Subnets specified must be in at least two different AZs"));
-                    }
-                    let id_hex = w.hex(32);
-                    let issuer_hex = w.hex(32);
-                    let arn = format!("arn:aws:eks:{region}:{account}:cluster/{name}");
-                    let cluster = Cluster {
-                        arn: arn.clone(),
-                        version,
-                        platform_version: "eks.9".into(),
-                        role_arn,
-                        subnets,
-                        security_groups: sgs,
-                        vpc,
-                        public_access: *public_access,
-                        private_access: *private_access,
-                        public_access_cidrs: if public_access_cidrs.is_empty() { vec!["0.0.0.0/0".into()] } else { public_access_cidrs.clone() },
-                        logging: logging.clone(),
-                        endpoint: format!("https://{id_hex}.gr7.{region}.eks.amazonaws.com"),
-                        certificate: "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCnNhbmRib3gtY2VydGlmaWNhdGUKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=".into(),
-                        issuer: format!("https://oidc.eks.{region}.amazonaws.com/id/{issuer_hex}"),
-                        created_at: now,
-                        life: Lifecycle { ready_at: speed_after(durations::CLUSTER_CREATE), deleting: None },
-                        tags: tags.clone(),
-                    };
-                    let out = cluster_outputs(name, &cluster);
-                    w.region(region).clusters.insert(name.clone(), cluster);
-                    Ok(out)
-                }
-                Op::CreateOidcProvider { issuer, client_ids, thumbprint, tags } => {
-                    let url = r(issuer, outputs, api)?;
-                    let host = url.trim_start_matches("https://").to_string();
-                    let arn = format!("arn:aws:iam::{account}:oidc-provider/{host}");
-                    if w.iam.oidc.contains_key(&arn) {
-                        return Err(err(api, "EntityAlreadyExists", format!("Provider with url {url} already exists.")));
-                    }
-                    w.iam.oidc.insert(arn.clone(), OidcProvider { url, client_ids: client_ids.clone(), thumbprints: vec![thumbprint.clone()], tags: tags.clone() });
-                    Ok(produced(&[("arn", arn)]))
-                }
-                Op::CreateAddon { cluster, name, version, role_arn, tags } => {
-                    let role = role_arn.as_ref().map(|v| r(v, outputs, api)).transpose()?;
-                    active_cluster(w, region, cluster, now, api)?;
-                    let key = format!("{cluster}/{name}");
-                    if w.region(region).addons.get(&key).is_some_and(|a| a.life.phase(now) != Phase::Gone) {
-                        return Err(CloudError { status: Some(409), ..err(api, "ResourceInUseException", format!("Addon already exists with name: {name}")) });
-                    }
-                    let version = version.clone().unwrap_or_else(|| default_addon_version(name).into());
-                    w.region(region).addons.insert(key, Addon { version: version.clone(), role_arn: role, life: Lifecycle { ready_at: speed_after(durations::ADDON_CREATE), deleting: None }, tags: tags.clone() });
-                    Ok(produced(&[("name", name.clone()), ("version", version)]))
-                }
-                Op::CreateNodegroup { cluster, name, role_arn, subnets, instance_types, min_size, desired_size, max_size, disk_size, capacity_type, labels, tags, .. } => {
-                    let role_arn = r(role_arn, outputs, api)?;
-                    let subnets: Vec<String> = subnets.iter().map(|s| r(s, outputs, api)).collect::<Result<_, _>>()?;
-                    active_cluster(w, region, cluster, now, api)?;
-                    if !(min_size <= desired_size && desired_size <= max_size) || *max_size < 1 {
-                        return Err(err(api, "InvalidParameterException", format!("Desired capacity:{desired_size} can't be greater than max size:{max_size} or less than min size:{min_size}")));
-                    }
-                    let key = format!("{cluster}/{name}");
-                    if w.region(region).nodegroups.get(&key).is_some_and(|n| n.life.phase(now) != Phase::Gone) {
-                        return Err(CloudError { status: Some(409), ..err(api, "ResourceInUseException", format!("NodeGroup already exists with name {name} and cluster name {cluster}")) });
-                    }
-                    let uuid = w.hex(32).to_lowercase();
-                    let arn = format!("arn:aws:eks:{region}:{account}:nodegroup/{cluster}/{name}/{}", &uuid[..8]);
-                    w.region(region).nodegroups.insert(
-                        key,
-                        Nodegroup {
-                            arn: arn.clone(),
-                            role_arn,
-                            subnets,
-                            instance_types: instance_types.clone(),
-                            min_size: *min_size,
-                            desired_size: *desired_size,
-                            max_size: *max_size,
-                            disk_size: disk_size.unwrap_or(20),
-                            capacity_type: capacity_type.clone(),
-                            ami_type: "AL2023_x86_64_STANDARD".into(),
-                            labels: labels.clone(),
-                            life: Lifecycle { ready_at: speed_after(durations::NODEGROUP_CREATE), deleting: None },
-                            tags: tags.clone(),
-                        },
-                    );
-                    Ok(produced(&[("arn", arn), ("name", name.clone())]))
-                }
-                Op::WriteKubeconfig { .. } | Op::CreateServiceAccount { .. } | Op::Manual { .. } => Err(err(api, "InvalidAction", "not a cloud operation")),
+                Op::WriteKubeconfig { .. }
+                | Op::CreateServiceAccount { .. }
+                | Op::Manual { .. } => Err(err(api, "InvalidAction", "not a cloud operation")),
             }
         })
     }
