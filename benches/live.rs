@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tierui::sim::{SimConfig, SimHandle, start};
+use tierui_sim::{SimConfig, SimHandle, start};
 
 fn tierui() -> &'static str {
     env!("CARGO_BIN_EXE_tierui")

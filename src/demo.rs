@@ -19,7 +19,7 @@ pub fn file(path: &str) -> Option<&'static [u8]> {
 /// `tierui-sim` starts from.
 pub fn scenario(
     name_or_path: &str,
-) -> anyhow::Result<(crate::sim::scenario::Scenario, Vec<serde_json::Value>)> {
+) -> anyhow::Result<(tierui_sim::scenario::Scenario, Vec<serde_json::Value>)> {
     use anyhow::Context as _;
     let embedded = file(&format!("fixtures/scenarios/{name_or_path}.yaml"));
     let text = match embedded {
@@ -31,7 +31,7 @@ pub fn scenario(
             )
         })?,
     };
-    let s = crate::sim::scenario::Scenario::parse(&text)
+    let s = tierui_sim::scenario::Scenario::parse(&text)
         .with_context(|| format!("scenario {name_or_path}"))?;
     let objects =
         scenario_manifests(&s.manifests).with_context(|| format!("scenario {name_or_path}"))?;
@@ -39,9 +39,9 @@ pub fn scenario(
 }
 
 /// A simulator configuration for a bundled scenario (or a scenario file).
-pub fn sim_config(name_or_path: &str) -> anyhow::Result<crate::sim::SimConfig> {
+pub fn sim_config(name_or_path: &str) -> anyhow::Result<tierui_sim::SimConfig> {
     let (scenario, objects) = scenario(name_or_path)?;
-    Ok(crate::sim::SimConfig {
+    Ok(tierui_sim::SimConfig {
         scenario,
         objects,
         ..Default::default()

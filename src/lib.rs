@@ -15,8 +15,6 @@ pub mod paths;
 pub mod release;
 pub mod render;
 pub mod sandbox;
-/// The Kubernetes API simulator, its own crate (`crates/tierui-sim`).
-pub use tierui_sim as sim;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
@@ -110,7 +108,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(s) = cli.global.speed {
                 context::check_speed(s)?;
             }
-            sim::serve(cli::sim_serve(&args, cli.global.speed.unwrap_or(1.0))?)?;
+            tierui_sim::serve(cli::sim_serve(&args, cli.global.speed.unwrap_or(1.0))?)?;
             Ok(ExitCode::SUCCESS)
         }
     }

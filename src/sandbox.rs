@@ -98,7 +98,7 @@ pub struct SimClusters {
     speed: f64,
     demo: bool,
     world: Arc<Mutex<World>>,
-    handles: tokio::sync::Mutex<std::collections::BTreeMap<String, crate::sim::SimHandle>>,
+    handles: tokio::sync::Mutex<std::collections::BTreeMap<String, tierui_sim::SimHandle>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -218,7 +218,7 @@ impl SimClusters {
         } else {
             (Default::default(), objects)
         };
-        let config = crate::sim::SimConfig {
+        let config = tierui_sim::SimConfig {
             cluster_name: c.name.clone(),
             seed: crate::paths::fnv1a(c.name.as_bytes()),
             speed: self.speed,
@@ -227,7 +227,7 @@ impl SimClusters {
             state_file: Some(self.dir.join(format!("{}.json", c.name))),
             ..Default::default()
         };
-        let handle = crate::sim::start(config)
+        let handle = tierui_sim::start(config)
             .await
             .map_err(|e| format!("starting the simulated {} cluster: {e:#}", c.name))?;
         let url = handle.url();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tierui::app::live::ClusterPane;
 use tierui::backend::kube::watch::{self, Conn, Kind, Scope, Update};
-use tierui::sim::{SimConfig, SimHandle, start};
+use tierui_sim::{SimConfig, SimHandle, start};
 use tokio::sync::mpsc;
 
 async fn client(h: &SimHandle) -> kube::Client {

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::Sandbox;
-use tierui::sim::{SimConfig, start};
+use tierui_sim::{SimConfig, start};
 
 fn tierui(sb: &Sandbox, ws: &Path, kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
     let out = sb

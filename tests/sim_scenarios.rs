@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tierui::sim::{SimConfig, SimHandle, kinds, start};
+use tierui_sim::{SimConfig, SimHandle, kinds, start};
 
 async fn sim(scenario: &str, speed: f64, seed: u64) -> SimHandle {
     start(SimConfig {
