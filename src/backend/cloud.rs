@@ -489,6 +489,18 @@ impl CloudError {
     }
 }
 
+impl CloudError {
+    /// An operation handed to a function of another service family (a bug in
+    /// the dispatch, never an AWS answer).
+    pub fn misrouted(op: &Op) -> CloudError {
+        CloudError::new(
+            op.api(),
+            "InvalidAction",
+            format!("{} is not handled here", op.api()),
+        )
+    }
+}
+
 impl fmt::Display for CloudError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} failed: {}: {}", self.api, self.code, self.message)?;

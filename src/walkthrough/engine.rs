@@ -27,6 +27,15 @@ pub enum CallStatus {
 }
 
 impl CallStatus {
+    /// What the call made may exist in the cloud (a waiting or interrupted call's
+    /// resource too): teardown undoes it, a progress holding it is never dropped.
+    pub fn may_exist(self) -> bool {
+        matches!(
+            self,
+            CallStatus::Done | CallStatus::Adopted | CallStatus::Waiting | CallStatus::Running
+        )
+    }
+
     /// Finished in a way that lets dependants go on.
     pub fn settled(self) -> bool {
         matches!(
@@ -171,12 +180,8 @@ impl Progress {
 
     /// Whether anything of this progress may exist in the cloud.
     pub fn holds_resources(&self) -> bool {
-        self.calls.values().any(|r| {
-            matches!(
-                r.status,
-                CallStatus::Done | CallStatus::Adopted | CallStatus::Waiting | CallStatus::Running
-            )
-        }) || self.teardown.values().any(|u| u.status != UndoStatus::Done)
+        self.calls.values().any(|r| r.status.may_exist())
+            || self.teardown.values().any(|u| u.status != UndoStatus::Done)
     }
 
     /// The account the resources are in: recorded, or for a progress saved before
@@ -416,11 +421,7 @@ impl Progress {
         let calls: Vec<&Call> = plan.calls().map(|(_, c)| c).collect();
         for c in calls.into_iter().rev() {
             let status = self.status(&c.id);
-            // Waiting/Running resources may exist too: undo them as well.
-            if !matches!(
-                status,
-                CallStatus::Done | CallStatus::Adopted | CallStatus::Waiting | CallStatus::Running
-            ) {
+            if !status.may_exist() {
                 continue;
             }
             for (i, u) in undo_for(c, &self.outputs).into_iter().enumerate() {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::advice::{Advice, advice};
-use super::engine::{CallStatus, Next, Progress, UndoStatus, wait_after, wait_after_undo};
+use super::engine::{Next, Progress, UndoStatus, wait_after, wait_after_undo};
 use super::plan::{Call, Plan};
 use crate::backend::cloud::{
     Cloud, CloudError, Identity, Op, Outputs, Poll, Produced, Undo, WaitFor,
@@ -824,16 +824,7 @@ pub fn load_progress(
                 anyhow::anyhow!("{}: unreadable walkthrough state ({e})", file.display())
             })?;
             if p.fingerprint != plan.fingerprint() {
-                let created = p.calls.values().any(|r| {
-                    matches!(
-                        r.status,
-                        CallStatus::Done
-                            | CallStatus::Adopted
-                            | CallStatus::Waiting
-                            | CallStatus::Running
-                    )
-                });
-                if created {
+                if p.holds_resources() {
                     anyhow::bail!(
                         "{} records resources created from a different version of the ClusterConfig; tear them down first (`tierui walk {} --teardown` with the old config) or move the file aside",
                         file.display(),

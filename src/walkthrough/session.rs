@@ -339,6 +339,35 @@ mod tests {
             .to_string();
         assert!(e.contains("--region says region us-east-1"), "{e}");
         assert!(e.contains("metadata.region is eu-west-1"), "{e}");
+        // The cluster's tierui.yaml entry: its profile, its region checked too;
+        // a flag given overrides the entry.
+        let mut entry = ClusterStack {
+            name: "dawn".into(),
+            region: Some("eu-west-1".into()),
+            profile: Some("ops".into()),
+            context: None,
+            source: crate::workspace::ClusterSource::Eksctl {
+                config_file: f.into(),
+                script: None,
+                config: None,
+            },
+        };
+        let s = aws_settings(&g, Some(&entry), &plan, f).unwrap();
+        assert_eq!(
+            (s.profile.as_deref(), s.region.as_str()),
+            (Some("ops"), "eu-west-1")
+        );
+        let pinned = GlobalArgs {
+            profile: Some("admin".into()),
+            ..GlobalArgs::default()
+        };
+        let s = aws_settings(&pinned, Some(&entry), &plan, f).unwrap();
+        assert_eq!(s.profile.as_deref(), Some("admin"));
+        entry.region = Some("us-west-2".into());
+        let e = aws_settings(&g, Some(&entry), &plan, f)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tierui.yaml says region us-west-2"), "{e}");
     }
 
     #[tokio::test]

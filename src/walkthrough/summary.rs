@@ -68,16 +68,15 @@ pub fn target(u: &Undo) -> String {
 }
 
 fn plural(kind: &str, n: usize) -> String {
-    if n == 1 {
-        return format!("1 {kind}");
+    // policy → policies, but gateway → gateways.
+    let consonant_y = kind
+        .strip_suffix('y')
+        .filter(|stem| stem.ends_with(|c: char| !"aeiou".contains(c)));
+    match (n, consonant_y) {
+        (1, _) => format!("1 {kind}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        _ => format!("{n} {kind}s"),
     }
-    let p = match kind {
-        "Elastic IP" => "Elastic IPs".to_string(),
-        "OIDC provider" => "OIDC providers".to_string(),
-        k if k.ends_with("ss") => format!("{k}es"),
-        k => format!("{k}s"),
-    };
-    format!("{n} {p}")
 }
 
 impl TeardownSummary {
@@ -150,6 +149,14 @@ mod tests {
 
     fn ha_plan() -> Plan {
         crate::walkthrough::plan::demo_plan_with_nat("HighlyAvailable")
+    }
+
+    #[test]
+    fn kinds_in_the_plural() {
+        assert_eq!(plural("IAM policy", 2), "2 IAM policies");
+        assert_eq!(plural("Elastic IP", 3), "3 Elastic IPs");
+        assert_eq!(plural("VPC", 1), "1 VPC");
+        assert_eq!(plural("NAT gateway", 2), "2 NAT gateways");
     }
 
     #[test]

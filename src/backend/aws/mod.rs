@@ -18,7 +18,6 @@ pub struct AwsCloud {
     pub sts: aws_sdk_sts::Client,
     pub region: String,
     pub endpoint: Option<String>,
-    pub profile: Option<String>,
     account: tokio::sync::OnceCell<String>,
 }
 
@@ -64,10 +63,6 @@ pub async fn sdk_config(
 }
 
 impl AwsCloud {
-    pub async fn connect(global: &GlobalArgs, region: &str) -> anyhow::Result<AwsCloud> {
-        Self::connect_with(global, region, None).await
-    }
-
     pub async fn connect_with(
         global: &GlobalArgs,
         region: &str,
@@ -87,29 +82,8 @@ impl AwsCloud {
             sts: aws_sdk_sts::Client::new(&conf),
             region,
             endpoint,
-            profile: global
-                .profile
-                .clone()
-                .or_else(|| profile.map(str::to_string))
-                .or_else(|| std::env::var("AWS_PROFILE").ok()),
             account: tokio::sync::OnceCell::new(),
         })
-    }
-
-    /// Names where walkthrough progress against this cloud is kept apart from others.
-    pub fn target(&self) -> String {
-        match &self.endpoint {
-            Some(url) => format!(
-                "live-{}-{:08x}",
-                self.region,
-                crate::paths::fnv1a(url.as_bytes()) as u32
-            ),
-            None => format!(
-                "live-{}-{}",
-                self.region,
-                self.profile.as_deref().unwrap_or("default")
-            ),
-        }
     }
 
     pub(crate) async fn account(&self) -> Result<String, CloudError> {

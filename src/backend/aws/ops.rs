@@ -229,7 +229,7 @@ impl AwsCloud {
                     .map_err(|x| error(api, x))?;
                 Ok(produced(&[("id", out.group_id())]))
             }
-            _ => Err(CloudError::new(api, "InvalidAction", "not a VPC operation")),
+            _ => Err(CloudError::misrouted(op)),
         }
     }
 
@@ -346,11 +346,7 @@ impl AwsCloud {
                     .map_err(|x| error(api, x))?;
                 Ok(produced(&[("association", out.association_id())]))
             }
-            _ => Err(CloudError::new(
-                api,
-                "InvalidAction",
-                "not a routing operation",
-            )),
+            _ => Err(CloudError::misrouted(op)),
         }
     }
 
@@ -425,11 +421,7 @@ impl AwsCloud {
                     .map_err(|x| error(api, x))?;
                 Ok(produced(&[("arn", out.open_id_connect_provider_arn())]))
             }
-            _ => Err(CloudError::new(
-                api,
-                "InvalidAction",
-                "not an IAM operation",
-            )),
+            _ => Err(CloudError::misrouted(op)),
         }
     }
 
@@ -452,7 +444,7 @@ impl AwsCloud {
             tags,
         } = op
         else {
-            return Err(CloudError::new(api, "InvalidAction", "not a node group"));
+            return Err(CloudError::misrouted(op));
         };
         let subnets: Vec<String> = subnets
             .iter()
@@ -577,11 +569,7 @@ impl AwsCloud {
                 ]))
             }
             Op::CreateNodegroup { .. } => self.create_nodegroup(op, o).await,
-            _ => Err(CloudError::new(
-                api,
-                "InvalidAction",
-                "not an EKS operation",
-            )),
+            _ => Err(CloudError::misrouted(op)),
         }
     }
 
@@ -1154,8 +1142,11 @@ impl Cloud for AwsCloud {
             .send()
             .await
             .map_err(|x| self.honest(error("sts:GetCallerIdentity", x)))?;
+        let account = out.account().unwrap_or_default().to_string();
+        // Policy ARNs need the account later: no second GetCallerIdentity.
+        let _ = self.account.set(account.clone());
         Ok(Identity {
-            account: out.account().unwrap_or_default().to_string(),
+            account,
             arn: out.arn().unwrap_or_default().to_string(),
             region: self.region.clone(),
             endpoint: self.endpoint.clone().unwrap_or_else(|| "aws".into()),

@@ -101,13 +101,10 @@ fn exec_vpc(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
     let Exec {
         w,
         region,
-        now,
         api,
         outputs,
-        after: speed_after,
+        ..
     } = cx;
-    let account = w.account.clone();
-    let _ = (&region, &now, &outputs, &speed_after, &account);
     match op {
         Op::CreateVpc { cidr, tags } => {
             if parse_cidr(cidr).is_none_or(|(_, l)| !(16..=28).contains(&l)) {
@@ -261,7 +258,7 @@ fn exec_vpc(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
             );
             Ok(produced(&[("id", id)]))
         }
-        _ => Err(err(api, "InvalidAction", "not a VPC operation")),
+        _ => Err(CloudError::misrouted(op)),
     }
 }
 
@@ -270,13 +267,11 @@ fn exec_routing(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
     let Exec {
         w,
         region,
-        now,
         api,
         outputs,
         after: speed_after,
+        ..
     } = cx;
-    let account = w.account.clone();
-    let _ = (&region, &now, &outputs, &speed_after, &account);
     match op {
         Op::CreateInternetGateway { tags } => {
             let id = w.ec2_id("igw");
@@ -473,22 +468,16 @@ fn exec_routing(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
             rt.associations.push((assoc.clone(), subnet));
             Ok(produced(&[("association", assoc)]))
         }
-        _ => Err(err(api, "InvalidAction", "not a routing operation")),
+        _ => Err(CloudError::misrouted(op)),
     }
 }
 
 /// IAM: roles, policies and the OIDC provider.
 fn exec_iam(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
     let Exec {
-        w,
-        region,
-        now,
-        api,
-        outputs,
-        after: speed_after,
+        w, api, outputs, ..
     } = cx;
     let account = w.account.clone();
-    let _ = (&region, &now, &outputs, &speed_after, &account);
     match op {
         Op::CreateRole {
             name, trust, tags, ..
@@ -593,7 +582,7 @@ fn exec_iam(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
             );
             Ok(produced(&[("arn", arn)]))
         }
-        _ => Err(err(api, "InvalidAction", "not an IAM operation")),
+        _ => Err(CloudError::misrouted(op)),
     }
 }
 
@@ -608,7 +597,6 @@ fn exec_eks(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
         after: speed_after,
     } = cx;
     let account = w.account.clone();
-    let _ = (&region, &now, &outputs, &speed_after, &account);
     match op {
         Op::CreateCluster {
             name,
@@ -827,7 +815,7 @@ fn exec_eks(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
             );
             Ok(produced(&[("arn", arn), ("name", name.clone())]))
         }
-        _ => Err(err(api, "InvalidAction", "not an EKS operation")),
+        _ => Err(CloudError::misrouted(op)),
     }
 }
 
