@@ -184,9 +184,14 @@ impl SimHandle {
         self.sim.drops.send_modify(|g| *g += 1);
     }
 
-    /// Test hook: forget the change history, so older resourceVersions get 410 Gone.
+    /// Test hook: forget the change history past every resourceVersion handed
+    /// out so far (as etcd compaction after a further write does), so any watch
+    /// resumes with 410 Gone — also one whose last bookmark carried the newest
+    /// version, which made the tests' relist race a bookmark tick.
     pub fn compact(&self) {
-        self.sim.lock().store.compact();
+        let mut st = self.sim.lock();
+        st.store.skip_version();
+        st.store.compact();
     }
 
     /// The shared simulator, for in-process inspection (benchmarks, tests).

@@ -305,6 +305,12 @@ impl Store {
         Ok(self.history.iter().skip(start).take(max).cloned().collect())
     }
 
+    /// Moves the version counter on without a change (a revision nobody has
+    /// seen yet).
+    pub fn skip_version(&mut self) {
+        self.rv += 1;
+    }
+
     /// Forgets the change history: watches from older versions get 410 Gone.
     pub fn compact(&mut self) {
         self.history.clear();
