@@ -546,6 +546,13 @@ fn bad_speed_values_are_clear_errors() {
     }
 }
 
+/// Waits for a question overlay drawn whole: its title and its last line.
+fn question(t: &Tmux, title: &str, last_line: &str) -> String {
+    t.wait_for(title, Duration::from_secs(30), |s| {
+        s.contains(title) && s.contains(last_line)
+    })
+}
+
 #[test]
 fn the_ui_walkthrough_names_the_account_asks_per_step_and_before_teardown() {
     let _guard = MOTO.lock().unwrap_or_else(|p| p.into_inner());
@@ -565,7 +572,12 @@ fn the_ui_walkthrough_names_the_account_asks_per_step_and_before_teardown() {
     // The account and the ARN the calls run as, before anything runs.
     t.wait_text("account 123456789012 (arn:aws:sts::123456789012:user/moto)");
     t.send(&["Enter"]);
-    let screen = t.wait_text("Run step A: Network of dawn?");
+    // The question's last line: the whole overlay is on screen, not half a frame.
+    let screen = question(
+        &t,
+        "Run step A: Network of dawn?",
+        "y runs the step · n pauses",
+    );
     assert!(
         screen.contains("calls will change account 123456789012"),
         "{screen}"
@@ -582,14 +594,21 @@ fn the_ui_walkthrough_names_the_account_asks_per_step_and_before_teardown() {
     });
     assert_eq!(default_held(&e, "dawn").vpcs, 1);
     t.send(&["T"]);
-    let screen = t.wait_text("Tear down dawn?");
+    let screen = question(&t, "Tear down dawn?", "y deletes · i lists the IDs");
     assert!(
         screen.contains("1 VPC") && screen.contains("4 subnets"),
         "{screen}"
     );
     assert!(screen.contains("That stops about $"), "{screen}");
     t.send(&["i"]);
-    t.wait_for("the IDs", Duration::from_secs(10), |s| s.contains("vpc-"));
+    // An ID line of the overlay (the detail pane shows vpc- IDs too).
+    t.wait_for("the IDs", Duration::from_secs(10), |s| {
+        s.lines().any(|l| {
+            l.split("NAT gateway")
+                .nth(1)
+                .is_some_and(|rest| rest.trim_start().starts_with("nat-"))
+        })
+    });
     t.send(&["y"]);
     t.wait_for("teardown", Duration::from_secs(60), |s| {
         s.contains("teardown complete")

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::app::commands::COMMANDS;
 use crate::app::state::{Overlay, State};
@@ -68,24 +68,29 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 fn draw_confirm(f: &mut Frame, area: Rect, s: &State, title: &str, lines: &[String]) {
     let w = area.width.saturating_sub(4).min(72);
-    // Wrapped text needs room: estimate the lines each entry takes.
+    // Wrapped here, so the box is exactly as tall as its text and the last line
+    // (the keys that answer) is never cut off.
     let inner = usize::from(w.saturating_sub(2)).max(1);
-    let rows: usize = lines
+    let body: Vec<Line> = lines
         .iter()
-        .map(|l| l.chars().count().div_ceil(inner).max(1))
-        .sum();
-    let rect = centered(area, w, rows as u16 + 2);
+        .flat_map(|l| {
+            // A line that fits keeps its spacing (the ID list is aligned).
+            if unicode_width::UnicodeWidthStr::width(l.as_str()) <= inner {
+                vec![l.clone()]
+            } else {
+                super::text::wrap(l, inner)
+            }
+        })
+        .map(Line::raw)
+        .collect();
+    let rect = centered(area, w, body.len() as u16 + 2);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(s.theme.error())
         .title(Span::styled(format!(" {title} "), s.theme.title()));
-    let body: Vec<Line> = lines.iter().map(|l| Line::raw(l.clone())).collect();
     f.render_widget(Clear, rect);
     f.render_widget(
-        Paragraph::new(body)
-            .block(block)
-            .style(s.theme.base())
-            .wrap(Wrap { trim: true }),
+        Paragraph::new(body).block(block).style(s.theme.base()),
         rect,
     );
 }
