@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use tierui::app::editor::EditorView;
 use tierui::app::keymap::Keymap;
 use tierui::app::state::{Screen, Session, State};
+use tierui::app::theme::Theme;
 use tierui::app::update::{Msg, update};
-use tierui::render::diff::{diff_objects, line_diff};
-use tierui::theme::Theme;
+use tierui_core::render::diff::{diff_objects, line_diff};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -95,7 +95,7 @@ fn diff_bench() {
 
 fn editor_bench() {
     let dir = tempfile::tempdir().expect("temp dir");
-    tierui::paths::extract_demo(dir.path()).expect("demo");
+    tierui_core::paths::extract_demo(dir.path()).expect("demo");
     // 5,000 lines of manifests in the demo's dusk-service folder.
     let mut text = String::new();
     let mut i = 0;
@@ -107,7 +107,7 @@ fn editor_bench() {
     }
     let rel = std::path::PathBuf::from("k8s/dusk/big.yaml");
     std::fs::write(dir.path().join(&rel), &text).expect("write");
-    let ws = tierui::workspace::load(dir.path());
+    let ws = tierui_core::workspace::load(dir.path());
     let opened = tierui::app::files::open(&dir.path().join(&rel)).expect("open");
     let view = EditorView::new(rel, opened, &text, &ws);
     let mut s = State::new(
@@ -124,7 +124,10 @@ fn editor_bench() {
     s.height = 40;
     s.push(Screen::Editor(Box::new(view)));
     let mut term = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
-    term.draw(|f| tierui::ui::draw(f, &s)).expect("draw");
+    term.draw(|f| {
+        tierui::ui::draw(f, &s);
+    })
+    .expect("draw");
     // Move to the middle of the file, then type.
     for _ in 0..2500 {
         update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Down)));
@@ -137,7 +140,10 @@ fn editor_bench() {
     {
         let t = Instant::now();
         update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char(k))));
-        term.draw(|f| tierui::ui::draw(f, &s)).expect("draw");
+        term.draw(|f| {
+            tierui::ui::draw(f, &s);
+        })
+        .expect("draw");
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     report(

@@ -1,46 +1,44 @@
 //! tierui: a terminal workbench for teams that run Amazon EKS in two tiers —
 //! infrastructure stacks and per-service application releases.
+//!
+//! This crate is the application: its state, the messages that change it and the
+//! effects they start (`app/`), the drawing of that state (`ui/`, pure: no I/O),
+//! the terminal runtime that joins them (`tui/`), and the command line (`cli/`, the only place clap appears). It uses
+//! `tierui-core` for the model and `tierui-backends` for everything that reaches
+//! a cloud or a cluster; neither knows it exists.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
 
 pub mod app;
-pub mod backend;
 pub mod cli;
-pub mod cluster;
-pub mod context;
-pub mod demo;
-pub mod logging;
-pub mod paths;
-pub mod release;
-pub mod render;
-pub mod sandbox;
-pub mod terminal;
-pub mod theme;
+pub mod tui;
 pub mod ui;
-pub mod walkthrough;
-pub mod workspace;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
+use app::logging;
 use cli::{Cli, Command};
-use context::Context;
+use tierui_core::context::{self, Context};
 
 /// Runs one invocation of the `tierui` binary.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     match cli.command {
         None | Some(Command::Demo) => {
-            let ctx = Context::open(&cli.global, matches!(cli.command, Some(Command::Demo)))?;
+            let ctx = Context::open(
+                &cli.global.options(),
+                matches!(cli.command, Some(Command::Demo)),
+            )?;
             logging::init(&ctx.dirs.state)?;
             tracing::info!(root = %ctx.root.display(), sandbox = ctx.sandbox, "opening workspace");
-            app::run::run(ctx, started)?;
+            tui::run::run(ctx, started)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Status(args)) => {
-            let ctx = Context::open(&cli.global, false)?;
+            let ctx = Context::open(&cli.global.options(), false)?;
             let ws = ctx.load();
             let live = if args.live {
                 Some(cli::status::fetch_live(&ctx, &ws)?)
@@ -66,15 +64,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Some(Command::Walk(args)) => {
-            let ctx = Context::open(&cli.global, false)?;
+            let ctx = Context::open(&cli.global.options(), false)?;
             logging::init(&ctx.dirs.state)?;
             cli::walk::run(&ctx, &args)
         }
         Some(Command::Sandbox {
             command: cli::SandboxCommand::Reset,
         }) => {
-            let ctx = Context::open(&cli.global, false)?;
-            for path in sandbox::Sandbox::reset(&ctx)? {
+            let ctx = Context::open(&cli.global.options(), false)?;
+            for path in tierui_backends::sandbox::clusters::Sandbox::reset(&ctx)? {
                 println!("removed {}", path.display());
             }
             println!(
@@ -84,7 +82,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Diff(args)) => {
-            let ctx = Context::open(&cli.global, false)?;
+            let ctx = Context::open(&cli.global.options(), false)?;
             logging::init(&ctx.dirs.state)?;
             match cli::release::diff(&ctx, &args) {
                 Ok(code) => Ok(code),
@@ -95,12 +93,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Some(Command::Apply(args)) => {
-            let ctx = Context::open(&cli.global, false)?;
+            let ctx = Context::open(&cli.global.options(), false)?;
             logging::init(&ctx.dirs.state)?;
             cli::release::apply(&ctx, &args)
         }
         Some(Command::Watch(args)) => {
-            let ctx = Context::open(&cli.global, false)?;
+            let ctx = Context::open(&cli.global.options(), false)?;
             logging::init(&ctx.dirs.state)?;
             cli::watch::run(&ctx, &args)
         }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use tierui::workspace::fields::Severity;
-use tierui::workspace::{eksctl, manifests, pulumi, yaml};
+use tierui_core::workspace::fields::Severity;
+use tierui_core::workspace::{eksctl, manifests, pulumi, yaml};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -168,9 +168,9 @@ fn parse_all(name: &Path, text: &str) {
     for doc in &docs {
         if let Some(cfg) = eksctl::parse(&doc.root, &mut diags) {
             // The planner on whatever parsed: a plan or a refusal, never a panic.
-            let _ = tierui::walkthrough::plan::plan(&cfg, &diags);
+            let _ = tierui_core::walkthrough::plan::plan(&cfg, &diags);
         }
-        let _ = tierui::workspace::descriptor::parse(&doc.root, &mut diags);
+        let _ = tierui_core::workspace::descriptor::parse(&doc.root, &mut diags);
         if let Some(p) = pulumi::parse_project(&doc.root, &mut diags) {
             let _ = pulumi::parse_stack_config(&doc.root, &p.name, &p.config, &mut diags);
         }
@@ -193,9 +193,9 @@ fn diff_all(original: &str, mutated: &str) {
             .collect()
     };
     let report =
-        tierui::render::diff::diff_objects(&objects(original), &objects(mutated), "default");
-    let _ = tierui::render::diff::unified_text(&report, "before", "after");
-    let _ = tierui::render::diff::line_diff(original, mutated, 3);
+        tierui_core::render::diff::diff_objects(&objects(original), &objects(mutated), "default");
+    let _ = tierui_core::render::diff::unified_text(&report, "before", "after");
+    let _ = tierui_core::render::diff::line_diff(original, mutated, 3);
 }
 
 proptest! {
@@ -245,11 +245,11 @@ fn mutated_workspaces_load_and_render() {
                 text = apply(&text, m);
             }
             let dir = tempfile::tempdir().unwrap();
-            tierui::paths::extract_demo(dir.path()).unwrap();
+            tierui_core::paths::extract_demo(dir.path()).unwrap();
             let rel = path.strip_prefix(root().join("demo")).unwrap();
             std::fs::write(dir.path().join(rel), &text).unwrap();
             let started = Instant::now();
-            let ws = tierui::workspace::load(dir.path());
+            let ws = tierui_core::workspace::load(dir.path());
             for p in ws.problems.iter().filter(|p| p.severity == Severity::Error) {
                 if p.file == rel {
                     positioned(
@@ -262,8 +262,8 @@ fn mutated_workspaces_load_and_render() {
                 }
             }
             for r in &ws.releases {
-                let sealed = tierui::render::desired::Tools::Sealed;
-                let _ = tierui::render::desired::render(&ws, r, &Default::default(), sealed);
+                let sealed = tierui_backends::tools::SEALED;
+                let _ = tierui_core::render::desired::render(&ws, r, &Default::default(), sealed);
             }
             prop_assert!(started.elapsed() < Duration::from_secs(5));
             Ok(())
@@ -291,7 +291,7 @@ fn every_eksctl_example_loads_and_plans_or_is_refused_by_field() {
             .filter(|d| d.severity == Severity::Error)
             .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", path.display());
-        match tierui::walkthrough::plan::plan(&cfg, &diags) {
+        match tierui_core::walkthrough::plan::plan(&cfg, &diags) {
             Ok(_) => planned += 1,
             Err(u) => assert!(!u.fields.is_empty(), "{}", path.display()),
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tierui::app::live::ClusterPane;
-use tierui::backend::kube::watch::{self, Conn, Kind, Scope, Update};
+use tierui_backends::kube::watch::{self, Conn, Kind, Scope, Update};
 use tierui_sim::{SimConfig, SimHandle, start};
 use tokio::sync::mpsc;
 
@@ -80,7 +80,7 @@ impl Drop for Watched {
 fn scenario(name: &str, speed: f64) -> SimConfig {
     SimConfig {
         speed,
-        ..tierui::demo::sim_config(name).expect("a bundled scenario")
+        ..tierui_backends::sandbox::scenario::sim_config(name).expect("a bundled scenario")
     }
 }
 

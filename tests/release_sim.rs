@@ -73,7 +73,7 @@ fn tierui_changed(json: &str) -> BTreeSet<String> {
 async fn apply_change_diff_apply_and_kubectl_agrees() {
     let sb = Sandbox::new();
     let ws = tempfile::tempdir().unwrap();
-    tierui::paths::extract_demo(ws.path()).unwrap();
+    tierui_core::paths::extract_demo(ws.path()).unwrap();
     let sim = start(SimConfig {
         cluster_name: "dusk".into(),
         speed: 10.0,
@@ -207,7 +207,7 @@ async fn apply_change_diff_apply_and_kubectl_agrees() {
 async fn diff_errors_exit_2_with_the_reason() {
     let sb = Sandbox::new();
     let ws = tempfile::tempdir().unwrap();
-    tierui::paths::extract_demo(ws.path()).unwrap();
+    tierui_core::paths::extract_demo(ws.path()).unwrap();
     // No kubeconfig: the connection error is named and the exit code is 2.
     let missing = ws.path().join("no-such-kubeconfig");
     let (code, _, err) = tokio::task::spawn_blocking(move || {
@@ -228,7 +228,7 @@ async fn diff_errors_exit_2_with_the_reason() {
 async fn exec_credential_plugins_are_run_as_kubectl_runs_them() {
     let sb = Sandbox::new();
     let ws = tempfile::tempdir().unwrap();
-    tierui::paths::extract_demo(ws.path()).unwrap();
+    tierui_core::paths::extract_demo(ws.path()).unwrap();
     let sim = start(SimConfig {
         cluster_name: "dusk".into(),
         ..SimConfig::default()

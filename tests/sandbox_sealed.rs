@@ -101,7 +101,7 @@ fn a_full_sandbox_run_contacts_nothing_runs_no_pulumi_and_logs_no_secret() {
     let aws = Recorder::start();
     let kube = Recorder::start();
     let ws = tempfile::tempdir().unwrap();
-    tierui::paths::extract_demo(ws.path()).unwrap();
+    tierui_core::paths::extract_demo(ws.path()).unwrap();
     // day-service as teams write it: a Python program, rendered by `pulumi preview`
     // outside the sandbox.
     let project = ws.path().join("gitops/pulumi_deploy/Pulumi.yaml");

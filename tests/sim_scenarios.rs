@@ -10,7 +10,7 @@ async fn sim(scenario: &str, speed: f64, seed: u64) -> SimHandle {
     start(SimConfig {
         speed,
         seed,
-        ..tierui::demo::sim_config(scenario).expect("a bundled scenario")
+        ..tierui_backends::sandbox::scenario::sim_config(scenario).expect("a bundled scenario")
     })
     .await
     .expect("start")

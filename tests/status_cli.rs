@@ -87,7 +87,7 @@ fn demo_has_three_clusters_and_four_releases() {
 fn discovery_finds_the_same_layout_without_tierui_yaml() {
     let sb = Sandbox::new();
     let ws = tempfile::tempdir().unwrap();
-    tierui::paths::extract_demo(ws.path()).unwrap();
+    tierui_core::paths::extract_demo(ws.path()).unwrap();
     std::fs::remove_file(ws.path().join("tierui.yaml")).unwrap();
     let (code, json, text) = status(&sb, ws.path(), &[]);
     assert_eq!(code, 0, "{text}");

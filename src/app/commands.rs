@@ -129,7 +129,7 @@ pub fn complete(
             .find(|(n, a, _, _)| *n == cmd || a.contains(&cmd))
             .map_or(cmd, |c| c.0);
         let options: Vec<String> = if canonical == "theme" {
-            crate::theme::BUILTIN
+            crate::app::theme::BUILTIN
                 .iter()
                 .map(|s| s.to_string())
                 .collect()

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::app::files::Opened;
-use crate::render::diff::{Change, LineTag, Report, line_diff};
+use tierui_core::render::diff::{Change, LineTag, Report, line_diff};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiffKind {
@@ -65,7 +65,7 @@ pub struct DiffView {
 
 /// A line of the shown diff, with where changes start (for `[` and `]`).
 pub struct Shown {
-    pub lines: Vec<crate::render::diff::DiffLine>,
+    pub lines: Vec<tierui_core::render::diff::DiffLine>,
     /// Indexes of lines that start a run of changes.
     pub change_starts: Vec<usize>,
 }
@@ -117,11 +117,11 @@ impl DiffView {
         let mut lines = Vec::new();
         for (i, hunk) in line_diff(before, after, context).into_iter().enumerate() {
             if i > 0 {
-                lines.push(crate::render::diff::DiffLine {
+                lines.push(tierui_core::render::diff::DiffLine {
                     tag: LineTag::Same,
                     old: None,
                     new: None,
-                    segments: vec![crate::render::diff::Segment {
+                    segments: vec![tierui_core::render::diff::Segment {
                         text: "⋯".into(),
                         emphasized: false,
                     }],
@@ -134,11 +134,11 @@ impl DiffView {
             lines = after
                 .lines()
                 .enumerate()
-                .map(|(i, l)| crate::render::diff::DiffLine {
+                .map(|(i, l)| tierui_core::render::diff::DiffLine {
                     tag: LineTag::Same,
                     old: Some(i + 1),
                     new: Some(i + 1),
-                    segments: vec![crate::render::diff::Segment {
+                    segments: vec![tierui_core::render::diff::Segment {
                         text: l.to_string(),
                         emphasized: false,
                     }],

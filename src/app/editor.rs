@@ -7,9 +7,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
 use crate::app::files::Opened;
-use crate::workspace::check::{self, Kind};
-use crate::workspace::fields::{Diags, Severity};
-use crate::workspace::model::Workspace;
+use tierui_core::workspace::check::{self, Kind};
+use tierui_core::workspace::fields::{Diags, Severity};
+use tierui_core::workspace::model::Workspace;
 
 #[derive(Debug, Clone)]
 pub struct EditorView {
@@ -173,8 +173,8 @@ mod tests {
 
     fn ws() -> (tempfile::TempDir, Workspace) {
         let dir = tempfile::tempdir().unwrap();
-        crate::paths::extract_demo(dir.path()).unwrap();
-        let ws = crate::workspace::load(dir.path());
+        tierui_core::paths::extract_demo(dir.path()).unwrap();
+        let ws = tierui_core::workspace::load(dir.path());
         (dir, ws)
     }
 

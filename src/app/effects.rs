@@ -4,25 +4,25 @@
 use std::sync::Arc;
 
 use anyhow::Result;
+use tierui_core::render::desired::Tools;
 use tokio::sync::mpsc;
 
-use super::run::{no_color, now_ms};
 use super::state::State;
+use super::theme::no_color;
 use super::update::{Effect, Msg};
-use crate::backend::cloud::Cloud;
-use crate::context::Context;
-use crate::render::desired::Tools;
-use crate::sandbox::Sandbox;
-use crate::theme::Theme;
-use crate::walkthrough::plan::Plan;
-use crate::walkthrough::runner::{Command as WalkCommand, LocalOps, Runner};
+use crate::app::theme::Theme;
+use tierui_backends::sandbox::clusters::Sandbox;
+use tierui_backends::walkthrough::runner::{Command as WalkCommand, LocalOps, Runner};
+use tierui_core::cloud::Cloud;
+use tierui_core::context::Context;
+use tierui_core::walkthrough::plan::Plan;
 
 pub struct Effects {
     ctx: Context,
     tx: mpsc::UnboundedSender<Msg>,
     sandbox: Option<Arc<Sandbox>>,
     /// The sandbox's simulated clusters (started when first needed).
-    pub sims: Option<Arc<crate::sandbox::SimClusters>>,
+    pub sims: Option<Arc<tierui_backends::sandbox::clusters::SimClusters>>,
     /// Commands to the walkthrough runner while its screen is open.
     walk: Option<mpsc::UnboundedSender<WalkCommand>>,
     /// Watcher tasks per live view.
@@ -31,43 +31,46 @@ pub struct Effects {
 
 /// Render a release with and without an edited file and diff the objects.
 pub(crate) fn render_diff(
-    ws: &crate::workspace::Workspace,
+    ws: &tierui_core::workspace::Workspace,
     release: usize,
     edit: Option<(std::path::PathBuf, String)>,
     tools: Tools,
-) -> Result<(crate::render::diff::Report, Vec<String>), String> {
+) -> Result<(tierui_core::render::diff::Report, Vec<String>), String> {
     let r = ws.releases.get(release).ok_or("release not found")?;
-    let before = crate::render::desired::render(ws, r, &Default::default(), tools)?;
+    let before = tierui_core::render::desired::render(ws, r, &Default::default(), tools)?;
     let after = match edit {
-        Some((file, text)) => {
-            crate::render::desired::render(ws, r, &std::iter::once((file, text)).collect(), tools)?
-        }
+        Some((file, text)) => tierui_core::render::desired::render(
+            ws,
+            r,
+            &std::iter::once((file, text)).collect(),
+            tools,
+        )?,
         None => before.clone(),
     };
     let mut notes = after.notes.clone();
-    if after.how == crate::render::desired::How::ConfigOnly {
+    if after.how == tierui_core::render::desired::How::ConfigOnly {
         notes.push("objects could not be rendered: the edit diff shows the config change".into());
     }
     Ok((
-        crate::render::diff::diff_objects(&before.objects, &after.objects, &r.namespace),
+        tierui_core::render::diff::diff_objects(&before.objects, &after.objects, &r.namespace),
         notes,
     ))
 }
 
 /// A quick edit as a diff screen with the save waiting.
 pub(crate) fn quick_edit_diff(
-    ws: &crate::workspace::Workspace,
+    ws: &tierui_core::workspace::Workspace,
     release: usize,
-    r: &crate::workspace::Release,
-    field: crate::workspace::quick::Field,
-    value: &crate::workspace::edit::NewValue,
+    r: &tierui_core::workspace::Release,
+    field: tierui_core::workspace::quick::Field,
+    value: &tierui_core::workspace::edit::NewValue,
     tools: Tools,
 ) -> Result<super::diffview::DiffView, String> {
     let root = ws.root.clone();
     let read = move |p: &std::path::Path| {
         std::fs::read_to_string(root.join(p)).map_err(|e| format!("{}: {e}", p.display()))
     };
-    let (file, new_text) = crate::workspace::quick::apply(r, field, value, &read)?;
+    let (file, new_text) = tierui_core::workspace::quick::apply(r, field, value, &read)?;
     let opened = crate::app::files::open(&ws.root.join(&file))?;
     let (report, notes) = render_diff(ws, release, Some((file.clone(), new_text.clone())), tools)?;
     let mut view = super::diffview::DiffView::new(
@@ -77,8 +80,8 @@ pub(crate) fn quick_edit_diff(
             r.title(),
             field.label(),
             match value {
-                crate::workspace::edit::NewValue::Str(s) => s.clone(),
-                crate::workspace::edit::NewValue::Int(n) => n.to_string(),
+                tierui_core::workspace::edit::NewValue::Str(s) => s.clone(),
+                tierui_core::workspace::edit::NewValue::Int(n) => n.to_string(),
             }
         ),
         super::diffview::DiffKind::Edit,
@@ -111,9 +114,11 @@ impl Effects {
         tx: mpsc::UnboundedSender<Msg>,
         sandbox: Option<Arc<Sandbox>>,
     ) -> Effects {
-        let sims = sandbox
-            .as_ref()
-            .map(|s| Arc::new(crate::sandbox::SimClusters::new(s, ctx.demo)));
+        let sims = sandbox.as_ref().map(|s| {
+            Arc::new(tierui_backends::sandbox::clusters::SimClusters::new(
+                s, ctx.demo,
+            ))
+        });
         Effects {
             ctx,
             tx,
@@ -130,7 +135,7 @@ impl Effects {
             Effect::ReloadWorkspace => {
                 let root = self.ctx.root.clone();
                 tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(Msg::Reloaded(Box::new(crate::workspace::load(&root))));
+                    let _ = tx.send(Msg::Reloaded(Box::new(tierui_core::workspace::load(&root))));
                 });
             }
             Effect::LoadTheme(name) => {
@@ -149,7 +154,7 @@ impl Effects {
                     };
                     let (ctx, sandbox, tx) = (self.ctx.clone(), self.sandbox.clone(), tx.clone());
                     tokio::spawn(async move {
-                        let result = crate::cluster::fetch::fetch_cluster(
+                        let result = tierui_backends::cluster::fetch_cluster(
                             &ctx,
                             sandbox.as_deref(),
                             &cluster,
@@ -222,7 +227,7 @@ impl Effects {
                     return;
                 };
                 let ws = state.ws.clone();
-                let tools = Tools::for_sandbox(self.ctx.sandbox);
+                let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
                 tokio::task::spawn_blocking(move || {
                     let _ = tx.send(
                         match quick_edit_diff(&ws, release, &r, field, &value, tools) {
@@ -234,7 +239,7 @@ impl Effects {
             }
             Effect::RenderDiff { release, edit } => {
                 let ws = state.ws.clone();
-                let tools = Tools::for_sandbox(self.ctx.sandbox);
+                let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
                 tokio::task::spawn_blocking(move || {
                     let _ = tx.send(Msg::RenderReady {
                         release,
@@ -251,14 +256,21 @@ impl Effects {
                     let result = async {
                         // What is on disk is what apply sends.
                         let root = ctx.root.clone();
-                        let (ws, r) =
-                            tokio::task::spawn_blocking(move || crate::release::reread(&root, &r))
-                                .await
-                                .map_err(|e| e.to_string())??;
+                        let (ws, r) = tokio::task::spawn_blocking(move || {
+                            tierui_backends::release::reread(&root, &r)
+                        })
+                        .await
+                        .map_err(|e| e.to_string())??;
                         let client =
-                            crate::release::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
-                        crate::release::drift(&client, &ws, &r, Tools::for_sandbox(ctx.sandbox))
-                            .await
+                            tierui_backends::release::client_for(&ctx, sims.as_deref(), &ws, &r)
+                                .await?;
+                        tierui_backends::release::drift(
+                            &client,
+                            &ws,
+                            &r,
+                            tierui_backends::tools::for_sandbox(ctx.sandbox),
+                        )
+                        .await
                     }
                     .await;
                     let _ = tx.send(Msg::DriftReady {
@@ -286,8 +298,9 @@ impl Effects {
                     let task = tokio::spawn(async move {
                         let client = async {
                             let endpoint =
-                                crate::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
-                            crate::backend::kube::connect::client(&endpoint).await
+                                tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c)
+                                    .await?;
+                            tierui_backends::kube::connect::client(&endpoint).await
                         }
                         .await;
                         let client = match client {
@@ -302,14 +315,14 @@ impl Effects {
                             }
                         };
                         let name = cluster.clone();
-                        let sink: crate::backend::kube::watch::Sink = Arc::new(move |update| {
+                        let sink: tierui_backends::kube::watch::Sink = Arc::new(move |update| {
                             let _ = tx.send(Msg::LiveUpdate {
                                 view,
                                 cluster: name.clone(),
                                 update,
                             });
                         });
-                        crate::backend::kube::watch::run(client, scope, kinds, sink).await;
+                        tierui_backends::kube::watch::run(client, scope, kinds, sink).await;
                     });
                     self.watches
                         .entry(view)
@@ -337,15 +350,16 @@ impl Effects {
                 tokio::spawn(async move {
                     let text = async {
                         let endpoint =
-                            crate::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
-                        let client = crate::backend::kube::connect::client(&endpoint).await?;
+                            tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c)
+                                .await?;
+                        let client = tierui_backends::kube::connect::client(&endpoint).await?;
                         if describe {
-                            crate::backend::kube::describe::describe(
+                            tierui_backends::kube::describe::describe(
                                 &client, &kind, &namespace, &name,
                             )
                             .await
                         } else {
-                            crate::backend::kube::describe::yaml(&client, &kind, &namespace, &name)
+                            tierui_backends::kube::describe::yaml(&client, &kind, &namespace, &name)
                                 .await
                         }
                     }
@@ -361,8 +375,11 @@ impl Effects {
                 tokio::spawn(async move {
                     let result = async {
                         let client =
-                            crate::release::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
-                        Ok::<_, String>(crate::release::apply_objects(&client, &objects, &r).await)
+                            tierui_backends::release::client_for(&ctx, sims.as_deref(), &ws, &r)
+                                .await?;
+                        Ok::<_, String>(
+                            tierui_backends::release::apply_objects(&client, &objects, &r).await,
+                        )
                     }
                     .await;
                     let _ = tx.send(Msg::Applied { release, result });
@@ -405,18 +422,19 @@ impl Effects {
 async fn open_walk(
     ctx: Context,
     sandbox: Option<Arc<Sandbox>>,
-    sims: Option<Arc<crate::sandbox::SimClusters>>,
+    sims: Option<Arc<tierui_backends::sandbox::clusters::SimClusters>>,
     cluster: String,
     commands: mpsc::UnboundedReceiver<WalkCommand>,
     tx: mpsc::UnboundedSender<Msg>,
 ) -> Result<()> {
-    let planned = crate::walkthrough::target::plan_for(&ctx, &cluster)?;
+    let planned = tierui_backends::walkthrough::target::plan_for(&ctx, &cluster)?;
     let state_dir = ctx.dirs.workspace_state(&ctx.root);
-    let _lock = crate::walkthrough::session::lock_for_ui(&state_dir).await?;
+    let _lock = tierui_backends::walkthrough::session::lock_for_ui(&state_dir).await?;
     // In the sandbox the new cluster's API is its simulated cluster.
-    let local = Arc::new(crate::walkthrough::local::FileLocal {
+    let local = Arc::new(tierui_backends::walkthrough::local::FileLocal {
         dir: state_dir.join("kubeconfig"),
-        connect: sims.map(|s| crate::walkthrough::local::sandbox_connector(ctx.clone(), s)),
+        connect: sims
+            .map(|s| tierui_backends::walkthrough::local::sandbox_connector(ctx.clone(), s)),
     });
     match sandbox {
         Some(sb) => {
@@ -425,8 +443,8 @@ async fn open_walk(
         }
         None => {
             let aws = planned.aws(&ctx)?;
-            let cloud = crate::backend::aws::AwsCloud::connect_with(
-                &ctx.global,
+            let cloud = tierui_backends::aws::AwsCloud::connect_with(
+                &ctx.options,
                 &aws.region,
                 aws.profile.as_deref(),
             )
@@ -457,8 +475,12 @@ async fn serve_walk<C: Cloud>(
     // Whose account this is decides which progress may be resumed.
     let identity = cloud.identity().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let state_dir = ctx.dirs.workspace_state(&ctx.root);
-    let opened =
-        crate::walkthrough::session::open_progress(&state_dir, &plan, &identity, ctx.sandbox)?;
+    let opened = tierui_backends::walkthrough::session::open_progress(
+        &state_dir,
+        &plan,
+        &identity,
+        ctx.sandbox,
+    )?;
     let (file, progress) = (opened.file, opened.progress);
     let mut view = super::walk::WalkView::new(
         plan.clone(),
@@ -490,4 +512,11 @@ async fn serve_walk<C: Cloud>(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     runner.serve().await;
     Ok(())
+}
+
+/// Wall-clock milliseconds since the epoch (0 if the clock is before it).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

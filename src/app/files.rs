@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::paths::{fnv1a, private_dir, write_private};
+use tierui_core::paths::{fnv1a, private_dir, write_private};
 
 /// A file's content as it was read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::backend::kube::rows::*;
-use crate::backend::kube::watch::{Change, Conn, Kind, Scope, Update};
+use tierui_backends::kube::rows::*;
+use tierui_backends::kube::watch::{Change, Conn, Kind, Scope, Update};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {

@@ -1,13 +1,16 @@
-//! The application: state, messages, `update`, keymap and the terminal runtime.
+//! The application: state, messages, `update`, the effects they start, the
+//! keymap, theme and screen geometry (what a mouse click hits).
 pub mod commands;
 pub mod diffview;
 pub mod editor;
 pub mod effects;
 pub mod files;
 pub mod keymap;
+pub mod layout;
 pub mod live;
-pub mod run;
+pub mod logging;
 pub mod state;
+pub mod theme;
 pub mod update;
 pub mod update_edit;
 pub mod update_live;

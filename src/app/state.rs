@@ -1,7 +1,7 @@
 //! Everything the UI shows, owned in one place. Only `update` changes it.
 
-use crate::theme::Theme;
-use crate::workspace::model::{ClusterStack, Release, Workspace};
+use crate::app::theme::Theme;
+use tierui_core::workspace::model::{ClusterStack, Release, Workspace};
 
 use super::keymap::{Keymap, Scope};
 
@@ -33,7 +33,7 @@ pub enum Input {
     /// A quick edit's new value for a release.
     Prompt {
         release: usize,
-        field: crate::workspace::quick::Field,
+        field: tierui_core::workspace::quick::Field,
         text: String,
     },
 }
@@ -121,9 +121,16 @@ pub struct Session {
 #[derive(Debug, Clone)]
 pub enum LiveEntry {
     Loading,
-    Ready(Box<crate::backend::inventory::ClusterLive>),
+    Ready(Box<tierui_core::cloud::inventory::ClusterLive>),
     /// No connection could be made (credentials, endpoint).
     Failed(String),
+}
+
+/// What a drawn frame tells the application: the length of what it showed, so
+/// scrolling can stop at the end without the application building lines itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drawn {
+    pub detail_lines: usize,
 }
 
 pub struct State {
@@ -145,6 +152,8 @@ pub struct State {
     /// The navigator item the detail pane shows (indices into the workspace).
     pub selection: Option<Selection>,
     pub detail_scroll: u16,
+    /// Lines the detail pane had when last drawn (scrolling stops at the last).
+    pub detail_lines: usize,
     pub problem_cursor: usize,
     pub show_problems: bool,
     pub filter: String,
@@ -176,6 +185,7 @@ impl State {
             release_cursor: 0,
             selection: None,
             detail_scroll: 0,
+            detail_lines: 0,
             problem_cursor: 0,
             show_problems: true,
             filter: String::new(),
@@ -388,11 +398,11 @@ impl State {
             Some(Selection::Release(i)) => {
                 if let Some(r) = self.ws.releases.get(i) {
                     match &r.source {
-                        crate::workspace::ReleaseSource::Pulumi(p) => {
+                        tierui_core::workspace::ReleaseSource::Pulumi(p) => {
                             files.push(p.config_file.clone());
                             files.push(p.project_dir.join("Pulumi.yaml"));
                         }
-                        crate::workspace::ReleaseSource::Kubectl { manifest_dir, .. } => {
+                        tierui_core::workspace::ReleaseSource::Kubectl { manifest_dir, .. } => {
                             files.push(manifest_dir.clone())
                         }
                     }

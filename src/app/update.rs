@@ -6,9 +6,9 @@ use crossterm::event::{
 };
 use ratatui::layout::{Position, Rect};
 
-use crate::theme::Theme;
-use crate::ui::layout;
-use crate::workspace::model::Workspace;
+use crate::app::layout;
+use crate::app::theme::Theme;
+use tierui_core::workspace::model::Workspace;
 
 use super::commands::{self, Command};
 use super::diffview::DiffView;
@@ -17,18 +17,20 @@ use super::state::{Confirmed, Input, Level, Overlay, Pane, Screen, State};
 use super::update_edit;
 use super::walk::WalkView;
 use crate::app::files::{Draft, Opened, SaveError};
-use crate::render::diff::Report;
-use crate::walkthrough::engine::StepStatus;
-use crate::walkthrough::runner::{Command as WalkCommand, Event as WalkEvent};
-use crate::workspace::edit::NewValue;
-use crate::workspace::quick::Field;
 use std::path::PathBuf;
+use tierui_backends::walkthrough::runner::{Command as WalkCommand, Event as WalkEvent};
+use tierui_core::render::diff::Report;
+use tierui_core::walkthrough::engine::StepStatus;
+use tierui_core::workspace::edit::NewValue;
+use tierui_core::workspace::quick::Field;
 
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
+    /// A frame was drawn: what the drawing learnt that scrolling needs.
+    Drawn(crate::app::state::Drawn),
     /// The workspace was read again from disk.
     Reloaded(Box<Workspace>),
     ThemeLoaded(Result<Box<Theme>, String>),
@@ -40,7 +42,7 @@ pub enum Msg {
     /// A cluster's live state arrived.
     Live(
         String,
-        Result<Box<crate::backend::inventory::ClusterLive>, String>,
+        Result<Box<tierui_core::cloud::inventory::ClusterLive>, String>,
     ),
     /// Time to ask AWS again.
     RefreshLive,
@@ -61,13 +63,13 @@ pub enum Msg {
     },
     DriftReady {
         release: usize,
-        result: Result<Box<crate::release::Drift>, String>,
+        result: Result<Box<tierui_backends::release::Drift>, String>,
     },
     /// A watcher's change for a live view.
     LiveUpdate {
         view: u64,
         cluster: String,
-        update: crate::backend::kube::watch::Update,
+        update: tierui_backends::kube::watch::Update,
     },
     /// A live view's cluster could not be reached at all.
     LiveFailed {
@@ -83,7 +85,7 @@ pub enum Msg {
     /// Server-side apply finished: each object's outcome.
     Applied {
         release: usize,
-        result: Result<Vec<crate::backend::kube::apply::Outcome>, String>,
+        result: Result<Vec<tierui_backends::kube::apply::Outcome>, String>,
     },
     DiffReady(Box<DiffView>),
     /// `$EDITOR` returned; the file is read again.
@@ -148,8 +150,8 @@ pub enum Effect {
     /// Watch `kinds` of each (cluster, scope) for a live view.
     StartWatches {
         view: u64,
-        targets: Vec<(String, crate::backend::kube::watch::Scope)>,
-        kinds: Vec<crate::backend::kube::watch::Kind>,
+        targets: Vec<(String, tierui_backends::kube::watch::Scope)>,
+        kinds: Vec<tierui_backends::kube::watch::Kind>,
     },
     StopWatches {
         view: u64,
@@ -219,6 +221,10 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             s.width = w;
             s.height = h;
             Outcome::redraw()
+        }
+        Msg::Drawn(d) => {
+            s.detail_lines = d.detail_lines;
+            Outcome::default()
         }
         Msg::Reloaded(ws) => {
             let n = ws.problems.len();
@@ -548,7 +554,8 @@ fn walk_act(s: &mut State, action: Action) -> Outcome {
             if readonly {
                 return refuse(s);
             }
-            let summary = crate::walkthrough::summary::TeardownSummary::of(&w.plan, &w.progress);
+            let summary =
+                tierui_core::walkthrough::summary::TeardownSummary::of(&w.plan, &w.progress);
             let cluster = w.plan.cluster.clone();
             if summary.is_empty() {
                 s.message = Some((
@@ -761,7 +768,7 @@ fn step(s: &mut State, by: i64) {
             s.release_cursor = moved(s.release_cursor, by, s.visible_releases().len())
         }
         Pane::Detail => {
-            let lines = crate::ui::detail::line_count(s) as i64;
+            let lines = s.detail_lines as i64;
             s.detail_scroll = (i64::from(s.detail_scroll) + by).clamp(0, (lines - 1).max(0)) as u16;
         }
         Pane::Problems => s.problem_cursor = moved(s.problem_cursor, by, s.ws.problems.len()),
@@ -941,19 +948,19 @@ fn mouse(s: &mut State, m: MouseEvent) -> Outcome {
                 let row = usize::from(m.row - first);
                 match pane {
                     Pane::Clusters => {
-                        let at = row + crate::ui::navigator::cluster_offset(s, rect);
+                        let at = row + layout::cluster_offset(s, rect);
                         if at < s.visible_clusters().len() {
                             s.cluster_cursor = at;
                         }
                     }
                     Pane::Releases => {
-                        let at = row + crate::ui::navigator::release_offset(s, rect);
+                        let at = row + layout::release_offset(s, rect);
                         if at < s.visible_releases().len() {
                             s.release_cursor = at;
                         }
                     }
                     Pane::Problems => {
-                        s.problem_cursor = (row + usize::from(crate::ui::problems::offset(s, rect)))
+                        s.problem_cursor = (row + usize::from(layout::problem_offset(s, rect)))
                             .min(s.ws.problems.len().saturating_sub(1))
                     }
                     _ => {}

@@ -11,9 +11,9 @@ use super::keymap::Action;
 use super::state::{Choice, Input, Level, Overlay, Screen, Selection, State};
 use super::update::{Effect, Outcome};
 use crate::app::files::{Draft, Opened, SaveError};
-use crate::render::diff::Report;
-use crate::workspace::model::ReleaseSource;
-use crate::workspace::quick::Field;
+use tierui_core::render::diff::Report;
+use tierui_core::workspace::model::ReleaseSource;
+use tierui_core::workspace::quick::Field;
 
 fn message(s: &mut State, level: Level, text: impl Into<String>) -> Outcome {
     s.message = Some((level, text.into()));
@@ -123,7 +123,7 @@ pub fn prompt_done(s: &mut State, release: usize, field: Field, text: &str) -> O
     let Some(r) = s.ws.releases.get(release) else {
         return Outcome::default();
     };
-    match crate::workspace::quick::validate(field, text, r) {
+    match tierui_core::workspace::quick::validate(field, text, r) {
         Ok(value) => with(vec![Effect::QuickEdit {
             release,
             field,
@@ -560,7 +560,7 @@ pub fn diff_ready(s: &mut State, view: DiffView) -> Outcome {
 pub fn drift_ready(
     s: &mut State,
     release: usize,
-    result: Result<Box<crate::release::Drift>, String>,
+    result: Result<Box<tierui_backends::release::Drift>, String>,
 ) -> Outcome {
     let Some(d) = s.diff_mut().filter(|d| d.release == release) else {
         return Outcome::default();
@@ -667,7 +667,7 @@ pub fn ask_apply(s: &mut State, release: usize) -> Outcome {
 pub fn applied(
     s: &mut State,
     release: usize,
-    result: Result<Vec<crate::backend::kube::apply::Outcome>, String>,
+    result: Result<Vec<tierui_backends::kube::apply::Outcome>, String>,
 ) -> Outcome {
     match result {
         Ok(outcomes) => {

@@ -6,7 +6,7 @@ use super::keymap::Action;
 use super::live::{ClusterPane, LiveView, SortBy, Tab, TextView};
 use super::state::{Level, Screen, Selection, State};
 use super::update::{Effect, Outcome};
-use crate::backend::kube::watch::{Scope, Update};
+use tierui_backends::kube::watch::{Scope, Update};
 
 fn with(effects: Vec<Effect>) -> Outcome {
     Outcome {

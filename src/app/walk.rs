@@ -2,9 +2,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::walkthrough::engine::{CallStatus, Progress, StepStatus};
-use crate::walkthrough::plan::{Plan, Step};
-use crate::walkthrough::runner::Event;
+use tierui_backends::walkthrough::runner::Event;
+use tierui_core::walkthrough::engine::{CallStatus, Progress, StepStatus};
+use tierui_core::walkthrough::plan::{Plan, Step};
 
 use super::state::Level;
 
@@ -244,7 +244,7 @@ impl WalkView {
                 unpriced,
             } => {
                 self.busy = false;
-                let cost = crate::walkthrough::cost::Hourly {
+                let cost = tierui_core::walkthrough::cost::Hourly {
                     total: hourly_cost,
                     unknown: unpriced,
                 };

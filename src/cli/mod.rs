@@ -165,6 +165,22 @@ pub struct SimArgs {
     pub scenario: Option<String>,
 }
 
+impl GlobalArgs {
+    /// The flags as the core's own options.
+    pub fn options(&self) -> tierui_core::context::Options {
+        tierui_core::context::Options {
+            workspace: self.workspace.clone(),
+            sandbox: self.sandbox,
+            readonly: self.readonly,
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            theme: self.theme.clone(),
+            speed: self.speed,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
     /// Forget everything the sandbox world holds for this workspace.
@@ -175,7 +191,7 @@ pub enum SandboxCommand {
 /// the edge): a bundled scenario name or a file is resolved into its data.
 pub fn sim_serve(args: &SimArgs, speed: f64) -> anyhow::Result<tierui_sim::Serve> {
     let base = match &args.scenario {
-        Some(name) => crate::demo::sim_config(name)?,
+        Some(name) => tierui_backends::sandbox::scenario::sim_config(name)?,
         None => tierui_sim::SimConfig::default(),
     };
     Ok(tierui_sim::Serve {

@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 use crate::cli::{ApplyArgs, DiffArgs, ReleaseSelector};
-use crate::context::Context;
-use crate::render::desired::Tools;
-use crate::render::diff::{Change, unified_text};
-use crate::workspace::{Release, Workspace};
+use tierui_core::context::Context;
+use tierui_core::render::diff::{Change, unified_text};
+use tierui_core::workspace::{Release, Workspace};
 
 /// The one release a selector names, or a clear error listing the choices.
 pub fn select<'a>(ws: &'a Workspace, sel: &ReleaseSelector) -> Result<&'a Release> {
@@ -70,10 +69,10 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
     let ws = ctx.load();
     let r = select(&ws, &args.release)?;
     runtime()?.block_on(async {
-        let sims = crate::release::sims(ctx, &ws)?;
+        let sims = tierui_backends::release::sims(ctx, &ws)?;
         let result = async {
-            let client = crate::release::client_for(ctx, sims.as_deref(), &ws, r).await?;
-            crate::release::drift(&client, &ws, r, Tools::for_sandbox(ctx.sandbox)).await
+            let client = tierui_backends::release::client_for(ctx, sims.as_deref(), &ws, r).await?;
+            tierui_backends::release::drift(&client, &ws, r, tierui_backends::tools::for_sandbox(ctx.sandbox)).await
         }
         .await;
         if let Some(s) = &sims {
@@ -112,11 +111,11 @@ pub fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     }
     let ws = ctx.load();
     let r = select(&ws, &args.release)?;
-    if matches!(r.source, crate::workspace::ReleaseSource::Pulumi(_)) && !ctx.sandbox {
+    if matches!(r.source, tierui_core::workspace::ReleaseSource::Pulumi(_)) && !ctx.sandbox {
         return pulumi_up(r, &ws, args.yes);
     }
     runtime()?.block_on(async {
-        let sims = crate::release::sims(ctx, &ws)?;
+        let sims = tierui_backends::release::sims(ctx, &ws)?;
         let result = apply_inner(ctx, &ws, r, args.yes, sims.as_deref()).await;
         if let Some(s) = &sims {
             s.shutdown().await;
@@ -130,14 +129,19 @@ async fn apply_inner(
     ws: &Workspace,
     r: &Release,
     yes: bool,
-    sims: Option<&crate::sandbox::SimClusters>,
+    sims: Option<&tierui_backends::sandbox::clusters::SimClusters>,
 ) -> Result<ExitCode> {
-    let client = crate::release::client_for(ctx, sims, ws, r)
+    let client = tierui_backends::release::client_for(ctx, sims, ws, r)
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
-    let d = crate::release::drift(&client, ws, r, Tools::for_sandbox(ctx.sandbox))
-        .await
-        .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
+    let d = tierui_backends::release::drift(
+        &client,
+        ws,
+        r,
+        tierui_backends::tools::for_sandbox(ctx.sandbox),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
     print!("{}", unified_text(&d.report, "live", "desired"));
     if !d.report.differs() && d.refused.is_empty() {
         println!("{}: nothing to apply, the cluster matches", r.title());
@@ -162,7 +166,7 @@ async fn apply_inner(
         }
     }
     // Exactly the objects the diff above showed.
-    let outcomes = crate::release::apply_objects(&client, &d.desired, r).await;
+    let outcomes = tierui_backends::release::apply_objects(&client, &d.desired, r).await;
     let mut failed = 0;
     for o in &outcomes {
         match &o.applied {
@@ -181,7 +185,7 @@ async fn apply_inner(
 }
 
 fn pulumi_up(r: &Release, ws: &Workspace, yes: bool) -> Result<ExitCode> {
-    let crate::workspace::ReleaseSource::Pulumi(ps) = &r.source else {
+    let tierui_core::workspace::ReleaseSource::Pulumi(ps) = &r.source else {
         bail!("not a Pulumi release")
     };
     let dir = ws.root.join(&ps.project_dir);

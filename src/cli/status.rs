@@ -2,10 +2,10 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::workspace::model::{ClusterSource, ReleaseSource, Workspace};
-use crate::workspace::pulumi::{ConfigEntry, StackConfig};
+use tierui_core::workspace::model::{ClusterSource, ReleaseSource, Workspace};
+use tierui_core::workspace::pulumi::{ConfigEntry, StackConfig};
 
-pub use crate::context::Mode;
+pub use tierui_core::context::Mode;
 
 pub fn to_json(ws: &Workspace, mode: &Mode) -> Json {
     json!({
@@ -165,17 +165,17 @@ pub fn to_text(ws: &Workspace, mode: &Mode) -> String {
 
 /// Each cluster's live state, or why there is none.
 pub type LiveMap =
-    std::collections::BTreeMap<String, Result<crate::backend::inventory::ClusterLive, String>>;
+    std::collections::BTreeMap<String, Result<tierui_core::cloud::inventory::ClusterLive, String>>;
 
 /// Asks every cluster's cloud at once (`--live`).
-pub fn fetch_live(ctx: &crate::context::Context, ws: &Workspace) -> anyhow::Result<LiveMap> {
+pub fn fetch_live(ctx: &tierui_core::context::Context, ws: &Workspace) -> anyhow::Result<LiveMap> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let sandbox = if ctx.sandbox {
-            Some(crate::sandbox::Sandbox::open(ctx, ws)?)
+            Some(tierui_backends::sandbox::clusters::Sandbox::open(ctx, ws)?)
         } else {
             None
         };
@@ -184,7 +184,7 @@ pub fn fetch_live(ctx: &crate::context::Context, ws: &Workspace) -> anyhow::Resu
             async move {
                 (
                     c.name.clone(),
-                    crate::cluster::fetch::fetch_cluster(ctx, sandbox, c)
+                    tierui_backends::cluster::fetch_cluster(ctx, sandbox, c)
                         .await
                         .map_err(|e| format!("{e:#}")),
                 )
@@ -208,7 +208,7 @@ pub fn add_live_json(v: &mut Json, ws: &Workspace, live: &LiveMap) {
                 entry["live"] = json!(l);
                 entry["drift"] = json!(
                     c.spec()
-                        .map(|spec| crate::cluster::drift::drift(c, &spec, l))
+                        .map(|spec| tierui_core::cluster::drift::drift(c, &spec, l))
                 );
             }
             Some(Err(e)) => entry["live"] = json!({"error": e}),
@@ -218,8 +218,8 @@ pub fn add_live_json(v: &mut Json, ws: &Workspace, live: &LiveMap) {
 }
 
 pub fn live_text(ws: &Workspace, live: &LiveMap) -> String {
-    use crate::backend::inventory::Part;
     use std::fmt::Write as _;
+    use tierui_core::cloud::inventory::Part;
     let mut out = String::from("\nLIVE\n");
     for c in &ws.clusters {
         let _ = write!(out, "  {:<8} ", c.name);
@@ -268,7 +268,7 @@ pub fn live_text(ws: &Workspace, live: &LiveMap) -> String {
         }
         for d in c
             .spec()
-            .map(|spec| crate::cluster::drift::drift(c, &spec, l))
+            .map(|spec| tierui_core::cluster::drift::drift(c, &spec, l))
             .unwrap_or_default()
         {
             let _ = writeln!(

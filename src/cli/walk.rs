@@ -9,21 +9,21 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 use tokio::sync::mpsc;
 
-use crate::backend::cloud::Cloud;
 use crate::cli::WalkArgs;
-use crate::context::Context;
-use crate::walkthrough::plan::Plan;
-use crate::walkthrough::runner::{Command, Event, LocalOps, Runner};
-use crate::walkthrough::target::plan_for;
+use tierui_backends::walkthrough::runner::{Command, Event, LocalOps, Runner};
+use tierui_backends::walkthrough::target::plan_for;
+use tierui_core::cloud::Cloud;
+use tierui_core::context::Context;
+use tierui_core::walkthrough::plan::Plan;
 
 pub fn print_plan(p: &Plan, file: &Path, json: bool) -> Result<()> {
-    let cost = crate::walkthrough::cost::planned(p);
+    let cost = tierui_core::walkthrough::cost::planned(p);
     if json {
         let mut v = serde_json::to_value(p)?;
         v["file"] = serde_json::json!(file);
         v["hourlyCostWhenRunning"] = serde_json::json!((cost.total * 1000.0).round() / 1000.0);
         v["unpriced"] = serde_json::json!(cost.unknown);
-        v["pricesAsOf"] = serde_json::json!(crate::walkthrough::cost::prices().as_of);
+        v["pricesAsOf"] = serde_json::json!(tierui_core::walkthrough::cost::prices().as_of);
         println!("{}", serde_json::to_string(&v)?);
         return Ok(());
     }
@@ -107,7 +107,7 @@ pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
         );
     }
     let state_dir = ctx.dirs.workspace_state(&ctx.root);
-    let _lock = crate::walkthrough::session::lock(&state_dir)?;
+    let _lock = tierui_backends::walkthrough::session::lock(&state_dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -117,11 +117,13 @@ pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
         let dir = state_dir.join("kubeconfig");
         let p = planned.plan.clone();
         if ctx.sandbox {
-            let sandbox = crate::sandbox::Sandbox::open(ctx, &ws)?;
-            let sims = Arc::new(crate::sandbox::SimClusters::new(&sandbox, ctx.demo));
-            let local = Arc::new(crate::walkthrough::local::FileLocal {
+            let sandbox = tierui_backends::sandbox::clusters::Sandbox::open(ctx, &ws)?;
+            let sims = Arc::new(tierui_backends::sandbox::clusters::SimClusters::new(
+                &sandbox, ctx.demo,
+            ));
+            let local = Arc::new(tierui_backends::walkthrough::local::FileLocal {
                 dir,
-                connect: Some(crate::walkthrough::local::sandbox_connector(
+                connect: Some(tierui_backends::walkthrough::local::sandbox_connector(
                     ctx.clone(),
                     sims.clone(),
                 )),
@@ -133,9 +135,10 @@ pub fn run(ctx: &Context, args: &WalkArgs) -> Result<ExitCode> {
             code
         } else {
             let aws = planned.aws(ctx)?;
-            let local = Arc::new(crate::walkthrough::local::FileLocal { dir, connect: None });
-            let cloud = crate::backend::aws::AwsCloud::connect_with(
-                &ctx.global,
+            let local =
+                Arc::new(tierui_backends::walkthrough::local::FileLocal { dir, connect: None });
+            let cloud = tierui_backends::aws::AwsCloud::connect_with(
+                &ctx.options,
                 &aws.region,
                 aws.profile.as_deref(),
             )
@@ -179,7 +182,7 @@ fn refusal(args: &WalkArgs, what: &str, live: bool) -> Option<String> {
 
 /// Names what a teardown deletes and asks; true to go ahead.
 fn confirm_teardown(
-    summary: &crate::walkthrough::summary::TeardownSummary,
+    summary: &tierui_core::walkthrough::summary::TeardownSummary,
     plan: &Plan,
     whom: &str,
     args: &WalkArgs,
@@ -224,7 +227,7 @@ fn confirm_teardown(
 fn go_ahead(
     args: &WalkArgs,
     p: &Plan,
-    progress: &crate::walkthrough::engine::Progress,
+    progress: &tierui_core::walkthrough::engine::Progress,
     whom: &str,
     live: bool,
 ) -> Option<ExitCode> {
@@ -236,11 +239,11 @@ fn go_ahead(
         let what = format!(
             "walk {} creates resources that cost money in {whom} ({} when all runs)",
             p.cluster,
-            crate::walkthrough::cost::planned(p).short()
+            tierui_core::walkthrough::cost::planned(p).short()
         );
         return refusal(args, &what, live).and_then(refused);
     }
-    let summary = crate::walkthrough::summary::TeardownSummary::of(p, progress);
+    let summary = tierui_core::walkthrough::summary::TeardownSummary::of(p, progress);
     if summary.is_empty() {
         println!(
             "nothing to tear down: the walkthrough of {} has created nothing in {whom}",
@@ -277,8 +280,12 @@ async fn drive<C: Cloud>(
         format!("the sandbox ({})", identity.region)
     };
     let state_dir = ctx.dirs.workspace_state(&ctx.root);
-    let opened =
-        crate::walkthrough::session::open_progress(&state_dir, &p, &identity, ctx.sandbox)?;
+    let opened = tierui_backends::walkthrough::session::open_progress(
+        &state_dir,
+        &p,
+        &identity,
+        ctx.sandbox,
+    )?;
     for n in &opened.notes {
         eprintln!("note: {n}");
     }
@@ -443,7 +450,7 @@ pub fn text_line(e: &Event) -> Option<String> {
             } else {
                 "walkthrough stopped"
             },
-            crate::walkthrough::cost::Hourly {
+            tierui_core::walkthrough::cost::Hourly {
                 total: *hourly_cost,
                 unknown: unpriced.clone(),
             }
@@ -474,7 +481,7 @@ pub fn text_line(e: &Event) -> Option<String> {
     })
 }
 
-fn ids(p: &crate::backend::cloud::Produced) -> String {
+fn ids(p: &tierui_core::cloud::Produced) -> String {
     ["id", "arn", "allocation", "association", "path"]
         .iter()
         .filter_map(|k| p.get(*k))

@@ -11,10 +11,10 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::backend::kube::rows::{HpaRow, PodRow};
-use crate::backend::kube::watch::{self, Change, Conn, Kind, Scope, Update};
 use crate::cli::WatchArgs;
-use crate::context::Context;
+use tierui_backends::kube::rows::{HpaRow, PodRow};
+use tierui_backends::kube::watch::{self, Change, Conn, Kind, Scope, Update};
+use tierui_core::context::Context;
 
 /// The longest `--for` (a timer past this would overflow the clock's arithmetic).
 pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -233,8 +233,8 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let sims = crate::release::sims(ctx, &ws)?;
-        let client = crate::release::client_for(ctx, sims.as_deref(), &ws, &r)
+        let sims = tierui_backends::release::sims(ctx, &ws)?;
+        let client = tierui_backends::release::client_for(ctx, sims.as_deref(), &ws, &r)
             .await
             .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
         let scope = Scope {

@@ -4,10 +4,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::app::state::{LiveEntry, State};
-use crate::backend::inventory::{ClusterLive, Part};
-use crate::cluster::drift::{Drift, drift};
-use crate::theme::Theme;
-use crate::workspace::model::ClusterStack;
+use crate::app::theme::Theme;
+use tierui_core::cloud::inventory::{ClusterLive, Part};
+use tierui_core::cluster::drift::{Drift, drift};
+use tierui_core::workspace::model::ClusterStack;
 
 /// Glyph, its style and a short status for the navigator.
 pub fn status(s: &State, c: &ClusterStack) -> (&'static str, Style, String) {

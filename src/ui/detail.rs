@@ -8,11 +8,14 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::app::keymap::Action;
 use crate::app::state::{Pane, Selection, State};
-use crate::theme::Theme;
-use crate::workspace::model::{ClusterSource, ClusterStack, PulumiStack, Release, ReleaseSource};
-use crate::workspace::pulumi::StackConfig;
+use crate::app::theme::Theme;
+use tierui_core::workspace::model::{
+    ClusterSource, ClusterStack, PulumiStack, Release, ReleaseSource,
+};
+use tierui_core::workspace::pulumi::StackConfig;
 
-pub fn draw(f: &mut Frame, area: Rect, s: &State) {
+/// Draws the detail pane; returns how many body lines it has (for scrolling).
+pub fn draw(f: &mut Frame, area: Rect, s: &State) -> usize {
     let focused = s.focus == Pane::Detail;
     let title = match s.selection {
         Some(Selection::Cluster(i)) => format!(
@@ -29,6 +32,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         .title(Span::styled(title, s.theme.title()));
     let inner_h = area.height.saturating_sub(2);
     let mut body = lines(s);
+    let count = body.len();
     let hints = hint_line(s);
     // Keep the hint line pinned at the bottom of the pane.
     let visible = inner_h.saturating_sub(1);
@@ -39,6 +43,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     }
     shown.push(hints);
     f.render_widget(Paragraph::new(shown).block(block), area);
+    count
 }
 
 fn hint_line(s: &State) -> Line<'static> {
@@ -66,17 +71,17 @@ fn short(a: Action) -> &'static str {
     }
 }
 
-/// Number of body lines (for scrolling).
-pub fn line_count(s: &State) -> usize {
-    lines(s).len()
-}
-
 pub fn lines(s: &State) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     match s.selection {
         Some(Selection::Cluster(i)) => {
             let area = ratatui::layout::Rect::new(0, 0, s.width, s.height);
-            let width = usize::from(super::layout::home(area, s).detail.width.saturating_sub(2));
+            let width = usize::from(
+                crate::app::layout::home(area, s)
+                    .detail
+                    .width
+                    .saturating_sub(2),
+            );
             cluster(&mut out, s, &s.ws.clusters[i], width)
         }
         Some(Selection::Release(i)) => release(&mut out, s, &s.ws.releases[i]),
@@ -96,9 +101,9 @@ pub fn lines(s: &State) -> Vec<Line<'static>> {
         );
         for p in problems {
             let style = match p.severity {
-                crate::workspace::fields::Severity::Error => s.theme.error(),
-                crate::workspace::fields::Severity::Warning => s.theme.warn(),
-                crate::workspace::fields::Severity::Unsupported => s.theme.muted(),
+                tierui_core::workspace::fields::Severity::Error => s.theme.error(),
+                tierui_core::workspace::fields::Severity::Warning => s.theme.warn(),
+                tierui_core::workspace::fields::Severity::Unsupported => s.theme.muted(),
             };
             out.push(Line::from(vec![
                 Span::raw("  "),
@@ -324,7 +329,7 @@ fn config_lines(
         .min(40);
     for e in &cfg.entries {
         let v = e.value.display();
-        let style = if matches!(e.value, crate::workspace::pulumi::ConfigValue::Secret) {
+        let style = if matches!(e.value, tierui_core::workspace::pulumi::ConfigValue::Secret) {
             t.muted()
         } else {
             Style::default()

@@ -11,8 +11,8 @@ use super::text::{cell, fit};
 use crate::app::diffview::{DiffKind, DiffView, Pending};
 use crate::app::keymap::Action;
 use crate::app::state::State;
-use crate::render::diff::{Change, DiffLine, LineTag};
-use crate::theme::Theme;
+use crate::app::theme::Theme;
+use tierui_core::render::diff::{Change, DiffLine, LineTag};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, d: &DiffView) {
     let t = &s.theme;

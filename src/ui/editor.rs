@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::text::fit;
 use crate::app::editor::EditorView;
 use crate::app::state::State;
-use crate::workspace::fields::Severity;
+use tierui_core::workspace::fields::Severity;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, e: &EditorView) {
     let t = &s.theme;

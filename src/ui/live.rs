@@ -8,13 +8,13 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 
-use super::layout::list_offset;
 use super::text::{cell, fit};
+use crate::app::layout::list_offset;
 use crate::app::live::{ClusterPane, LiveView, SortBy, Tab, age, series};
 use crate::app::state::State;
-use crate::backend::kube::rows::{DeploymentRow, EventRow, HpaRow, PodRow, Usage};
-use crate::backend::kube::watch::Kind;
-use crate::theme::Theme;
+use crate::app::theme::Theme;
+use tierui_backends::kube::rows::{DeploymentRow, EventRow, HpaRow, PodRow, Usage};
+use tierui_backends::kube::watch::Kind;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, v: &LiveView) {
     let [head, body, foot] = Layout::vertical([
@@ -590,7 +590,11 @@ fn draw_events(
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-fn metric_line<'a>(t: &Theme, m: &crate::backend::kube::rows::MetricRow, width: usize) -> Line<'a> {
+fn metric_line<'a>(
+    t: &Theme,
+    m: &tierui_backends::kube::rows::MetricRow,
+    width: usize,
+) -> Line<'a> {
     let unknown = m.current == "<unknown>";
     let value = format!(" {:>6}", m.current);
     let target = format!(" / {}", m.target);

@@ -6,7 +6,6 @@ pub mod detail;
 pub mod diff;
 pub mod editor;
 pub mod help;
-pub mod layout;
 pub mod live;
 pub mod navigator;
 pub mod problems;
@@ -22,9 +21,12 @@ use ratatui::widgets::Block;
 
 use ratatui::layout::Rect;
 
-use crate::app::state::{Screen, State};
+use crate::app::layout;
 
-pub fn draw(f: &mut Frame, s: &State) {
+use crate::app::state::{Drawn, Screen, State};
+
+/// Draws the whole screen and says what scrolling needs to know of it.
+pub fn draw(f: &mut Frame, s: &State) -> Drawn {
     let area = f.area();
     f.render_widget(Block::default().style(s.theme.base()), area);
     let l = layout::home(area, s);
@@ -36,11 +38,12 @@ pub fn draw(f: &mut Frame, s: &State) {
         area.width,
         l.bottom.y.saturating_sub(l.status.bottom()),
     );
+    let mut drawn = Drawn::default();
     match &s.screen {
         Screen::Home => {
             navigator::draw_clusters(f, l.clusters, s);
             navigator::draw_releases(f, l.releases, s);
-            detail::draw(f, l.detail, s);
+            drawn.detail_lines = detail::draw(f, l.detail, s);
             if let Some(p) = l.problems {
                 problems::draw(f, p, s);
             }
@@ -60,4 +63,5 @@ pub fn draw(f: &mut Frame, s: &State) {
     }
     bottom::draw(f, l.bottom, s);
     help::draw(f, area, s);
+    drawn
 }

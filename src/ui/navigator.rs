@@ -6,10 +6,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::layout::list_offset;
 use super::text::cell;
+use crate::app::layout::{cluster_offset, release_offset};
 use crate::app::state::{Pane, State};
-use crate::workspace::fields::Severity;
+use tierui_core::workspace::fields::Severity;
 
 fn block<'a>(title: String, focused: bool, s: &State) -> Block<'a> {
     Block::default()
@@ -25,17 +25,6 @@ fn health(s: &State, path: &std::path::Path) -> Option<Severity> {
         .filter(|p| p.file.starts_with(path))
         .map(|p| p.severity)
         .min()
-}
-
-/// The first cluster row shown in `area` (the list scrolls to keep the cursor in
-/// view); mouse clicks map through the same offset.
-pub fn cluster_offset(s: &State, area: Rect) -> usize {
-    list_offset(s.cluster_cursor, area.height.saturating_sub(2))
-}
-
-/// The first release row shown in `area` (below the border and the header).
-pub fn release_offset(s: &State, area: Rect) -> usize {
-    list_offset(s.release_cursor, area.height.saturating_sub(3))
 }
 
 pub fn draw_clusters(f: &mut Frame, area: Rect, s: &State) {

@@ -6,14 +6,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::layout::list_offset;
+use crate::app::layout::problem_offset;
 use crate::app::state::{Pane, State};
-use crate::workspace::fields::Severity;
-
-/// First problem shown, so the cursor stays visible.
-pub fn offset(s: &State, area: Rect) -> u16 {
-    list_offset(s.problem_cursor, area.height.saturating_sub(2)) as u16
-}
+use tierui_core::workspace::fields::Severity;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     let t = &s.theme;
@@ -36,7 +31,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         .borders(Borders::ALL)
         .border_style(s.theme.border(focused))
         .title(Span::styled(title, t.title()));
-    let start = usize::from(offset(s, area));
+    let start = usize::from(problem_offset(s, area));
     let lines: Vec<Line> =
         s.ws.problems
             .iter()

@@ -5,14 +5,14 @@ use ratatui::backend::TestBackend;
 
 use crate::app::keymap::Keymap;
 use crate::app::state::{Session, State};
+use crate::app::theme::Theme;
 use crate::app::update::{Msg, update};
-use crate::theme::Theme;
 
 /// The demo workspace, extracted to a temp dir and loaded.
 pub fn demo_state(theme: &str) -> (tempfile::TempDir, State) {
     let dir = tempfile::tempdir().unwrap();
-    crate::paths::extract_demo(dir.path()).unwrap();
-    let ws = crate::workspace::load(dir.path());
+    tierui_core::paths::extract_demo(dir.path()).unwrap();
+    let ws = tierui_core::workspace::load(dir.path());
     let session = Session {
         sandbox: true,
         demo: true,
@@ -33,7 +33,10 @@ pub fn render(s: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
     s.width = w;
     s.height = h;
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| super::draw(f, s)).unwrap();
+    t.draw(|f| {
+        super::draw(f, s);
+    })
+    .unwrap();
     t
 }
 
@@ -51,7 +54,7 @@ pub fn press(s: &mut State, keys: &str) {
 
 #[test]
 fn main_screen_every_theme_and_size() {
-    for theme in crate::theme::BUILTIN {
+    for theme in crate::app::theme::BUILTIN {
         for (w, h) in [(80, 24), (120, 40)] {
             let (_dir, mut s) = demo_state(theme);
             let t = render(&mut s, w, h);
@@ -127,13 +130,13 @@ fn walk_view(s: &State) -> crate::app::walk::WalkView {
     let file = s.ws.root.join("provisioning/manual/dawn-cluster.yaml");
     let text = std::fs::read_to_string(file).unwrap();
     let mut d = Vec::new();
-    let cfg = crate::workspace::eksctl::parse(
-        &crate::workspace::yaml::parse_single(&text).unwrap(),
+    let cfg = tierui_core::workspace::eksctl::parse(
+        &tierui_core::workspace::yaml::parse_single(&text).unwrap(),
         &mut d,
     )
     .unwrap();
-    let plan = crate::walkthrough::plan::plan(&cfg, &d).unwrap();
-    let progress = crate::walkthrough::engine::Progress::new(&plan, "sandbox");
+    let plan = tierui_core::walkthrough::plan::plan(&cfg, &d).unwrap();
+    let progress = tierui_core::walkthrough::engine::Progress::new(&plan, "sandbox");
     let mut w =
         crate::app::walk::WalkView::new(plan, progress, true, "state.json".into(), 1_000_000);
     w.identity = Some("account 123456789012 · eu-west-1 · sandbox".into());
@@ -152,7 +155,7 @@ fn finish_steps(w: &mut crate::app::walk::WalkView, steps: &str) {
     let mut t = 1_000_000;
     for (_, id) in calls {
         w.progress.begin(&id, t);
-        let mut p = crate::backend::cloud::Produced::new();
+        let mut p = tierui_core::cloud::Produced::new();
         p.insert("id".into(), format!("id-{id}"));
         w.progress.returned(&id, p, false, false, t + 500);
         t += 1000;
@@ -172,7 +175,7 @@ fn walkthrough_screen_states() {
     w.progress.begin("cluster", 1_100_000);
     w.progress.returned(
         "cluster",
-        crate::backend::cloud::Produced::new(),
+        tierui_core::cloud::Produced::new(),
         false,
         true,
         1_100_500,
@@ -190,7 +193,7 @@ fn walkthrough_screen_states() {
     failed.progress.begin("role-cluster", 1_200_000);
     failed.progress.failed(
         "role-cluster",
-        crate::backend::cloud::CloudError::new(
+        tierui_core::cloud::CloudError::new(
             "iam:CreateRole",
             "EntityAlreadyExists",
             "Role with name tierui-dawn-cluster already exists.",
@@ -266,9 +269,9 @@ fn teardown_key_asks_first_naming_what_goes_and_the_ids_on_request() {
 }
 
 /// Live state of the demo clusters from a seeded sandbox world, with optional faults.
-fn sandbox_live(s: &mut State, faults: Vec<crate::backend::sandbox::world::Fault>) {
-    use crate::backend::sandbox::{Clock, SandboxCloud, seed, world::World};
-    let mut world = World::new(crate::sandbox::SEED);
+fn sandbox_live(s: &mut State, faults: Vec<tierui_backends::sandbox::world::Fault>) {
+    use tierui_backends::sandbox::{Clock, SandboxCloud, seed, world::World};
+    let mut world = World::new(tierui_backends::sandbox::clusters::SEED);
     seed::seed(&mut world, &s.ws, 1_700_000_000_000);
     world.faults = faults;
     let world = std::sync::Arc::new(std::sync::Mutex::new(world));
@@ -284,7 +287,7 @@ fn sandbox_live(s: &mut State, faults: Vec<crate::backend::sandbox::world::Fault
             1.0,
             None,
         );
-        let live = rt.block_on(crate::backend::inventory::fetch(
+        let live = rt.block_on(tierui_core::cloud::inventory::fetch(
             &cloud,
             &c.name,
             1_700_000_100_000,
@@ -321,7 +324,7 @@ fn cluster_pane_with_and_without_drift() {
 
 #[test]
 fn denied_and_throttled_calls_show_per_field() {
-    use crate::backend::sandbox::world::Fault;
+    use tierui_backends::sandbox::world::Fault;
     let (_dir, mut s) = demo_state("default");
     let fault = |api: &str, code: &str, message: &str| Fault {
         api: api.into(),
@@ -406,7 +409,7 @@ fn quick_edit_tag_shows_the_diff_and_saves_only_that_value() {
         &r,
         field,
         &value,
-        crate::render::desired::Tools::Sealed,
+        tierui_backends::tools::SEALED,
     )
     .unwrap();
     update(&mut s, Msg::DiffReady(Box::new(view)));
@@ -574,8 +577,8 @@ fn readonly_refuses_saves_with_a_clear_message() {
 mod live {
     use super::*;
     use crate::app::state::Screen;
-    use crate::backend::kube::rows::*;
-    use crate::backend::kube::watch::{Change, Conn, Kind, Update};
+    use tierui_backends::kube::rows::*;
+    use tierui_backends::kube::watch::{Change, Conn, Kind, Update};
 
     const NOW: i64 = 1_800_000_000;
 
@@ -1028,7 +1031,7 @@ fn apply_sends_exactly_the_objects_of_the_drift_shown_and_a_reload_forgets_it() 
     let desired = vec![
         serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}),
     ];
-    let report = crate::render::diff::diff_objects(&[], &desired, "day-service");
+    let report = tierui_core::render::diff::diff_objects(&[], &desired, "day-service");
     let mut view = DiffView::new(1, "day-service · production".into(), DiffKind::Drift);
     view.drift = Pending::Ready(report);
     view.drift_desired = Some(desired.clone());
@@ -1068,7 +1071,7 @@ fn apply_sends_exactly_the_objects_of_the_drift_shown_and_a_reload_forgets_it() 
     s.pop();
     s.push(Screen::Diff(Box::new(view)));
     press(&mut s, "a");
-    let ws = crate::workspace::load(&s.ws.root);
+    let ws = tierui_core::workspace::load(&s.ws.root);
     update(&mut s, Msg::Reloaded(Box::new(ws)));
     let out = press_out(&mut s, 'y');
     assert!(out.effects.is_empty(), "{:?}", out.effects);
@@ -1091,13 +1094,13 @@ fn clicks_map_through_the_scroll_offset() {
     let (w, h) = (100, 12);
     s.width = w;
     s.height = h;
-    let l = crate::ui::layout::home(ratatui::layout::Rect::new(0, 0, w, h), &s);
+    let l = crate::app::layout::home(ratatui::layout::Rect::new(0, 0, w, h), &s);
     let rows = usize::from(l.releases.height.saturating_sub(3));
     assert!(rows >= 1 && rows < releases, "{rows} rows of {releases}");
     s.focus = crate::app::state::Pane::Releases;
     s.release_cursor = releases - 1;
     s.sync_selection();
-    let offset = crate::ui::navigator::release_offset(&s, l.releases);
+    let offset = crate::app::layout::release_offset(&s, l.releases);
     assert!(offset > 0);
     let before = render(&mut s, w, h);
     // Click the first row shown.
@@ -1144,11 +1147,13 @@ fn a_live_step_question_names_its_cluster_and_account() {
     s.screen = crate::app::state::Screen::Walk(Box::new(w));
     update(
         &mut s,
-        Msg::Walk(Box::new(crate::walkthrough::runner::Event::Confirm {
-            step: 'A',
-            title: "Network".into(),
-            calls: 24,
-        })),
+        Msg::Walk(Box::new(
+            tierui_backends::walkthrough::runner::Event::Confirm {
+                step: 'A',
+                title: "Network".into(),
+                calls: 24,
+            },
+        )),
     );
     let Some(crate::app::state::Overlay::Confirm { title, lines, .. }) = &s.overlay else {
         panic!("{:?}", s.overlay)

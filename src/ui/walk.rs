@@ -9,15 +9,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use serde_json::Value as Json;
 
-use super::layout::list_offset;
 use super::text::{cell, fit};
 use crate::app::keymap::Action;
+use crate::app::layout::list_offset;
 use crate::app::state::{Level, State};
+use crate::app::theme::Theme;
 use crate::app::walk::WalkView;
-use crate::backend::cloud::{Op, Outputs};
-use crate::theme::Theme;
-use crate::walkthrough::engine::{CallStatus, StepStatus};
-use crate::walkthrough::plan::Step;
+use tierui_core::cloud::{Op, Outputs};
+use tierui_core::walkthrough::engine::{CallStatus, StepStatus};
+use tierui_core::walkthrough::plan::Step;
 
 pub fn duration(secs: f64) -> String {
     let s = secs.max(0.0).round() as u64;
@@ -250,7 +250,7 @@ fn detail_lines(s: &State, w: &WalkView, step: &Step) -> Vec<Line<'static>> {
             .error
             .filter(|_| w.progress.status(&c.id) == CallStatus::Failed)
         {
-            let a = crate::walkthrough::advice::advice(&e);
+            let a = tierui_core::walkthrough::advice::advice(&e);
             out.push(Line::styled(
                 format!("{} failed: {}: {}", e.api, e.code, e.message),
                 t.error(),
@@ -355,7 +355,7 @@ fn detail_lines(s: &State, w: &WalkView, step: &Step) -> Vec<Line<'static>> {
                 format!("    {}: {}", e.code, e.message),
                 t.error(),
             ));
-            let a = crate::walkthrough::advice::advice(e);
+            let a = tierui_core::walkthrough::advice::advice(e);
             out.push(Line::styled(
                 format!("    what it means: {}", a.meaning),
                 t.warn(),
@@ -392,10 +392,10 @@ fn draw_detail(f: &mut Frame, area: Rect, s: &State, w: &WalkView) {
 
 fn draw_footer(f: &mut Frame, area: Rect, s: &State, w: &WalkView) {
     let t = &s.theme;
-    let cost = crate::walkthrough::cost::hourly(&w.plan, &w.progress);
-    let all = crate::walkthrough::cost::planned(&w.plan);
+    let cost = tierui_core::walkthrough::cost::hourly(&w.plan, &w.progress);
+    let all = tierui_core::walkthrough::cost::planned(&w.plan);
     let who = w.identity.clone().unwrap_or_else(|| "connecting…".into());
-    let asof = &crate::walkthrough::cost::prices().as_of;
+    let asof = &tierui_core::walkthrough::cost::prices().as_of;
     let money = if w.sandbox {
         format!(
             "free here · live {} now, {} all ({asof})",

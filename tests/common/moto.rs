@@ -33,7 +33,7 @@ pub fn env() -> Env {
     let url = moto();
     reset(&url);
     let ws = tempfile::tempdir().unwrap();
-    tierui::paths::extract_demo(ws.path()).unwrap();
+    tierui_core::paths::extract_demo(ws.path()).unwrap();
     Env {
         sb: Sandbox::new(),
         ws,

@@ -1,0 +1,238 @@
+//! `y` and `d` of the live view: an object's YAML (Secret values masked) and a
+//! describe-like summary with its events.
+
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{Api, ListParams};
+use serde_json::Value as Json;
+
+use super::apply;
+
+pub fn api_version(kind: &str) -> &'static str {
+    match kind {
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => "apps/v1",
+        "HorizontalPodAutoscaler" => "autoscaling/v2",
+        "Ingress" => "networking.k8s.io/v1",
+        _ => "v1",
+    }
+}
+
+async fn fetch(
+    client: &kube::Client,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Json, String> {
+    let stub = serde_json::json!({"apiVersion": api_version(kind), "kind": kind, "metadata": {"name": name, "namespace": namespace}});
+    apply::get(client, &stub, namespace)
+        .await?
+        .ok_or_else(|| format!("{kind} {namespace}/{name} no longer exists"))
+}
+
+/// The object as YAML, without managedFields, Secret values masked.
+pub async fn yaml(
+    client: &kube::Client,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<String, String> {
+    let mut obj = fetch(client, kind, namespace, name).await?;
+    if let Some(m) = obj.get_mut("metadata").and_then(Json::as_object_mut) {
+        m.remove("managedFields");
+    }
+    tierui_core::render::normalize::mask_secret(&mut obj);
+    Ok(tierui_core::render::diff::to_yaml(&obj))
+}
+
+fn s(v: Option<&Json>) -> String {
+    match v {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Null) | None => "—".into(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// A summary in the spirit of `kubectl describe`, with the object's events.
+pub async fn describe(
+    client: &kube::Client,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<String, String> {
+    let obj = fetch(client, kind, namespace, name).await?;
+    let mut out = Vec::new();
+    let p = |path: &str| s(obj.pointer(path));
+    out.push(format!("Name:         {name}"));
+    out.push(format!("Namespace:    {namespace}"));
+    out.push(format!(
+        "Created:      {}",
+        p("/metadata/creationTimestamp")
+    ));
+    if let Some(labels) = obj.pointer("/metadata/labels").and_then(Json::as_object) {
+        out.push(format!(
+            "Labels:       {}",
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    match kind {
+        "Pod" => {
+            out.push(format!("Node:         {}", p("/spec/nodeName")));
+            out.push(format!("Status:       {}", p("/status/phase")));
+            out.push(format!("IP:           {}", p("/status/podIP")));
+            out.push(format!(
+                "Controlled By: {}",
+                obj.pointer("/metadata/ownerReferences/0")
+                    .map(|o| format!("{}/{}", s(o.get("kind")), s(o.get("name"))))
+                    .unwrap_or_else(|| "—".into())
+            ));
+            out.push("Containers:".into());
+            let statuses = obj
+                .pointer("/status/containerStatuses")
+                .and_then(Json::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for c in obj
+                .pointer("/spec/containers")
+                .and_then(Json::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let cname = s(c.get("name"));
+                let st = statuses.iter().find(|x| x.get("name") == c.get("name"));
+                out.push(format!("  {cname}:"));
+                out.push(format!("    Image:     {}", s(c.get("image"))));
+                if let Some(st) = st {
+                    let state = st
+                        .get("state")
+                        .and_then(Json::as_object)
+                        .and_then(|m| m.iter().next())
+                        .map(|(k, v)| {
+                            format!(
+                                "{k} {}",
+                                v.get("reason").map(|r| s(Some(r))).unwrap_or_default()
+                            )
+                        })
+                        .unwrap_or_default();
+                    out.push(format!("    State:     {}", state.trim()));
+                    out.push(format!("    Ready:     {}", s(st.get("ready"))));
+                    out.push(format!("    Restarts:  {}", s(st.get("restartCount"))));
+                }
+                out.push(format!(
+                    "    Requests:  {}",
+                    s(c.pointer("/resources/requests"))
+                ));
+                out.push(format!(
+                    "    Limits:    {}",
+                    s(c.pointer("/resources/limits"))
+                ));
+            }
+            conditions(&obj, &mut out);
+        }
+        "Deployment" => {
+            out.push(format!(
+                "Replicas:     {} desired | {} updated | {} total | {} available | {} unavailable",
+                p("/spec/replicas"),
+                p("/status/updatedReplicas"),
+                p("/status/replicas"),
+                p("/status/availableReplicas"),
+                p("/status/unavailableReplicas")
+            ));
+            out.push(format!(
+                "Strategy:     {} (maxSurge {}, maxUnavailable {})",
+                p("/spec/strategy/type"),
+                p("/spec/strategy/rollingUpdate/maxSurge"),
+                p("/spec/strategy/rollingUpdate/maxUnavailable")
+            ));
+            out.push(format!("Selector:     {}", p("/spec/selector/matchLabels")));
+            for c in obj
+                .pointer("/spec/template/spec/containers")
+                .and_then(Json::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                out.push(format!(
+                    "Container:    {} {}",
+                    s(c.get("name")),
+                    s(c.get("image"))
+                ));
+            }
+            conditions(&obj, &mut out);
+        }
+        "HorizontalPodAutoscaler" => {
+            out.push(format!(
+                "Reference:    {}/{}",
+                p("/spec/scaleTargetRef/kind"),
+                p("/spec/scaleTargetRef/name")
+            ));
+            out.push(format!(
+                "Replicas:     min {} · max {} · current {} · desired {}",
+                p("/spec/minReplicas"),
+                p("/spec/maxReplicas"),
+                p("/status/currentReplicas"),
+                p("/status/desiredReplicas")
+            ));
+            out.push(format!("Last scale:   {}", p("/status/lastScaleTime")));
+            let h: Result<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler, _> =
+                serde_json::from_value(obj.clone());
+            if let Ok(h) = h {
+                out.push("Metrics:      (current / target)".into());
+                for m in super::rows::hpa_row(&h).metrics {
+                    out.push(format!(
+                        "  {} {}: {} / {}",
+                        m.kind, m.name, m.current, m.target
+                    ));
+                }
+            }
+            conditions(&obj, &mut out);
+        }
+        _ => {
+            out.push(String::new());
+            out.extend(
+                tierui_core::render::diff::to_yaml(&obj)
+                    .lines()
+                    .map(str::to_string),
+            );
+        }
+    }
+    out.push("Events:".into());
+    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
+    let lp = ListParams::default().fields(&format!(
+        "involvedObject.name={name},involvedObject.kind={kind}"
+    ));
+    match events.list(&lp).await {
+        Ok(list) if list.items.is_empty() => out.push("  <none>".into()),
+        Ok(mut list) => {
+            list.items
+                .sort_by_key(|e| e.last_timestamp.as_ref().map(|t| t.0));
+            for e in list.items {
+                let r = super::rows::event_row(&e);
+                out.push(format!(
+                    "  {:<8} {:<22} x{:<3} {}",
+                    if r.warning { "Warning" } else { "Normal" },
+                    r.reason,
+                    r.count,
+                    r.message
+                ));
+            }
+        }
+        Err(e) => out.push(format!("  (events could not be read: {e})")),
+    }
+    Ok(out.join("\n"))
+}
+
+fn conditions(obj: &Json, out: &mut Vec<String>) {
+    if let Some(cs) = obj.pointer("/status/conditions").and_then(Json::as_array) {
+        out.push("Conditions:".into());
+        for c in cs {
+            out.push(format!(
+                "  {:<16} {:<6} {}",
+                s(c.get("type")),
+                s(c.get("status")),
+                c.get("reason").map(|r| s(Some(r))).unwrap_or_default()
+            ));
+        }
+    }
+}

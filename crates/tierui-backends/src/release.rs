@@ -1,0 +1,176 @@
+//! A release against its cluster: the drift (desired through a server-side dry
+//! run, against live) and the apply (server-side apply, field manager `tierui`).
+
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+use crate::kube::apply::{self, Outcome};
+use crate::kube::connect::{self, Endpoint};
+use crate::sandbox::clusters::SimClusters;
+use tierui_core::context::Context;
+use tierui_core::render::desired::{self, How};
+use tierui_core::render::diff::{Report, diff_objects};
+use tierui_core::render::normalize::CLUSTER_SCOPED;
+use tierui_core::workspace::model::{ReleaseSource, Workspace};
+use tierui_core::workspace::{ClusterStack, Release};
+
+/// How tierui reaches a cluster's API.
+pub async fn endpoint(
+    ctx: &Context,
+    sims: Option<&SimClusters>,
+    ws: &Workspace,
+    c: &ClusterStack,
+) -> Result<Endpoint, String> {
+    match sims {
+        Some(s) if ctx.sandbox => Ok(Endpoint::Url(s.endpoint(ws, c).await?)),
+        _ => Ok(Endpoint::Context {
+            name: c.kube_context().to_string(),
+            file: None,
+        }),
+    }
+}
+
+pub async fn client_for(
+    ctx: &Context,
+    sims: Option<&SimClusters>,
+    ws: &Workspace,
+    r: &Release,
+) -> Result<kube::Client, String> {
+    let name = r
+        .cluster
+        .as_deref()
+        .ok_or_else(|| format!("{} has no cluster (set it in tierui.yaml)", r.title()))?;
+    let c = ws
+        .cluster(name)
+        .ok_or_else(|| format!("{}: cluster {name} is not in the workspace", r.title()))?;
+    connect::client(&endpoint(ctx, sims, ws, c).await?).await
+}
+
+/// The release's desired objects, each with its namespace filled in.
+pub fn desired_objects(
+    ws: &Workspace,
+    r: &Release,
+    tools: desired::Tools,
+) -> Result<(Vec<Json>, Vec<String>), String> {
+    let d = desired::render(ws, r, &Default::default(), tools)?;
+    let mut notes = d.notes.clone();
+    if d.how == How::ConfigOnly {
+        return Err(notes.join("; "));
+    }
+    if matches!(r.source, ReleaseSource::Pulumi(_)) {
+        notes.push("a Pulumi release is deployed by `pulumi up`; this compares what the program renders with the cluster".into());
+    }
+    let objects = d
+        .objects
+        .into_iter()
+        .map(|mut o| {
+            let kind = o["kind"].as_str().unwrap_or_default().to_string();
+            if !CLUSTER_SCOPED.contains(&kind.as_str())
+                && o.pointer("/metadata/namespace").is_none()
+                && let Some(m) = o.get_mut("metadata").and_then(Json::as_object_mut)
+            {
+                m.insert("namespace".into(), Json::String(r.namespace.clone()));
+            }
+            o
+        })
+        .collect();
+    Ok((objects, notes))
+}
+
+#[derive(Debug, Clone)]
+pub struct Drift {
+    pub report: Report,
+    /// The desired objects as rendered for this diff: what an apply confirmed on
+    /// the strength of this report must send, even if files change meanwhile.
+    pub desired: Vec<Json>,
+    /// Objects the server refused in the dry run, with its message.
+    pub refused: Vec<(String, String)>,
+    pub notes: Vec<String>,
+}
+
+/// Desired (as the server would store it, through a dry-run apply) against live.
+pub async fn drift(
+    client: &kube::Client,
+    ws: &Workspace,
+    r: &Release,
+    tools: desired::Tools,
+) -> Result<Drift, String> {
+    let (desired, notes) = desired_objects(ws, r, tools)?;
+    let outcomes = apply::apply(client, &desired, &r.namespace, true).await;
+    Ok(drift_of(&outcomes, desired, &r.namespace, notes))
+}
+
+fn drift_of(outcomes: &[Outcome], desired: Vec<Json>, ns: &str, notes: Vec<String>) -> Drift {
+    let mut live = Vec::new();
+    let mut after = Vec::new();
+    let mut refused = Vec::new();
+    for (o, d) in outcomes.iter().zip(ordered(&desired)) {
+        if let Some(l) = &o.live {
+            live.push(l.clone());
+        }
+        match &o.applied {
+            Ok(a) => after.push(a.clone()),
+            Err(e) => {
+                refused.push((o.object.clone(), e.clone()));
+                after.push(d.clone());
+            }
+        }
+    }
+    Drift {
+        report: diff_objects(&live, &after, ns),
+        desired,
+        refused,
+        notes,
+    }
+}
+
+/// Namespaces first, as `apply::apply` orders objects.
+fn ordered(objects: &[Json]) -> Vec<&Json> {
+    let mut v: Vec<&Json> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Namespace")
+        .collect();
+    v.extend(objects.iter().filter(|o| o["kind"] != "Namespace"));
+    v
+}
+
+/// Server-side applies the release; the outcome of each object.
+pub async fn apply_release(
+    client: &kube::Client,
+    ws: &Workspace,
+    r: &Release,
+    tools: desired::Tools,
+) -> Result<Vec<Outcome>, String> {
+    let (desired, _) = desired_objects(ws, r, tools)?;
+    Ok(apply_objects(client, &desired, r).await)
+}
+
+/// Server-side applies exactly these objects (those a drift diff showed).
+pub async fn apply_objects(client: &kube::Client, desired: &[Json], r: &Release) -> Vec<Outcome> {
+    apply::apply(client, desired, &r.namespace, false).await
+}
+
+/// The release in a fresh read of the workspace from disk (a save may not have
+/// reached the UI's copy yet), matched by service, environment and cluster.
+pub fn reread(root: &std::path::Path, r: &Release) -> Result<(Workspace, Release), String> {
+    let ws = tierui_core::workspace::load(root);
+    let found = ws
+        .releases
+        .iter()
+        .find(|x| {
+            x.service == r.service && x.environment == r.environment && x.cluster == r.cluster
+        })
+        .cloned()
+        .ok_or_else(|| format!("{} is no longer in the workspace", r.title()))?;
+    Ok((ws, found))
+}
+
+/// Sandbox clusters for one command (started on demand, stopped at the end).
+pub fn sims(ctx: &Context, ws: &Workspace) -> anyhow::Result<Option<Arc<SimClusters>>> {
+    if !ctx.sandbox {
+        return Ok(None);
+    }
+    let sandbox = crate::sandbox::clusters::Sandbox::open(ctx, ws)?;
+    Ok(Some(Arc::new(SimClusters::new(&sandbox, ctx.demo))))
+}

@@ -1,0 +1,181 @@
+//! The walkthrough's non-AWS operations: kubeconfig files in the state dir (never
+//! ~/.kube/config) and Kubernetes objects through a cluster connection.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ServiceAccount;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+
+use super::runner::LocalOps;
+
+/// Connects to a cluster's API by the cluster's name (the sandbox's simulated
+/// clusters); without one, the kubeconfig step G wrote is used.
+pub type Connector = Arc<
+    dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<kube::Client, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+pub struct FileLocal {
+    /// `<state>/workspaces/<id>/kubeconfig/`
+    pub dir: PathBuf,
+    pub connect: Option<Connector>,
+}
+
+/// Kubernetes calls of the walkthrough give up after this (an unreachable
+/// private endpoint must not hang the step).
+const KUBE_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl FileLocal {
+    pub fn path(&self, cluster: &str) -> PathBuf {
+        self.dir.join(format!("{cluster}.yaml"))
+    }
+}
+
+/// A kubeconfig with an `aws eks get-token` exec credential, as
+/// `aws eks update-kubeconfig` writes it.
+pub fn kubeconfig(cluster: &str, region: &str, endpoint: &str, certificate: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: {cluster}\n  cluster:\n    server: {endpoint}\n    certificate-authority-data: {certificate}\ncontexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: {cluster}\ncurrent-context: {cluster}\nusers:\n- name: {cluster}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      args: [eks, get-token, --cluster-name, {cluster}, --region, {region}, --output, json]\n      interactiveMode: Never\n"
+    )
+}
+
+impl LocalOps for FileLocal {
+    fn write_kubeconfig(
+        &self,
+        cluster: &str,
+        region: &str,
+        endpoint: &str,
+        certificate: &str,
+    ) -> Result<PathBuf, String> {
+        let path = self.path(cluster);
+        tierui_core::paths::write_private(
+            &path,
+            kubeconfig(cluster, region, endpoint, certificate).as_bytes(),
+        )
+        .map_err(|e| format!("{e:#}"))?;
+        Ok(path)
+    }
+
+    fn remove_kubeconfig(&self, cluster: &str) -> Result<(), String> {
+        match std::fs::remove_file(self.path(cluster)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn create_service_account<'a>(
+        &'a self,
+        cluster: &'a str,
+        namespace: &'a str,
+        name: &'a str,
+        role_arn: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let client = self.client(cluster).await?;
+            let api: Api<ServiceAccount> = Api::namespaced(client, namespace);
+            let sa = service_account(namespace, name, role_arn);
+            let params = PatchParams::apply("tierui").force();
+            tokio::time::timeout(KUBE_TIMEOUT, api.patch(name, &params, &Patch::Apply(&sa)))
+                .await
+                .map_err(|_| {
+                    format!("the {cluster} cluster's API did not answer in {KUBE_TIMEOUT:?}")
+                })?
+                .map_err(|e| {
+                    format!("server-side apply of ServiceAccount {namespace}/{name}: {e}")
+                })?;
+            Ok(())
+        })
+    }
+
+    fn delete_service_account<'a>(
+        &'a self,
+        cluster: &'a str,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let client = self.client(cluster).await?;
+            let api: Api<ServiceAccount> = Api::namespaced(client, namespace);
+            match tokio::time::timeout(KUBE_TIMEOUT, api.delete(name, &DeleteParams::default()))
+                .await
+                .map_err(|_| {
+                    format!("the {cluster} cluster's API did not answer in {KUBE_TIMEOUT:?}")
+                })? {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+                Err(e) => Err(format!("deleting ServiceAccount {namespace}/{name}: {e}")),
+            }
+        })
+    }
+}
+
+impl FileLocal {
+    async fn client(&self, cluster: &str) -> Result<kube::Client, String> {
+        match &self.connect {
+            Some(connect) => connect(cluster.to_string()).await,
+            None => {
+                let file = self.path(cluster);
+                if !file.is_file() {
+                    return Err(format!(
+                        "no kubeconfig for {cluster} yet ({})",
+                        file.display()
+                    ));
+                }
+                crate::kube::connect::client(&crate::kube::connect::Endpoint::Context {
+                    name: cluster.to_string(),
+                    file: Some(file),
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// The IRSA service account: annotated with the role pods assume through OIDC.
+pub fn service_account(namespace: &str, name: &str, role_arn: &str) -> ServiceAccount {
+    let mut sa = ServiceAccount::default();
+    sa.metadata.name = Some(name.to_string());
+    sa.metadata.namespace = Some(namespace.to_string());
+    sa.metadata.labels = Some(
+        [(
+            "app.kubernetes.io/managed-by".to_string(),
+            "tierui".to_string(),
+        )]
+        .into(),
+    );
+    sa.metadata.annotations = Some(
+        [(
+            "eks.amazonaws.com/role-arn".to_string(),
+            role_arn.to_string(),
+        )]
+        .into(),
+    );
+    sa
+}
+
+/// The sandbox's way in: the simulated cluster of the workspace cluster whose
+/// EKS name (or workspace name) is `cluster`.
+pub fn sandbox_connector(
+    ctx: tierui_core::context::Context,
+    sims: Arc<crate::sandbox::clusters::SimClusters>,
+) -> Connector {
+    Arc::new(move |cluster: String| {
+        let (ctx, sims) = (ctx.clone(), sims.clone());
+        Box::pin(async move {
+            let ws = ctx.load();
+            let c = ws
+                .clusters
+                .iter()
+                .find(|c| c.name == cluster || c.spec().is_some_and(|s| s.cluster_name == cluster))
+                .ok_or_else(|| format!("no workspace cluster for EKS cluster {cluster}"))?;
+            let url = sims.endpoint(&ws, c).await?;
+            crate::kube::connect::client(&crate::kube::connect::Endpoint::Url(url)).await
+        })
+    })
+}

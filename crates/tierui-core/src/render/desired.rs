@@ -1,0 +1,372 @@
+//! The objects a release wants in its cluster, from its source files — optionally
+//! with some files replaced by edited text, which is how the render diff shows
+//! what an edit would change before it is saved.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+
+use crate::workspace::fields::Severity;
+use crate::workspace::model::{ReleaseSource, Workspace};
+use crate::workspace::pulumi_yaml;
+use crate::workspace::{Release, manifests, pulumi, yaml};
+
+/// The operator's own renderers: the programs that turn a kustomization or a
+/// non-YAML Pulumi program into objects. The core runs no program itself; the
+/// backends crate supplies these, and the core reads what they print.
+pub trait Renderers: Sync {
+    /// What `kubectl kustomize <dir>` prints. `sealed`: nothing of the
+    /// operator's kubeconfig may be read.
+    fn kustomize(&self, dir: &Path, sealed: bool) -> Result<String, String>;
+    /// What `pulumi preview --json` prints for `stack` in `project_dir`, or
+    /// `None` when the Pulumi CLI is not installed.
+    fn preview(&self, project_dir: &Path, stack: &str) -> Result<Option<Vec<u8>>, String>;
+}
+
+/// Whether rendering may run the operator's own tools (`pulumi preview`, which
+/// uses their Pulumi login and cloud credentials, and `kubectl kustomize`), and
+/// who runs them. The sandbox is sealed: it runs neither with anything that
+/// reaches beyond it.
+#[derive(Clone, Copy)]
+pub struct Tools {
+    pub sealed: bool,
+    pub renderers: &'static dyn Renderers,
+}
+
+impl std::fmt::Debug for Tools {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tools")
+            .field("sealed", &self.sealed)
+            .finish()
+    }
+}
+
+/// No renderers at all: only what the core renders natively (manifests and
+/// Pulumi YAML programs).
+pub struct NativeOnly;
+
+impl Renderers for NativeOnly {
+    fn kustomize(&self, dir: &Path, _sealed: bool) -> Result<String, String> {
+        Err(format!(
+            "{} has a kustomization.yaml: rendering it needs `kubectl kustomize`, which is not available here",
+            dir.display()
+        ))
+    }
+    fn preview(&self, _project_dir: &Path, _stack: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(None)
+    }
+}
+
+impl Tools {
+    /// Native rendering only, sealed or not.
+    pub const fn native(sealed: bool) -> Tools {
+        Tools {
+            sealed,
+            renderers: &NativeOnly,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    Manifests,
+    Kustomize,
+    PulumiYaml,
+    PulumiPreview,
+    /// Neither rendered natively nor by the CLI: only config values are compared.
+    ConfigOnly,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub objects: Vec<Json>,
+    pub how: How,
+    /// What could not be rendered, or how it was rendered.
+    pub notes: Vec<String>,
+}
+
+/// Text of a workspace file: the edited version when given, else the disk.
+fn text(root: &Path, rel: &Path, overrides: &BTreeMap<PathBuf, String>) -> Result<String, String> {
+    if let Some(t) = overrides.get(rel) {
+        return Ok(t.clone());
+    }
+    let bytes = std::fs::read(root.join(rel)).map_err(|e| format!("{}: {e}", rel.display()))?;
+    yaml::decode(&bytes)
+        .map(str::to_string)
+        .map_err(|e| format!("{}:{e}", rel.display()))
+}
+
+/// Renders a release's desired objects. `Err` names the file and position when a
+/// source file cannot be read.
+pub fn render(
+    ws: &Workspace,
+    release: &Release,
+    overrides: &BTreeMap<PathBuf, String>,
+    tools: Tools,
+) -> Result<Desired, String> {
+    match &release.source {
+        ReleaseSource::Kubectl {
+            manifest_dir,
+            kustomize: true,
+            ..
+        } => kustomize(&ws.root, manifest_dir, tools),
+        ReleaseSource::Kubectl { manifest_dir, .. } => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(ws.root.join(manifest_dir))
+                .map_err(|e| format!("{}: {e}", manifest_dir.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+                })
+                .filter_map(|p| p.strip_prefix(&ws.root).ok().map(Path::to_path_buf))
+                .collect();
+            // An edited file that does not exist on disk yet still counts.
+            for o in overrides
+                .keys()
+                .filter(|k| k.parent() == Some(manifest_dir.as_path()))
+            {
+                if !files.contains(o) {
+                    files.push(o.clone());
+                }
+            }
+            files.sort();
+            let mut objects = Vec::new();
+            for rel in files {
+                let t = text(&ws.root, &rel, overrides)?;
+                let mut diags = Vec::new();
+                let parsed = manifests::parse(&t, &mut diags);
+                if let Some(d) = diags.iter().find(|d| d.severity == Severity::Error) {
+                    return Err(format!(
+                        "{}:{}:{} {}",
+                        rel.display(),
+                        d.line,
+                        d.col,
+                        d.message
+                    ));
+                }
+                objects.extend(parsed.into_iter().map(|m| m.object));
+            }
+            Ok(Desired {
+                objects,
+                how: How::Manifests,
+                notes: Vec::new(),
+            })
+        }
+        ReleaseSource::Pulumi(ps) => {
+            let program_file = ["Pulumi.yaml", "Pulumi.yml"]
+                .iter()
+                .map(|f| ps.project_dir.join(f))
+                .find(|f| overrides.contains_key(f) || ws.root.join(f).is_file())
+                .unwrap_or_else(|| ps.project_dir.join("Pulumi.yaml"));
+            let program = yaml::parse_single(&text(&ws.root, &program_file, overrides)?)
+                .map_err(|e| format!("{}:{e}", program_file.display()))?;
+            let mut diags = Vec::new();
+            let project = pulumi::parse_project(&program, &mut diags)
+                .ok_or_else(|| format!("{}: not a Pulumi project", program_file.display()))?;
+            let config_node = yaml::parse_single(&text(&ws.root, &ps.config_file, overrides)?)
+                .map_err(|e| format!("{}:{e}", ps.config_file.display()))?;
+            let config = pulumi::parse_stack_config(
+                &config_node,
+                &project.name,
+                &project.config,
+                &mut diags,
+            );
+            if let Some(d) = diags.iter().find(|d| d.severity == Severity::Error) {
+                return Err(format!(
+                    "{}:{}:{} {}",
+                    ps.config_file.display(),
+                    d.line,
+                    d.col,
+                    d.message
+                ));
+            }
+            if project.runtime != "yaml" {
+                if tools.sealed {
+                    return Ok(Desired {
+                        objects: Vec::new(),
+                        how: How::ConfigOnly,
+                        notes: vec![format!(
+                            "runtime {}: rendering it takes `pulumi preview`, which the sandbox never runs (it would use your Pulumi login and cloud credentials); only config values are compared",
+                            project.runtime
+                        )],
+                    });
+                }
+                return preview(
+                    &ws.root.join(&ps.project_dir),
+                    &ps.stack,
+                    &project.runtime,
+                    tools,
+                );
+            }
+            let lookup = |name: &str| -> Option<Vec<(String, Json)>> {
+                ws.clusters
+                    .iter()
+                    .filter_map(|c| c.pulumi())
+                    .find(|p| p.qualified_name().as_deref() == Some(name))
+                    .and_then(|p| p.checkpoint.as_ref())
+                    .map(|c| c.outputs.clone())
+            };
+            let inputs = pulumi_yaml::Inputs {
+                project: &project.name,
+                stack: &ps.stack,
+                config: &config,
+                declared: &project.config,
+                stack_outputs: &lookup,
+            };
+            let out = pulumi_yaml::render(&program, &inputs);
+            Ok(Desired {
+                objects: out.objects.into_iter().map(|o| o.object).collect(),
+                how: How::PulumiYaml,
+                notes: out.notes,
+            })
+        }
+    }
+}
+
+/// Whether a kustomization pulls anything from beyond the workspace (remote
+/// bases, git or HTTP resources).
+fn remote_resources(root: &Path, dir: &Path) -> bool {
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(root.join(dir).join(f)).ok())
+        .any(|t| t.contains("://") || t.contains("git@") || t.contains("github.com/"))
+}
+
+fn kustomize(root: &Path, dir: &Path, tools: Tools) -> Result<Desired, String> {
+    if tools.sealed && remote_resources(root, dir) {
+        return Err(format!(
+            "{} pulls remote resources into its kustomization; the sandbox fetches nothing from beyond the workspace",
+            dir.display()
+        ));
+    }
+    let out = tools.renderers.kustomize(&root.join(dir), tools.sealed)?;
+    let mut diags = Vec::new();
+    let objects = manifests::parse(&out, &mut diags)
+        .into_iter()
+        .map(|m| m.object)
+        .collect();
+    Ok(Desired {
+        objects,
+        how: How::Kustomize,
+        notes: vec![format!("rendered with kubectl kustomize {}", dir.display())],
+    })
+}
+
+/// Non-YAML Pulumi programs: `pulumi preview --json` when the CLI exists.
+fn preview(
+    project_dir: &Path,
+    stack: &str,
+    runtime: &str,
+    tools: Tools,
+) -> Result<Desired, String> {
+    let Some(out) = tools.renderers.preview(project_dir, stack)? else {
+        return Ok(Desired {
+            objects: Vec::new(),
+            how: How::ConfigOnly,
+            notes: vec![format!(
+                "runtime {runtime} needs the pulumi CLI to render (`pulumi preview --json`), and pulumi was not found on PATH: only config values are compared"
+            )],
+        });
+    };
+    let json: Json =
+        serde_json::from_slice(&out).map_err(|e| format!("pulumi preview --json output: {e}"))?;
+    let objects = json["steps"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .filter_map(|s| {
+                    let st = s.get("newState")?;
+                    let (api, kind) = pulumi_yaml::kubernetes_type(st.get("type")?.as_str()?)?;
+                    let mut obj = st.get("inputs")?.clone();
+                    obj["apiVersion"] = Json::String(api);
+                    obj["kind"] = Json::String(kind);
+                    Some(crate::workspace::pulumi::mask_secrets(&obj))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Desired {
+        objects,
+        how: How::PulumiPreview,
+        notes: vec!["rendered with pulumi preview --json".into()],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> (tempfile::TempDir, Workspace) {
+        let dir = tempfile::tempdir().unwrap();
+        crate::paths::extract_demo(dir.path()).unwrap();
+        let ws = crate::workspace::load(dir.path());
+        (dir, ws)
+    }
+
+    #[test]
+    fn kubectl_release_from_files_and_overrides() {
+        let (_d, ws) = demo();
+        let r = ws.find_releases("dusk-service", None, None)[0];
+        let d = render(&ws, r, &BTreeMap::new(), Tools::native(false)).unwrap();
+        assert_eq!(d.how, How::Manifests);
+        assert_eq!(d.objects.len(), 6);
+        let mut edits = BTreeMap::new();
+        let dep = PathBuf::from("k8s/dusk/deployment.yaml");
+        let text = std::fs::read_to_string(ws.root.join(&dep))
+            .unwrap()
+            .replace("v2.4.1", "v2.5.0");
+        edits.insert(dep, text);
+        let d2 = render(&ws, r, &edits, Tools::native(false)).unwrap();
+        let report = super::super::diff::diff_objects(&d.objects, &d2.objects, "dusk-service");
+        let changed: Vec<_> = report
+            .objects
+            .iter()
+            .filter(|o| o.change.label() == "changed")
+            .map(|o| o.key.display())
+            .collect();
+        assert_eq!(changed, ["dusk-service/Deployment/dusk-service"]);
+    }
+
+    #[test]
+    fn pulumi_yaml_release_and_config_edit() {
+        let (_d, ws) = demo();
+        let r = ws.find_releases("day-service", Some("production"), None)[0];
+        let d = render(&ws, r, &BTreeMap::new(), Tools::native(false)).unwrap();
+        assert_eq!(d.how, How::PulumiYaml);
+        let cfg = PathBuf::from("gitops/pulumi_deploy/Pulumi.production.yaml");
+        let mut edits = BTreeMap::new();
+        edits.insert(
+            cfg.clone(),
+            std::fs::read_to_string(ws.root.join(&cfg))
+                .unwrap()
+                .replace("image_tag: v1.2.3", "image_tag: v1.2.4"),
+        );
+        let d2 = render(&ws, r, &edits, Tools::native(false)).unwrap();
+        let report = super::super::diff::diff_objects(&d.objects, &d2.objects, "day-service");
+        let changed: Vec<String> = report
+            .objects
+            .iter()
+            .filter(|o| o.change.label() == "changed")
+            .map(|o| format!("{} {:?}", o.key.display(), o.change))
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                "day-service/Deployment/day-service Changed { paths: [\"spec.template.spec.containers[name=day-service].image\"] }"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_edits_name_the_file_and_position() {
+        let (_d, ws) = demo();
+        let r = ws.find_releases("dusk-service", None, None)[0];
+        let mut edits = BTreeMap::new();
+        edits.insert(PathBuf::from("k8s/dusk/hpa.yaml"), "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: x\nspec:\n  minReplicas: [\n".to_string());
+        let e = render(&ws, r, &edits, Tools::native(false)).unwrap_err();
+        assert!(e.starts_with("k8s/dusk/hpa.yaml:"), "{e}");
+    }
+}

@@ -1,5 +1,0 @@
-//! Desired objects per release, normalisation and diffs.
-pub mod desired;
-pub mod diff;
-pub mod normalize;
-pub mod pulumi_yaml;

@@ -1,0 +1,250 @@
+//! The terminal runtime: reads input and backend messages, calls `update`, carries
+//! out effects and draws — only when something changed, at most ~30 frames/s.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt as _;
+use tokio::sync::mpsc;
+
+use crate::app::effects::{Effects, now_ms};
+use crate::app::keymap::Keymap;
+use crate::app::state::{Session, State};
+use crate::app::update::{Msg, update};
+
+use super::terminal::Tui;
+use crate::app::theme::{Theme, no_color};
+use tierui_core::context::Context;
+
+const FRAME: Duration = Duration::from_millis(33);
+/// How often the cluster pane asks AWS again on its own.
+const LIVE_EVERY: Duration = Duration::from_secs(300);
+
+pub fn session(ctx: &Context) -> Session {
+    Session {
+        sandbox: ctx.sandbox,
+        readonly: ctx.readonly,
+        demo: ctx.demo,
+        speed: ctx.options.speed,
+        aws_profile: ctx
+            .options
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok()),
+        aws_region: ctx.options.region.clone(),
+        endpoint_url: ctx
+            .options
+            .endpoint_url
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
+    }
+}
+
+/// Opens the UI on a workspace; returns when the operator quits.
+pub fn run(ctx: Context, started: Instant) -> Result<()> {
+    // Config errors print as plain errors before the terminal is taken over.
+    let theme = Theme::load(ctx.options.theme.as_deref(), &ctx.dirs.config, no_color())?;
+    let keymap = Keymap::load(&ctx.dirs.config)?;
+    // One thread runs the UI and every network task: results come back as
+    // messages anyway, and one allocator arena keeps the live view's memory low
+    // (glibc gives each worker thread its own; see the README's benchmarks).
+    // File work goes to tokio's blocking pool.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let ws = ctx.load();
+        let state = State::new(ws, session(&ctx), theme, keymap);
+        event_loop(ctx, state, started).await
+    })
+}
+
+async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<()> {
+    let mut tui = Tui::enter()?;
+    let size = tui.terminal.size()?;
+    state.width = size.width;
+    state.height = size.height;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut events = EventStream::new();
+    let mut signals = Signals::new()?;
+    let exit_after_first_frame = std::env::var_os("TIERUI_EXIT_AFTER_FIRST_FRAME").is_some();
+    // One sandbox world per process, shared by the walkthrough and the cluster pane.
+    let sandbox = if ctx.sandbox {
+        Some(std::sync::Arc::new(
+            tierui_backends::sandbox::clusters::Sandbox::open(&ctx, &state.ws)?,
+        ))
+    } else {
+        None
+    };
+    let mut effects = Effects::new(ctx.clone(), tx.clone(), sandbox);
+    for effect in crate::app::update::start(&mut state).effects {
+        effects.run(effect, &state);
+    }
+    let mut slow = tokio::time::interval_at(tokio::time::Instant::now() + LIVE_EVERY, LIVE_EVERY);
+    slow.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut dirty = true;
+    let mut last_frame: Option<Instant> = None;
+    // Input is answered at once; only backend churn is held to ~30 frames/s.
+    let mut key_at: Option<Instant> = None;
+    // A live view's watchers started at: logged when its first full table is drawn.
+    let mut watching: Option<(u64, Instant)> = None;
+    loop {
+        let due = match (key_at, last_frame) {
+            (Some(_), _) | (None, None) => Instant::now(),
+            (None, Some(t)) => t + FRAME,
+        };
+        if dirty && Instant::now() >= due {
+            let mut drawn = Default::default();
+            tui.terminal.draw(|f| drawn = crate::ui::draw(f, &state))?;
+            update(&mut state, Msg::Drawn(drawn));
+            if last_frame.is_none() {
+                tracing::info!(ms = started.elapsed().as_secs_f64() * 1000.0, "first frame");
+                if exit_after_first_frame {
+                    break;
+                }
+            }
+            if let Some(k) = key_at.take() {
+                tracing::debug!(target: "perf", ms = k.elapsed().as_secs_f64() * 1000.0, "key to frame");
+            }
+            if let Some((view, at)) = watching
+                && let crate::app::state::Screen::Live(v) = &state.screen
+                && v.id == view
+                && v.panes
+                    .iter()
+                    .all(|p| p.listed(tierui_backends::kube::watch::Kind::Pods))
+            {
+                let rows: usize = v.panes.iter().map(|p| p.pods.len()).sum();
+                tracing::info!(target: "perf", ms = at.elapsed().as_secs_f64() * 1000.0, rows, "live view: first full table drawn");
+                watching = None;
+            }
+            last_frame = Some(Instant::now());
+            dirty = false;
+        }
+        let wait = if dirty {
+            Some(due.saturating_duration_since(Instant::now()))
+        } else {
+            None
+        };
+        let msg = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => {
+                key_at.get_or_insert_with(Instant::now);
+                Msg::Key(k)
+            }
+                Some(Ok(Event::Mouse(m))) => Msg::Mouse(m),
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            Some(m) = rx.recv() => m,
+            () = sleep_opt(wait) => continue,
+            _ = ticker.tick(), if state.needs_tick() => Msg::Tick(now_ms()),
+            _ = slow.tick() => Msg::RefreshLive,
+            () = signals.recv() => {
+                tracing::info!("signal received, quitting");
+                break;
+            }
+        };
+        let out = update(&mut state, msg);
+        dirty |= out.redraw;
+        if !dirty {
+            // A key that changed nothing has no frame to wait for.
+            key_at = None;
+        }
+        for effect in out.effects {
+            if let crate::app::update::Effect::ExternalEdit { rel } = effect {
+                // The editor needs the terminal: suspend, run, restore. The old
+                // input stream is dropped first so it cannot take the editor's keys.
+                events = EventStream::new();
+                let result = external_edit(&mut tui, &ctx, &rel);
+                let _ = tx.send(Msg::ExternallyEdited { rel, result });
+                dirty = true;
+                continue;
+            }
+            if let crate::app::update::Effect::StartWatches { view, .. } = &effect
+                && watching.is_none_or(|(v, _)| v != *view)
+            {
+                watching = Some((*view, Instant::now()));
+            }
+            effects.run(effect, &state);
+        }
+        if state.quit {
+            break;
+        }
+    }
+    drop(tui);
+    Ok(())
+}
+
+fn external_edit(tui: &mut Tui, ctx: &Context, rel: &std::path::Path) -> Result<(), String> {
+    if ctx.readonly {
+        return Err("--readonly: $EDITOR could write the file, so it is not started".into());
+    }
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let mut parts = editor.split_whitespace();
+    let program = parts.next().unwrap_or("vi").to_string();
+    let path = ctx.root.join(rel);
+    tui.suspend();
+    let status = std::process::Command::new(&program)
+        .args(parts)
+        .arg(&path)
+        .status();
+    let resumed = tui.resume().map_err(|e| format!("terminal: {e}"));
+    let status = status.map_err(|e| format!("could not start $EDITOR ({program}): {e}"))?;
+    resumed?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{program} exited with {status}; the file is as it left it"
+        ))
+    }
+}
+
+async fn sleep_opt(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// SIGTERM, SIGHUP and SIGINT end the UI cleanly (the terminal is restored on drop).
+struct Signals {
+    #[cfg(unix)]
+    list: Vec<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let list = vec![
+                signal(SignalKind::terminate())?,
+                signal(SignalKind::hangup())?,
+                signal(SignalKind::interrupt())?,
+            ];
+            Ok(Signals { list })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let futs = self.list.iter_mut().map(|s| Box::pin(s.recv()));
+            futures::future::select_all(futs).await;
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
