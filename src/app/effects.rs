@@ -65,7 +65,7 @@ pub(crate) fn quick_edit_diff(
     field: tierui_core::workspace::quick::Field,
     value: &tierui_core::workspace::edit::NewValue,
     tools: Tools,
-) -> Result<super::diffview::DiffView, String> {
+) -> Result<super::diff::DiffView, String> {
     let root = ws.root.clone();
     let read = move |p: &std::path::Path| {
         std::fs::read_to_string(root.join(p)).map_err(|e| format!("{}: {e}", p.display()))
@@ -73,7 +73,7 @@ pub(crate) fn quick_edit_diff(
     let (file, new_text) = tierui_core::workspace::quick::apply(r, field, value, &read)?;
     let opened = crate::app::files::open(&ws.root.join(&file))?;
     let (report, notes) = render_diff(ws, release, Some((file.clone(), new_text.clone())), tools)?;
-    let mut view = super::diffview::DiffView::new(
+    let mut view = super::diff::DiffView::new(
         release,
         format!(
             "{} · {} → {}",
@@ -84,14 +84,14 @@ pub(crate) fn quick_edit_diff(
                 tierui_core::workspace::edit::NewValue::Int(n) => n.to_string(),
             }
         ),
-        super::diffview::DiffKind::Edit,
+        super::diff::DiffKind::Edit,
     );
-    view.edit = Some(super::diffview::EditDiff {
+    view.edit = Some(super::diff::EditDiff {
         file,
         before: opened.text.clone(),
         after: new_text.clone(),
     });
-    view.render = super::diffview::Pending::Ready(report);
+    view.render = super::diff::Pending::Ready(report);
     view.notes = notes;
     view.pending_save = Some((opened, new_text));
     Ok(view)
@@ -482,7 +482,7 @@ async fn serve_walk<C: Cloud>(
         ctx.sandbox,
     )?;
     let (file, progress) = (opened.file, opened.progress);
-    let mut view = super::walk::WalkView::new(
+    let mut view = super::walkthrough::WalkView::new(
         plan.clone(),
         progress.clone(),
         ctx.sandbox,

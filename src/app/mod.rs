@@ -1,7 +1,7 @@
 //! The application: state, messages, `update`, the effects they start, the
 //! keymap, theme and screen geometry (what a mouse click hits).
 pub mod commands;
-pub mod diffview;
+pub mod diff;
 pub mod editor;
 pub mod effects;
 pub mod files;
@@ -14,4 +14,4 @@ pub mod theme;
 pub mod update;
 pub mod update_edit;
 pub mod update_live;
-pub mod walk;
+pub mod walkthrough;

@@ -90,9 +90,9 @@ pub enum Confirmed {
 #[derive(Debug, Clone)]
 pub enum Screen {
     Home,
-    Walk(Box<super::walk::WalkView>),
+    Walk(Box<super::walkthrough::WalkView>),
     Editor(Box<super::editor::EditorView>),
-    Diff(Box<super::diffview::DiffView>),
+    Diff(Box<super::diff::DiffView>),
     Live(Box<super::live::LiveView>),
 }
 
@@ -243,7 +243,7 @@ impl State {
         }
     }
 
-    pub fn diff_mut(&mut self) -> Option<&mut super::diffview::DiffView> {
+    pub fn diff_mut(&mut self) -> Option<&mut super::diff::DiffView> {
         match &mut self.screen {
             Screen::Diff(d) => Some(d),
             _ => None,
@@ -254,22 +254,22 @@ impl State {
     pub fn forget_drifts(&mut self) {
         for screen in std::iter::once(&mut self.screen).chain(self.under.iter_mut()) {
             if let Screen::Diff(d) = screen
-                && matches!(d.drift, super::diffview::Pending::Ready(_))
+                && matches!(d.drift, super::diff::Pending::Ready(_))
             {
-                d.drift = super::diffview::Pending::NotAsked;
+                d.drift = super::diff::Pending::NotAsked;
                 d.drift_desired = None;
             }
         }
     }
 
-    pub fn walk(&self) -> Option<&super::walk::WalkView> {
+    pub fn walk(&self) -> Option<&super::walkthrough::WalkView> {
         match &self.screen {
             Screen::Walk(w) => Some(w),
             _ => None,
         }
     }
 
-    pub fn walk_mut(&mut self) -> Option<&mut super::walk::WalkView> {
+    pub fn walk_mut(&mut self) -> Option<&mut super::walkthrough::WalkView> {
         match &mut self.screen {
             Screen::Walk(w) => Some(w),
             _ => None,
@@ -282,7 +282,8 @@ impl State {
 
     /// Something on screen changes with time (elapsed, ETA), so the runtime ticks.
     pub fn needs_tick(&self) -> bool {
-        self.walk().is_some_and(super::walk::WalkView::running)
+        self.walk()
+            .is_some_and(super::walkthrough::WalkView::running)
             || matches!(&self.screen, Screen::Editor(e) if e.unsaved_since.is_some())
             || matches!(&self.screen, Screen::Live(_))
     }

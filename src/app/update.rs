@@ -11,11 +11,11 @@ use crate::app::theme::Theme;
 use tierui_core::workspace::model::Workspace;
 
 use super::commands::{self, Command};
-use super::diffview::DiffView;
+use super::diff::DiffView;
 use super::keymap::{Action, Key};
 use super::state::{Confirmed, Input, Level, Overlay, Pane, Screen, State};
 use super::update_edit;
-use super::walk::WalkView;
+use super::walkthrough::WalkView;
 use crate::app::files::{Draft, Opened, SaveError};
 use std::path::PathBuf;
 use tierui_backends::walkthrough::runner::{Command as WalkCommand, Event as WalkEvent};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crossterm::event::KeyEvent;
 
-use super::diffview::{DiffKind, DiffView, EditDiff, Pending};
+use super::diff::{DiffKind, DiffView, EditDiff, Pending};
 use super::editor::{EditorKey, EditorView};
 use super::keymap::Action;
 use super::state::{Choice, Input, Level, Overlay, Screen, Selection, State};

@@ -3,15 +3,15 @@
 pub mod bottom;
 pub mod cluster_live;
 pub mod detail;
-pub mod diff;
-pub mod editor;
+pub mod diff_view;
+pub mod editor_view;
 pub mod help;
-pub mod live;
+pub mod live_view;
 pub mod navigator;
 pub mod problems;
 pub mod statusbar;
 pub mod text;
-pub mod walk;
+pub mod walkthrough_view;
 
 #[cfg(test)]
 pub mod tests;
@@ -49,16 +49,16 @@ pub fn draw(f: &mut Frame, s: &State) -> Drawn {
             }
         }
         Screen::Editor(e) => {
-            editor::draw(f, body, s, e);
+            editor_view::draw(f, body, s, e);
         }
         Screen::Diff(d) => {
-            diff::draw(f, body, s, d);
+            diff_view::draw(f, body, s, d);
         }
         Screen::Walk(w) => {
-            walk::draw(f, body, s, w);
+            walkthrough_view::draw(f, body, s, w);
         }
         Screen::Live(v) => {
-            live::draw(f, body, s, v);
+            live_view::draw(f, body, s, v);
         }
     }
     bottom::draw(f, l.bottom, s);

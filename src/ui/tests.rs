@@ -126,7 +126,7 @@ fn w_on_an_eksctl_cluster_opens_the_walkthrough() {
     );
 }
 
-fn walk_view(s: &State) -> crate::app::walk::WalkView {
+fn walk_view(s: &State) -> crate::app::walkthrough::WalkView {
     let file = s.ws.root.join("provisioning/manual/dawn-cluster.yaml");
     let text = std::fs::read_to_string(file).unwrap();
     let mut d = Vec::new();
@@ -137,14 +137,19 @@ fn walk_view(s: &State) -> crate::app::walk::WalkView {
     .unwrap();
     let plan = tierui_core::walkthrough::plan::plan(&cfg, &d).unwrap();
     let progress = tierui_core::walkthrough::engine::Progress::new(&plan, "sandbox");
-    let mut w =
-        crate::app::walk::WalkView::new(plan, progress, true, "state.json".into(), 1_000_000);
+    let mut w = crate::app::walkthrough::WalkView::new(
+        plan,
+        progress,
+        true,
+        "state.json".into(),
+        1_000_000,
+    );
     w.identity = Some("account 123456789012 · eu-west-1 · sandbox".into());
     w
 }
 
 /// Marks every call of the given steps done, at fixed times.
-fn finish_steps(w: &mut crate::app::walk::WalkView, steps: &str) {
+fn finish_steps(w: &mut crate::app::walkthrough::WalkView, steps: &str) {
     let calls: Vec<(char, String)> = w
         .plan
         .steps
@@ -932,15 +937,15 @@ mod live {
     #[test]
     fn short_pod_names_keep_the_replicaset_hash() {
         let p = pod("day-service-7d9f-abcde", "Running", 1, 0, 1);
-        assert_eq!(crate::ui::live::short_pod_name(&p), "7d9f-abcde");
+        assert_eq!(crate::ui::live_view::short_pod_name(&p), "7d9f-abcde");
         let mut bare = p.clone();
         bare.owner = String::new();
         assert_eq!(
-            crate::ui::live::short_pod_name(&bare),
+            crate::ui::live_view::short_pod_name(&bare),
             "day-service-7d9f-abcde"
         );
         assert_eq!(
-            crate::ui::live::rollout_text(&DeploymentRow {
+            crate::ui::live_view::rollout_text(&DeploymentRow {
                 namespace: "n".into(),
                 name: "d".into(),
                 desired: 3,
@@ -1024,7 +1029,7 @@ mod live {
 
 #[test]
 fn apply_sends_exactly_the_objects_of_the_drift_shown_and_a_reload_forgets_it() {
-    use crate::app::diffview::{DiffKind, DiffView, Pending};
+    use crate::app::diff::{DiffKind, DiffView, Pending};
     use crate::app::state::{Confirmed, Overlay, Screen};
     use crate::app::update::Effect;
     let (_dir, mut s) = demo_state("default");

@@ -2,8 +2,8 @@
 //! aws-sdk EC2, EKS, IAM and STS clients, pointed at AWS or at `--endpoint-url`
 //! (moto, LocalStack). Everything returned is translated into tierui's types.
 
+mod calls;
 mod inventory;
-mod ops;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_smithy_http_client::tls;

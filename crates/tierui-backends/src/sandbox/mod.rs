@@ -4,8 +4,8 @@
 //! next time.
 
 pub mod clusters;
-pub mod inventory;
 pub mod ops;
+pub mod reads;
 pub mod scenario;
 pub mod seed;
 pub mod world;

@@ -14,7 +14,7 @@ use crate::app::keymap::Action;
 use crate::app::layout::list_offset;
 use crate::app::state::{Level, State};
 use crate::app::theme::Theme;
-use crate::app::walk::WalkView;
+use crate::app::walkthrough::WalkView;
 use tierui_core::cloud::{Op, Outputs};
 use tierui_core::walkthrough::engine::{CallStatus, StepStatus};
 use tierui_core::walkthrough::plan::Step;

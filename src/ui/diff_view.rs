@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::text::{cell, fit};
-use crate::app::diffview::{DiffKind, DiffView, Pending};
+use crate::app::diff::{DiffKind, DiffView, Pending};
 use crate::app::keymap::Action;
 use crate::app::state::State;
 use crate::app::theme::Theme;
