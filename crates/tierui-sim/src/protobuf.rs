@@ -32,7 +32,17 @@ enum F {
 
 type Schema = &'static [(u32, &'static str, F)];
 
+/// Field numbers, JSON names and types of the messages kubectl sends.
 fn schema(msg: &str) -> Option<Schema> {
+    meta_schema(msg)
+        .or_else(|| core_schema(msg))
+        .or_else(|| pod_schema(msg))
+        .or_else(|| apps_schema(msg))
+        .or_else(|| service_schema(msg))
+}
+
+/// ObjectMeta and the other meta/v1 messages.
+fn meta_schema(msg: &str) -> Option<Schema> {
     use F::*;
     let s: Schema = match msg {
         "ObjectMeta" => &[
@@ -56,6 +66,22 @@ fn schema(msg: &str) -> Option<Schema> {
             (6, "controller", BoolP),
             (7, "blockOwnerDeletion", BoolP),
         ],
+        "LabelSelector" => &[
+            (1, "matchLabels", MapStr),
+            (2, "matchExpressions", RepMsg("LabelSelectorRequirement")),
+        ],
+        "LabelSelectorRequirement" => {
+            &[(1, "key", Str), (2, "operator", Str), (3, "values", RepStr)]
+        }
+        _ => return None,
+    };
+    Some(s)
+}
+
+/// Namespaces, ConfigMaps and Secrets.
+fn core_schema(msg: &str) -> Option<Schema> {
+    use F::*;
+    let s: Schema = match msg {
         "Namespace" => &[
             (1, "metadata", Msg("ObjectMeta")),
             (2, "spec", Msg("NamespaceSpec")),
@@ -74,6 +100,15 @@ fn schema(msg: &str) -> Option<Schema> {
             (4, "stringData", MapStr),
             (5, "immutable", BoolP),
         ],
+        _ => return None,
+    };
+    Some(s)
+}
+
+/// Pods, their templates and containers.
+fn pod_schema(msg: &str) -> Option<Schema> {
+    use F::*;
+    let s: Schema = match msg {
         "Pod" => &[
             (1, "metadata", Msg("ObjectMeta")),
             (2, "spec", Msg("PodSpec")),
@@ -122,6 +157,15 @@ fn schema(msg: &str) -> Option<Schema> {
         ],
         "EnvVar" => &[(1, "name", Str), (2, "value", Str)],
         "ResourceRequirements" => &[(1, "limits", MapQty), (2, "requests", MapQty)],
+        _ => return None,
+    };
+    Some(s)
+}
+
+/// Deployments and their rollout strategy.
+fn apps_schema(msg: &str) -> Option<Schema> {
+    use F::*;
+    let s: Schema = match msg {
         "Deployment" => &[
             (1, "metadata", Msg("ObjectMeta")),
             (2, "spec", Msg("DeploymentSpec")),
@@ -141,13 +185,15 @@ fn schema(msg: &str) -> Option<Schema> {
             (2, "rollingUpdate", Msg("RollingUpdateDeployment")),
         ],
         "RollingUpdateDeployment" => &[(1, "maxUnavailable", IntOrStr), (2, "maxSurge", IntOrStr)],
-        "LabelSelector" => &[
-            (1, "matchLabels", MapStr),
-            (2, "matchExpressions", RepMsg("LabelSelectorRequirement")),
-        ],
-        "LabelSelectorRequirement" => {
-            &[(1, "key", Str), (2, "operator", Str), (3, "values", RepStr)]
-        }
+        _ => return None,
+    };
+    Some(s)
+}
+
+/// Services and their ports.
+fn service_schema(msg: &str) -> Option<Schema> {
+    use F::*;
+    let s: Schema = match msg {
         "Service" => &[
             (1, "metadata", Msg("ObjectMeta")),
             (2, "spec", Msg("ServiceSpec")),

@@ -195,37 +195,217 @@ fn operation(op: &Op, v3: bool, ref_prefix: &str, resp_schema: &str) -> Value {
     o
 }
 
+/// Everything the operations of one kind's paths share.
+struct PathOps<'a> {
+    k: &'a Kind,
+    v3: bool,
+    ref_prefix: &'a str,
+    item: String,
+    list: String,
+    gvk: Value,
+}
+
+const PATCH_SCHEMA: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch";
+
+impl PathOps<'_> {
+    fn op(
+        &self,
+        method: &str,
+        action: &str,
+        body: Option<String>,
+        params: Vec<Value>,
+        resp: &str,
+        gvk: Value,
+    ) -> Value {
+        let op = Op {
+            method,
+            action,
+            kind: self.k,
+            gvk,
+            body_schema: body,
+            params,
+        };
+        operation(&op, self.v3, self.ref_prefix, resp)
+    }
+
+    /// Adds the `namespace` (for namespaced kinds) and `name` path parameters.
+    fn scoped(&self, mut v: Vec<Value>, with_name: bool) -> Vec<Value> {
+        if self.k.namespaced {
+            v.push(param("namespace", "path", self.v3));
+        }
+        if with_name {
+            v.push(param("name", "path", self.v3));
+        }
+        v
+    }
+
+    /// Query parameters of create/update/patch/delete, plus `extra`.
+    fn write_params(&self, extra: &[&str]) -> Vec<Value> {
+        ["dryRun", "fieldManager", "fieldValidation", "pretty"]
+            .iter()
+            .chain(extra)
+            .map(|n| param(n, "query", self.v3))
+            .collect()
+    }
+
+    /// Query parameters of list and watch.
+    fn list_params(&self) -> Vec<Value> {
+        [
+            "labelSelector",
+            "fieldSelector",
+            "limit",
+            "continue",
+            "resourceVersion",
+            "resourceVersionMatch",
+            "timeoutSeconds",
+            "watch",
+            "allowWatchBookmarks",
+            "sendInitialEvents",
+        ]
+        .iter()
+        .map(|n| param(n, "query", self.v3))
+        .collect()
+    }
+
+    /// The collection path: list, and (unless computed) create and deletecollection.
+    fn collection(&self) -> Value {
+        let (item, g) = (&self.item, &self.gvk);
+        let mut c = Map::new();
+        let list_params = self.scoped(self.list_params(), false);
+        c.insert(
+            "get".into(),
+            self.op(
+                "list",
+                "list",
+                None,
+                list_params.clone(),
+                &self.list,
+                g.clone(),
+            ),
+        );
+        if !self.k.computed {
+            let params = self.scoped(self.write_params(&[]), false);
+            let create = self.op(
+                "create",
+                "post",
+                Some(item.clone()),
+                params,
+                item,
+                g.clone(),
+            );
+            c.insert("post".into(), create);
+            let delete = self.op(
+                "deletecollection",
+                "deletecollection",
+                None,
+                list_params,
+                item,
+                g.clone(),
+            );
+            c.insert("delete".into(), delete);
+        }
+        Value::Object(c)
+    }
+
+    /// The object path: read, and (unless computed) replace, patch and delete.
+    fn object(&self) -> Value {
+        let (item, g) = (&self.item, &self.gvk);
+        let mut o = Map::new();
+        let params = self.scoped(vec![param("pretty", "query", self.v3)], true);
+        o.insert(
+            "get".into(),
+            self.op("read", "get", None, params, item, g.clone()),
+        );
+        if !self.k.computed {
+            let params = self.scoped(self.write_params(&[]), true);
+            let replace = self.op(
+                "replace",
+                "put",
+                Some(item.clone()),
+                params,
+                item,
+                g.clone(),
+            );
+            o.insert("put".into(), replace);
+            let params = self.scoped(self.write_params(&["force"]), true);
+            let patch = self.op(
+                "patch",
+                "patch",
+                Some(PATCH_SCHEMA.into()),
+                params,
+                item,
+                g.clone(),
+            );
+            o.insert("patch".into(), patch);
+            let params = self.write_params(&["gracePeriodSeconds", "propagationPolicy"]);
+            let delete = self.op(
+                "delete",
+                "delete",
+                None,
+                self.scoped(params, true),
+                item,
+                g.clone(),
+            );
+            o.insert("delete".into(), delete);
+        }
+        Value::Object(o)
+    }
+
+    /// A subresource path (`status`, or `scale` with autoscaling/v1 Scale): read, replace, patch.
+    fn subresource(&self, sub: &str) -> Value {
+        let (sg, resp) = if sub == "scale" {
+            (
+                json!({"group": "autoscaling", "version": "v1", "kind": "Scale"}),
+                "io.k8s.api.autoscaling.v1.Scale".to_string(),
+            )
+        } else {
+            (self.gvk.clone(), self.item.clone())
+        };
+        let mut s = Map::new();
+        let read = self.op(
+            "read",
+            "get",
+            None,
+            self.scoped(vec![], true),
+            &resp,
+            sg.clone(),
+        );
+        s.insert("get".into(), read);
+        let params = self.scoped(self.write_params(&[]), true);
+        let replace = self.op(
+            "replace",
+            "put",
+            Some(resp.clone()),
+            params,
+            &resp,
+            sg.clone(),
+        );
+        s.insert("put".into(), replace);
+        let params = self.scoped(self.write_params(&["force"]), true);
+        let patch = self.op(
+            "patch",
+            "patch",
+            Some(PATCH_SCHEMA.into()),
+            params,
+            &resp,
+            sg,
+        );
+        s.insert("patch".into(), patch);
+        Value::Object(s)
+    }
+}
+
 fn add_paths(paths: &mut Map<String, Value>, k: &Kind, v3: bool, ref_prefix: &str) {
-    let base = kinds::get(0).gv_path();
-    let _ = base;
     let prefix = k.gv_path();
     let item = schema_name(k);
-    let list = format!("{item}List");
-    let ns_param = || param("namespace", "path", v3);
-    let name_param = || param("name", "path", v3);
-    let write_params = |extra: &[&str]| -> Vec<Value> {
-        let mut p: Vec<Value> = ["dryRun", "fieldManager", "fieldValidation", "pretty"]
-            .iter()
-            .map(|n| param(n, "query", v3))
-            .collect();
-        p.extend(extra.iter().map(|n| param(n, "query", v3)));
-        p
+    let ops = PathOps {
+        k,
+        v3,
+        ref_prefix,
+        list: format!("{item}List"),
+        item,
+        gvk: gvk(k),
     };
-    let list_params: Vec<Value> = [
-        "labelSelector",
-        "fieldSelector",
-        "limit",
-        "continue",
-        "resourceVersion",
-        "resourceVersionMatch",
-        "timeoutSeconds",
-        "watch",
-        "allowWatchBookmarks",
-        "sendInitialEvents",
-    ]
-    .iter()
-    .map(|n| param(n, "query", v3))
-    .collect();
     let (coll, obj) = if k.namespaced {
         (
             format!("{prefix}/namespaces/{{namespace}}/{}", k.plural),
@@ -237,167 +417,21 @@ fn add_paths(paths: &mut Map<String, Value>, k: &Kind, v3: bool, ref_prefix: &st
             format!("{prefix}/{}/{{name}}", k.plural),
         )
     };
-    let g = gvk(k);
-    let scoped = |mut v: Vec<Value>, with_name: bool| {
-        if k.namespaced {
-            v.push(ns_param());
-        }
-        if with_name {
-            v.push(name_param());
-        }
-        v
-    };
-    let mk = |method: &str,
-              action: &str,
-              body: Option<String>,
-              params: Vec<Value>,
-              resp: &str,
-              gvk: Value| {
-        operation(
-            &Op {
-                method,
-                action,
-                kind: k,
-                gvk,
-                body_schema: body,
-                params,
-            },
-            v3,
-            ref_prefix,
-            resp,
-        )
-    };
-    let mut c = Map::new();
-    c.insert(
-        "get".into(),
-        mk(
-            "list",
-            "list",
-            None,
-            scoped(list_params.clone(), false),
-            &list,
-            g.clone(),
-        ),
-    );
-    if !k.computed {
-        c.insert(
-            "post".into(),
-            mk(
-                "create",
-                "post",
-                Some(item.clone()),
-                scoped(write_params(&[]), false),
-                &item,
-                g.clone(),
-            ),
-        );
-        c.insert(
-            "delete".into(),
-            mk(
-                "deletecollection",
-                "deletecollection",
-                None,
-                scoped(list_params.clone(), false),
-                &item,
-                g.clone(),
-            ),
-        );
-    }
-    paths.insert(coll, Value::Object(c));
-    let mut o = Map::new();
-    o.insert(
-        "get".into(),
-        mk(
-            "read",
-            "get",
-            None,
-            scoped(vec![param("pretty", "query", v3)], true),
-            &item,
-            g.clone(),
-        ),
-    );
-    if !k.computed {
-        o.insert(
-            "put".into(),
-            mk(
-                "replace",
-                "put",
-                Some(item.clone()),
-                scoped(write_params(&[]), true),
-                &item,
-                g.clone(),
-            ),
-        );
-        o.insert(
-            "patch".into(),
-            mk(
-                "patch",
-                "patch",
-                Some("io.k8s.apimachinery.pkg.apis.meta.v1.Patch".into()),
-                scoped(write_params(&["force"]), true),
-                &item,
-                g.clone(),
-            ),
-        );
-        o.insert(
-            "delete".into(),
-            mk(
-                "delete",
-                "delete",
-                None,
-                scoped(
-                    write_params(&["gracePeriodSeconds", "propagationPolicy"]),
-                    true,
-                ),
-                &item,
-                g.clone(),
-            ),
-        );
-    }
-    paths.insert(obj.clone(), Value::Object(o));
+    paths.insert(coll, ops.collection());
+    paths.insert(obj.clone(), ops.object());
     if k.namespaced {
-        paths.insert(
-            format!("{prefix}/{}", k.plural),
-            json!({"get": mk("listForAllNamespaces", "list", None, list_params, &list, g.clone())}),
+        let all = ops.op(
+            "listForAllNamespaces",
+            "list",
+            None,
+            ops.list_params(),
+            &ops.list,
+            ops.gvk.clone(),
         );
+        paths.insert(format!("{prefix}/{}", k.plural), json!({ "get": all }));
     }
     for sub in k.subresources.iter().filter(|s| **s != "finalize") {
-        let (sg, resp) = if *sub == "scale" {
-            (
-                json!({"group": "autoscaling", "version": "v1", "kind": "Scale"}),
-                "io.k8s.api.autoscaling.v1.Scale".to_string(),
-            )
-        } else {
-            (g.clone(), item.clone())
-        };
-        let mut s = Map::new();
-        s.insert(
-            "get".into(),
-            mk("read", "get", None, scoped(vec![], true), &resp, sg.clone()),
-        );
-        s.insert(
-            "put".into(),
-            mk(
-                "replace",
-                "put",
-                Some(resp.clone()),
-                scoped(write_params(&[]), true),
-                &resp,
-                sg.clone(),
-            ),
-        );
-        s.insert(
-            "patch".into(),
-            mk(
-                "patch",
-                "patch",
-                Some("io.k8s.apimachinery.pkg.apis.meta.v1.Patch".into()),
-                scoped(write_params(&["force"]), true),
-                &resp,
-                sg,
-            ),
-        );
-        paths.insert(format!("{obj}/{sub}"), Value::Object(s));
+        paths.insert(format!("{obj}/{sub}"), ops.subresource(sub));
     }
 }
 

@@ -289,288 +289,328 @@ pub fn cells(kind: KindId, o: &Value) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
     let age = json!(age(o.pointer("/metadata/creationTimestamp")));
     match kind {
-        kinds::POD => {
-            let cs = o
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array);
-            let total = o
-                .pointer("/spec/containers")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            let ready = cs.map_or(0, |c| {
-                c.iter()
-                    .filter(|x| x.get("ready") == Some(&json!(true)))
-                    .count()
-            });
-            let restarts: i64 = cs.map_or(0, |c| c.iter().map(|x| i(x, "/restartCount")).sum());
-            let ip = s(o, "/status/podIP");
-            let node = s(o, "/spec/nodeName");
-            vec![
-                name,
-                json!(format!("{ready}/{total}")),
-                json!(pod_status(o)),
-                json!(restarts.to_string()),
-                age,
-                json!(if ip.is_empty() { "<none>" } else { ip }),
-                json!(if node.is_empty() { "<none>" } else { node }),
-                json!("<none>"),
-                json!("<none>"),
-            ]
-        }
-        kinds::DEPLOYMENT => {
-            let (c, im) = containers_images(o.pointer("/spec/template/spec"));
-            vec![
-                name,
-                json!(format!(
-                    "{}/{}",
-                    i(o, "/status/readyReplicas"),
-                    i(o, "/spec/replicas")
-                )),
-                json!(i(o, "/status/updatedReplicas")),
-                json!(i(o, "/status/availableReplicas")),
-                age,
-                json!(c),
-                json!(im),
-                json!(selector_text(o.pointer("/spec/selector"))),
-            ]
-        }
-        kinds::REPLICASET => {
-            let (c, im) = containers_images(o.pointer("/spec/template/spec"));
-            vec![
-                name,
-                json!(i(o, "/spec/replicas")),
-                json!(i(o, "/status/replicas")),
-                json!(i(o, "/status/readyReplicas")),
-                age,
-                json!(c),
-                json!(im),
-                json!(selector_text(o.pointer("/spec/selector"))),
-            ]
-        }
-        kinds::HPA => vec![
-            name,
-            json!(format!(
-                "{}/{}",
-                s(o, "/spec/scaleTargetRef/kind"),
-                s(o, "/spec/scaleTargetRef/name")
-            )),
-            json!(hpa_targets(o)),
-            json!(
-                o.pointer("/spec/minReplicas")
-                    .and_then(Value::as_i64)
-                    .map_or("<unset>".into(), |m| m.to_string())
-            ),
-            json!(i(o, "/spec/maxReplicas")),
-            json!(i(o, "/status/currentReplicas")),
-            age,
-        ],
-        kinds::SERVICE => {
-            let ports: Vec<String> = o
-                .pointer("/spec/ports")
-                .and_then(Value::as_array)
-                .map(|ps| {
-                    ps.iter()
-                        .map(|p| format!("{}/{}", i(p, "/port"), s(p, "/protocol")))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let sel = o
-                .pointer("/spec/selector")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_else(|| "<none>".into());
-            vec![
-                name,
-                json!(s(o, "/spec/type")),
-                json!(s(o, "/spec/clusterIP")),
-                json!("<none>"),
-                json!(if ports.is_empty() {
-                    "<none>".into()
-                } else {
-                    ports.join(",")
-                }),
-                age,
-                json!(sel),
-            ]
-        }
-        kinds::NODE => {
-            let ready = o
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .and_then(|c| c.iter().find(|x| s(x, "/type") == "Ready"))
-                .map(|c| s(c, "/status") == "True")
-                .unwrap_or(false);
-            let mut status = if ready {
-                "Ready".to_string()
-            } else {
-                "NotReady".to_string()
-            };
-            if o.pointer("/spec/unschedulable") == Some(&json!(true)) {
-                status.push_str(",SchedulingDisabled");
-            }
-            let addr = |t: &str| {
-                o.pointer("/status/addresses")
-                    .and_then(Value::as_array)
-                    .and_then(|a| a.iter().find(|x| s(x, "/type") == t))
-                    .map(|x| s(x, "/address").to_string())
-                    .unwrap_or_else(|| "<none>".into())
-            };
-            vec![
-                name,
-                json!(status),
-                json!("<none>"),
-                age,
-                json!(s(o, "/status/nodeInfo/kubeletVersion")),
-                json!(addr("InternalIP")),
-                json!(addr("ExternalIP")),
-                json!(s(o, "/status/nodeInfo/osImage")),
-                json!(s(o, "/status/nodeInfo/kernelVersion")),
-                json!(s(o, "/status/nodeInfo/containerRuntimeVersion")),
-            ]
-        }
+        kinds::POD => pod_cells(o, name, age),
+        kinds::DEPLOYMENT => deployment_cells(o, name, age),
+        kinds::REPLICASET => replicaset_cells(o, name, age),
+        kinds::HPA => hpa_cells(o, name, age),
+        kinds::SERVICE => service_cells(o, name, age),
+        kinds::NODE => node_cells(o, name, age),
         kinds::NAMESPACE => vec![name, json!(s(o, "/status/phase")), age],
-        kinds::CONFIGMAP => {
-            let n = o
-                .get("data")
-                .and_then(Value::as_object)
-                .map_or(0, |m| m.len())
-                + o.get("binaryData")
-                    .and_then(Value::as_object)
-                    .map_or(0, |m| m.len());
-            vec![name, json!(n), age]
-        }
-        kinds::SECRET => vec![
-            name,
-            json!(s(o, "/type")),
-            json!(
-                o.get("data")
-                    .and_then(Value::as_object)
-                    .map_or(0, |m| m.len())
-            ),
-            age,
-        ],
-        kinds::INGRESS => {
-            let hosts: Vec<&str> = o
-                .pointer("/spec/rules")
-                .and_then(Value::as_array)
-                .map(|r| {
-                    r.iter()
-                        .map(|x| s(x, "/host"))
-                        .filter(|h| !h.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let class = s(o, "/spec/ingressClassName");
-            vec![
-                name,
-                json!(if class.is_empty() { "<none>" } else { class }),
-                json!(if hosts.is_empty() {
-                    "*".into()
-                } else {
-                    hosts.join(",")
-                }),
-                json!(""),
-                json!("80"),
-                age,
-            ]
-        }
-        kinds::EVENT => {
-            let last = o
-                .get("lastTimestamp")
-                .filter(|v| !v.is_null())
-                .or_else(|| o.pointer("/metadata/creationTimestamp"));
-            let obj = format!(
-                "{}/{}",
-                s(o, "/involvedObject/kind").to_lowercase(),
-                s(o, "/involvedObject/name")
-            );
-            vec![
-                json!(self::age(last)),
-                json!(s(o, "/type")),
-                json!(s(o, "/reason")),
-                json!(obj),
-                json!(s(o, "/message")),
-                name,
-            ]
-        }
-        kinds::ENDPOINTS => {
-            let mut eps = Vec::new();
-            for sub in o
-                .get("subsets")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let ports: Vec<i64> = sub
-                    .get("ports")
-                    .and_then(Value::as_array)
-                    .map(|p| p.iter().map(|x| i(x, "/port")).collect())
-                    .unwrap_or_default();
-                for a in sub
-                    .get("addresses")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    for p in &ports {
-                        eps.push(format!("{}:{p}", s(a, "/ip")));
-                    }
-                }
-            }
-            let shown = if eps.is_empty() {
-                "<none>".to_string()
-            } else if eps.len() > 3 {
-                format!("{} + {} more...", eps[..3].join(","), eps.len() - 3)
-            } else {
-                eps.join(",")
-            };
-            vec![name, json!(shown), age]
-        }
-        kinds::ENDPOINTSLICE => {
-            let ports: Vec<String> = o
-                .get("ports")
-                .and_then(Value::as_array)
-                .map(|p| p.iter().map(|x| i(x, "/port").to_string()).collect())
-                .unwrap_or_default();
-            let addrs: Vec<String> = o
-                .get("endpoints")
-                .and_then(Value::as_array)
-                .map(|e| {
-                    e.iter()
-                        .filter_map(|x| {
-                            x.pointer("/addresses/0")
-                                .and_then(Value::as_str)
-                                .map(str::to_string)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let shown = if addrs.is_empty() {
-                "<unset>".to_string()
-            } else if addrs.len() > 3 {
-                format!("{} + {} more...", addrs[..3].join(","), addrs.len() - 3)
-            } else {
-                addrs.join(",")
-            };
-            vec![
-                name,
-                json!(s(o, "/addressType")),
-                json!(if ports.is_empty() {
-                    "<unset>".into()
-                } else {
-                    ports.join(",")
-                }),
-                json!(shown),
-                age,
-            ]
-        }
+        kinds::CONFIGMAP => configmap_cells(o, name, age),
+        kinds::SECRET => secret_cells(o, name, age),
+        kinds::INGRESS => ingress_cells(o, name, age),
+        kinds::EVENT => event_cells(o, name),
+        kinds::ENDPOINTS => endpoints_cells(o, name, age),
+        kinds::ENDPOINTSLICE => endpointslice_cells(o, name, age),
         _ => vec![name, age],
     }
+}
+
+/// Pod row: READY, STATUS, RESTARTS, AGE, then the wide IP/NODE columns.
+fn pod_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let cs = o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array);
+    let total = o
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let ready = cs.map_or(0, |c| {
+        c.iter()
+            .filter(|x| x.get("ready") == Some(&json!(true)))
+            .count()
+    });
+    let restarts: i64 = cs.map_or(0, |c| c.iter().map(|x| i(x, "/restartCount")).sum());
+    let ip = s(o, "/status/podIP");
+    let node = s(o, "/spec/nodeName");
+    vec![
+        name,
+        json!(format!("{ready}/{total}")),
+        json!(pod_status(o)),
+        json!(restarts.to_string()),
+        age,
+        json!(if ip.is_empty() { "<none>" } else { ip }),
+        json!(if node.is_empty() { "<none>" } else { node }),
+        json!("<none>"),
+        json!("<none>"),
+    ]
+}
+
+/// Deployment row: READY, UP-TO-DATE, AVAILABLE, AGE, then containers/images/selector.
+fn deployment_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let (c, im) = containers_images(o.pointer("/spec/template/spec"));
+    vec![
+        name,
+        json!(format!(
+            "{}/{}",
+            i(o, "/status/readyReplicas"),
+            i(o, "/spec/replicas")
+        )),
+        json!(i(o, "/status/updatedReplicas")),
+        json!(i(o, "/status/availableReplicas")),
+        age,
+        json!(c),
+        json!(im),
+        json!(selector_text(o.pointer("/spec/selector"))),
+    ]
+}
+
+/// ReplicaSet row: DESIRED, CURRENT, READY, AGE, then containers/images/selector.
+fn replicaset_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let (c, im) = containers_images(o.pointer("/spec/template/spec"));
+    vec![
+        name,
+        json!(i(o, "/spec/replicas")),
+        json!(i(o, "/status/replicas")),
+        json!(i(o, "/status/readyReplicas")),
+        age,
+        json!(c),
+        json!(im),
+        json!(selector_text(o.pointer("/spec/selector"))),
+    ]
+}
+
+/// HorizontalPodAutoscaler row: REFERENCE, TARGETS, MINPODS, MAXPODS, REPLICAS, AGE.
+fn hpa_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    vec![
+        name,
+        json!(format!(
+            "{}/{}",
+            s(o, "/spec/scaleTargetRef/kind"),
+            s(o, "/spec/scaleTargetRef/name")
+        )),
+        json!(hpa_targets(o)),
+        json!(
+            o.pointer("/spec/minReplicas")
+                .and_then(Value::as_i64)
+                .map_or("<unset>".into(), |m| m.to_string())
+        ),
+        json!(i(o, "/spec/maxReplicas")),
+        json!(i(o, "/status/currentReplicas")),
+        age,
+    ]
+}
+
+/// Service row: TYPE, CLUSTER-IP, EXTERNAL-IP, PORT(S), AGE, SELECTOR.
+fn service_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let ports: Vec<String> = o
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .map(|p| format!("{}/{}", i(p, "/port"), s(p, "/protocol")))
+                .collect()
+        })
+        .unwrap_or_default();
+    let sel = o
+        .pointer("/spec/selector")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_else(|| "<none>".into());
+    vec![
+        name,
+        json!(s(o, "/spec/type")),
+        json!(s(o, "/spec/clusterIP")),
+        json!("<none>"),
+        json!(if ports.is_empty() {
+            "<none>".into()
+        } else {
+            ports.join(",")
+        }),
+        age,
+        json!(sel),
+    ]
+}
+
+/// Node row: STATUS (with SchedulingDisabled), ROLES, AGE, VERSION, then addresses and node info.
+fn node_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let ready = o
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|c| c.iter().find(|x| s(x, "/type") == "Ready"))
+        .map(|c| s(c, "/status") == "True")
+        .unwrap_or(false);
+    let mut status = if ready {
+        "Ready".to_string()
+    } else {
+        "NotReady".to_string()
+    };
+    if o.pointer("/spec/unschedulable") == Some(&json!(true)) {
+        status.push_str(",SchedulingDisabled");
+    }
+    let addr = |t: &str| {
+        o.pointer("/status/addresses")
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().find(|x| s(x, "/type") == t))
+            .map(|x| s(x, "/address").to_string())
+            .unwrap_or_else(|| "<none>".into())
+    };
+    vec![
+        name,
+        json!(status),
+        json!("<none>"),
+        age,
+        json!(s(o, "/status/nodeInfo/kubeletVersion")),
+        json!(addr("InternalIP")),
+        json!(addr("ExternalIP")),
+        json!(s(o, "/status/nodeInfo/osImage")),
+        json!(s(o, "/status/nodeInfo/kernelVersion")),
+        json!(s(o, "/status/nodeInfo/containerRuntimeVersion")),
+    ]
+}
+
+/// ConfigMap row: DATA counts both `data` and `binaryData` keys.
+fn configmap_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let n = o
+        .get("data")
+        .and_then(Value::as_object)
+        .map_or(0, |m| m.len())
+        + o.get("binaryData")
+            .and_then(Value::as_object)
+            .map_or(0, |m| m.len());
+    vec![name, json!(n), age]
+}
+
+/// Secret row: TYPE, DATA, AGE.
+fn secret_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    vec![
+        name,
+        json!(s(o, "/type")),
+        json!(
+            o.get("data")
+                .and_then(Value::as_object)
+                .map_or(0, |m| m.len())
+        ),
+        age,
+    ]
+}
+
+/// Ingress row: CLASS, HOSTS, ADDRESS, PORTS, AGE.
+fn ingress_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let hosts: Vec<&str> = o
+        .pointer("/spec/rules")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .map(|x| s(x, "/host"))
+                .filter(|h| !h.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let class = s(o, "/spec/ingressClassName");
+    vec![
+        name,
+        json!(if class.is_empty() { "<none>" } else { class }),
+        json!(if hosts.is_empty() {
+            "*".into()
+        } else {
+            hosts.join(",")
+        }),
+        json!(""),
+        json!("80"),
+        age,
+    ]
+}
+
+/// Event row: LAST SEEN, TYPE, REASON, OBJECT, MESSAGE, then the wide NAME.
+fn event_cells(o: &Value, name: Value) -> Vec<Value> {
+    let last = o
+        .get("lastTimestamp")
+        .filter(|v| !v.is_null())
+        .or_else(|| o.pointer("/metadata/creationTimestamp"));
+    let obj = format!(
+        "{}/{}",
+        s(o, "/involvedObject/kind").to_lowercase(),
+        s(o, "/involvedObject/name")
+    );
+    vec![
+        json!(self::age(last)),
+        json!(s(o, "/type")),
+        json!(s(o, "/reason")),
+        json!(obj),
+        json!(s(o, "/message")),
+        name,
+    ]
+}
+
+/// Endpoints row: every `ip:port` of the ready addresses, the first three shown.
+fn endpoints_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let mut eps = Vec::new();
+    for sub in o
+        .get("subsets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let ports: Vec<i64> = sub
+            .get("ports")
+            .and_then(Value::as_array)
+            .map(|p| p.iter().map(|x| i(x, "/port")).collect())
+            .unwrap_or_default();
+        for a in sub
+            .get("addresses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for p in &ports {
+                eps.push(format!("{}:{p}", s(a, "/ip")));
+            }
+        }
+    }
+    let shown = if eps.is_empty() {
+        "<none>".to_string()
+    } else if eps.len() > 3 {
+        format!("{} + {} more...", eps[..3].join(","), eps.len() - 3)
+    } else {
+        eps.join(",")
+    };
+    vec![name, json!(shown), age]
+}
+
+/// EndpointSlice row: ADDRESSTYPE, PORTS, ENDPOINTS (first three), AGE.
+fn endpointslice_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let ports: Vec<String> = o
+        .get("ports")
+        .and_then(Value::as_array)
+        .map(|p| p.iter().map(|x| i(x, "/port").to_string()).collect())
+        .unwrap_or_default();
+    let addrs: Vec<String> = o
+        .get("endpoints")
+        .and_then(Value::as_array)
+        .map(|e| {
+            e.iter()
+                .filter_map(|x| {
+                    x.pointer("/addresses/0")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let shown = if addrs.is_empty() {
+        "<unset>".to_string()
+    } else if addrs.len() > 3 {
+        format!("{} + {} more...", addrs[..3].join(","), addrs.len() - 3)
+    } else {
+        addrs.join(",")
+    };
+    vec![
+        name,
+        json!(s(o, "/addressType")),
+        json!(if ports.is_empty() {
+            "<unset>".into()
+        } else {
+            ports.join(",")
+        }),
+        json!(shown),
+        age,
+    ]
 }
 
 fn partial(o: &Value, full: bool) -> Value {

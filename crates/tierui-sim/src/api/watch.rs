@@ -108,99 +108,165 @@ pub fn serve(
             "watch is not supported on metrics",
         ));
     }
-    let bookmarks = flag(q, "allowWatchBookmarks");
-    let send_initial = flag(q, "sendInitialEvents");
-    let timeout = match q.get("timeoutSeconds").filter(|t| !t.is_empty()) {
-        Some(t) => Some(
-            t.parse::<u64>()
-                .map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds {t:?}")))?,
-        ),
-        None => None,
-    };
-    let requested = match q.get("resourceVersion").map(String::as_str) {
-        None | Some("") | Some("0") => None,
-        Some(s) => Some(
-            s.parse::<u64>()
-                .map_err(|_| ApiError::bad_request(format!("invalid resource version {s:?}")))?,
-        ),
-    };
+    let params = Params::parse(q)?;
     let filter = Filter {
         kind,
         ns,
         labels,
         fields,
     };
-    let (start, initial, too_old) = {
+    let begin = Begin::of(&sim, &filter, &params);
+    let (tx, rx) = futures::channel::mpsc::channel::<Result<Bytes, std::io::Error>>(256);
+    let signals = Signals {
+        changes: sim.lock().store.subscribe(),
+        drops: sim.drops.subscribe(),
+        shutdown: sim.shutdown.subscribe(),
+    };
+    // Subscribing marks the current value seen: a watch begun as the simulator
+    // stops must not wait for a change that already happened.
+    if *signals.shutdown.borrow() {
+        return Err(ApiError::shutting_down());
+    }
+    let watch = Watch {
+        sim,
+        filter,
+        as_table,
+        params,
+    };
+    tokio::spawn(watch.run(tx, begin, signals));
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(rx))
+        .unwrap_or_default())
+}
+
+type Tx = futures::channel::mpsc::Sender<Result<Bytes, std::io::Error>>;
+
+/// The watch's query parameters.
+struct Params {
+    bookmarks: bool,
+    send_initial: bool,
+    timeout: Option<u64>,
+    /// `resourceVersion` to start after; None for "now" (unset, empty or 0).
+    requested: Option<u64>,
+}
+
+impl Params {
+    fn parse(q: &Query) -> ApiResult<Self> {
+        let timeout = match q.get("timeoutSeconds").filter(|t| !t.is_empty()) {
+            Some(t) => Some(
+                t.parse::<u64>()
+                    .map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds {t:?}")))?,
+            ),
+            None => None,
+        };
+        let requested =
+            match q.get("resourceVersion").map(String::as_str) {
+                None | Some("") | Some("0") => None,
+                Some(s) => Some(s.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request(format!("invalid resource version {s:?}"))
+                })?),
+            };
+        Ok(Params {
+            bookmarks: flag(q, "allowWatchBookmarks"),
+            send_initial: flag(q, "sendInitialEvents"),
+            timeout,
+            requested,
+        })
+    }
+}
+
+/// Where the watch starts: the version, the initial ADDED objects, and the ring's floor if too old.
+struct Begin {
+    rv: u64,
+    initial: Vec<Arc<Entry>>,
+    too_old: Option<u64>,
+}
+
+impl Begin {
+    fn of(sim: &Sim, filter: &Filter, params: &Params) -> Self {
         let st = sim.lock();
         let all = |f: &Filter| -> Vec<Arc<Entry>> {
             st.store
-                .range(kind, f.ns.as_deref(), None)
+                .range(f.kind, f.ns.as_deref(), None)
                 .filter(|e| f.matches(e))
                 .cloned()
                 .collect()
         };
-        match requested {
-            _ if send_initial => (st.store.rv(), all(&filter), None),
-            None => (st.store.rv(), all(&filter), None),
+        let (rv, initial, too_old) = match params.requested {
+            _ if params.send_initial => (st.store.rv(), all(filter), None),
+            None => (st.store.rv(), all(filter), None),
             Some(rv) if rv < st.store.floor() => (rv, Vec::new(), Some(st.store.floor())),
             Some(rv) => (rv, Vec::new(), None),
+        };
+        Begin {
+            rv,
+            initial,
+            too_old,
         }
-    };
-    let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Bytes, std::io::Error>>(256);
-    let mut changes = sim.lock().store.subscribe();
-    let mut drops = sim.drops.subscribe();
-    let mut shutdown = sim.shutdown.subscribe();
-    // Subscribing marks the current value seen: a watch begun as the simulator
-    // stops must not wait for a change that already happened.
-    if *shutdown.borrow() {
-        return Err(ApiError::shutting_down());
     }
-    tokio::spawn(async move {
-        for e in &initial {
+}
+
+/// The simulator's signals a watch listens to.
+struct Signals {
+    changes: tokio::sync::watch::Receiver<u64>,
+    drops: tokio::sync::watch::Receiver<u64>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+/// One open watch stream.
+struct Watch {
+    sim: Arc<Sim>,
+    filter: Filter,
+    as_table: bool,
+    params: Params,
+}
+
+impl Watch {
+    async fn run(self, mut tx: Tx, begin: Begin, mut signals: Signals) {
+        if self.send_initial_events(&mut tx, &begin).await {
+            self.follow(&mut tx, begin.rv, &mut signals).await;
+        }
+    }
+
+    /// Initial ADDED events, the initial-events-end bookmark, or 410 Gone; false ends the stream.
+    async fn send_initial_events(&self, tx: &mut Tx, begin: &Begin) -> bool {
+        let kind = self.filter.kind;
+        for e in &begin.initial {
             if tx
-                .send(Ok(event("ADDED", kind, e, as_table)))
+                .send(Ok(event("ADDED", kind, e, self.as_table)))
                 .await
                 .is_err()
             {
-                return;
+                return false;
             }
         }
-        if send_initial && bookmarks && tx.send(Ok(bookmark(kind, start, true))).await.is_err() {
-            return;
+        if self.params.send_initial
+            && self.params.bookmarks
+            && tx.send(Ok(bookmark(kind, begin.rv, true))).await.is_err()
+        {
+            return false;
         }
-        if let Some(floor) = too_old {
-            let _ = tx.send(Ok(gone(start, floor))).await;
-            return;
+        if let Some(floor) = begin.too_old {
+            let _ = tx.send(Ok(gone(begin.rv, floor))).await;
+            return false;
         }
-        let deadline =
-            timeout.and_then(|t| tokio::time::Instant::now().checked_add(Duration::from_secs(t)));
+        true
+    }
+
+    /// Streams changes after `last`, with periodic bookmarks, until the client, a signal or the timeout ends it.
+    async fn follow(&self, tx: &mut Tx, mut last: u64, signals: &mut Signals) {
+        let (kind, bookmarks) = (self.filter.kind, self.params.bookmarks);
+        let deadline = self
+            .params
+            .timeout
+            .and_then(|t| tokio::time::Instant::now().checked_add(Duration::from_secs(t)));
         let mut tick = tokio::time::interval(BOOKMARK_EVERY);
         tick.tick().await;
-        let mut last = start;
         loop {
-            changes.borrow_and_update();
-            loop {
-                let batch = sim.lock().store.changes_after(last, BATCH);
-                match batch {
-                    Err(floor) => {
-                        let _ = tx.send(Ok(gone(last, floor))).await;
-                        return;
-                    }
-                    Ok(b) if b.is_empty() => break,
-                    Ok(b) => {
-                        for c in b {
-                            last = c.rv;
-                            if let Some(ty) = filter.classify(&c)
-                                && tx
-                                    .send(Ok(event(ty, kind, &c.entry, as_table)))
-                                    .await
-                                    .is_err()
-                            {
-                                return;
-                            }
-                        }
-                    }
-                }
+            signals.changes.borrow_and_update();
+            if !self.send_changes(tx, &mut last).await {
+                return;
             }
             let until_deadline = async {
                 match deadline {
@@ -209,9 +275,9 @@ pub fn serve(
                 }
             };
             tokio::select! {
-                r = changes.changed() => if r.is_err() { return },
-                _ = drops.changed() => return,
-                _ = shutdown.changed() => return,
+                r = signals.changes.changed() => if r.is_err() { return },
+                _ = signals.drops.changed() => return,
+                _ = signals.shutdown.changed() => return,
                 _ = until_deadline => {
                     // A final bookmark lets the client resume exactly where this watch ended.
                     if bookmarks {
@@ -226,9 +292,32 @@ pub fn serve(
                 }
             }
         }
-    });
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from_stream(rx))
-        .unwrap_or_default())
+    }
+
+    /// Sends every matching change after `last` from the ring; false ends the stream (client gone, or 410).
+    async fn send_changes(&self, tx: &mut Tx, last: &mut u64) -> bool {
+        loop {
+            let batch = self.sim.lock().store.changes_after(*last, BATCH);
+            match batch {
+                Err(floor) => {
+                    let _ = tx.send(Ok(gone(*last, floor))).await;
+                    return false;
+                }
+                Ok(b) if b.is_empty() => return true,
+                Ok(b) => {
+                    for c in b {
+                        *last = c.rv;
+                        if let Some(ty) = self.filter.classify(&c)
+                            && tx
+                                .send(Ok(event(ty, self.filter.kind, &c.entry, self.as_table)))
+                                .await
+                                .is_err()
+                        {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -43,61 +43,25 @@ impl DeploymentController {
     }
 
     fn reconcile(&mut self, st: &mut State, ns: &str, d: Value, t: f64) {
-        let uid = s(&d, "/metadata/uid").to_string();
         let name = s(&d, "/metadata/name").to_string();
-        let replicas = d
-            .pointer("/spec/replicas")
-            .and_then(Value::as_i64)
-            .unwrap_or(1)
-            .max(0);
+        let rollout = Rollout::of(&d);
         let Some(template) = d.pointer("/spec/template").cloned() else {
             return;
         };
         let hash = template_hash(&template);
-        let mut rses: Vec<Value> = st
-            .store
-            .children_of(&uid)
-            .into_iter()
-            .filter(|(k, _, _)| *k == kinds::REPLICASET)
-            .filter_map(|(_, rns, rname)| st.get_value(kinds::REPLICASET, &rns, &rname))
-            .collect();
-        rses.sort_by_key(|r| s(r, "/metadata/creationTimestamp").to_string());
-        let max_rev = rses
-            .iter()
-            .filter_map(|r| {
-                s(
-                    r,
-                    "/metadata/annotations/deployment.kubernetes.io~1revision",
-                )
-                .parse::<i64>()
-                .ok()
-            })
-            .max()
-            .unwrap_or(0);
+        let rses = owned_replica_sets(st, s(&d, "/metadata/uid"));
+        let max_rev = rses.iter().filter_map(revision).max().unwrap_or(0);
         let paused = d.pointer("/spec/paused") == Some(&json!(true));
         let mut new_rs = rses
             .iter()
             .find(|r| s(r, "/metadata/labels/pod-template-hash") == hash)
             .cloned();
         let mut created = None;
-        let recreate = s(&d, "/spec/strategy/type") == "Recreate";
-        let (surge, unavailable) = if recreate {
-            (0, replicas)
-        } else {
-            surge_and_unavailable(d.pointer("/spec/strategy"), replicas)
-        };
         if new_rs.is_none() && !paused {
-            let total: i64 = rses.iter().map(|r| i(r, "/spec/replicas")).sum();
-            let start = if recreate {
-                0
-            } else if rses.is_empty() {
-                replicas
-            } else {
-                new_rs_target(replicas, surge, total, 0)
-            };
+            let start = rollout.initial_replicas(&rses);
             let rs = self.new_replica_set(st, ns, &d, &template, &hash, start, max_rev + 1);
             let rs_name = s(&rs, "/metadata/name").to_string();
-            st.put(kinds::REPLICASET, rs.clone());
+            st.put(kinds::REPLICASET, rs);
             if start > 0 {
                 st.event(
                     kinds::DEPLOYMENT,
@@ -108,8 +72,8 @@ impl DeploymentController {
                     "deployment-controller",
                 );
             }
+            new_rs = st.get_value(kinds::REPLICASET, ns, &rs_name);
             created = Some(rs_name);
-            new_rs = st.get_value(kinds::REPLICASET, ns, s(&rs, "/metadata/name"));
         }
         let Some(mut new_rs) = new_rs else { return };
         let new_name = s(&new_rs, "/metadata/name").to_string();
@@ -118,85 +82,104 @@ impl DeploymentController {
             .filter(|r| s(r, "/metadata/name") != new_name)
             .collect();
         // A template rolled back to an older ReplicaSet makes that one the newest revision.
-        let rev = s(
-            &new_rs,
-            "/metadata/annotations/deployment.kubernetes.io~1revision",
-        )
-        .parse::<i64>()
-        .unwrap_or(0);
-        if rev < max_rev && !olds.is_empty() {
+        if revision(&new_rs).unwrap_or(0) < max_rev && !olds.is_empty() {
             new_rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
                 json!((max_rev + 1).to_string());
             st.store.commit(kinds::REPLICASET, new_rs.clone());
         }
-        let counts = |st: &State, r: &Value| {
-            let pods = owned_pods(st, ns, s(r, "/metadata/uid"));
-            let ready = pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
-            (pods.len() as i64, ready)
-        };
         if !paused {
-            let new_spec = i(&new_rs, "/spec/replicas");
-            let old_spec: i64 = olds.iter().map(|r| i(r, "/spec/replicas")).sum();
-            if recreate {
-                let old_pods: i64 = olds.iter().map(|r| counts(st, r).0).sum();
-                for r in olds.iter().filter(|r| i(r, "/spec/replicas") > 0) {
-                    self.scale(st, &d, r, 0);
-                }
-                if old_pods == 0 && new_spec != replicas {
-                    self.scale(st, &d, &new_rs, replicas);
-                }
+            if rollout.recreate {
+                self.recreate(st, ns, &d, &new_rs, &olds, rollout.replicas);
             } else {
-                let target = if new_spec > replicas {
-                    replicas
-                } else {
-                    new_rs_target(replicas, surge, new_spec + old_spec, new_spec)
-                };
-                if target != new_spec {
-                    self.scale(st, &d, &new_rs, target);
-                }
-                let (_, new_ready) = counts(st, &new_rs);
-                let new_unavailable = (target - new_ready).max(0);
-                let all_pods = target + old_spec;
-                let mut budget =
-                    old_scale_down_budget(replicas, unavailable, all_pods, new_unavailable);
-                // Unhealthy old pods go first: they add no availability.
-                for r in &olds {
-                    let spec = i(r, "/spec/replicas");
-                    let (_, ready) = counts(st, r);
-                    let unhealthy = (spec - ready).max(0);
-                    if unhealthy > 0 && budget > 0 {
-                        let cut = unhealthy.min(budget);
-                        self.scale(st, &d, r, spec - cut);
-                        budget -= cut;
-                    }
-                }
-                for r in &olds {
-                    if budget <= 0 {
-                        break;
-                    }
-                    let Some(fresh) = st.get_value(kinds::REPLICASET, ns, s(r, "/metadata/name"))
-                    else {
-                        continue;
-                    };
-                    let spec = i(&fresh, "/spec/replicas");
-                    let cut = spec.min(budget);
-                    if cut > 0 {
-                        self.scale(st, &d, &fresh, spec - cut);
-                        budget -= cut;
-                    }
-                }
+                self.rolling_update(st, ns, &d, &new_rs, &olds, rollout);
             }
         }
         self.update_status(
             st,
             ns,
             &name,
-            replicas,
-            unavailable,
+            rollout.replicas,
+            rollout.unavailable,
             &new_name,
             created.is_some(),
             t,
         );
+    }
+
+    /// Recreate strategy: old ReplicaSets to zero, the new one scaled up once no old pod is left.
+    fn recreate(
+        &self,
+        st: &mut State,
+        ns: &str,
+        d: &Value,
+        new_rs: &Value,
+        olds: &[Value],
+        replicas: i64,
+    ) {
+        let new_spec = i(new_rs, "/spec/replicas");
+        let old_pods: i64 = olds.iter().map(|r| pod_counts(st, ns, r).0).sum();
+        for r in olds.iter().filter(|r| i(r, "/spec/replicas") > 0) {
+            self.scale(st, d, r, 0);
+        }
+        if old_pods == 0 && new_spec != replicas {
+            self.scale(st, d, new_rs, replicas);
+        }
+    }
+
+    /// RollingUpdate strategy: the new ReplicaSet grows within maxSurge, old ones shrink within maxUnavailable.
+    fn rolling_update(
+        &self,
+        st: &mut State,
+        ns: &str,
+        d: &Value,
+        new_rs: &Value,
+        olds: &[Value],
+        r: Rollout,
+    ) {
+        let new_spec = i(new_rs, "/spec/replicas");
+        let old_spec: i64 = olds.iter().map(|r| i(r, "/spec/replicas")).sum();
+        let target = if new_spec > r.replicas {
+            r.replicas
+        } else {
+            new_rs_target(r.replicas, r.surge, new_spec + old_spec, new_spec)
+        };
+        if target != new_spec {
+            self.scale(st, d, new_rs, target);
+        }
+        let (_, new_ready) = pod_counts(st, ns, new_rs);
+        let new_unavailable = (target - new_ready).max(0);
+        let all_pods = target + old_spec;
+        let budget = old_scale_down_budget(r.replicas, r.unavailable, all_pods, new_unavailable);
+        self.scale_down_old(st, ns, d, olds, budget);
+    }
+
+    /// Takes up to `budget` replicas off the old ReplicaSets, unhealthy pods first.
+    fn scale_down_old(&self, st: &mut State, ns: &str, d: &Value, olds: &[Value], mut budget: i64) {
+        // Unhealthy old pods go first: they add no availability.
+        for r in olds {
+            let spec = i(r, "/spec/replicas");
+            let (_, ready) = pod_counts(st, ns, r);
+            let unhealthy = (spec - ready).max(0);
+            if unhealthy > 0 && budget > 0 {
+                let cut = unhealthy.min(budget);
+                self.scale(st, d, r, spec - cut);
+                budget -= cut;
+            }
+        }
+        for r in olds {
+            if budget <= 0 {
+                break;
+            }
+            let Some(fresh) = st.get_value(kinds::REPLICASET, ns, s(r, "/metadata/name")) else {
+                continue;
+            };
+            let spec = i(&fresh, "/spec/replicas");
+            let cut = spec.min(budget);
+            if cut > 0 {
+                self.scale(st, d, &fresh, spec - cut);
+                budget -= cut;
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -296,152 +279,53 @@ impl DeploymentController {
             return;
         };
         let uid = s(&d, "/metadata/uid").to_string();
-        let mut total = 0;
-        let mut ready = 0;
-        let mut updated = 0;
-        let mut max_rev = 0;
-        for (_, rns, rname) in st
-            .store
-            .children_of(&uid)
-            .into_iter()
-            .filter(|(k, _, _)| *k == kinds::REPLICASET)
-        {
-            let Some(r) = st.get_value(kinds::REPLICASET, &rns, &rname) else {
-                continue;
-            };
-            let pods = owned_pods(st, ns, s(&r, "/metadata/uid"));
-            let rdy = pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
-            total += pods.len() as i64;
-            ready += rdy;
-            if rname == new_name {
-                updated = pods.len() as i64;
-            }
-            max_rev = max_rev.max(
-                s(
-                    &r,
-                    "/metadata/annotations/deployment.kubernetes.io~1revision",
-                )
-                .parse::<i64>()
-                .unwrap_or(0),
-            );
-        }
-        let available = ready;
-        let now = Clock::timestamp();
-        let old_conds = d
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let cond = |ty: &str, status: &str, reason: &str, message: &str| -> Value {
-            let prev = old_conds.iter().find(|c| s(c, "/type") == ty);
-            let same_status = prev.is_some_and(|p| s(p, "/status") == status);
-            let same_reason =
-                prev.is_some_and(|p| s(p, "/reason") == reason && s(p, "/message") == message);
-            let transition = if same_status {
-                prev.and_then(|p| p.get("lastTransitionTime"))
-                    .cloned()
-                    .unwrap_or(json!(now))
-            } else {
-                json!(now)
-            };
-            let update = if same_reason && same_status {
-                prev.and_then(|p| p.get("lastUpdateTime"))
-                    .cloned()
-                    .unwrap_or(json!(now))
-            } else {
-                json!(now)
-            };
-            json!({"type": ty, "status": status, "lastUpdateTime": update, "lastTransitionTime": transition, "reason": reason, "message": message})
-        };
-        let min_ok = available >= replicas - unavailable;
-        let available_cond = if min_ok {
-            cond(
+        let c = PodTotals::of(st, ns, &uid, new_name);
+        let available = c.ready;
+        let conds = Conditions::of(&d);
+        let available_cond = if available >= replicas - unavailable {
+            conds.make(
                 "Available",
                 "True",
                 "MinimumReplicasAvailable",
                 "Deployment has minimum availability.",
             )
         } else {
-            cond(
+            conds.make(
                 "Available",
                 "False",
                 "MinimumReplicasUnavailable",
                 "Deployment does not have minimum availability.",
             )
         };
-        let complete = updated == replicas && available >= replicas && total == replicas;
-        let signature = format!("{total}/{updated}/{ready}");
+        let complete = c.updated == replicas && available >= replicas && c.total == replicas;
         let deadline = d
             .pointer("/spec/progressDeadlineSeconds")
             .and_then(Value::as_i64)
             .unwrap_or(600) as f64;
-        let entry = self
-            .progress
-            .entry(uid.clone())
-            .or_insert((t, signature.clone()));
-        if entry.1 != signature || complete || created {
-            *entry = (t, signature);
-        }
-        let stalled = !complete && t - entry.0 > deadline;
-        let progressing = if created {
-            cond(
-                "Progressing",
-                "True",
-                "NewReplicaSetCreated",
-                &format!("Created new replica set \"{new_name}\""),
-            )
-        } else if complete {
-            cond(
-                "Progressing",
-                "True",
-                "NewReplicaSetAvailable",
-                &format!("ReplicaSet \"{new_name}\" has successfully progressed."),
-            )
-        } else if stalled {
-            cond(
-                "Progressing",
-                "False",
-                "ProgressDeadlineExceeded",
-                &format!("ReplicaSet \"{new_name}\" has timed out progressing."),
-            )
-        } else {
-            let prev_reason = old_conds
-                .iter()
-                .find(|c| s(c, "/type") == "Progressing")
-                .map(|c| s(c, "/reason").to_string())
-                .unwrap_or_default();
-            if prev_reason == "NewReplicaSetCreated" && updated == 0 {
-                cond(
-                    "Progressing",
-                    "True",
-                    "NewReplicaSetCreated",
-                    &format!("Created new replica set \"{new_name}\""),
-                )
-            } else {
-                cond(
-                    "Progressing",
-                    "True",
-                    "ReplicaSetUpdated",
-                    &format!("ReplicaSet \"{new_name}\" is progressing."),
-                )
-            }
+        let signature = format!("{}/{}/{}", c.total, c.updated, c.ready);
+        let stalled = self.stalled(&uid, signature, complete, created, t, deadline);
+        let progress = Progress {
+            created,
+            complete,
+            stalled,
+            updated: c.updated,
         };
-        let status = strip_zero(json!({
+        let progressing = progressing_condition(&conds, new_name, progress);
+        let mut status = strip_zero(json!({
             "observedGeneration": d.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
-            "replicas": total,
-            "updatedReplicas": updated,
-            "readyReplicas": ready,
+            "replicas": c.total,
+            "updatedReplicas": c.updated,
+            "readyReplicas": c.ready,
             "availableReplicas": available,
             "unavailableReplicas": (replicas - available).max(0),
         }));
-        let mut status = status;
         status["conditions"] = json!([available_cond, progressing]);
-        let rev = max_rev.to_string();
+        let rev = c.max_rev.to_string();
         let rev_changed = s(
             &d,
             "/metadata/annotations/deployment.kubernetes.io~1revision",
         ) != rev
-            && max_rev > 0;
+            && c.max_rev > 0;
         let status_changed = {
             let mut a = d.get("status").cloned().unwrap_or(Value::Null);
             let mut b = status.clone();
@@ -456,6 +340,236 @@ impl DeploymentController {
             }
             st.store.commit(kinds::DEPLOYMENT, d);
         }
+    }
+
+    /// Progress deadline: true once the pod counts have not moved for `deadline` seconds.
+    fn stalled(
+        &mut self,
+        uid: &str,
+        signature: String,
+        complete: bool,
+        created: bool,
+        t: f64,
+        deadline: f64,
+    ) -> bool {
+        let entry = self
+            .progress
+            .entry(uid.to_string())
+            .or_insert((t, signature.clone()));
+        if entry.1 != signature || complete || created {
+            *entry = (t, signature);
+        }
+        !complete && t - entry.0 > deadline
+    }
+}
+
+/// The deployment's desired size and rollout limits.
+#[derive(Clone, Copy)]
+struct Rollout {
+    replicas: i64,
+    surge: i64,
+    unavailable: i64,
+    recreate: bool,
+}
+
+impl Rollout {
+    fn of(d: &Value) -> Self {
+        let replicas = d
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+            .max(0);
+        let recreate = s(d, "/spec/strategy/type") == "Recreate";
+        let (surge, unavailable) = if recreate {
+            (0, replicas)
+        } else {
+            surge_and_unavailable(d.pointer("/spec/strategy"), replicas)
+        };
+        Rollout {
+            replicas,
+            surge,
+            unavailable,
+            recreate,
+        }
+    }
+
+    /// Size of a newly created ReplicaSet: 0 for Recreate, all replicas for the first, else within maxSurge.
+    fn initial_replicas(&self, rses: &[Value]) -> i64 {
+        let total: i64 = rses.iter().map(|r| i(r, "/spec/replicas")).sum();
+        if self.recreate {
+            0
+        } else if rses.is_empty() {
+            self.replicas
+        } else {
+            new_rs_target(self.replicas, self.surge, total, 0)
+        }
+    }
+}
+
+/// The deployment's ReplicaSets, oldest first.
+fn owned_replica_sets(st: &State, uid: &str) -> Vec<Value> {
+    let mut rses: Vec<Value> = st
+        .store
+        .children_of(uid)
+        .into_iter()
+        .filter(|(k, _, _)| *k == kinds::REPLICASET)
+        .filter_map(|(_, rns, rname)| st.get_value(kinds::REPLICASET, &rns, &rname))
+        .collect();
+    rses.sort_by_key(|r| s(r, "/metadata/creationTimestamp").to_string());
+    rses
+}
+
+/// A ReplicaSet's `deployment.kubernetes.io/revision`.
+fn revision(r: &Value) -> Option<i64> {
+    s(
+        r,
+        "/metadata/annotations/deployment.kubernetes.io~1revision",
+    )
+    .parse::<i64>()
+    .ok()
+}
+
+/// (pods, ready pods) of a ReplicaSet.
+fn pod_counts(st: &State, ns: &str, r: &Value) -> (i64, i64) {
+    let pods = owned_pods(st, ns, s(r, "/metadata/uid"));
+    let ready = pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
+    (pods.len() as i64, ready)
+}
+
+/// Pods across all of a deployment's ReplicaSets, and the highest revision.
+struct PodTotals {
+    total: i64,
+    ready: i64,
+    updated: i64,
+    max_rev: i64,
+}
+
+impl PodTotals {
+    fn of(st: &State, ns: &str, uid: &str, new_name: &str) -> Self {
+        let mut c = PodTotals {
+            total: 0,
+            ready: 0,
+            updated: 0,
+            max_rev: 0,
+        };
+        for (_, rns, rname) in st
+            .store
+            .children_of(uid)
+            .into_iter()
+            .filter(|(k, _, _)| *k == kinds::REPLICASET)
+        {
+            let Some(r) = st.get_value(kinds::REPLICASET, &rns, &rname) else {
+                continue;
+            };
+            let (pods, ready) = pod_counts(st, ns, &r);
+            c.total += pods;
+            c.ready += ready;
+            if rname == new_name {
+                c.updated = pods;
+            }
+            c.max_rev = c.max_rev.max(revision(&r).unwrap_or(0));
+        }
+        c
+    }
+}
+
+/// Builds deployment conditions, keeping the previous times when nothing changed.
+struct Conditions {
+    old: Vec<Value>,
+    now: String,
+}
+
+impl Conditions {
+    fn of(d: &Value) -> Self {
+        Conditions {
+            old: d
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            now: Clock::timestamp(),
+        }
+    }
+
+    fn make(&self, ty: &str, status: &str, reason: &str, message: &str) -> Value {
+        let now = &self.now;
+        let prev = self.old.iter().find(|c| s(c, "/type") == ty);
+        let same_status = prev.is_some_and(|p| s(p, "/status") == status);
+        let same_reason =
+            prev.is_some_and(|p| s(p, "/reason") == reason && s(p, "/message") == message);
+        let transition = if same_status {
+            prev.and_then(|p| p.get("lastTransitionTime"))
+                .cloned()
+                .unwrap_or(json!(now))
+        } else {
+            json!(now)
+        };
+        let update = if same_reason && same_status {
+            prev.and_then(|p| p.get("lastUpdateTime"))
+                .cloned()
+                .unwrap_or(json!(now))
+        } else {
+            json!(now)
+        };
+        json!({"type": ty, "status": status, "lastUpdateTime": update, "lastTransitionTime": transition, "reason": reason, "message": message})
+    }
+
+    fn previous_reason(&self, ty: &str) -> String {
+        self.old
+            .iter()
+            .find(|c| s(c, "/type") == ty)
+            .map(|c| s(c, "/reason").to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Where the rollout stands, for the Progressing condition.
+#[derive(Clone, Copy)]
+struct Progress {
+    created: bool,
+    complete: bool,
+    stalled: bool,
+    updated: i64,
+}
+
+/// The Progressing condition `kubectl rollout status` waits on.
+fn progressing_condition(conds: &Conditions, new_name: &str, p: Progress) -> Value {
+    let created_msg = || format!("Created new replica set \"{new_name}\"");
+    if p.created {
+        conds.make(
+            "Progressing",
+            "True",
+            "NewReplicaSetCreated",
+            &created_msg(),
+        )
+    } else if p.complete {
+        conds.make(
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            &format!("ReplicaSet \"{new_name}\" has successfully progressed."),
+        )
+    } else if p.stalled {
+        conds.make(
+            "Progressing",
+            "False",
+            "ProgressDeadlineExceeded",
+            &format!("ReplicaSet \"{new_name}\" has timed out progressing."),
+        )
+    } else if conds.previous_reason("Progressing") == "NewReplicaSetCreated" && p.updated == 0 {
+        conds.make(
+            "Progressing",
+            "True",
+            "NewReplicaSetCreated",
+            &created_msg(),
+        )
+    } else {
+        conds.make(
+            "Progressing",
+            "True",
+            "ReplicaSetUpdated",
+            &format!("ReplicaSet \"{new_name}\" is progressing."),
+        )
     }
 }
 

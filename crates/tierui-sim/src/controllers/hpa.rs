@@ -96,7 +96,7 @@ impl HpaController {
     }
 
     fn sync(&mut self, sim: &Sim, st: &mut State, ns: &str, mut hpa: Value, uid: &str, t: f64) {
-        let now = Clock::timestamp();
+        let conds = Conditions::of(&hpa);
         let target_kind: Option<KindId> = match s(&hpa, "/spec/scaleTargetRef/kind") {
             "Deployment" => Some(kinds::DEPLOYMENT),
             "ReplicaSet" => Some(kinds::REPLICASET),
@@ -104,36 +104,9 @@ impl HpaController {
         };
         let target_name = s(&hpa, "/spec/scaleTargetRef/name").to_string();
         let target = target_kind.and_then(|k| st.get_value(k, ns, &target_name).map(|v| (k, v)));
-        let old_conds = hpa
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let cond = |ty: &str, status: &str, reason: &str, message: &str| -> Value {
-            let prev = old_conds.iter().find(|c| s(c, "/type") == ty);
-            let transition = match prev {
-                Some(p) if s(p, "/status") == status => {
-                    p.get("lastTransitionTime").cloned().unwrap_or(json!(now))
-                }
-                _ => json!(now),
-            };
-            json!({"type": ty, "status": status, "lastTransitionTime": transition, "reason": reason, "message": message})
-        };
         let Some((tkind, target)) = target else {
-            let msg = format!(
-                "the HPA controller was unable to get the target's current scale: {} \"{target_name}\" not found",
-                kinds::get(target_kind.unwrap_or(kinds::DEPLOYMENT)).qualified()
-            );
-            hpa["status"]["conditions"] =
-                json!([cond("AbleToScale", "False", "FailedGetScale", &msg)]);
-            st.event(
-                kinds::HPA,
-                &hpa,
-                "Warning",
-                "FailedGetScale",
-                &msg,
-                "horizontal-pod-autoscaler",
-            );
+            let kind = kinds::get(target_kind.unwrap_or(kinds::DEPLOYMENT)).qualified();
+            fail_get_scale(st, &mut hpa, &conds, kind, &target_name);
             self.commit_status(st, hpa);
             return;
         };
@@ -141,6 +114,82 @@ impl HpaController {
             .pointer("/spec/replicas")
             .and_then(Value::as_i64)
             .unwrap_or(1);
+        let Some(reading) = read_metrics(sim, st, ns, &hpa, &target, current, t) else {
+            let msg = "the HPA was unable to compute the replica count: no metrics returned from resource metrics API";
+            hpa["status"]["conditions"] = json!([
+                conds.make(
+                    "AbleToScale",
+                    "True",
+                    "SucceededGetScale",
+                    "the HPA controller was able to get the target's current scale"
+                ),
+                conds.make("ScalingActive", "False", "FailedGetResourceMetric", msg),
+            ]);
+            hpa["status"]["currentReplicas"] = json!(current);
+            hpa["status"]["desiredReplicas"] = json!(current);
+            self.commit_status(st, hpa);
+            return;
+        };
+        let rec = self.recommend(&hpa, uid, current, reading.desired, t);
+        let reason_metric = &reading.reason_metric;
+        hpa["status"]["conditions"] = json!([
+            rec.able_to_scale(&conds),
+            conds.make(
+                "ScalingActive",
+                "True",
+                "ValidMetricFound",
+                &format!(
+                    "the HPA was able to successfully calculate a replica count from {reason_metric}"
+                )
+            ),
+            rec.scaling_limited(&conds),
+        ]);
+        hpa["status"]["currentMetrics"] = json!(reading.current_metrics);
+        hpa["status"]["currentReplicas"] = json!(current);
+        hpa["status"]["desiredReplicas"] = json!(rec.clamped);
+        hpa["status"]["observedGeneration"] = hpa
+            .pointer("/metadata/generation")
+            .cloned()
+            .unwrap_or(json!(1));
+        if rec.clamped != current {
+            let o = WriteOpts {
+                manager: "kube-controller-manager".into(),
+                ..Default::default()
+            };
+            let scale = json!({"spec": {"replicas": rec.clamped}});
+            if st.scale_update(tkind, ns, &target_name, &scale, &o).is_ok() {
+                self.scale_events
+                    .entry(uid.to_string())
+                    .or_default()
+                    .push((t, rec.clamped - current));
+                hpa["status"]["lastScaleTime"] = json!(conds.now);
+                let why = if rec.clamped > current {
+                    format!("{reason_metric} above target")
+                } else {
+                    "All metrics below target".to_string()
+                };
+                st.event(
+                    kinds::HPA,
+                    &hpa,
+                    "Normal",
+                    "SuccessfulRescale",
+                    &format!("New size: {}; reason: {why}", rec.clamped),
+                    "horizontal-pod-autoscaler",
+                );
+            }
+        }
+        self.commit_status(st, hpa);
+    }
+
+    /// Scale-down stabilization, then the `behavior` rate limits, then min/max clamping.
+    fn recommend(
+        &mut self,
+        hpa: &Value,
+        uid: &str,
+        current: i64,
+        raw: i64,
+        t: f64,
+    ) -> Recommendation {
         let min = hpa
             .pointer("/spec/minReplicas")
             .and_then(Value::as_i64)
@@ -149,104 +198,6 @@ impl HpaController {
             .pointer("/spec/maxReplicas")
             .and_then(Value::as_i64)
             .unwrap_or(1);
-        let selector =
-            LabelSelector::from_json(target.pointer("/spec/selector").unwrap_or(&Value::Null))
-                .unwrap_or_default();
-        let idx = LoadIndex::new(sim, st);
-        let pods: Vec<Value> = st
-            .store
-            .range(kinds::POD, Some(ns), None)
-            .filter(|e| selector.matches(&e.labels))
-            .map(|e| e.value())
-            .filter(|p| {
-                p.pointer("/metadata/deletionTimestamp").is_none()
-                    && s(p, "/status/phase") != "Failed"
-            })
-            .collect();
-        let usage: Vec<PodUsage> = pods
-            .iter()
-            .map(|p| (pod_usage(sim, &idx, p, t), is_ready(p), p))
-            .collect();
-        let metrics = hpa.pointer("/spec/metrics").and_then(Value::as_array).cloned().unwrap_or_else(|| {
-            vec![json!({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}})]
-        });
-        let mut desired: Option<i64> = None;
-        let mut reason_metric = String::new();
-        let mut current_metrics = Vec::new();
-        for m in &metrics {
-            if s(m, "/type") != "Resource" {
-                continue;
-            }
-            let res = s(m, "/resource/name");
-            let samples: Vec<Sample> = usage
-                .iter()
-                .map(|(u, ready, p)| Sample {
-                    usage: u.map(|(c, mem)| if res == "cpu" { c } else { mem }),
-                    request: request(p, res),
-                    ready: *ready,
-                })
-                .collect();
-            let (tgt, label) = if let Some(u) = m
-                .pointer("/resource/target/averageUtilization")
-                .and_then(Value::as_f64)
-            {
-                (
-                    Target::Utilization(u),
-                    format!("{res} resource utilization (percentage of request)"),
-                )
-            } else if let Some(v) = m
-                .pointer("/resource/target/averageValue")
-                .and_then(Value::as_str)
-                .and_then(quantity::parse)
-            {
-                let v = if res == "cpu" { v * 1000.0 } else { v };
-                (Target::AverageValue(v), format!("{res} resource"))
-            } else {
-                continue;
-            };
-            let Some((d, value)) = desired_for_metric(current, &samples, &tgt) else {
-                continue;
-            };
-            let avg_usage = {
-                let vals: Vec<f64> = samples
-                    .iter()
-                    .filter(|x| x.ready)
-                    .filter_map(|x| x.usage)
-                    .collect();
-                vals.iter().sum::<f64>() / vals.len().max(1) as f64
-            };
-            let avg_text = if res == "cpu" {
-                format!("{}m", avg_usage.round() as i64)
-            } else {
-                quantity::bytes_text(avg_usage.round())
-            };
-            let mut cur = json!({"averageValue": avg_text});
-            if matches!(tgt, Target::Utilization(_)) {
-                cur["averageUtilization"] = json!(value.round() as i64);
-            }
-            current_metrics
-                .push(json!({"type": "Resource", "resource": {"name": res, "current": cur}}));
-            if desired.is_none_or(|x| d > x) {
-                desired = Some(d);
-                reason_metric = label;
-            }
-        }
-        let Some(raw) = desired else {
-            let msg = "the HPA was unable to compute the replica count: no metrics returned from resource metrics API";
-            hpa["status"]["conditions"] = json!([
-                cond(
-                    "AbleToScale",
-                    "True",
-                    "SucceededGetScale",
-                    "the HPA controller was able to get the target's current scale"
-                ),
-                cond("ScalingActive", "False", "FailedGetResourceMetric", msg),
-            ]);
-            hpa["status"]["currentReplicas"] = json!(current);
-            hpa["status"]["desiredReplicas"] = json!(current);
-            self.commit_status(st, hpa);
-            return;
-        };
         let behavior = hpa.pointer("/spec/behavior");
         let (up_rules, up_win) = policies(
             behavior.and_then(|b| b.get("scaleUp")),
@@ -264,111 +215,15 @@ impl HpaController {
         let events = self.scale_events.entry(uid.to_string()).or_default();
         events.retain(|(at, _)| t - at <= 1800.0);
         let limited = rate_limit(current, stabilized, events, t, &up_rules, &down_rules);
-        let clamped = limited.clamp(min, max.max(min));
-        let able = if stabilized != raw && raw < current {
-            cond(
-                "AbleToScale",
-                "True",
-                "ScaleDownStabilized",
-                "recent recommendations were higher than current one, applying the highest recent recommendation",
-            )
-        } else if clamped != current {
-            cond(
-                "AbleToScale",
-                "True",
-                "SucceededRescale",
-                &format!("the HPA controller was able to update the target scale to {clamped}"),
-            )
-        } else {
-            cond(
-                "AbleToScale",
-                "True",
-                "ReadyForNewScale",
-                "recommended size matches current size",
-            )
-        };
-        let limited_cond = if limited != stabilized && limited.clamp(min, max.max(min)) == limited {
-            let (reason, msg) = if stabilized > current {
-                (
-                    "ScaleUpLimit",
-                    "the desired replica count is increasing faster than the maximum scale rate",
-                )
-            } else {
-                (
-                    "ScaleDownLimit",
-                    "the desired replica count is decreasing faster than the maximum scale rate",
-                )
-            };
-            cond("ScalingLimited", "True", reason, msg)
-        } else if limited > max {
-            cond(
-                "ScalingLimited",
-                "True",
-                "TooManyReplicas",
-                "the desired replica count is more than the maximum replica count",
-            )
-        } else if limited < min {
-            cond(
-                "ScalingLimited",
-                "True",
-                "TooFewReplicas",
-                "the desired replica count is less than the minimum replica count",
-            )
-        } else {
-            cond(
-                "ScalingLimited",
-                "False",
-                "DesiredWithinRange",
-                "the desired count is within the acceptable range",
-            )
-        };
-        hpa["status"]["conditions"] = json!([
-            able,
-            cond(
-                "ScalingActive",
-                "True",
-                "ValidMetricFound",
-                &format!(
-                    "the HPA was able to successfully calculate a replica count from {reason_metric}"
-                )
-            ),
-            limited_cond,
-        ]);
-        hpa["status"]["currentMetrics"] = json!(current_metrics);
-        hpa["status"]["currentReplicas"] = json!(current);
-        hpa["status"]["desiredReplicas"] = json!(clamped);
-        hpa["status"]["observedGeneration"] = hpa
-            .pointer("/metadata/generation")
-            .cloned()
-            .unwrap_or(json!(1));
-        if clamped != current {
-            let why = if clamped > current {
-                format!("{reason_metric} above target")
-            } else {
-                "All metrics below target".to_string()
-            };
-            let o = WriteOpts {
-                manager: "kube-controller-manager".into(),
-                ..Default::default()
-            };
-            let scale = json!({"spec": {"replicas": clamped}});
-            if st.scale_update(tkind, ns, &target_name, &scale, &o).is_ok() {
-                self.scale_events
-                    .entry(uid.to_string())
-                    .or_default()
-                    .push((t, clamped - current));
-                hpa["status"]["lastScaleTime"] = json!(now);
-                st.event(
-                    kinds::HPA,
-                    &hpa,
-                    "Normal",
-                    "SuccessfulRescale",
-                    &format!("New size: {clamped}; reason: {why}"),
-                    "horizontal-pod-autoscaler",
-                );
-            }
+        Recommendation {
+            current,
+            raw,
+            stabilized,
+            limited,
+            clamped: limited.clamp(min, max.max(min)),
+            min,
+            max,
         }
-        self.commit_status(st, hpa);
     }
 
     fn commit_status(&self, st: &mut State, hpa: Value) {
@@ -379,6 +234,247 @@ impl HpaController {
         {
             fresh["status"] = hpa.get("status").cloned().unwrap_or(Value::Null);
             st.store.commit(kinds::HPA, fresh);
+        }
+    }
+}
+
+/// Builds HPA conditions, keeping `lastTransitionTime` while the status holds.
+struct Conditions {
+    old: Vec<Value>,
+    now: String,
+}
+
+impl Conditions {
+    fn of(hpa: &Value) -> Self {
+        Conditions {
+            now: Clock::timestamp(),
+            old: hpa
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
+    fn make(&self, ty: &str, status: &str, reason: &str, message: &str) -> Value {
+        let prev = self.old.iter().find(|c| s(c, "/type") == ty);
+        let transition = match prev {
+            Some(p) if s(p, "/status") == status => p
+                .get("lastTransitionTime")
+                .cloned()
+                .unwrap_or(json!(self.now)),
+            _ => json!(self.now),
+        };
+        json!({"type": ty, "status": status, "lastTransitionTime": transition, "reason": reason, "message": message})
+    }
+}
+
+/// FailedGetScale: the scale target does not exist.
+fn fail_get_scale(st: &mut State, hpa: &mut Value, conds: &Conditions, kind: String, name: &str) {
+    let msg = format!(
+        "the HPA controller was unable to get the target's current scale: {kind} \"{name}\" not found"
+    );
+    hpa["status"]["conditions"] =
+        json!([conds.make("AbleToScale", "False", "FailedGetScale", &msg)]);
+    st.event(
+        kinds::HPA,
+        hpa,
+        "Warning",
+        "FailedGetScale",
+        &msg,
+        "horizontal-pod-autoscaler",
+    );
+}
+
+/// The highest desired replica count across metrics, the metric behind it and `currentMetrics`.
+struct MetricsReading {
+    desired: i64,
+    reason_metric: String,
+    current_metrics: Vec<Value>,
+}
+
+/// Reads every Resource metric of the target's pods; `None` when no metric has data.
+fn read_metrics(
+    sim: &Sim,
+    st: &State,
+    ns: &str,
+    hpa: &Value,
+    target: &Value,
+    current: i64,
+    t: f64,
+) -> Option<MetricsReading> {
+    let selector =
+        LabelSelector::from_json(target.pointer("/spec/selector").unwrap_or(&Value::Null))
+            .unwrap_or_default();
+    let idx = LoadIndex::new(sim, st);
+    let pods: Vec<Value> = st
+        .store
+        .range(kinds::POD, Some(ns), None)
+        .filter(|e| selector.matches(&e.labels))
+        .map(|e| e.value())
+        .filter(|p| {
+            p.pointer("/metadata/deletionTimestamp").is_none() && s(p, "/status/phase") != "Failed"
+        })
+        .collect();
+    let usage: Vec<PodUsage> = pods
+        .iter()
+        .map(|p| (pod_usage(sim, &idx, p, t), is_ready(p), p))
+        .collect();
+    let metrics = hpa.pointer("/spec/metrics").and_then(Value::as_array).cloned().unwrap_or_else(|| {
+        vec![json!({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}})]
+    });
+    let mut desired: Option<i64> = None;
+    let mut reason_metric = String::new();
+    let mut current_metrics = Vec::new();
+    for m in &metrics {
+        let Some((d, label, current_metric)) = resource_metric(m, &usage, current) else {
+            continue;
+        };
+        current_metrics.push(current_metric);
+        if desired.is_none_or(|x| d > x) {
+            desired = Some(d);
+            reason_metric = label;
+        }
+    }
+    Some(MetricsReading {
+        desired: desired?,
+        reason_metric,
+        current_metrics,
+    })
+}
+
+/// One Resource metric: (desired replicas, its description, its `currentMetrics` entry).
+fn resource_metric(m: &Value, usage: &[PodUsage], current: i64) -> Option<(i64, String, Value)> {
+    if s(m, "/type") != "Resource" {
+        return None;
+    }
+    let res = s(m, "/resource/name");
+    let samples: Vec<Sample> = usage
+        .iter()
+        .map(|(u, ready, p)| Sample {
+            usage: u.map(|(c, mem)| if res == "cpu" { c } else { mem }),
+            request: request(p, res),
+            ready: *ready,
+        })
+        .collect();
+    let (tgt, label) = if let Some(u) = m
+        .pointer("/resource/target/averageUtilization")
+        .and_then(Value::as_f64)
+    {
+        (
+            Target::Utilization(u),
+            format!("{res} resource utilization (percentage of request)"),
+        )
+    } else if let Some(v) = m
+        .pointer("/resource/target/averageValue")
+        .and_then(Value::as_str)
+        .and_then(quantity::parse)
+    {
+        let v = if res == "cpu" { v * 1000.0 } else { v };
+        (Target::AverageValue(v), format!("{res} resource"))
+    } else {
+        return None;
+    };
+    let (d, value) = desired_for_metric(current, &samples, &tgt)?;
+    let avg_usage = {
+        let vals: Vec<f64> = samples
+            .iter()
+            .filter(|x| x.ready)
+            .filter_map(|x| x.usage)
+            .collect();
+        vals.iter().sum::<f64>() / vals.len().max(1) as f64
+    };
+    let avg_text = if res == "cpu" {
+        format!("{}m", avg_usage.round() as i64)
+    } else {
+        quantity::bytes_text(avg_usage.round())
+    };
+    let mut cur = json!({"averageValue": avg_text});
+    if matches!(tgt, Target::Utilization(_)) {
+        cur["averageUtilization"] = json!(value.round() as i64);
+    }
+    let current_metric = json!({"type": "Resource", "resource": {"name": res, "current": cur}});
+    Some((d, label, current_metric))
+}
+
+/// Replica counts at each stage of one scaling decision.
+struct Recommendation {
+    current: i64,
+    raw: i64,
+    stabilized: i64,
+    limited: i64,
+    clamped: i64,
+    min: i64,
+    max: i64,
+}
+
+impl Recommendation {
+    /// AbleToScale: stabilized, rescaled, or already at the recommended size.
+    fn able_to_scale(&self, conds: &Conditions) -> Value {
+        if self.stabilized != self.raw && self.raw < self.current {
+            conds.make(
+                "AbleToScale",
+                "True",
+                "ScaleDownStabilized",
+                "recent recommendations were higher than current one, applying the highest recent recommendation",
+            )
+        } else if self.clamped != self.current {
+            conds.make(
+                "AbleToScale",
+                "True",
+                "SucceededRescale",
+                &format!(
+                    "the HPA controller was able to update the target scale to {}",
+                    self.clamped
+                ),
+            )
+        } else {
+            conds.make(
+                "AbleToScale",
+                "True",
+                "ReadyForNewScale",
+                "recommended size matches current size",
+            )
+        }
+    }
+
+    /// ScalingLimited: held back by a rate limit or by minReplicas/maxReplicas.
+    fn scaling_limited(&self, conds: &Conditions) -> Value {
+        let (min, max, limited) = (self.min, self.max, self.limited);
+        if limited != self.stabilized && limited.clamp(min, max.max(min)) == limited {
+            let (reason, msg) = if self.stabilized > self.current {
+                (
+                    "ScaleUpLimit",
+                    "the desired replica count is increasing faster than the maximum scale rate",
+                )
+            } else {
+                (
+                    "ScaleDownLimit",
+                    "the desired replica count is decreasing faster than the maximum scale rate",
+                )
+            };
+            conds.make("ScalingLimited", "True", reason, msg)
+        } else if limited > max {
+            conds.make(
+                "ScalingLimited",
+                "True",
+                "TooManyReplicas",
+                "the desired replica count is more than the maximum replica count",
+            )
+        } else if limited < min {
+            conds.make(
+                "ScalingLimited",
+                "True",
+                "TooFewReplicas",
+                "the desired replica count is less than the minimum replica count",
+            )
+        } else {
+            conds.make(
+                "ScalingLimited",
+                "False",
+                "DesiredWithinRange",
+                "the desired count is within the acceptable range",
+            )
         }
     }
 }

@@ -221,303 +221,367 @@ impl Kubelet {
         }
     }
 
-    fn step(&mut self, sim: &Sim, st: &mut State, mut pod: Value, step: Step, t: f64) {
-        let timing = sim.scenario.timing.clone();
-        let ns = s(&pod, "/metadata/namespace").to_string();
-        let name = s(&pod, "/metadata/name").to_string();
-        let uid = s(&pod, "/metadata/uid").to_string();
-        let now = Clock::timestamp();
-        let containers: Vec<Value> = pod
-            .pointer("/spec/containers")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let image_of = |c: &Value| s(c, "/image").to_string();
+    fn step(&mut self, sim: &Sim, st: &mut State, pod: Value, step: Step, t: f64) {
+        let key = PodKey::of(&pod);
         match step {
-            Step::Schedule => {
-                if !s(&pod, "/spec/nodeName").is_empty() {
-                    return;
-                }
-                let Some((node, host_ip)) = self.pick_node(st, &pod) else {
-                    let total = st.store.count(kinds::NODE);
-                    let msg = if total == 0 {
-                        "0/0 nodes are available: no nodes available to schedule pods.".to_string()
-                    } else {
-                        format!(
-                            "0/{total} nodes are available: {total} node(s) were unschedulable or not ready."
-                        )
-                    };
-                    st.event(
-                        kinds::POD,
-                        &pod,
-                        "Warning",
-                        "FailedScheduling",
-                        &msg,
-                        "default-scheduler",
-                    );
-                    self.at(t + 5.0, &ns, &name, &uid, Step::Schedule);
-                    return;
-                };
-                pod["spec"]["nodeName"] = json!(node);
-                pod["status"] = json!({
-                    "phase": "Pending",
-                    "conditions": [
-                        {"type": "PodReadyToStartContainers", "status": "False", "lastProbeTime": null, "lastTransitionTime": now},
-                        {"type": "Initialized", "status": "True", "lastProbeTime": null, "lastTransitionTime": now},
-                        {"type": "Ready", "status": "False", "lastProbeTime": null, "lastTransitionTime": now, "reason": "ContainersNotReady", "message": format!("containers with unready status: [{}]", names(&containers))},
-                        {"type": "ContainersReady", "status": "False", "lastProbeTime": null, "lastTransitionTime": now, "reason": "ContainersNotReady", "message": format!("containers with unready status: [{}]", names(&containers))},
-                        {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now},
-                    ],
-                    "hostIP": host_ip,
-                    "hostIPs": [{"ip": host_ip}],
-                    "startTime": now,
-                    "qosClass": pod.pointer("/status/qosClass").cloned().unwrap_or(json!("BestEffort")),
-                    "containerStatuses": containers.iter().map(|c| json!({
-                        "name": c.get("name").cloned().unwrap_or(Value::Null),
-                        "image": image_of(c),
-                        "imageID": "",
-                        "ready": false,
-                        "restartCount": 0,
-                        "started": false,
-                        "state": {"waiting": {"reason": "ContainerCreating"}},
-                        "lastState": {},
-                    })).collect::<Vec<_>>(),
-                });
-                let msg = format!("Successfully assigned {ns}/{name} to {node}");
-                st.store.commit(kinds::POD, pod.clone());
-                st.event(
-                    kinds::POD,
-                    &pod,
-                    "Normal",
-                    "Scheduled",
-                    &msg,
-                    "default-scheduler",
-                );
-                let d = draw(st, timing.pull);
-                self.at(t + d, &ns, &name, &uid, Step::Pull);
-            }
-            Step::Pull => {
-                let missing: Vec<String> = containers
-                    .iter()
-                    .map(image_of)
-                    .filter(|i| !sim.scenario.image_exists(i))
-                    .collect();
-                if let Some(image) = missing.first() {
-                    set_waiting(
-                        &mut pod,
-                        "ErrImagePull",
-                        &format!("failed to pull and unpack image \"{image}\": not found"),
-                    );
-                    st.store.commit(kinds::POD, pod.clone());
-                    st.event(
-                        kinds::POD,
-                        &pod,
-                        "Normal",
-                        "Pulling",
-                        &format!("Pulling image \"{image}\""),
-                        "kubelet",
-                    );
-                    st.event(kinds::POD, &pod, "Warning", "Failed", &format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"), "kubelet");
-                    st.event(
-                        kinds::POD,
-                        &pod,
-                        "Warning",
-                        "Failed",
-                        "Error: ErrImagePull",
-                        "kubelet",
-                    );
-                    self.at(t + 1.0, &ns, &name, &uid, Step::PullBackOff);
-                    return;
-                }
-                self.pull_failures.remove(&uid);
-                for c in &containers {
-                    let image = image_of(c);
-                    st.event(
-                        kinds::POD,
-                        &pod,
-                        "Normal",
-                        "Pulling",
-                        &format!("Pulling image \"{image}\""),
-                        "kubelet",
-                    );
-                    st.event(kinds::POD, &pod, "Normal", "Pulled", &format!("Successfully pulled image \"{image}\" in 1.2s (1.2s including waiting). Image size: 48213120 bytes."), "kubelet");
-                }
-                let d = draw(st, timing.start);
-                self.at(t + d, &ns, &name, &uid, Step::Start);
-            }
-            Step::PullBackOff => {
-                let image = containers
-                    .iter()
-                    .map(image_of)
-                    .find(|i| !sim.scenario.image_exists(i))
-                    .unwrap_or_default();
-                set_waiting(
-                    &mut pod,
-                    "ImagePullBackOff",
-                    &format!("Back-off pulling image \"{image}\""),
-                );
-                st.store.commit(kinds::POD, pod.clone());
-                st.event(
-                    kinds::POD,
-                    &pod,
-                    "Normal",
-                    "BackOff",
-                    &format!("Back-off pulling image \"{image}\""),
-                    "kubelet",
-                );
-                st.event(
-                    kinds::POD,
-                    &pod,
-                    "Warning",
-                    "Failed",
-                    "Error: ImagePullBackOff",
-                    "kubelet",
-                );
-                let n = self.pull_failures.entry(uid.clone()).or_insert(0);
-                *n += 1;
-                let backoff = (10.0 * 2f64.powi((*n as i32 - 1).clamp(0, 5))).min(300.0);
-                self.at(t + backoff, &ns, &name, &uid, Step::Pull);
-            }
-            Step::Start => {
-                let restarting = pod
-                    .pointer("/status/containerStatuses/0/lastState/terminated")
-                    .is_some();
-                if pod.pointer("/status/podIP").is_none() {
-                    let ip = format!("10.0.{}.{}", 32 + st.rng.below(200), 2 + st.rng.below(250));
-                    pod["status"]["podIP"] = json!(ip);
-                    pod["status"]["podIPs"] = json!([{"ip": ip}]);
-                }
-                pod["status"]["phase"] = json!("Running");
-                set_condition(&mut pod, "PodReadyToStartContainers", "True", &now);
-                if let Some(cs) = pod
-                    .pointer_mut("/status/containerStatuses")
-                    .and_then(Value::as_array_mut)
-                {
-                    for c in cs.iter_mut() {
-                        c["state"] = json!({"running": {"startedAt": now}});
-                        c["started"] = json!(true);
-                        c["imageID"] = json!(format!(
-                            "{}@sha256:{:064x}",
-                            s(c, "/image"),
-                            crate::clock::fnv(s(c, "/image").as_bytes())
-                        ));
-                        c["containerID"] = json!(format!(
-                            "containerd://{:016x}{:016x}",
-                            st.rng.next_u64(),
-                            st.rng.next_u64()
-                        ));
-                    }
-                }
-                st.store.commit(kinds::POD, pod.clone());
-                for c in &containers {
-                    let cname = s(c, "/name");
-                    if restarting {
-                        st.event(
-                            kinds::POD,
-                            &pod,
-                            "Normal",
-                            "Pulled",
-                            &format!(
-                                "Container image \"{}\" already present on machine",
-                                image_of(c)
-                            ),
-                            "kubelet",
-                        );
-                    }
-                    st.event(
-                        kinds::POD,
-                        &pod,
-                        "Normal",
-                        "Created",
-                        &format!("Created container: {cname}"),
-                        "kubelet",
-                    );
-                    st.event(
-                        kinds::POD,
-                        &pod,
-                        "Normal",
-                        "Started",
-                        &format!("Started container {cname}"),
-                        "kubelet",
-                    );
-                }
-                let deployment = owner_deployment(st, &pod);
-                let crashes = containers
-                    .iter()
-                    .any(|c| sim.scenario.crashes(&image_of(c), deployment.as_deref()));
-                if crashes {
-                    let d = draw(st, timing.crash_after);
-                    self.at(t + d, &ns, &name, &uid, Step::Crash);
-                } else {
-                    let d = draw(st, timing.ready);
-                    self.at(t + d, &ns, &name, &uid, Step::Ready);
-                }
-            }
-            Step::Ready => {
-                if let Some(cs) = pod
-                    .pointer_mut("/status/containerStatuses")
-                    .and_then(Value::as_array_mut)
-                {
-                    for c in cs.iter_mut() {
-                        c["ready"] = json!(true);
-                    }
-                }
-                for ty in ["Ready", "ContainersReady"] {
-                    set_condition(&mut pod, ty, "True", &now);
-                }
-                st.store.commit(kinds::POD, pod);
-            }
-            Step::Crash => {
-                let mut restarts = 0;
-                if let Some(cs) = pod
-                    .pointer_mut("/status/containerStatuses")
-                    .and_then(Value::as_array_mut)
-                {
-                    for c in cs.iter_mut() {
-                        let started = c
-                            .pointer("/state/running/startedAt")
-                            .cloned()
-                            .unwrap_or(json!(now));
-                        restarts = c.get("restartCount").and_then(Value::as_i64).unwrap_or(0) + 1;
-                        c["restartCount"] = json!(restarts);
-                        c["ready"] = json!(false);
-                        c["started"] = json!(false);
-                        c["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": started, "finishedAt": now, "containerID": c.get("containerID").cloned().unwrap_or(Value::Null)}});
-                        let backoff = backoff_secs(restarts);
-                        c["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off {backoff}s restarting failed container={} pod={name}_{ns}({uid})", s(c, "/name"))}});
-                    }
-                }
-                for ty in ["Ready", "ContainersReady"] {
-                    set_condition(&mut pod, ty, "False", &now);
-                }
-                st.store.commit(kinds::POD, pod.clone());
-                for c in &containers {
-                    st.event(
-                        kinds::POD,
-                        &pod,
-                        "Warning",
-                        "BackOff",
-                        &format!(
-                            "Back-off restarting failed container {} in pod {name}_{ns}({uid})",
-                            s(c, "/name")
-                        ),
-                        "kubelet",
-                    );
-                }
-                self.at(
-                    t + backoff_secs(restarts) as f64,
-                    &ns,
-                    &name,
-                    &uid,
-                    Step::Start,
-                );
-            }
+            Step::Schedule => self.schedule(sim, st, pod, &key, t),
+            Step::Pull => self.pull_images(sim, st, pod, &key, t),
+            Step::PullBackOff => self.back_off_image_pull(sim, st, pod, &key, t),
+            Step::Start => self.start_containers(sim, st, pod, &key, t),
+            Step::Ready => mark_ready(st, pod),
+            Step::Crash => self.crash_containers(st, pod, &key, t),
             Step::Remove => {
-                self.terminating.remove(&uid);
-                st.store.remove(kinds::POD, &ns, &name);
+                self.terminating.remove(&key.uid);
+                st.store.remove(kinds::POD, &key.ns, &key.name);
             }
         }
     }
+
+    /// Queues `step` for the pod at simulated time `at`.
+    fn then(&mut self, at: f64, key: &PodKey, step: Step) {
+        self.at(at, &key.ns, &key.name, &key.uid, step);
+    }
+
+    /// Scheduler: binds the pod to a node and sets it Pending/ContainerCreating, or reports FailedScheduling.
+    fn schedule(&mut self, sim: &Sim, st: &mut State, mut pod: Value, key: &PodKey, t: f64) {
+        if !s(&pod, "/spec/nodeName").is_empty() {
+            return;
+        }
+        let Some((node, host_ip)) = self.pick_node(st, &pod) else {
+            let total = st.store.count(kinds::NODE);
+            let msg = if total == 0 {
+                "0/0 nodes are available: no nodes available to schedule pods.".to_string()
+            } else {
+                format!(
+                    "0/{total} nodes are available: {total} node(s) were unschedulable or not ready."
+                )
+            };
+            st.event(
+                kinds::POD,
+                &pod,
+                "Warning",
+                "FailedScheduling",
+                &msg,
+                "default-scheduler",
+            );
+            self.then(t + 5.0, key, Step::Schedule);
+            return;
+        };
+        let now = Clock::timestamp();
+        let containers = containers_of(&pod);
+        pod["spec"]["nodeName"] = json!(node);
+        pod["status"] = json!({
+            "phase": "Pending",
+            "conditions": [
+                {"type": "PodReadyToStartContainers", "status": "False", "lastProbeTime": null, "lastTransitionTime": now},
+                {"type": "Initialized", "status": "True", "lastProbeTime": null, "lastTransitionTime": now},
+                {"type": "Ready", "status": "False", "lastProbeTime": null, "lastTransitionTime": now, "reason": "ContainersNotReady", "message": format!("containers with unready status: [{}]", names(&containers))},
+                {"type": "ContainersReady", "status": "False", "lastProbeTime": null, "lastTransitionTime": now, "reason": "ContainersNotReady", "message": format!("containers with unready status: [{}]", names(&containers))},
+                {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now},
+            ],
+            "hostIP": host_ip,
+            "hostIPs": [{"ip": host_ip}],
+            "startTime": now,
+            "qosClass": pod.pointer("/status/qosClass").cloned().unwrap_or(json!("BestEffort")),
+            "containerStatuses": containers.iter().map(|c| json!({
+                "name": c.get("name").cloned().unwrap_or(Value::Null),
+                "image": image_of(c),
+                "imageID": "",
+                "ready": false,
+                "restartCount": 0,
+                "started": false,
+                "state": {"waiting": {"reason": "ContainerCreating"}},
+                "lastState": {},
+            })).collect::<Vec<_>>(),
+        });
+        let msg = format!("Successfully assigned {}/{} to {node}", key.ns, key.name);
+        st.store.commit(kinds::POD, pod.clone());
+        st.event(
+            kinds::POD,
+            &pod,
+            "Normal",
+            "Scheduled",
+            &msg,
+            "default-scheduler",
+        );
+        let d = draw(st, sim.scenario.timing.pull);
+        self.then(t + d, key, Step::Pull);
+    }
+
+    /// Pulls every container image; a missing image fails with ErrImagePull.
+    fn pull_images(&mut self, sim: &Sim, st: &mut State, mut pod: Value, key: &PodKey, t: f64) {
+        let containers = containers_of(&pod);
+        let missing: Vec<String> = containers
+            .iter()
+            .map(image_of)
+            .filter(|i| !sim.scenario.image_exists(i))
+            .collect();
+        if let Some(image) = missing.first() {
+            set_waiting(
+                &mut pod,
+                "ErrImagePull",
+                &format!("failed to pull and unpack image \"{image}\": not found"),
+            );
+            st.store.commit(kinds::POD, pod.clone());
+            st.event(
+                kinds::POD,
+                &pod,
+                "Normal",
+                "Pulling",
+                &format!("Pulling image \"{image}\""),
+                "kubelet",
+            );
+            st.event(kinds::POD, &pod, "Warning", "Failed", &format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"), "kubelet");
+            st.event(
+                kinds::POD,
+                &pod,
+                "Warning",
+                "Failed",
+                "Error: ErrImagePull",
+                "kubelet",
+            );
+            self.then(t + 1.0, key, Step::PullBackOff);
+            return;
+        }
+        self.pull_failures.remove(&key.uid);
+        for c in &containers {
+            let image = image_of(c);
+            st.event(
+                kinds::POD,
+                &pod,
+                "Normal",
+                "Pulling",
+                &format!("Pulling image \"{image}\""),
+                "kubelet",
+            );
+            st.event(kinds::POD, &pod, "Normal", "Pulled", &format!("Successfully pulled image \"{image}\" in 1.2s (1.2s including waiting). Image size: 48213120 bytes."), "kubelet");
+        }
+        let d = draw(st, sim.scenario.timing.start);
+        self.then(t + d, key, Step::Start);
+    }
+
+    /// ImagePullBackOff: waits 10s doubling to 5 minutes before pulling again.
+    fn back_off_image_pull(
+        &mut self,
+        sim: &Sim,
+        st: &mut State,
+        mut pod: Value,
+        key: &PodKey,
+        t: f64,
+    ) {
+        let image = containers_of(&pod)
+            .iter()
+            .map(image_of)
+            .find(|i| !sim.scenario.image_exists(i))
+            .unwrap_or_default();
+        set_waiting(
+            &mut pod,
+            "ImagePullBackOff",
+            &format!("Back-off pulling image \"{image}\""),
+        );
+        st.store.commit(kinds::POD, pod.clone());
+        st.event(
+            kinds::POD,
+            &pod,
+            "Normal",
+            "BackOff",
+            &format!("Back-off pulling image \"{image}\""),
+            "kubelet",
+        );
+        st.event(
+            kinds::POD,
+            &pod,
+            "Warning",
+            "Failed",
+            "Error: ImagePullBackOff",
+            "kubelet",
+        );
+        let n = self.pull_failures.entry(key.uid.clone()).or_insert(0);
+        *n += 1;
+        let backoff = (10.0 * 2f64.powi((*n as i32 - 1).clamp(0, 5))).min(300.0);
+        self.then(t + backoff, key, Step::Pull);
+    }
+
+    /// Starts the containers (pod Running, IP assigned), then schedules a crash or readiness.
+    fn start_containers(
+        &mut self,
+        sim: &Sim,
+        st: &mut State,
+        mut pod: Value,
+        key: &PodKey,
+        t: f64,
+    ) {
+        let containers = containers_of(&pod);
+        let restarting = pod
+            .pointer("/status/containerStatuses/0/lastState/terminated")
+            .is_some();
+        set_running(st, &mut pod);
+        st.store.commit(kinds::POD, pod.clone());
+        for c in &containers {
+            let cname = s(c, "/name");
+            if restarting {
+                st.event(
+                    kinds::POD,
+                    &pod,
+                    "Normal",
+                    "Pulled",
+                    &format!(
+                        "Container image \"{}\" already present on machine",
+                        image_of(c)
+                    ),
+                    "kubelet",
+                );
+            }
+            st.event(
+                kinds::POD,
+                &pod,
+                "Normal",
+                "Created",
+                &format!("Created container: {cname}"),
+                "kubelet",
+            );
+            st.event(
+                kinds::POD,
+                &pod,
+                "Normal",
+                "Started",
+                &format!("Started container {cname}"),
+                "kubelet",
+            );
+        }
+        let deployment = owner_deployment(st, &pod);
+        let crashes = containers
+            .iter()
+            .any(|c| sim.scenario.crashes(&image_of(c), deployment.as_deref()));
+        let timing = &sim.scenario.timing;
+        if crashes {
+            let d = draw(st, timing.crash_after);
+            self.then(t + d, key, Step::Crash);
+        } else {
+            let d = draw(st, timing.ready);
+            self.then(t + d, key, Step::Ready);
+        }
+    }
+
+    /// CrashLoopBackOff: the containers exit with an error and restart after a growing back-off.
+    fn crash_containers(&mut self, st: &mut State, mut pod: Value, key: &PodKey, t: f64) {
+        let now = Clock::timestamp();
+        let containers = containers_of(&pod);
+        let PodKey { ns, name, uid } = key;
+        let mut restarts = 0;
+        if let Some(cs) = pod
+            .pointer_mut("/status/containerStatuses")
+            .and_then(Value::as_array_mut)
+        {
+            for c in cs.iter_mut() {
+                let started = c
+                    .pointer("/state/running/startedAt")
+                    .cloned()
+                    .unwrap_or(json!(now));
+                restarts = c.get("restartCount").and_then(Value::as_i64).unwrap_or(0) + 1;
+                c["restartCount"] = json!(restarts);
+                c["ready"] = json!(false);
+                c["started"] = json!(false);
+                c["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": started, "finishedAt": now, "containerID": c.get("containerID").cloned().unwrap_or(Value::Null)}});
+                let backoff = backoff_secs(restarts);
+                c["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off {backoff}s restarting failed container={} pod={name}_{ns}({uid})", s(c, "/name"))}});
+            }
+        }
+        for ty in ["Ready", "ContainersReady"] {
+            set_condition(&mut pod, ty, "False", &now);
+        }
+        st.store.commit(kinds::POD, pod.clone());
+        for c in &containers {
+            st.event(
+                kinds::POD,
+                &pod,
+                "Warning",
+                "BackOff",
+                &format!(
+                    "Back-off restarting failed container {} in pod {name}_{ns}({uid})",
+                    s(c, "/name")
+                ),
+                "kubelet",
+            );
+        }
+        self.then(t + backoff_secs(restarts) as f64, key, Step::Start);
+    }
+}
+
+/// Namespace, name and uid of the pod a kubelet step acts on.
+struct PodKey {
+    ns: String,
+    name: String,
+    uid: String,
+}
+
+impl PodKey {
+    fn of(pod: &Value) -> Self {
+        PodKey {
+            ns: s(pod, "/metadata/namespace").to_string(),
+            name: s(pod, "/metadata/name").to_string(),
+            uid: s(pod, "/metadata/uid").to_string(),
+        }
+    }
+}
+
+fn containers_of(pod: &Value) -> Vec<Value> {
+    pod.pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn image_of(c: &Value) -> String {
+    s(c, "/image").to_string()
+}
+
+/// Marks the pod Running with a pod IP and every container running with image and container IDs.
+fn set_running(st: &mut State, pod: &mut Value) {
+    let now = Clock::timestamp();
+    if pod.pointer("/status/podIP").is_none() {
+        let ip = format!("10.0.{}.{}", 32 + st.rng.below(200), 2 + st.rng.below(250));
+        pod["status"]["podIP"] = json!(ip);
+        pod["status"]["podIPs"] = json!([{"ip": ip}]);
+    }
+    pod["status"]["phase"] = json!("Running");
+    set_condition(pod, "PodReadyToStartContainers", "True", &now);
+    if let Some(cs) = pod
+        .pointer_mut("/status/containerStatuses")
+        .and_then(Value::as_array_mut)
+    {
+        for c in cs.iter_mut() {
+            c["state"] = json!({"running": {"startedAt": now}});
+            c["started"] = json!(true);
+            c["imageID"] = json!(format!(
+                "{}@sha256:{:064x}",
+                s(c, "/image"),
+                crate::clock::fnv(s(c, "/image").as_bytes())
+            ));
+            c["containerID"] = json!(format!(
+                "containerd://{:016x}{:016x}",
+                st.rng.next_u64(),
+                st.rng.next_u64()
+            ));
+        }
+    }
+}
+
+/// Readiness probe passed: containers ready, Ready and ContainersReady conditions True.
+fn mark_ready(st: &mut State, mut pod: Value) {
+    let now = Clock::timestamp();
+    if let Some(cs) = pod
+        .pointer_mut("/status/containerStatuses")
+        .and_then(Value::as_array_mut)
+    {
+        for c in cs.iter_mut() {
+            c["ready"] = json!(true);
+        }
+    }
+    for ty in ["Ready", "ContainersReady"] {
+        set_condition(&mut pod, ty, "True", &now);
+    }
+    st.store.commit(kinds::POD, pod);
 }
 
 /// The kubelet's crash back-off: 10s doubling to a 5-minute cap.

@@ -280,60 +280,9 @@ impl State {
         let old_v = old.as_ref().map(|e| e.value());
         let creating = old_v.is_none();
         if let Some(old_v) = &old_v {
-            let subresource = o.subresource.as_deref();
-            if subresource == Some("status") {
-                // A status write changes status and nothing else.
-                let status = obj.get("status").cloned();
-                obj = old_v.clone();
-                match status {
-                    Some(s) => obj["status"] = s,
-                    None => {
-                        if let Some(m) = obj.as_object_mut() {
-                            m.remove("status");
-                        }
-                    }
-                }
-            } else if has_status_subresource(kind) && kind != kinds::NAMESPACE {
-                match old_v.get("status") {
-                    Some(s) => obj["status"] = s.clone(),
-                    None => {
-                        if let Some(m) = obj.as_object_mut() {
-                            m.remove("status");
-                        }
-                    }
-                }
-            }
-            let meta = meta_mut(&mut obj)?;
-            for k in [
-                "uid",
-                "creationTimestamp",
-                "deletionTimestamp",
-                "deletionGracePeriodSeconds",
-                "generation",
-            ] {
-                match old_v.get("metadata").and_then(|m| m.get(k)) {
-                    Some(v) => {
-                        meta.insert(k.into(), v.clone());
-                    }
-                    None => {
-                        meta.remove(k);
-                    }
-                }
-            }
-            if matches!(kind, kinds::DEPLOYMENT | kinds::REPLICASET)
-                && obj.pointer("/spec/selector") != old_v.pointer("/spec/selector")
-                && obj.pointer("/spec/selector").is_some()
-            {
-                let sel = obj
-                    .pointer("/spec/selector")
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                return Err(ApiError::invalid(
-                    kind,
-                    meta_str(old_v, "name"),
-                    vec![Cause::invalid("spec.selector", &sel, "field is immutable")],
-                ));
-            }
+            keep_status(kind, old_v, &mut obj, o.subresource.as_deref());
+            keep_system_metadata(old_v, &mut obj)?;
+            check_immutable_selector(kind, old_v, &obj)?;
         } else {
             let uid = self.api_rng.uuid();
             let meta = meta_mut(&mut obj)?;
@@ -344,54 +293,14 @@ impl State {
         }
         validate::decode(kind, &obj)?;
         if o.strict {
-            let unknown = validate::unknown_fields(kind, &obj);
-            if !unknown.is_empty() {
-                let k = kinds::get(kind);
-                let list: Vec<String> = unknown
-                    .iter()
-                    .map(|f| format!("unknown field \"{f}\""))
-                    .collect();
-                return Err(ApiError::bad_request(format!(
-                    "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
-                    k.kind,
-                    k.version,
-                    k.kind,
-                    list.join(", ")
-                )));
-            }
+            reject_unknown_fields(kind, &obj)?;
         }
         defaults::apply(kind, &mut obj);
         omit_empty_metadata(&mut obj);
         validate::validate(kind, &obj)?;
-        if kind == kinds::SERVICE
-            && obj.pointer("/spec/type").and_then(Value::as_str) != Some("ExternalName")
-            && obj.pointer("/spec/clusterIP").is_none()
-        {
-            let ip = old_v
-                .as_ref()
-                .and_then(|o| o.pointer("/spec/clusterIP").cloned())
-                .unwrap_or_else(|| json!(self.cluster_ip()));
-            obj["spec"]["clusterIP"] = ip.clone();
-            obj["spec"]["clusterIPs"] = json!([ip]);
-            if obj.get("status").is_none() {
-                obj["status"] = json!({"loadBalancer": {}});
-            }
-        }
+        self.allocate_cluster_ip(kind, old_v.as_ref(), &mut obj);
         if kinds_with_generation(kind) {
-            let spec_changed = old_v
-                .as_ref()
-                .is_none_or(|o| o.get("spec") != obj.get("spec"));
-            let generation = old_v
-                .as_ref()
-                .and_then(|o| o.pointer("/metadata/generation"))
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            let generation = if spec_changed {
-                generation + 1
-            } else {
-                generation.max(1)
-            };
-            obj["metadata"]["generation"] = json!(generation);
+            bump_generation(old_v.as_ref(), &mut obj);
         }
         if let Some(m) = manager
             && !m.is_empty()
@@ -417,6 +326,125 @@ impl State {
             body: entry.bytes.clone(),
         })
     }
+
+    /// Services other than ExternalName keep their cluster IP, or get a new one.
+    fn allocate_cluster_ip(&mut self, kind: KindId, old_v: Option<&Value>, obj: &mut Value) {
+        if kind == kinds::SERVICE
+            && obj.pointer("/spec/type").and_then(Value::as_str) != Some("ExternalName")
+            && obj.pointer("/spec/clusterIP").is_none()
+        {
+            let ip = old_v
+                .and_then(|o| o.pointer("/spec/clusterIP").cloned())
+                .unwrap_or_else(|| json!(self.cluster_ip()));
+            obj["spec"]["clusterIP"] = ip.clone();
+            obj["spec"]["clusterIPs"] = json!([ip]);
+            if obj.get("status").is_none() {
+                obj["status"] = json!({"loadBalancer": {}});
+            }
+        }
+    }
+}
+
+/// Status rules of an update: the status subresource changes only status, the main resource never does.
+fn keep_status(kind: KindId, old_v: &Value, obj: &mut Value, subresource: Option<&str>) {
+    if subresource == Some("status") {
+        // A status write changes status and nothing else.
+        let status = obj.get("status").cloned();
+        *obj = old_v.clone();
+        match status {
+            Some(s) => obj["status"] = s,
+            None => {
+                if let Some(m) = obj.as_object_mut() {
+                    m.remove("status");
+                }
+            }
+        }
+    } else if has_status_subresource(kind) && kind != kinds::NAMESPACE {
+        match old_v.get("status") {
+            Some(s) => obj["status"] = s.clone(),
+            None => {
+                if let Some(m) = obj.as_object_mut() {
+                    m.remove("status");
+                }
+            }
+        }
+    }
+}
+
+/// The server owns uid, creationTimestamp, deletion fields and generation: an update keeps the stored ones.
+fn keep_system_metadata(old_v: &Value, obj: &mut Value) -> ApiResult<()> {
+    let meta = meta_mut(obj)?;
+    for k in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+    ] {
+        match old_v.get("metadata").and_then(|m| m.get(k)) {
+            Some(v) => {
+                meta.insert(k.into(), v.clone());
+            }
+            None => {
+                meta.remove(k);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A Deployment's or ReplicaSet's `spec.selector` is immutable.
+fn check_immutable_selector(kind: KindId, old_v: &Value, obj: &Value) -> ApiResult<()> {
+    if matches!(kind, kinds::DEPLOYMENT | kinds::REPLICASET)
+        && obj.pointer("/spec/selector") != old_v.pointer("/spec/selector")
+        && obj.pointer("/spec/selector").is_some()
+    {
+        let sel = obj
+            .pointer("/spec/selector")
+            .cloned()
+            .unwrap_or(Value::Null);
+        return Err(ApiError::invalid(
+            kind,
+            meta_str(old_v, "name"),
+            vec![Cause::invalid("spec.selector", &sel, "field is immutable")],
+        ));
+    }
+    Ok(())
+}
+
+/// `fieldValidation=Strict`: unknown fields are a strict decoding error.
+fn reject_unknown_fields(kind: KindId, obj: &Value) -> ApiResult<()> {
+    let unknown = validate::unknown_fields(kind, obj);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let k = kinds::get(kind);
+    let list: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    Err(ApiError::bad_request(format!(
+        "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+        k.kind,
+        k.version,
+        k.kind,
+        list.join(", ")
+    )))
+}
+
+/// `metadata.generation` goes up by one whenever the spec changes (and is at least 1).
+fn bump_generation(old_v: Option<&Value>, obj: &mut Value) {
+    let spec_changed = old_v.is_none_or(|o| o.get("spec") != obj.get("spec"));
+    let generation = old_v
+        .and_then(|o| o.pointer("/metadata/generation"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let generation = if spec_changed {
+        generation + 1
+    } else {
+        generation.max(1)
+    };
+    obj["metadata"]["generation"] = json!(generation);
 }
 
 #[cfg(test)]
