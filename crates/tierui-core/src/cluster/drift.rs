@@ -4,9 +4,11 @@
 
 use serde::Serialize;
 
-use crate::cloud::inventory::{ClusterLive, Part};
+use crate::cloud::inventory::{
+    ClusterLive, LiveAddon, LiveCluster, LiveNodegroup, LiveSubnet, Part,
+};
 use crate::workspace::model::{ClusterSource, ClusterStack};
-use crate::workspace::spec::ClusterSpec;
+use crate::workspace::spec::{ClusterSpec, NodeGroupSpec};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Drift {
@@ -74,57 +76,85 @@ pub fn drift(cluster: &ClusterStack, spec: &ClusterSpec, live: &ClusterLive) -> 
         cluster,
         file: spec.source.clone(),
     };
-    let mut out = Vec::new();
-    let name = &spec.cluster_name;
     let c = match &live.cluster {
         Part::Ok(Some(c)) => c,
-        Part::Ok(None) => {
-            let what = match &cluster.source {
-                ClusterSource::Eksctl { config_file, .. } => format!(
-                    "create it: the walkthrough (w) or `eksctl create cluster -f {}`",
-                    config_file.display()
-                ),
-                ClusterSource::Pulumi(p) => format!(
-                    "create it: `pulumi up -s {}` in {}",
-                    p.stack,
-                    p.project_dir.display()
-                ),
-            };
-            out.push(d(
-                "cluster",
-                format!("{name} is defined"),
-                "does not exist in this account and region",
-                what,
-            ));
-            return out;
-        }
-        _ => return out,
+        Part::Ok(None) => return vec![cluster_missing(cluster, &spec.cluster_name)],
+        _ => return Vec::new(),
     };
-    if let Some(want) = &spec.kubernetes_version
-        && *want != c.version
-    {
-        let what = if version_order(&c.version) < version_order(want) {
-            match &cluster.source {
-                ClusterSource::Eksctl { .. } => format!(
-                    "upgrade: `eksctl upgrade cluster --name {name} --version {want} --approve` (one minor version at a time)"
-                ),
-                ClusterSource::Pulumi(_) => {
-                    format!("upgrade one minor version at a time: {}", fix.converge())
-                }
-            }
-        } else {
-            format!(
-                "clusters cannot be downgraded: set the version to {} in {}",
-                c.version, spec.source
-            )
-        };
-        out.push(d(
-            "kubernetes version",
-            want.clone(),
-            c.version.clone(),
-            what,
-        ));
+    let mut out = Vec::new();
+    out.extend(kubernetes_version_drift(&fix, spec, c));
+    out.extend(endpoint_access_drift(&fix, spec, c));
+    out.extend(oidc_provider_drift(spec, live));
+    if let Part::Ok(groups) = &live.nodegroups {
+        out.extend(node_groups_drift(&fix, spec, groups));
     }
+    if let Part::Ok(subnets) = &live.subnets {
+        out.extend(subnet_tags_drift(subnets));
+    }
+    out.extend(control_plane_logging_drift(&fix, spec, c));
+    if let Part::Ok(addons) = &live.addons
+        && matches!(cluster.source, ClusterSource::Eksctl { .. })
+    {
+        out.extend(missing_addons(spec, addons));
+    }
+    out
+}
+
+/// The cluster is defined but AWS has no cluster of that name: create it.
+fn cluster_missing(cluster: &ClusterStack, name: &str) -> Drift {
+    let what = match &cluster.source {
+        ClusterSource::Eksctl { config_file, .. } => format!(
+            "create it: the walkthrough (w) or `eksctl create cluster -f {}`",
+            config_file.display()
+        ),
+        ClusterSource::Pulumi(p) => format!(
+            "create it: `pulumi up -s {}` in {}",
+            p.stack,
+            p.project_dir.display()
+        ),
+    };
+    d(
+        "cluster",
+        format!("{name} is defined"),
+        "does not exist in this account and region",
+        what,
+    )
+}
+
+/// The cluster's Kubernetes version: upgrade one minor version at a time, or
+/// fix the source when AWS is ahead (clusters cannot be downgraded).
+fn kubernetes_version_drift(fix: &Fix, spec: &ClusterSpec, c: &LiveCluster) -> Option<Drift> {
+    let want = spec.kubernetes_version.as_ref()?;
+    if *want == c.version {
+        return None;
+    }
+    let name = &spec.cluster_name;
+    let what = if version_order(&c.version) < version_order(want) {
+        match &fix.cluster.source {
+            ClusterSource::Eksctl { .. } => format!(
+                "upgrade: `eksctl upgrade cluster --name {name} --version {want} --approve` (one minor version at a time)"
+            ),
+            ClusterSource::Pulumi(_) => {
+                format!("upgrade one minor version at a time: {}", fix.converge())
+            }
+        }
+    } else {
+        format!(
+            "clusters cannot be downgraded: set the version to {} in {}",
+            c.version, spec.source
+        )
+    };
+    Some(d(
+        "kubernetes version",
+        want.clone(),
+        c.version.clone(),
+        what,
+    ))
+}
+
+/// Public and private access to the cluster endpoint.
+fn endpoint_access_drift(fix: &Fix, spec: &ClusterSpec, c: &LiveCluster) -> Vec<Drift> {
+    let mut out = Vec::new();
     for (field, want, have) in [
         (
             "endpoint public access",
@@ -148,127 +178,176 @@ pub fn drift(cluster: &ClusterStack, spec: &ClusterSpec, live: &ClusterLive) -> 
             ));
         }
     }
+    out
+}
+
+/// IRSA is wanted but IAM has no OIDC provider for the cluster's issuer.
+fn oidc_provider_drift(spec: &ClusterSpec, live: &ClusterLive) -> Option<Drift> {
     if spec.oidc == Some(true)
         && let Part::Ok(false) = live.oidc_provider
     {
-        out.push(d(
+        let name = &spec.cluster_name;
+        return Some(d(
             "OIDC provider",
             "wanted (IRSA)",
             "missing: no IAM OIDC provider for the cluster's issuer",
-            format!("`eksctl utils associate-iam-oidc-provider --cluster {name} --approve`; until then service accounts cannot assume IAM roles"),
+            format!(
+                "`eksctl utils associate-iam-oidc-provider --cluster {name} --approve`; until then service accounts cannot assume IAM roles"
+            ),
         ));
     }
-    if let Part::Ok(groups) = &live.nodegroups {
-        for want in &spec.node_groups {
-            let Some(have) = groups.iter().find(|g| g.name == want.name) else {
-                out.push(d(
-                    format!("node group {}", want.name),
-                    format!("{}×{}", want.desired_size, want.instance_types.join("/")),
-                    "missing",
-                    fix.converge(),
-                ));
-                continue;
-            };
-            let sizes = [
-                ("min", want.min_size, have.min_size),
-                ("desired", want.desired_size, have.desired_size),
-                ("max", want.max_size, have.max_size),
-            ];
-            for (what, w, h) in sizes {
-                if w != h {
-                    let hint = match &cluster.source {
-                        ClusterSource::Eksctl { .. } if what == "desired" => format!(
-                            "`eksctl scale nodegroup --cluster {name} --name {} --nodes {w}`; or set desiredCapacity: {h} in {}",
-                            want.name, spec.source
-                        ),
-                        _ => fix.or_edit(&format!("set {what} to {h}")),
-                    };
-                    out.push(d(
-                        format!("node group {} {what} size", want.name),
-                        w.to_string(),
-                        h.to_string(),
-                        hint,
-                    ));
-                }
-            }
-            let mut a = want.instance_types.clone();
-            let mut b = have.instance_types.clone();
-            a.sort();
-            b.sort();
-            if !a.is_empty() && !b.is_empty() && a != b {
-                out.push(d(format!("node group {} instance types", want.name), a.join(", "), b.join(", "), "instance types of a managed node group cannot change in place: create a new node group, move workloads, delete the old one".to_string()));
-            }
-        }
-        for have in groups
-            .iter()
-            .filter(|g| !spec.node_groups.iter().any(|w| w.name == g.name))
-        {
-            out.push(d(format!("node group {}", have.name), "not in the source", format!("{}×{} {}", have.desired_size, have.instance_types.join("/"), have.status), format!("add it to {} or delete it (`aws eks delete-nodegroup --cluster-name {name} --nodegroup-name {}`)", spec.source, have.name)));
-        }
-    }
-    if let Part::Ok(subnets) = &live.subnets {
-        for s in subnets {
-            let (key, kind) = if s.public {
-                ("kubernetes.io/role/elb", "public")
-            } else {
-                ("kubernetes.io/role/internal-elb", "private")
-            };
-            if !has_tag(&s.tags, key) {
-                out.push(d(
-                    format!("subnet {} ({kind}, {})", s.id, s.az),
-                    format!("tag {key}=1"),
-                    "tag missing",
-                    format!("load balancers will not find this subnet: `aws ec2 create-tags --resources {} --tags Key={key},Value=1`", s.id),
-                ));
-            }
-        }
-    }
-    if !spec.logging.is_empty() {
-        let all = [
-            "api",
-            "audit",
-            "authenticator",
-            "controllerManager",
-            "scheduler",
-        ];
-        let mut want: Vec<String> = if spec.logging.iter().any(|l| l == "*" || l == "all") {
-            all.iter().map(|s| s.to_string()).collect()
-        } else {
-            spec.logging.clone()
-        };
-        let mut have = c.logging.clone();
-        want.sort();
-        have.sort();
-        if want != have {
+    None
+}
+
+/// Managed node groups: missing ones, their sizes and instance types, then the
+/// ones AWS has that the source does not.
+fn node_groups_drift(fix: &Fix, spec: &ClusterSpec, groups: &[LiveNodegroup]) -> Vec<Drift> {
+    let mut out = Vec::new();
+    for want in &spec.node_groups {
+        let Some(have) = groups.iter().find(|g| g.name == want.name) else {
             out.push(d(
-                "control plane logging",
-                want.join(", "),
-                if have.is_empty() {
-                    "off".into()
-                } else {
-                    have.join(", ")
-                },
-                fix.or_edit("change cloudWatch.clusterLogging"),
-            ));
-        }
-    }
-    if let Part::Ok(addons) = &live.addons
-        && matches!(cluster.source, ClusterSource::Eksctl { .. })
-    {
-        for a in spec
-            .addons
-            .iter()
-            .filter(|a| !addons.iter().any(|l| &l.name == *a))
-        {
-            out.push(d(
-                format!("addon {a}"),
-                "managed addon",
+                format!("node group {}", want.name),
+                format!("{}×{}", want.desired_size, want.instance_types.join("/")),
                 "missing",
-                format!("`eksctl create addon --cluster {name} --name {a}`"),
+                fix.converge(),
+            ));
+            continue;
+        };
+        out.extend(node_group_size_drift(fix, spec, want, have));
+        out.extend(node_group_instance_types_drift(want, have));
+    }
+    out.extend(node_groups_not_in_source(spec, groups));
+    out
+}
+
+/// A node group's min, desired and max sizes.
+fn node_group_size_drift(
+    fix: &Fix,
+    spec: &ClusterSpec,
+    want: &NodeGroupSpec,
+    have: &LiveNodegroup,
+) -> Vec<Drift> {
+    let name = &spec.cluster_name;
+    let sizes = [
+        ("min", want.min_size, have.min_size),
+        ("desired", want.desired_size, have.desired_size),
+        ("max", want.max_size, have.max_size),
+    ];
+    let mut out = Vec::new();
+    for (what, w, h) in sizes {
+        if w != h {
+            let hint = match &fix.cluster.source {
+                ClusterSource::Eksctl { .. } if what == "desired" => format!(
+                    "`eksctl scale nodegroup --cluster {name} --name {} --nodes {w}`; or set desiredCapacity: {h} in {}",
+                    want.name, spec.source
+                ),
+                _ => fix.or_edit(&format!("set {what} to {h}")),
+            };
+            out.push(d(
+                format!("node group {} {what} size", want.name),
+                w.to_string(),
+                h.to_string(),
+                hint,
             ));
         }
     }
     out
+}
+
+/// A node group's instance types, which cannot change in place.
+fn node_group_instance_types_drift(want: &NodeGroupSpec, have: &LiveNodegroup) -> Option<Drift> {
+    let mut a = want.instance_types.clone();
+    let mut b = have.instance_types.clone();
+    a.sort();
+    b.sort();
+    if !a.is_empty() && !b.is_empty() && a != b {
+        return Some(d(format!("node group {} instance types", want.name), a.join(", "), b.join(", "), "instance types of a managed node group cannot change in place: create a new node group, move workloads, delete the old one".to_string()));
+    }
+    None
+}
+
+/// Node groups AWS has that the source does not define.
+fn node_groups_not_in_source(spec: &ClusterSpec, groups: &[LiveNodegroup]) -> Vec<Drift> {
+    let name = &spec.cluster_name;
+    groups
+        .iter()
+        .filter(|g| !spec.node_groups.iter().any(|w| w.name == g.name))
+        .map(|have| d(format!("node group {}", have.name), "not in the source", format!("{}×{} {}", have.desired_size, have.instance_types.join("/"), have.status), format!("add it to {} or delete it (`aws eks delete-nodegroup --cluster-name {name} --nodegroup-name {}`)", spec.source, have.name)))
+        .collect()
+}
+
+/// Subnets without the role tag load balancers look for (`kubernetes.io/role/elb`
+/// on public subnets, `kubernetes.io/role/internal-elb` on private ones).
+fn subnet_tags_drift(subnets: &[LiveSubnet]) -> Vec<Drift> {
+    let mut out = Vec::new();
+    for s in subnets {
+        let (key, kind) = if s.public {
+            ("kubernetes.io/role/elb", "public")
+        } else {
+            ("kubernetes.io/role/internal-elb", "private")
+        };
+        if !has_tag(&s.tags, key) {
+            out.push(d(
+                format!("subnet {} ({kind}, {})", s.id, s.az),
+                format!("tag {key}=1"),
+                "tag missing",
+                format!("load balancers will not find this subnet: `aws ec2 create-tags --resources {} --tags Key={key},Value=1`", s.id),
+            ));
+        }
+    }
+    out
+}
+
+/// The control plane log types sent to CloudWatch.
+fn control_plane_logging_drift(fix: &Fix, spec: &ClusterSpec, c: &LiveCluster) -> Option<Drift> {
+    if spec.logging.is_empty() {
+        return None;
+    }
+    let all = [
+        "api",
+        "audit",
+        "authenticator",
+        "controllerManager",
+        "scheduler",
+    ];
+    let mut want: Vec<String> = if spec.logging.iter().any(|l| l == "*" || l == "all") {
+        all.iter().map(|s| s.to_string()).collect()
+    } else {
+        spec.logging.clone()
+    };
+    let mut have = c.logging.clone();
+    want.sort();
+    have.sort();
+    if want == have {
+        return None;
+    }
+    Some(d(
+        "control plane logging",
+        want.join(", "),
+        if have.is_empty() {
+            "off".into()
+        } else {
+            have.join(", ")
+        },
+        fix.or_edit("change cloudWatch.clusterLogging"),
+    ))
+}
+
+/// Managed addons the source lists that the cluster does not have.
+fn missing_addons(spec: &ClusterSpec, addons: &[LiveAddon]) -> Vec<Drift> {
+    let name = &spec.cluster_name;
+    spec.addons
+        .iter()
+        .filter(|a| !addons.iter().any(|l| &l.name == *a))
+        .map(|a| {
+            d(
+                format!("addon {a}"),
+                "managed addon",
+                "missing",
+                format!("`eksctl create addon --cluster {name} --name {a}`"),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 
 use crate::workspace::fields::Severity;
-use crate::workspace::model::{ReleaseSource, Workspace};
+use crate::workspace::model::{PulumiStack, ReleaseSource, Workspace};
 use crate::workspace::pulumi_yaml;
 use crate::workspace::{Release, manifests, pulumi, yaml};
 
@@ -112,116 +112,161 @@ pub fn render(
             ..
         } => kustomize(&ws.root, manifest_dir, tools),
         ReleaseSource::Kubectl { manifest_dir, .. } => {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(ws.root.join(manifest_dir))
-                .map_err(|e| format!("{}: {e}", manifest_dir.display()))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-                })
-                .filter_map(|p| p.strip_prefix(&ws.root).ok().map(Path::to_path_buf))
-                .collect();
-            // An edited file that does not exist on disk yet still counts.
-            for o in overrides
-                .keys()
-                .filter(|k| k.parent() == Some(manifest_dir.as_path()))
-            {
-                if !files.contains(o) {
-                    files.push(o.clone());
-                }
-            }
-            files.sort();
-            let mut objects = Vec::new();
-            for rel in files {
-                let t = text(&ws.root, &rel, overrides)?;
-                let mut diags = Vec::new();
-                let parsed = manifests::parse(&t, &mut diags);
-                if let Some(d) = diags.iter().find(|d| d.severity == Severity::Error) {
-                    return Err(format!(
-                        "{}:{}:{} {}",
-                        rel.display(),
-                        d.line,
-                        d.col,
-                        d.message
-                    ));
-                }
-                objects.extend(parsed.into_iter().map(|m| m.object));
-            }
-            Ok(Desired {
-                objects,
-                how: How::Manifests,
-                notes: Vec::new(),
-            })
+            render_manifests(&ws.root, manifest_dir, overrides)
         }
-        ReleaseSource::Pulumi(ps) => {
-            let program_file = ["Pulumi.yaml", "Pulumi.yml"]
-                .iter()
-                .map(|f| ps.project_dir.join(f))
-                .find(|f| overrides.contains_key(f) || ws.root.join(f).is_file())
-                .unwrap_or_else(|| ps.project_dir.join("Pulumi.yaml"));
-            let program = yaml::parse_single(&text(&ws.root, &program_file, overrides)?)
-                .map_err(|e| format!("{}:{e}", program_file.display()))?;
-            let mut diags = Vec::new();
-            let project = pulumi::parse_project(&program, &mut diags)
-                .ok_or_else(|| format!("{}: not a Pulumi project", program_file.display()))?;
-            let config_node = yaml::parse_single(&text(&ws.root, &ps.config_file, overrides)?)
-                .map_err(|e| format!("{}:{e}", ps.config_file.display()))?;
-            let config = pulumi::parse_stack_config(
-                &config_node,
-                &project.name,
-                &project.config,
-                &mut diags,
-            );
-            if let Some(d) = diags.iter().find(|d| d.severity == Severity::Error) {
-                return Err(format!(
-                    "{}:{}:{} {}",
-                    ps.config_file.display(),
-                    d.line,
-                    d.col,
-                    d.message
-                ));
-            }
-            if project.runtime != "yaml" {
-                if tools.sealed {
-                    return Ok(Desired {
-                        objects: Vec::new(),
-                        how: How::ConfigOnly,
-                        notes: vec![format!(
-                            "runtime {}: rendering it takes `pulumi preview`, which the sandbox never runs (it would use your Pulumi login and cloud credentials); only config values are compared",
-                            project.runtime
-                        )],
-                    });
-                }
-                return preview(
-                    &ws.root.join(&ps.project_dir),
-                    &ps.stack,
-                    &project.runtime,
-                    tools,
-                );
-            }
-            let lookup = |name: &str| -> Option<Vec<(String, Json)>> {
-                ws.clusters
-                    .iter()
-                    .filter_map(|c| c.pulumi())
-                    .find(|p| p.qualified_name().as_deref() == Some(name))
-                    .and_then(|p| p.checkpoint.as_ref())
-                    .map(|c| c.outputs.clone())
-            };
-            let inputs = pulumi_yaml::Inputs {
-                project: &project.name,
-                stack: &ps.stack,
-                config: &config,
-                declared: &project.config,
-                stack_outputs: &lookup,
-            };
-            let out = pulumi_yaml::render(&program, &inputs);
-            Ok(Desired {
-                objects: out.objects.into_iter().map(|o| o.object).collect(),
-                how: How::PulumiYaml,
-                notes: out.notes,
-            })
+        ReleaseSource::Pulumi(ps) => render_pulumi(ws, ps, overrides, tools),
+    }
+}
+
+/// The YAML and JSON files of a manifest folder, relative to the root and
+/// sorted; an edited file that does not exist on disk yet still counts.
+fn manifest_files(
+    root: &Path,
+    manifest_dir: &Path,
+    overrides: &BTreeMap<PathBuf, String>,
+) -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(manifest_dir))
+        .map_err(|e| format!("{}: {e}", manifest_dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+        })
+        .filter_map(|p| p.strip_prefix(root).ok().map(Path::to_path_buf))
+        .collect();
+    for o in overrides
+        .keys()
+        .filter(|k| k.parent() == Some(manifest_dir))
+    {
+        if !files.contains(o) {
+            files.push(o.clone());
         }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The objects of a folder of plain manifests, file by file; the first error
+/// stops it with its file and position.
+fn render_manifests(
+    root: &Path,
+    manifest_dir: &Path,
+    overrides: &BTreeMap<PathBuf, String>,
+) -> Result<Desired, String> {
+    let mut objects = Vec::new();
+    for rel in manifest_files(root, manifest_dir, overrides)? {
+        let t = text(root, &rel, overrides)?;
+        let mut diags = Vec::new();
+        let parsed = manifests::parse(&t, &mut diags);
+        if let Some(d) = diags.iter().find(|d| d.severity == Severity::Error) {
+            return Err(format!(
+                "{}:{}:{} {}",
+                rel.display(),
+                d.line,
+                d.col,
+                d.message
+            ));
+        }
+        objects.extend(parsed.into_iter().map(|m| m.object));
+    }
+    Ok(Desired {
+        objects,
+        how: How::Manifests,
+        notes: Vec::new(),
+    })
+}
+
+/// The project's `Pulumi.yaml` (or `Pulumi.yml`), edited or on disk.
+fn pulumi_program_file(
+    root: &Path,
+    ps: &PulumiStack,
+    overrides: &BTreeMap<PathBuf, String>,
+) -> PathBuf {
+    ["Pulumi.yaml", "Pulumi.yml"]
+        .iter()
+        .map(|f| ps.project_dir.join(f))
+        .find(|f| overrides.contains_key(f) || root.join(f).is_file())
+        .unwrap_or_else(|| ps.project_dir.join("Pulumi.yaml"))
+}
+
+/// A Pulumi stack: its project and stack config, then a YAML program rendered
+/// natively or any other runtime through `pulumi preview` (never in the sandbox).
+fn render_pulumi(
+    ws: &Workspace,
+    ps: &PulumiStack,
+    overrides: &BTreeMap<PathBuf, String>,
+    tools: Tools,
+) -> Result<Desired, String> {
+    let program_file = pulumi_program_file(&ws.root, ps, overrides);
+    let program = yaml::parse_single(&text(&ws.root, &program_file, overrides)?)
+        .map_err(|e| format!("{}:{e}", program_file.display()))?;
+    let mut diags = Vec::new();
+    let project = pulumi::parse_project(&program, &mut diags)
+        .ok_or_else(|| format!("{}: not a Pulumi project", program_file.display()))?;
+    let config_node = yaml::parse_single(&text(&ws.root, &ps.config_file, overrides)?)
+        .map_err(|e| format!("{}:{e}", ps.config_file.display()))?;
+    let config =
+        pulumi::parse_stack_config(&config_node, &project.name, &project.config, &mut diags);
+    if let Some(d) = diags.iter().find(|d| d.severity == Severity::Error) {
+        return Err(format!(
+            "{}:{}:{} {}",
+            ps.config_file.display(),
+            d.line,
+            d.col,
+            d.message
+        ));
+    }
+    if project.runtime != "yaml" {
+        if tools.sealed {
+            return Ok(Desired {
+                objects: Vec::new(),
+                how: How::ConfigOnly,
+                notes: vec![format!(
+                    "runtime {}: rendering it takes `pulumi preview`, which the sandbox never runs (it would use your Pulumi login and cloud credentials); only config values are compared",
+                    project.runtime
+                )],
+            });
+        }
+        return preview(
+            &ws.root.join(&ps.project_dir),
+            &ps.stack,
+            &project.runtime,
+            tools,
+        );
+    }
+    Ok(render_pulumi_yaml(ws, ps, &program, &project, &config))
+}
+
+/// A Pulumi YAML program rendered natively, with stack references read from
+/// the workspace's cluster stacks' checkpoints.
+fn render_pulumi_yaml(
+    ws: &Workspace,
+    ps: &PulumiStack,
+    program: &yaml::Node,
+    project: &pulumi::Project,
+    config: &pulumi::StackConfig,
+) -> Desired {
+    let lookup = |name: &str| -> Option<Vec<(String, Json)>> {
+        ws.clusters
+            .iter()
+            .filter_map(|c| c.pulumi())
+            .find(|p| p.qualified_name().as_deref() == Some(name))
+            .and_then(|p| p.checkpoint.as_ref())
+            .map(|c| c.outputs.clone())
+    };
+    let inputs = pulumi_yaml::Inputs {
+        project: &project.name,
+        stack: &ps.stack,
+        config,
+        declared: &project.config,
+        stack_outputs: &lookup,
+    };
+    let out = pulumi_yaml::render(program, &inputs);
+    Desired {
+        objects: out.objects.into_iter().map(|o| o.object).collect(),
+        how: How::PulumiYaml,
+        notes: out.notes,
     }
 }
 

@@ -306,12 +306,40 @@ fn call(id: impl Into<String>, summary: impl Into<String>, op: Op, expected_secs
 
 fn network(cfg: &ClusterConfig, azs: &[String], public: &[String], private: &[String]) -> Step {
     let n = cfg.name.as_str();
-    let mut calls = vec![
+    let nat_azs = nat_gateway_azs(cfg.vpc.nat, azs);
+    let mut calls = vpc_calls(n, &cfg.vpc.cidr);
+    calls.extend(public_subnet_calls(n, azs, public));
+    calls.extend(private_subnet_calls(n, azs, private));
+    calls.extend(internet_gateway_calls(n));
+    calls.extend(nat_gateway_calls(n, &nat_azs));
+    calls.extend(public_route_table_calls(n, azs));
+    calls.extend(private_route_table_calls(n, azs, cfg.vpc.nat, &nat_azs));
+    calls.push(control_plane_security_group_call(n));
+    let nat_text = nat_mode_text(cfg.vpc.nat);
+    Step {
+        id: 'A',
+        title: "Network".into(),
+        why: format!(
+            "EKS needs a VPC with subnets in at least two availability zones. Public subnets (tagged kubernetes.io/role/elb) hold internet-facing load balancers and the NAT gateway; private subnets (kubernetes.io/role/internal-elb) hold the nodes and internal load balancers. The internet gateway gives public subnets a route out; this config asks for {nat_text}. The control plane security group lets the EKS-managed control plane talk to the nodes."
+        ),
+        depends_on: vec![],
+        eksctl: format!(
+            "eksctl create cluster -f <config>   # stack eksctl-{n}-cluster, resources VPC, Subnet*, InternetGateway, NATGateway, RouteTable*"
+        ),
+        aws_cli: network_aws_cli(n, &cfg.vpc.cidr),
+        calls,
+        skip_reason: None,
+    }
+}
+
+/// The VPC, with DNS resolution and DNS hostnames turned on.
+fn vpc_calls(n: &str, cidr: &str) -> Vec<Call> {
+    vec![
         call(
             "vpc",
-            format!("VPC {}", cfg.vpc.cidr),
+            format!("VPC {cidr}"),
             Op::CreateVpc {
-                cidr: cfg.vpc.cidr.clone(),
+                cidr: cidr.to_string(),
                 tags: tags(n, "vpc", &format!("{n}-vpc"), &[]),
             },
             3,
@@ -334,8 +362,19 @@ fn network(cfg: &ClusterConfig, azs: &[String], public: &[String], private: &[St
             },
             1,
         ),
-    ];
-    let cluster_tag = format!("kubernetes.io/cluster/{n}");
+    ]
+}
+
+/// The `kubernetes.io/cluster/<name>` tag eksctl puts on the cluster's subnets.
+fn cluster_subnet_tag(n: &str) -> String {
+    format!("kubernetes.io/cluster/{n}")
+}
+
+/// One public subnet per AZ (tagged for internet-facing load balancers), each
+/// giving public IPs on launch.
+fn public_subnet_calls(n: &str, azs: &[String], public: &[String]) -> Vec<Call> {
+    let cluster_tag = cluster_subnet_tag(n);
+    let mut calls = Vec::new();
     for (i, az) in azs.iter().enumerate() {
         let id = format!("subnet-public-{az}");
         calls.push(call(
@@ -363,52 +402,76 @@ fn network(cfg: &ClusterConfig, azs: &[String], public: &[String], private: &[St
             1,
         ));
     }
-    for (i, az) in azs.iter().enumerate() {
-        let id = format!("subnet-private-{az}");
-        calls.push(call(
-            &id,
-            format!("private subnet {az} {}", private[i]),
-            Op::CreateSubnet {
-                vpc: Val::of("vpc", "id"),
-                cidr: private[i].clone(),
-                az: az.clone(),
-                tags: tags(
-                    n,
-                    &id,
-                    &format!("{n}-private-{az}"),
-                    &[
-                        ("kubernetes.io/role/internal-elb", "1"),
-                        (&cluster_tag, "shared"),
-                    ],
-                ),
+    calls
+}
+
+/// One private subnet per AZ, tagged for internal load balancers.
+fn private_subnet_calls(n: &str, azs: &[String], private: &[String]) -> Vec<Call> {
+    let cluster_tag = cluster_subnet_tag(n);
+    azs.iter()
+        .enumerate()
+        .map(|(i, az)| {
+            let id = format!("subnet-private-{az}");
+            call(
+                &id,
+                format!("private subnet {az} {}", private[i]),
+                Op::CreateSubnet {
+                    vpc: Val::of("vpc", "id"),
+                    cidr: private[i].clone(),
+                    az: az.clone(),
+                    tags: tags(
+                        n,
+                        &id,
+                        &format!("{n}-private-{az}"),
+                        &[
+                            ("kubernetes.io/role/internal-elb", "1"),
+                            (&cluster_tag, "shared"),
+                        ],
+                    ),
+                },
+                2,
+            )
+        })
+        .collect()
+}
+
+/// The internet gateway, attached to the VPC.
+fn internet_gateway_calls(n: &str) -> Vec<Call> {
+    vec![
+        call(
+            "igw",
+            "internet gateway",
+            Op::CreateInternetGateway {
+                tags: tags(n, "igw", &format!("{n}-igw"), &[]),
             },
             2,
-        ));
-    }
-    calls.push(call(
-        "igw",
-        "internet gateway",
-        Op::CreateInternetGateway {
-            tags: tags(n, "igw", &format!("{n}-igw"), &[]),
-        },
-        2,
-    ));
-    calls.push(call(
-        "igw-attach",
-        "attach the internet gateway to the VPC",
-        Op::AttachInternetGateway {
-            igw: Val::of("igw", "id"),
-            vpc: Val::of("vpc", "id"),
-        },
-        2,
-    ));
-    // NAT gateways: one (Single), one per AZ (HighlyAvailable) or none (Disable).
-    let nat_azs: Vec<&String> = match cfg.vpc.nat {
+        ),
+        call(
+            "igw-attach",
+            "attach the internet gateway to the VPC",
+            Op::AttachInternetGateway {
+                igw: Val::of("igw", "id"),
+                vpc: Val::of("vpc", "id"),
+            },
+            2,
+        ),
+    ]
+}
+
+/// The AZs that get a NAT gateway: one (Single), one per AZ (HighlyAvailable)
+/// or none (Disable).
+fn nat_gateway_azs(nat: NatMode, azs: &[String]) -> Vec<&String> {
+    match nat {
         NatMode::Single => azs.iter().take(1).collect(),
         NatMode::HighlyAvailable => azs.iter().collect(),
         NatMode::Disable => Vec::new(),
-    };
-    for az in &nat_azs {
+    }
+}
+
+/// An Elastic IP and a NAT gateway in the public subnet of each NAT AZ.
+fn nat_gateway_calls(n: &str, nat_azs: &[&String]) -> Vec<Call> {
+    let mut calls = Vec::new();
+    for az in nat_azs {
         let eip = format!("eip-{az}");
         let nat = format!("nat-{az}");
         calls.push(call(
@@ -430,27 +493,35 @@ fn network(cfg: &ClusterConfig, azs: &[String], public: &[String], private: &[St
             100,
         ));
     }
-    calls.push(call(
-        "rt-public",
-        "public route table",
-        Op::CreateRouteTable {
-            vpc: Val::of("vpc", "id"),
-            tags: tags(n, "rt-public", &format!("{n}-public"), &[]),
-        },
-        1,
-    ));
-    calls.push(call(
-        "rt-public-default",
-        "default route 0.0.0.0/0 → internet gateway",
-        Op::CreateRoute {
-            table: Val::of("rt-public", "id"),
-            destination: "0.0.0.0/0".into(),
-            target: RouteTarget::InternetGateway {
-                id: Val::of("igw", "id"),
+    calls
+}
+
+/// The public route table: a default route to the internet gateway, associated
+/// with every public subnet.
+fn public_route_table_calls(n: &str, azs: &[String]) -> Vec<Call> {
+    let mut calls = vec![
+        call(
+            "rt-public",
+            "public route table",
+            Op::CreateRouteTable {
+                vpc: Val::of("vpc", "id"),
+                tags: tags(n, "rt-public", &format!("{n}-public"), &[]),
             },
-        },
-        1,
-    ));
+            1,
+        ),
+        call(
+            "rt-public-default",
+            "default route 0.0.0.0/0 → internet gateway",
+            Op::CreateRoute {
+                table: Val::of("rt-public", "id"),
+                destination: "0.0.0.0/0".into(),
+                target: RouteTarget::InternetGateway {
+                    id: Val::of("igw", "id"),
+                },
+            },
+            1,
+        ),
+    ];
     for az in azs {
         let id = format!("rt-public-assoc-{az}");
         calls.push(call(
@@ -463,6 +534,18 @@ fn network(cfg: &ClusterConfig, azs: &[String], public: &[String], private: &[St
             1,
         ));
     }
+    calls
+}
+
+/// A private route table per AZ: a default route to its NAT gateway (when there
+/// is one), associated with that AZ's private subnet.
+fn private_route_table_calls(
+    n: &str,
+    azs: &[String],
+    nat: NatMode,
+    nat_azs: &[&String],
+) -> Vec<Call> {
+    let mut calls = Vec::new();
     for az in azs {
         let rt = format!("rt-private-{az}");
         calls.push(call(
@@ -474,7 +557,7 @@ fn network(cfg: &ClusterConfig, azs: &[String], public: &[String], private: &[St
             },
             1,
         ));
-        if let Some(nat_az) = match cfg.vpc.nat {
+        if let Some(nat_az) = match nat {
             NatMode::Single => nat_azs.first().copied(),
             NatMode::HighlyAvailable => Some(az),
             NatMode::Disable => None,
@@ -502,7 +585,12 @@ fn network(cfg: &ClusterConfig, azs: &[String], public: &[String], private: &[St
             1,
         ));
     }
-    calls.push(call(
+    calls
+}
+
+/// The control plane security group, for the control plane to talk to the nodes.
+fn control_plane_security_group_call(n: &str) -> Call {
+    call(
         "sg-control-plane",
         "control plane security group",
         Op::CreateSecurityGroup {
@@ -512,8 +600,12 @@ fn network(cfg: &ClusterConfig, azs: &[String], public: &[String], private: &[St
             tags: tags(n, "sg-control-plane", &format!("{n}-control-plane"), &[]),
         },
         2,
-    ));
-    let nat_text = match cfg.vpc.nat {
+    )
+}
+
+/// What the NAT mode means for the private subnets' egress, for the step's "why".
+fn nat_mode_text(nat: NatMode) -> &'static str {
+    match nat {
         NatMode::Single => {
             "one NAT gateway (Single) that every private subnet routes through — cheaper, but one AZ failure cuts the others' egress"
         }
@@ -523,30 +615,23 @@ fn network(cfg: &ClusterConfig, azs: &[String], public: &[String], private: &[St
         NatMode::Disable => {
             "no NAT gateway (Disable) — private nodes have no internet egress, so images must come from VPC endpoints or a mirror"
         }
-    };
-    Step {
-        id: 'A',
-        title: "Network".into(),
-        why: format!(
-            "EKS needs a VPC with subnets in at least two availability zones. Public subnets (tagged kubernetes.io/role/elb) hold internet-facing load balancers and the NAT gateway; private subnets (kubernetes.io/role/internal-elb) hold the nodes and internal load balancers. The internet gateway gives public subnets a route out; this config asks for {nat_text}. The control plane security group lets the EKS-managed control plane talk to the nodes."
-        ),
-        depends_on: vec![],
-        eksctl: format!("eksctl create cluster -f <config>   # stack eksctl-{n}-cluster, resources VPC, Subnet*, InternetGateway, NATGateway, RouteTable*"),
-        aws_cli: vec![
-            format!("aws ec2 create-vpc --cidr-block {} --tag-specifications 'ResourceType=vpc,Tags=[{{Key={TAG_CLUSTER},Value={n}}}]'", cfg.vpc.cidr),
-            "aws ec2 modify-vpc-attribute --vpc-id <vpc> --enable-dns-hostnames '{\"Value\":true}'".into(),
-            "aws ec2 create-subnet --vpc-id <vpc> --cidr-block <cidr> --availability-zone <az>".into(),
-            "aws ec2 modify-subnet-attribute --subnet-id <public-subnet> --map-public-ip-on-launch".into(),
-            "aws ec2 create-internet-gateway && aws ec2 attach-internet-gateway --internet-gateway-id <igw> --vpc-id <vpc>".into(),
-            "aws ec2 allocate-address --domain vpc && aws ec2 create-nat-gateway --subnet-id <public-subnet> --allocation-id <eipalloc>".into(),
-            "aws ec2 wait nat-gateway-available --nat-gateway-ids <nat>".into(),
-            "aws ec2 create-route-table --vpc-id <vpc> && aws ec2 create-route --route-table-id <rtb> --destination-cidr-block 0.0.0.0/0 --gateway-id <igw>".into(),
-            "aws ec2 associate-route-table --route-table-id <rtb> --subnet-id <subnet>".into(),
-            "aws ec2 create-security-group --group-name <name> --description <text> --vpc-id <vpc>".into(),
-        ],
-        calls,
-        skip_reason: None,
     }
+}
+
+/// The AWS CLI equivalents of the network step.
+fn network_aws_cli(n: &str, cidr: &str) -> Vec<String> {
+    vec![
+        format!("aws ec2 create-vpc --cidr-block {cidr} --tag-specifications 'ResourceType=vpc,Tags=[{{Key={TAG_CLUSTER},Value={n}}}]'"),
+        "aws ec2 modify-vpc-attribute --vpc-id <vpc> --enable-dns-hostnames '{\"Value\":true}'".into(),
+        "aws ec2 create-subnet --vpc-id <vpc> --cidr-block <cidr> --availability-zone <az>".into(),
+        "aws ec2 modify-subnet-attribute --subnet-id <public-subnet> --map-public-ip-on-launch".into(),
+        "aws ec2 create-internet-gateway && aws ec2 attach-internet-gateway --internet-gateway-id <igw> --vpc-id <vpc>".into(),
+        "aws ec2 allocate-address --domain vpc && aws ec2 create-nat-gateway --subnet-id <public-subnet> --allocation-id <eipalloc>".into(),
+        "aws ec2 wait nat-gateway-available --nat-gateway-ids <nat>".into(),
+        "aws ec2 create-route-table --vpc-id <vpc> && aws ec2 create-route --route-table-id <rtb> --destination-cidr-block 0.0.0.0/0 --gateway-id <igw>".into(),
+        "aws ec2 associate-route-table --route-table-id <rtb> --subnet-id <subnet>".into(),
+        "aws ec2 create-security-group --group-name <name> --description <text> --vpc-id <vpc>".into(),
+    ]
 }
 
 fn iam(cfg: &ClusterConfig) -> Step {
