@@ -130,206 +130,33 @@ impl Effects {
     }
 
     pub fn run(&mut self, effect: Effect, state: &State) {
-        let tx = self.tx.clone();
         match effect {
-            Effect::ReloadWorkspace => {
-                let root = self.ctx.root.clone();
-                tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(Msg::Reloaded(Box::new(tierui_core::workspace::load(&root))));
-                });
-            }
-            Effect::LoadTheme(name) => {
-                let config = self.ctx.dirs.config.clone();
-                tokio::task::spawn_blocking(move || {
-                    let theme = Theme::load(Some(&name), &config, no_color())
-                        .map(Box::new)
-                        .map_err(|e| format!("{e:#}"));
-                    let _ = tx.send(Msg::ThemeLoaded(theme));
-                });
-            }
-            Effect::FetchLive(names) => {
-                for name in names {
-                    let Some(cluster) = state.ws.cluster(&name).cloned() else {
-                        continue;
-                    };
-                    let (ctx, sandbox, tx) = (self.ctx.clone(), self.sandbox.clone(), tx.clone());
-                    tokio::spawn(async move {
-                        let result = tierui_backends::cluster::fetch_cluster(
-                            &ctx,
-                            sandbox.as_deref(),
-                            &cluster,
-                        )
-                        .await;
-                        let _ = tx.send(Msg::Live(
-                            name,
-                            result.map(Box::new).map_err(|e| format!("{e:#}")),
-                        ));
-                    });
-                }
-            }
-            Effect::OpenEditor { rel } => {
-                let (root, drafts) = (self.ctx.root.clone(), self.drafts());
-                tokio::task::spawn_blocking(move || {
-                    let abs = root.join(&rel);
-                    let _ = tx.send(match crate::app::files::open(&abs) {
-                        Ok(opened) => Msg::EditorOpened {
-                            draft: crate::app::files::load_draft(&drafts, &abs),
-                            rel,
-                            opened,
-                        },
-                        Err(e) => Msg::FileFailed(e),
-                    });
-                });
-            }
+            Effect::ReloadWorkspace => self.reload_workspace(),
+            Effect::LoadTheme(name) => self.load_theme(name),
+            Effect::FetchLive(names) => self.fetch_live(names, state),
+            Effect::OpenEditor { rel } => self.open_editor(rel),
             // Handled by the event loop, which owns the terminal.
             Effect::ExternalEdit { .. } => {}
             Effect::SaveFile {
                 opened,
                 text,
                 close_editor,
-            } => {
-                let (backups, readonly) = (self.backups(), self.ctx.readonly);
-                tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(Msg::Saved {
-                        result: crate::app::files::save(&opened, &text, &backups, readonly),
-                        close_editor,
-                    });
-                });
-            }
-            Effect::OverwriteFile { rel, text } => {
-                let (abs, backups, readonly) =
-                    (self.ctx.root.join(&rel), self.backups(), self.ctx.readonly);
-                tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(Msg::Saved {
-                        result: crate::app::files::overwrite(&abs, &text, &backups, readonly),
-                        close_editor: false,
-                    });
-                });
-            }
-            Effect::SaveDraft(draft) => {
-                let dir = self.drafts();
-                tokio::task::spawn_blocking(move || {
-                    if let Err(e) = crate::app::files::save_draft(&dir, &draft) {
-                        tracing::warn!("draft of {} not saved: {e:#}", draft.path.display());
-                    }
-                });
-            }
-            Effect::RemoveDraft(path) => {
-                let dir = self.drafts();
-                tokio::task::spawn_blocking(move || crate::app::files::remove_draft(&dir, &path));
-            }
+            } => self.save_file(opened, text, close_editor),
+            Effect::OverwriteFile { rel, text } => self.overwrite_file(rel, text),
+            Effect::SaveDraft(draft) => self.save_draft(draft),
+            Effect::RemoveDraft(path) => self.remove_draft(path),
             Effect::QuickEdit {
                 release,
                 field,
                 value,
-            } => {
-                let Some(r) = state.ws.releases.get(release).cloned() else {
-                    return;
-                };
-                let ws = state.ws.clone();
-                let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
-                tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(
-                        match quick_edit_diff(&ws, release, &r, field, &value, tools) {
-                            Ok(view) => Msg::DiffReady(Box::new(view)),
-                            Err(e) => Msg::FileFailed(e),
-                        },
-                    );
-                });
-            }
-            Effect::RenderDiff { release, edit } => {
-                let ws = state.ws.clone();
-                let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
-                tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(Msg::RenderReady {
-                        release,
-                        result: render_diff(&ws, release, edit, tools),
-                    });
-                });
-            }
-            Effect::DriftDiff { release } => {
-                let Some(r) = state.ws.releases.get(release).cloned() else {
-                    return;
-                };
-                let (ctx, sims) = (self.ctx.clone(), self.sims.clone());
-                tokio::spawn(async move {
-                    let result = async {
-                        // What is on disk is what apply sends.
-                        let root = ctx.root.clone();
-                        let (ws, r) = tokio::task::spawn_blocking(move || {
-                            tierui_backends::release::reread(&root, &r)
-                        })
-                        .await
-                        .map_err(|e| e.to_string())??;
-                        let client =
-                            tierui_backends::release::client_for(&ctx, sims.as_deref(), &ws, &r)
-                                .await?;
-                        tierui_backends::release::drift(
-                            &client,
-                            &ws,
-                            &r,
-                            tierui_backends::tools::for_sandbox(ctx.sandbox),
-                        )
-                        .await
-                    }
-                    .await;
-                    let _ = tx.send(Msg::DriftReady {
-                        release,
-                        result: result.map(Box::new),
-                    });
-                });
-            }
+            } => self.quick_edit(release, field, value, state),
+            Effect::RenderDiff { release, edit } => self.render_diff(release, edit, state),
+            Effect::DriftDiff { release } => self.drift_diff(release, state),
             Effect::StartWatches {
                 view,
                 targets,
                 kinds,
-            } => {
-                for (cluster, scope) in targets {
-                    let Some(c) = state.ws.cluster(&cluster).cloned() else {
-                        continue;
-                    };
-                    let (ctx, sims, ws, kinds, tx) = (
-                        self.ctx.clone(),
-                        self.sims.clone(),
-                        state.ws.clone(),
-                        kinds.clone(),
-                        tx.clone(),
-                    );
-                    let task = tokio::spawn(async move {
-                        let client = async {
-                            let endpoint =
-                                tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c)
-                                    .await?;
-                            tierui_backends::kube::connect::client(&endpoint).await
-                        }
-                        .await;
-                        let client = match client {
-                            Ok(c) => c,
-                            Err(error) => {
-                                let _ = tx.send(Msg::LiveFailed {
-                                    view,
-                                    cluster,
-                                    error,
-                                });
-                                return;
-                            }
-                        };
-                        let name = cluster.clone();
-                        let sink: tierui_backends::kube::watch::Sink = Arc::new(move |update| {
-                            let _ = tx.send(Msg::LiveUpdate {
-                                view,
-                                cluster: name.clone(),
-                                update,
-                            });
-                        });
-                        tierui_backends::kube::watch::run(client, scope, kinds, sink).await;
-                    });
-                    self.watches
-                        .entry(view)
-                        .or_default()
-                        .push(task.abort_handle());
-                }
-            }
+            } => self.start_watches(view, targets, kinds, state),
             Effect::StopWatches { view } => {
                 for h in self.watches.remove(&view).unwrap_or_default() {
                     h.abort();
@@ -342,64 +169,21 @@ impl Effects {
                 namespace,
                 name,
                 describe,
-            } => {
-                let Some(c) = state.ws.cluster(&cluster).cloned() else {
-                    return;
-                };
-                let (ctx, sims, ws) = (self.ctx.clone(), self.sims.clone(), state.ws.clone());
-                tokio::spawn(async move {
-                    let text = async {
-                        let endpoint =
-                            tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c)
-                                .await?;
-                        let client = tierui_backends::kube::connect::client(&endpoint).await?;
-                        if describe {
-                            tierui_backends::kube::describe::describe(
-                                &client, &kind, &namespace, &name,
-                            )
-                            .await
-                        } else {
-                            tierui_backends::kube::describe::yaml(&client, &kind, &namespace, &name)
-                                .await
-                        }
-                    }
-                    .await;
-                    let _ = tx.send(Msg::ObjectText { view, text });
-                });
-            }
+            } => self.show_object(
+                view,
+                &cluster,
+                ObjectRef {
+                    kind,
+                    namespace,
+                    name,
+                },
+                describe,
+                state,
+            ),
             Effect::ApplyRelease { release, objects } => {
-                let Some(r) = state.ws.releases.get(release).cloned() else {
-                    return;
-                };
-                let (ctx, sims, ws) = (self.ctx.clone(), self.sims.clone(), state.ws.clone());
-                tokio::spawn(async move {
-                    let result = async {
-                        let client =
-                            tierui_backends::release::client_for(&ctx, sims.as_deref(), &ws, &r)
-                                .await?;
-                        Ok::<_, String>(
-                            tierui_backends::release::apply_objects(&client, &objects, &r).await,
-                        )
-                    }
-                    .await;
-                    let _ = tx.send(Msg::Applied { release, result });
-                });
+                self.apply_release(release, objects, state)
             }
-            Effect::OpenWalk { cluster } => {
-                if let Some(old) = self.walk.take() {
-                    let _ = old.send(WalkCommand::Quit);
-                }
-                let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-                self.walk = Some(cmd_tx);
-                let (ctx, sandbox, sims) =
-                    (self.ctx.clone(), self.sandbox.clone(), self.sims.clone());
-                tokio::spawn(async move {
-                    if let Err(e) = open_walk(ctx, sandbox, sims, cluster, cmd_rx, tx.clone()).await
-                    {
-                        let _ = tx.send(Msg::WalkFailed(format!("{e:#}")));
-                    }
-                });
-            }
+            Effect::OpenWalk { cluster } => self.open_walk(cluster),
             Effect::Walk(cmd) => {
                 if let Some(w) = &self.walk {
                     let _ = w.send(cmd);
@@ -410,10 +194,315 @@ impl Effects {
                     let _ = w.send(WalkCommand::Quit);
                 }
                 // What the walkthrough created shows in the cluster pane.
-                let _ = tx.send(Msg::RefreshLive);
+                let _ = self.tx.send(Msg::RefreshLive);
             }
         }
     }
+
+    // Files: reading the workspace, the theme, opening and saving files and drafts.
+
+    fn reload_workspace(&self) {
+        let (root, tx) = (self.ctx.root.clone(), self.tx.clone());
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Msg::Reloaded(Box::new(tierui_core::workspace::load(&root))));
+        });
+    }
+
+    fn load_theme(&self, name: String) {
+        let (config, tx) = (self.ctx.dirs.config.clone(), self.tx.clone());
+        tokio::task::spawn_blocking(move || {
+            let theme = Theme::load(Some(&name), &config, no_color())
+                .map(Box::new)
+                .map_err(|e| format!("{e:#}"));
+            let _ = tx.send(Msg::ThemeLoaded(theme));
+        });
+    }
+
+    fn open_editor(&self, rel: std::path::PathBuf) {
+        let (root, drafts, tx) = (self.ctx.root.clone(), self.drafts(), self.tx.clone());
+        tokio::task::spawn_blocking(move || {
+            let abs = root.join(&rel);
+            let _ = tx.send(match crate::app::files::open(&abs) {
+                Ok(opened) => Msg::EditorOpened {
+                    draft: crate::app::files::load_draft(&drafts, &abs),
+                    rel,
+                    opened,
+                },
+                Err(e) => Msg::FileFailed(e),
+            });
+        });
+    }
+
+    fn save_file(&self, opened: crate::app::files::Opened, text: String, close_editor: bool) {
+        let (backups, readonly, tx) = (self.backups(), self.ctx.readonly, self.tx.clone());
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Msg::Saved {
+                result: crate::app::files::save(&opened, &text, &backups, readonly),
+                close_editor,
+            });
+        });
+    }
+
+    fn overwrite_file(&self, rel: std::path::PathBuf, text: String) {
+        let (abs, backups, readonly) =
+            (self.ctx.root.join(&rel), self.backups(), self.ctx.readonly);
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Msg::Saved {
+                result: crate::app::files::overwrite(&abs, &text, &backups, readonly),
+                close_editor: false,
+            });
+        });
+    }
+
+    fn save_draft(&self, draft: crate::app::files::Draft) {
+        let dir = self.drafts();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = crate::app::files::save_draft(&dir, &draft) {
+                tracing::warn!("draft of {} not saved: {e:#}", draft.path.display());
+            }
+        });
+    }
+
+    fn remove_draft(&self, path: std::path::PathBuf) {
+        let dir = self.drafts();
+        tokio::task::spawn_blocking(move || crate::app::files::remove_draft(&dir, &path));
+    }
+
+    // Rendering: what an edit would change, before it is saved.
+
+    fn quick_edit(
+        &self,
+        release: usize,
+        field: tierui_core::workspace::quick::Field,
+        value: tierui_core::workspace::edit::NewValue,
+        state: &State,
+    ) {
+        let Some(r) = state.ws.releases.get(release).cloned() else {
+            return;
+        };
+        let (ws, tx) = (state.ws.clone(), self.tx.clone());
+        let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(
+                match quick_edit_diff(&ws, release, &r, field, &value, tools) {
+                    Ok(view) => Msg::DiffReady(Box::new(view)),
+                    Err(e) => Msg::FileFailed(e),
+                },
+            );
+        });
+    }
+
+    fn render_diff(
+        &self,
+        release: usize,
+        edit: Option<(std::path::PathBuf, String)>,
+        state: &State,
+    ) {
+        let (ws, tx) = (state.ws.clone(), self.tx.clone());
+        let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Msg::RenderReady {
+                release,
+                result: render_diff(&ws, release, edit, tools),
+            });
+        });
+    }
+
+    // Clouds and clusters: live state, drift, apply, watches and objects.
+
+    fn fetch_live(&self, names: Vec<String>, state: &State) {
+        for name in names {
+            let Some(cluster) = state.ws.cluster(&name).cloned() else {
+                continue;
+            };
+            let (ctx, sandbox, tx) = (self.ctx.clone(), self.sandbox.clone(), self.tx.clone());
+            tokio::spawn(async move {
+                let result =
+                    tierui_backends::cluster::fetch_cluster(&ctx, sandbox.as_deref(), &cluster)
+                        .await;
+                let _ = tx.send(Msg::Live(
+                    name,
+                    result.map(Box::new).map_err(|e| format!("{e:#}")),
+                ));
+            });
+        }
+    }
+
+    fn drift_diff(&self, release: usize, state: &State) {
+        let Some(r) = state.ws.releases.get(release).cloned() else {
+            return;
+        };
+        let (ctx, sims, tx) = (self.ctx.clone(), self.sims.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let result = async {
+                // What is on disk is what apply sends.
+                let root = ctx.root.clone();
+                let (ws, r) = tokio::task::spawn_blocking(move || {
+                    tierui_backends::release::reread(&root, &r)
+                })
+                .await
+                .map_err(|e| e.to_string())??;
+                let client =
+                    tierui_backends::release::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
+                tierui_backends::release::drift(
+                    &client,
+                    &ws,
+                    &r,
+                    tierui_backends::tools::for_sandbox(ctx.sandbox),
+                )
+                .await
+            }
+            .await;
+            let _ = tx.send(Msg::DriftReady {
+                release,
+                result: result.map(Box::new),
+            });
+        });
+    }
+
+    fn start_watches(
+        &mut self,
+        view: u64,
+        targets: Vec<(String, tierui_backends::kube::watch::Scope)>,
+        kinds: Vec<tierui_backends::kube::watch::Kind>,
+        state: &State,
+    ) {
+        for (cluster, scope) in targets {
+            let Some(c) = state.ws.cluster(&cluster).cloned() else {
+                continue;
+            };
+            let (ctx, sims, ws, kinds, tx) = (
+                self.ctx.clone(),
+                self.sims.clone(),
+                state.ws.clone(),
+                kinds.clone(),
+                self.tx.clone(),
+            );
+            let task = tokio::spawn(async move {
+                let client = async {
+                    let endpoint =
+                        tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
+                    tierui_backends::kube::connect::client(&endpoint).await
+                }
+                .await;
+                let client = match client {
+                    Ok(c) => c,
+                    Err(error) => {
+                        let _ = tx.send(Msg::LiveFailed {
+                            view,
+                            cluster,
+                            error,
+                        });
+                        return;
+                    }
+                };
+                let name = cluster.clone();
+                let sink: tierui_backends::kube::watch::Sink = Arc::new(move |update| {
+                    let _ = tx.send(Msg::LiveUpdate {
+                        view,
+                        cluster: name.clone(),
+                        update,
+                    });
+                });
+                tierui_backends::kube::watch::run(client, scope, kinds, sink).await;
+            });
+            self.watches
+                .entry(view)
+                .or_default()
+                .push(task.abort_handle());
+        }
+    }
+
+    fn show_object(
+        &self,
+        view: u64,
+        cluster: &str,
+        object: ObjectRef,
+        describe: bool,
+        state: &State,
+    ) {
+        let Some(c) = state.ws.cluster(cluster).cloned() else {
+            return;
+        };
+        let (ctx, sims, ws, tx) = (
+            self.ctx.clone(),
+            self.sims.clone(),
+            state.ws.clone(),
+            self.tx.clone(),
+        );
+        tokio::spawn(async move {
+            let ObjectRef {
+                kind,
+                namespace,
+                name,
+            } = object;
+            let text = async {
+                let endpoint =
+                    tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
+                let client = tierui_backends::kube::connect::client(&endpoint).await?;
+                if describe {
+                    tierui_backends::kube::describe::describe(&client, &kind, &namespace, &name)
+                        .await
+                } else {
+                    tierui_backends::kube::describe::yaml(&client, &kind, &namespace, &name).await
+                }
+            }
+            .await;
+            let _ = tx.send(Msg::ObjectText { view, text });
+        });
+    }
+
+    fn apply_release(&self, release: usize, objects: Vec<serde_json::Value>, state: &State) {
+        let Some(r) = state.ws.releases.get(release).cloned() else {
+            return;
+        };
+        let (ctx, sims, ws, tx) = (
+            self.ctx.clone(),
+            self.sims.clone(),
+            state.ws.clone(),
+            self.tx.clone(),
+        );
+        tokio::spawn(async move {
+            let result = async {
+                let client =
+                    tierui_backends::release::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
+                Ok::<_, String>(
+                    tierui_backends::release::apply_objects(&client, &objects, &r).await,
+                )
+            }
+            .await;
+            let _ = tx.send(Msg::Applied { release, result });
+        });
+    }
+
+    // The walkthrough: its runner lives while its screen is open.
+
+    fn open_walk(&mut self, cluster: String) {
+        if let Some(old) = self.walk.take() {
+            let _ = old.send(WalkCommand::Quit);
+        }
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        self.walk = Some(cmd_tx);
+        let (ctx, sandbox, sims, tx) = (
+            self.ctx.clone(),
+            self.sandbox.clone(),
+            self.sims.clone(),
+            self.tx.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = open_walk(ctx, sandbox, sims, cluster, cmd_rx, tx.clone()).await {
+                let _ = tx.send(Msg::WalkFailed(format!("{e:#}")));
+            }
+        });
+    }
+}
+
+/// The object a live view asks to see as YAML or described.
+struct ObjectRef {
+    kind: String,
+    namespace: String,
+    name: String,
 }
 
 /// Plans the walkthrough, connects its cloud (the cluster's own profile and

@@ -226,25 +226,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             s.detail_lines = d.detail_lines;
             Outcome::default()
         }
-        Msg::Reloaded(ws) => {
-            let n = ws.problems.len();
-            s.ws = *ws;
-            // A drift diff computed from the old files no longer says what apply would do.
-            s.forget_drifts();
-            s.sync_selection();
-            let reloaded = format!(
-                "workspace reloaded ({n} problem{})",
-                if n == 1 { "" } else { "s" }
-            );
-            // A save reloads the workspace: keep saying what was saved.
-            s.message = Some(match s.message.take() {
-                Some((Level::Info, m)) if m.starts_with("saved ") => {
-                    (Level::Info, format!("{m} · {reloaded}"))
-                }
-                _ => (Level::Info, reloaded),
-            });
-            Outcome::redraw()
-        }
+        Msg::Reloaded(ws) => reloaded(s, *ws),
         Msg::ThemeLoaded(Ok(theme)) => {
             s.message = Some((Level::Info, format!("theme {}", theme.name)));
             s.theme = *theme;
@@ -254,20 +236,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             s.message = Some((Level::Error, e));
             Outcome::redraw()
         }
-        Msg::Tick(now) => {
-            s.now_s = (now / 1000) as i64;
-            match &mut s.screen {
-                Screen::Walk(w) => {
-                    w.now_ms = now;
-                    Outcome::redraw()
-                }
-                Screen::Live(v) => {
-                    v.now_s = s.now_s;
-                    Outcome::redraw()
-                }
-                _ => update_edit::tick(s, now),
-            }
-        }
+        Msg::Tick(now) => tick(s, now),
         Msg::LiveUpdate {
             view,
             cluster,
@@ -294,16 +263,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         Msg::DriftReady { release, result } => update_edit::drift_ready(s, release, result),
         Msg::Applied { release, result } => update_edit::applied(s, release, result),
         Msg::DiffReady(view) => update_edit::diff_ready(s, *view),
-        Msg::ExternallyEdited { rel, result } => {
-            s.message = Some(match result {
-                Ok(()) => (
-                    Level::Info,
-                    format!("{} edited in $EDITOR; workspace reloaded", rel.display()),
-                ),
-                Err(e) => (Level::Error, e),
-            });
-            Outcome::with(Effect::ReloadWorkspace)
-        }
+        Msg::ExternallyEdited { rel, result } => externally_edited(s, &rel, result),
         Msg::WalkOpened(view) => {
             s.message = None;
             s.screen = Screen::Walk(view);
@@ -322,32 +282,82 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             s.message = Some((Level::Error, e));
             Outcome::redraw()
         }
-        Msg::Walk(event) => {
-            if let WalkEvent::Confirm { step, title, calls } = &*event {
-                let target = s
-                    .walk()
-                    .and_then(|w| w.identity.clone())
-                    .unwrap_or_default();
-                let cluster = s.walk().map(|w| w.plan.cluster.clone()).unwrap_or_default();
-                s.overlay = Some(Overlay::Confirm {
-                    title: format!("Run step {step}: {title} of {cluster}?"),
-                    lines: vec![
-                        format!("{calls} calls will change {target}."),
-                        "Resources cost money while they run; the footer shows the hourly total."
-                            .into(),
-                        "y runs the step · n pauses".into(),
-                    ],
-                    details: Vec::new(),
-                    on_yes: Confirmed::RunLiveStep(*step),
-                });
-            }
-            let Some(w) = s.walk_mut() else {
-                return Outcome::default();
-            };
-            w.apply(*event);
+        Msg::Walk(event) => walk_event(s, *event),
+    }
+}
+
+/// The workspace was read again: drifts computed from the old files are dropped.
+fn reloaded(s: &mut State, ws: Workspace) -> Outcome {
+    let n = ws.problems.len();
+    s.ws = ws;
+    // A drift diff computed from the old files no longer says what apply would do.
+    s.forget_drifts();
+    s.sync_selection();
+    let reloaded = format!(
+        "workspace reloaded ({n} problem{})",
+        if n == 1 { "" } else { "s" }
+    );
+    // A save reloads the workspace: keep saying what was saved.
+    s.message = Some(match s.message.take() {
+        Some((Level::Info, m)) if m.starts_with("saved ") => {
+            (Level::Info, format!("{m} · {reloaded}"))
+        }
+        _ => (Level::Info, reloaded),
+    });
+    Outcome::redraw()
+}
+
+/// The wall clock moved: screens that count time redraw.
+fn tick(s: &mut State, now: u64) -> Outcome {
+    s.now_s = (now / 1000) as i64;
+    match &mut s.screen {
+        Screen::Walk(w) => {
+            w.now_ms = now;
             Outcome::redraw()
         }
+        Screen::Live(v) => {
+            v.now_s = s.now_s;
+            Outcome::redraw()
+        }
+        _ => update_edit::tick(s, now),
     }
+}
+
+fn externally_edited(s: &mut State, rel: &std::path::Path, result: Result<(), String>) -> Outcome {
+    s.message = Some(match result {
+        Ok(()) => (
+            Level::Info,
+            format!("{} edited in $EDITOR; workspace reloaded", rel.display()),
+        ),
+        Err(e) => (Level::Error, e),
+    });
+    Outcome::with(Effect::ReloadWorkspace)
+}
+
+/// A walkthrough runner event; a step that changes a real account asks first.
+fn walk_event(s: &mut State, event: WalkEvent) -> Outcome {
+    if let WalkEvent::Confirm { step, title, calls } = &event {
+        let target = s
+            .walk()
+            .and_then(|w| w.identity.clone())
+            .unwrap_or_default();
+        let cluster = s.walk().map(|w| w.plan.cluster.clone()).unwrap_or_default();
+        s.overlay = Some(Overlay::Confirm {
+            title: format!("Run step {step}: {title} of {cluster}?"),
+            lines: vec![
+                format!("{calls} calls will change {target}."),
+                "Resources cost money while they run; the footer shows the hourly total.".into(),
+                "y runs the step · n pauses".into(),
+            ],
+            details: Vec::new(),
+            on_yes: Confirmed::RunLiveStep(*step),
+        });
+    }
+    let Some(w) = s.walk_mut() else {
+        return Outcome::default();
+    };
+    w.apply(event);
+    Outcome::redraw()
 }
 
 fn key(s: &mut State, ev: KeyEvent) -> Outcome {
@@ -481,22 +491,7 @@ fn walk_act(s: &mut State, action: Action) -> Outcome {
         | Action::PageUp
         | Action::PageDown
         | Action::Top
-        | Action::Bottom => {
-            let by: i64 = match action {
-                Action::Up => -1,
-                Action::Down => 1,
-                Action::PageUp => -10,
-                Action::PageDown => 10,
-                Action::Top => -1000,
-                _ => 1000,
-            };
-            if w.focus_detail {
-                w.scroll = (i64::from(w.scroll) + by).clamp(0, 2000) as u16;
-            } else {
-                w.cursor = moved(w.cursor, by, w.plan.steps.len());
-                w.scroll = 0;
-            }
-        }
+        | Action::Bottom => walk_move(w, action),
         Action::NextPane | Action::PrevPane => w.focus_detail = !w.focus_detail,
         Action::Back | Action::Quit => {
             s.screen = Screen::Home;
@@ -506,23 +501,7 @@ fn walk_act(s: &mut State, action: Action) -> Outcome {
             if readonly {
                 return refuse(s);
             }
-            let Some((id, status)) = step else {
-                return Outcome::default();
-            };
-            if matches!(
-                status,
-                StepStatus::Done | StepStatus::Adopted | StepStatus::Skipped
-            ) {
-                s.message = Some((Level::Info, format!("step {id} is {}", status.label())));
-                return Outcome::redraw();
-            }
-            w.busy = true;
-            let cmd = if status == StepStatus::Failed {
-                WalkCommand::Retry(id)
-            } else {
-                WalkCommand::RunStep(id)
-            };
-            return Outcome::with(Effect::Walk(cmd));
+            return run_selected_step(s, step);
         }
         Action::RunAll => {
             if readonly {
@@ -554,35 +533,7 @@ fn walk_act(s: &mut State, action: Action) -> Outcome {
             if readonly {
                 return refuse(s);
             }
-            let summary =
-                tierui_core::walkthrough::summary::TeardownSummary::of(&w.plan, &w.progress);
-            let cluster = w.plan.cluster.clone();
-            if summary.is_empty() {
-                s.message = Some((
-                    Level::Info,
-                    format!(
-                        "nothing to tear down: the walkthrough of {cluster} has created nothing"
-                    ),
-                ));
-                return Outcome::redraw();
-            }
-            let target = w.identity.clone().unwrap_or_default();
-            s.overlay = Some(Overlay::Confirm {
-                title: format!("Tear down {cluster}?"),
-                lines: vec![
-                    format!(
-                        "Deletes {} resources this walkthrough created, in {target}:",
-                        summary.total()
-                    ),
-                    summary.counts_line(),
-                    format!("That stops {}.", summary.hourly.describe("hour")),
-                    "Node groups go before the cluster, NAT gateways before their addresses."
-                        .into(),
-                    "y deletes · i lists the IDs · n keeps everything".into(),
-                ],
-                details: summary.id_lines(),
-                on_yes: Confirmed::Teardown,
-            });
+            return ask_teardown(s);
         }
         Action::Help => s.overlay = Some(Overlay::Help { scroll: 0 }),
         Action::Command => {
@@ -594,6 +545,80 @@ fn walk_act(s: &mut State, action: Action) -> Outcome {
         _ => return Outcome::default(),
     }
     Outcome::redraw()
+}
+
+/// Teardown asks first, naming the account, what goes and what it costs.
+fn ask_teardown(s: &mut State) -> Outcome {
+    let Some(w) = s.walk() else {
+        return Outcome::default();
+    };
+    let summary = tierui_core::walkthrough::summary::TeardownSummary::of(&w.plan, &w.progress);
+    let cluster = w.plan.cluster.clone();
+    if summary.is_empty() {
+        s.message = Some((
+            Level::Info,
+            format!("nothing to tear down: the walkthrough of {cluster} has created nothing"),
+        ));
+        return Outcome::redraw();
+    }
+    let target = w.identity.clone().unwrap_or_default();
+    s.overlay = Some(Overlay::Confirm {
+        title: format!("Tear down {cluster}?"),
+        lines: vec![
+            format!(
+                "Deletes {} resources this walkthrough created, in {target}:",
+                summary.total()
+            ),
+            summary.counts_line(),
+            format!("That stops {}.", summary.hourly.describe("hour")),
+            "Node groups go before the cluster, NAT gateways before their addresses.".into(),
+            "y deletes · i lists the IDs · n keeps everything".into(),
+        ],
+        details: summary.id_lines(),
+        on_yes: Confirmed::Teardown,
+    });
+    Outcome::redraw()
+}
+
+/// Moves the step cursor, or scrolls the step's detail when that has focus.
+fn walk_move(w: &mut WalkView, action: Action) {
+    let by: i64 = match action {
+        Action::Up => -1,
+        Action::Down => 1,
+        Action::PageUp => -10,
+        Action::PageDown => 10,
+        Action::Top => -1000,
+        _ => 1000,
+    };
+    if w.focus_detail {
+        w.scroll = (i64::from(w.scroll) + by).clamp(0, 2000) as u16;
+    } else {
+        w.cursor = moved(w.cursor, by, w.plan.steps.len());
+        w.scroll = 0;
+    }
+}
+
+/// Enter on a step: runs it, or retries it after a failure; a finished step says so.
+fn run_selected_step(s: &mut State, step: Option<(char, StepStatus)>) -> Outcome {
+    let Some((id, status)) = step else {
+        return Outcome::default();
+    };
+    if matches!(
+        status,
+        StepStatus::Done | StepStatus::Adopted | StepStatus::Skipped
+    ) {
+        s.message = Some((Level::Info, format!("step {id} is {}", status.label())));
+        return Outcome::redraw();
+    }
+    if let Some(w) = s.walk_mut() {
+        w.busy = true;
+    }
+    let cmd = if status == StepStatus::Failed {
+        WalkCommand::Retry(id)
+    } else {
+        WalkCommand::RunStep(id)
+    };
+    Outcome::with(Effect::Walk(cmd))
 }
 
 fn act(s: &mut State, action: Action) -> Outcome {
@@ -618,20 +643,7 @@ fn act(s: &mut State, action: Action) -> Outcome {
                 text: s.filter.clone(),
             })
         }
-        Action::NextPane | Action::PrevPane => {
-            let mut order = vec![Pane::Clusters, Pane::Releases, Pane::Detail];
-            if s.problems_visible() {
-                order.push(Pane::Problems);
-            }
-            let i = order.iter().position(|p| *p == s.focus).unwrap_or(0);
-            let next = if action == Action::NextPane {
-                (i + 1) % order.len()
-            } else {
-                (i + order.len() - 1) % order.len()
-            };
-            s.focus = order[next];
-            s.sync_selection();
-        }
+        Action::NextPane | Action::PrevPane => cycle_pane(s, action == Action::NextPane),
         Action::Up => step(s, -1),
         Action::Down => step(s, 1),
         Action::PageUp => step(s, -(page(s) as i64)),
@@ -653,25 +665,7 @@ fn act(s: &mut State, action: Action) -> Outcome {
             return out;
         }
 
-        Action::Walkthrough => {
-            let Some(c) = s.selected_cluster() else {
-                return Outcome::default();
-            };
-            if c.eksctl_config().is_none() {
-                s.message = Some((
-                    Level::Info,
-                    format!(
-                        "{} is provisioned by {}; the walkthrough follows eksctl ClusterConfigs (dawn in the demo)",
-                        c.name,
-                        c.provisioner()
-                    ),
-                ));
-                return Outcome::redraw();
-            }
-            let cluster = c.name.clone();
-            s.message = Some((Level::Info, format!("planning {cluster}…")));
-            return Outcome::with(Effect::OpenWalk { cluster });
-        }
+        Action::Walkthrough => return open_walkthrough(s),
         Action::Edit
         | Action::ExternalEdit
         | Action::ShowDiff
@@ -715,17 +709,56 @@ fn act(s: &mut State, action: Action) -> Outcome {
             Some(super::state::Selection::Release(i)) => return update_edit::ask_apply(s, i),
             _ => s.message = Some((Level::Info, "select a release to apply".into())),
         },
-        Action::ToggleProblems => {
-            s.show_problems = !s.show_problems;
-            if !s.problems_visible() && s.focus == Pane::Problems {
-                s.focus = Pane::Clusters;
-            }
-            if s.ws.problems.is_empty() {
-                s.message = Some((Level::Info, "no problems in this workspace".into()));
-            }
-        }
+        Action::ToggleProblems => toggle_problems(s),
     }
     Outcome::redraw()
+}
+
+/// Tab and Shift-Tab cycle the home screen's panes (the problems pane when shown).
+fn cycle_pane(s: &mut State, forward: bool) {
+    let mut order = vec![Pane::Clusters, Pane::Releases, Pane::Detail];
+    if s.problems_visible() {
+        order.push(Pane::Problems);
+    }
+    let i = order.iter().position(|p| *p == s.focus).unwrap_or(0);
+    let next = if forward {
+        (i + 1) % order.len()
+    } else {
+        (i + order.len() - 1) % order.len()
+    };
+    s.focus = order[next];
+    s.sync_selection();
+}
+
+/// The walkthrough opens for eksctl ClusterConfigs; other provisioners say why not.
+fn open_walkthrough(s: &mut State) -> Outcome {
+    let Some(c) = s.selected_cluster() else {
+        return Outcome::default();
+    };
+    if c.eksctl_config().is_none() {
+        s.message = Some((
+            Level::Info,
+            format!(
+                "{} is provisioned by {}; the walkthrough follows eksctl ClusterConfigs (dawn in the demo)",
+                c.name,
+                c.provisioner()
+            ),
+        ));
+        return Outcome::redraw();
+    }
+    let cluster = c.name.clone();
+    s.message = Some((Level::Info, format!("planning {cluster}…")));
+    Outcome::with(Effect::OpenWalk { cluster })
+}
+
+fn toggle_problems(s: &mut State) {
+    s.show_problems = !s.show_problems;
+    if !s.problems_visible() && s.focus == Pane::Problems {
+        s.focus = Pane::Clusters;
+    }
+    if s.ws.problems.is_empty() {
+        s.message = Some((Level::Info, "no problems in this workspace".into()));
+    }
 }
 
 fn back(s: &mut State) {

@@ -170,6 +170,34 @@ impl WalkView {
                     format!("account {account} ({arn}) · {region} · {endpoint}")
                 })
             }
+            Event::Waiting {
+                call,
+                aws_status,
+                eta_secs,
+                ..
+            } => {
+                self.waiting
+                    .insert(call, (aws_status, eta_secs, self.now_ms));
+            }
+            Event::Confirm { .. } => {}
+            e @ (Event::Started { .. }
+            | Event::Adopted { .. }
+            | Event::Done { .. }
+            | Event::Failed { .. }
+            | Event::NotImplemented { .. }
+            | Event::Manual { .. }
+            | Event::StepFinished { .. }) => self.call_event(e),
+            e @ (Event::Blocked { .. } | Event::Paused | Event::Finished { .. }) => self.stopped(e),
+            e @ (Event::UndoStarted { .. }
+            | Event::UndoDone { .. }
+            | Event::UndoFailed { .. }
+            | Event::TeardownFinished { .. }) => self.teardown_event(e),
+        }
+    }
+
+    /// A call of a step started, finished, failed or was adopted.
+    fn call_event(&mut self, e: Event) {
+        match e {
             Event::Started {
                 step,
                 call,
@@ -180,15 +208,6 @@ impl WalkView {
                 Level::Info,
                 format!("[{step}] {call}: adopted from an earlier run"),
             ),
-            Event::Waiting {
-                call,
-                aws_status,
-                eta_secs,
-                ..
-            } => {
-                self.waiting
-                    .insert(call, (aws_status, eta_secs, self.now_ms));
-            }
             Event::Done {
                 step,
                 call,
@@ -229,11 +248,17 @@ impl WalkView {
             Event::StepFinished { step, status } => {
                 self.push(Level::Info, format!("[{step}] step {status}"))
             }
+            _ => {}
+        }
+    }
+
+    /// The runner stopped: blocked, paused or at the end of the plan.
+    fn stopped(&mut self, e: Event) {
+        match e {
             Event::Blocked { step, reason } => {
                 self.busy = false;
                 self.push(Level::Warn, format!("[{step}] {reason}"));
             }
-            Event::Confirm { .. } => {}
             Event::Paused => {
                 self.busy = false;
                 self.push(Level::Info, "paused".into());
@@ -257,6 +282,13 @@ impl WalkView {
                     ),
                 );
             }
+            _ => {}
+        }
+    }
+
+    /// Teardown: each resource deleted (or already gone), and the end.
+    fn teardown_event(&mut self, e: Event) {
+        match e {
             Event::UndoStarted { key, api } => {
                 self.push(Level::Info, format!("[teardown] {api} ({key})"))
             }
@@ -295,6 +327,7 @@ impl WalkView {
                     },
                 );
             }
+            _ => {}
         }
     }
 }

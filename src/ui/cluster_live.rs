@@ -114,6 +114,23 @@ pub fn lines(s: &State, c: &ClusterStack, width: usize) -> Vec<Line<'static>> {
             clock(live.fetched_at)
         ),
     );
+    eks_cluster(&mut out, t, c, live, width);
+    nodegroups(&mut out, t, live, width);
+    addons(&mut out, t, live, width);
+    network(&mut out, t, live, width);
+    part_error(&mut out, t, "OIDC provider", &live.oidc_provider, width);
+    drift_section(&mut out, t, c, live, width);
+    out
+}
+
+/// EKS's own view of the cluster: status, version, endpoint access, OIDC, logging.
+fn eks_cluster(
+    out: &mut Vec<Line<'static>>,
+    t: &Theme,
+    c: &ClusterStack,
+    live: &ClusterLive,
+    width: usize,
+) {
     match &live.cluster {
         Part::Ok(None) => out.push(Line::styled(
             format!(
@@ -152,37 +169,48 @@ pub fn lines(s: &State, c: &ClusterStack, width: usize) -> Vec<Line<'static>> {
             )));
         }
         other => {
-            part_error(&mut out, t, "cluster", other, width);
+            part_error(out, t, "cluster", other, width);
         }
     }
-    if !part_error(&mut out, t, "node groups", &live.nodegroups, width)
-        && let Part::Ok(groups) = &live.nodegroups
-        && !groups.is_empty()
-    {
-        out.push(Line::styled(
-            format!(
-                "  {:<16}{:<10}{:>4}{:>5}{:>5}  {:<22}{}",
-                "NODE GROUP", "STATUS", "MIN", "DES", "MAX", "INSTANCE TYPES", "AMI"
-            ),
-            t.muted(),
-        ));
-        for g in groups {
-            out.push(Line::raw(format!(
-                "  {:<16}{:<10}{:>4}{:>5}{:>5}  {:<22}{}",
-                g.name,
-                g.status,
-                g.min_size,
-                g.desired_size,
-                g.max_size,
-                g.instance_types.join(","),
-                g.ami_type
-            )));
-            for issue in &g.health_issues {
-                out.push(Line::styled(format!("    health: {issue}"), t.warn()));
-            }
+}
+
+/// The managed node groups as a table, with their health issues.
+fn nodegroups(out: &mut Vec<Line<'static>>, t: &Theme, live: &ClusterLive, width: usize) {
+    if part_error(out, t, "node groups", &live.nodegroups, width) {
+        return;
+    }
+    let Part::Ok(groups) = &live.nodegroups else {
+        return;
+    };
+    if groups.is_empty() {
+        return;
+    }
+    out.push(Line::styled(
+        format!(
+            "  {:<16}{:<10}{:>4}{:>5}{:>5}  {:<22}{}",
+            "NODE GROUP", "STATUS", "MIN", "DES", "MAX", "INSTANCE TYPES", "AMI"
+        ),
+        t.muted(),
+    ));
+    for g in groups {
+        out.push(Line::raw(format!(
+            "  {:<16}{:<10}{:>4}{:>5}{:>5}  {:<22}{}",
+            g.name,
+            g.status,
+            g.min_size,
+            g.desired_size,
+            g.max_size,
+            g.instance_types.join(","),
+            g.ami_type
+        )));
+        for issue in &g.health_issues {
+            out.push(Line::styled(format!("    health: {issue}"), t.warn()));
         }
     }
-    if !part_error(&mut out, t, "addons", &live.addons, width)
+}
+
+fn addons(out: &mut Vec<Line<'static>>, t: &Theme, live: &ClusterLive, width: usize) {
+    if !part_error(out, t, "addons", &live.addons, width)
         && let Part::Ok(addons) = &live.addons
         && !addons.is_empty()
     {
@@ -192,7 +220,11 @@ pub fn lines(s: &State, c: &ClusterStack, width: usize) -> Vec<Line<'static>> {
             .collect();
         out.push(Line::raw(format!("  addons   {}", list.join(" · "))));
     }
-    if !part_error(&mut out, t, "VPC", &live.vpc_cidr, width)
+}
+
+/// The VPC, its subnets (with their load-balancer role tags) and NAT gateways.
+fn network(out: &mut Vec<Line<'static>>, t: &Theme, live: &ClusterLive, width: usize) {
+    if !part_error(out, t, "VPC", &live.vpc_cidr, width)
         && let Part::Ok(cidr) = &live.vpc_cidr
         && !cidr.is_empty()
     {
@@ -204,7 +236,7 @@ pub fn lines(s: &State, c: &ClusterStack, width: usize) -> Vec<Line<'static>> {
             .unwrap_or_default();
         out.push(Line::raw(format!("  VPC      {vpc} {cidr}")));
     }
-    if !part_error(&mut out, t, "subnets", &live.subnets, width)
+    if !part_error(out, t, "subnets", &live.subnets, width)
         && let Part::Ok(subnets) = &live.subnets
     {
         for sn in subnets {
@@ -228,7 +260,7 @@ pub fn lines(s: &State, c: &ClusterStack, width: usize) -> Vec<Line<'static>> {
             )));
         }
     }
-    if !part_error(&mut out, t, "NAT gateways", &live.nat_gateways, width)
+    if !part_error(out, t, "NAT gateways", &live.nat_gateways, width)
         && let Part::Ok(nats) = &live.nat_gateways
     {
         for n in nats {
@@ -238,7 +270,24 @@ pub fn lines(s: &State, c: &ClusterStack, width: usize) -> Vec<Line<'static>> {
             )));
         }
     }
-    part_error(&mut out, t, "OIDC provider", &live.oidc_provider, width);
+}
+
+/// The drift from the source, saying which parts could not be checked.
+fn drift_section(
+    out: &mut Vec<Line<'static>>,
+    t: &Theme,
+    c: &ClusterStack,
+    live: &ClusterLive,
+    width: usize,
+) {
+    let Part::Ok(_) = &live.cluster else {
+        header(
+            out,
+            t,
+            "Drift: cannot tell while the cluster cannot be read".into(),
+        );
+        return;
+    };
     let ds = drifts(c, live);
     let unread: Vec<&str> = [
         ("node groups", matches!(live.nodegroups, Part::Error(_))),
@@ -261,40 +310,30 @@ pub fn lines(s: &State, c: &ClusterStack, width: usize) -> Vec<Line<'static>> {
     } else {
         format!(" (not checked: {} could not be read)", unread.join(", "))
     };
-    match &live.cluster {
-        Part::Ok(_) => {
-            header(
-                &mut out,
-                t,
-                if ds.is_empty() && unread.is_empty() {
-                    "Drift: none — AWS matches the source".into()
-                } else if ds.is_empty() {
-                    format!("Drift: none found{partly}")
-                } else {
-                    format!("Drift ({}){partly}", ds.len())
-                },
-            );
-            for d in ds {
-                out.push(Line::from(vec![
-                    Span::styled(format!("  ~ {}: ", d.field), t.changed()),
-                    Span::raw(format!("source {} · AWS {}", d.source, d.live)),
-                ]));
-                for (i, l) in super::text::wrap(&d.what_to_do, width.saturating_sub(6))
-                    .into_iter()
-                    .enumerate()
-                {
-                    out.push(Line::styled(
-                        format!("    {} {l}", if i == 0 { "→" } else { " " }),
-                        t.muted(),
-                    ));
-                }
-            }
+    header(
+        out,
+        t,
+        if ds.is_empty() && unread.is_empty() {
+            "Drift: none — AWS matches the source".into()
+        } else if ds.is_empty() {
+            format!("Drift: none found{partly}")
+        } else {
+            format!("Drift ({}){partly}", ds.len())
+        },
+    );
+    for d in ds {
+        out.push(Line::from(vec![
+            Span::styled(format!("  ~ {}: ", d.field), t.changed()),
+            Span::raw(format!("source {} · AWS {}", d.source, d.live)),
+        ]));
+        for (i, l) in super::text::wrap(&d.what_to_do, width.saturating_sub(6))
+            .into_iter()
+            .enumerate()
+        {
+            out.push(Line::styled(
+                format!("    {} {l}", if i == 0 { "→" } else { " " }),
+                t.muted(),
+            ));
         }
-        _ => header(
-            &mut out,
-            t,
-            "Drift: cannot tell while the cluster cannot be read".into(),
-        ),
     }
-    out
 }

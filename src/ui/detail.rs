@@ -9,10 +9,12 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use crate::app::keymap::Action;
 use crate::app::state::{Pane, Selection, State};
 use crate::app::theme::Theme;
+use tierui_core::workspace::eksctl::ClusterConfig;
 use tierui_core::workspace::model::{
     ClusterSource, ClusterStack, PulumiStack, Release, ReleaseSource,
 };
 use tierui_core::workspace::pulumi::StackConfig;
+use tierui_core::workspace::spec::ClusterSpec;
 
 /// Draws the detail pane; returns how many body lines it has (for scrolling).
 pub fn draw(f: &mut Frame, area: Rect, s: &State) -> usize {
@@ -137,6 +139,52 @@ fn flag(b: Option<bool>, on: &str, off: &str) -> String {
 
 fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack, width: usize) {
     let t = &s.theme;
+    cluster_source(out, t, c);
+    field(
+        out,
+        t,
+        "region",
+        format!(
+            "{}   profile {}   context {}",
+            c.region.as_deref().unwrap_or("—"),
+            c.profile.as_deref().unwrap_or("default"),
+            c.kube_context()
+        ),
+    );
+    let Some(spec) = c.spec() else {
+        out.push(Line::styled(
+            "The source could not be read; see the problems below.",
+            t.error(),
+        ));
+        return;
+    };
+    cluster_spec(out, t, &spec);
+    // What AWS says and the drift, right under what the source says.
+    out.extend(super::cluster_live::lines(s, c, width));
+    match &c.source {
+        ClusterSource::Pulumi(p) => pulumi_cluster(out, t, p),
+        ClusterSource::Eksctl {
+            config: Some(cfg), ..
+        } => eksctl_config(out, t, cfg),
+        ClusterSource::Eksctl { config: None, .. } => {}
+    }
+    let on: Vec<_> =
+        s.ws.releases_on(&c.name)
+            .map(|r| format!("  {} ({}, ns {})", r.title(), r.manager(), r.namespace))
+            .collect();
+    section(out, t, &format!("Releases on {} ({})", c.name, on.len()));
+    out.extend(on.into_iter().map(Line::raw));
+    if let Some(p) = c.pulumi() {
+        let apps = s.ws.app_stacks_of(p.qualified_name().as_deref());
+        if !apps.is_empty() {
+            section(out, t, "App stacks with a StackReference to this stack");
+            out.extend(apps.into_iter().map(|a| Line::raw(format!("  {a}"))));
+        }
+    }
+}
+
+/// Where the cluster stack is defined.
+fn cluster_source(out: &mut Vec<Line<'static>>, t: &Theme, c: &ClusterStack) {
     match &c.source {
         ClusterSource::Pulumi(p) => field(
             out,
@@ -164,24 +212,10 @@ fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack, width: usi
             }
         }
     }
-    field(
-        out,
-        t,
-        "region",
-        format!(
-            "{}   profile {}   context {}",
-            c.region.as_deref().unwrap_or("—"),
-            c.profile.as_deref().unwrap_or("default"),
-            c.kube_context()
-        ),
-    );
-    let Some(spec) = c.spec() else {
-        out.push(Line::styled(
-            "The source could not be read; see the problems below.",
-            t.error(),
-        ));
-        return;
-    };
+}
+
+/// What the source says of the cluster: version, endpoint, network, node groups.
+fn cluster_spec(out: &mut Vec<Line<'static>>, t: &Theme, spec: &ClusterSpec) {
     field(
         out,
         t,
@@ -234,77 +268,58 @@ fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack, width: usi
             g.capacity_type
         )));
     }
-    // What AWS says and the drift, right under what the source says.
-    out.extend(super::cluster_live::lines(s, c, width));
-    match &c.source {
-        ClusterSource::Pulumi(p) => pulumi_cluster(out, t, p),
-        ClusterSource::Eksctl {
-            config: Some(cfg), ..
-        } => {
-            if !cfg.addons.is_empty() {
-                section(out, t, "Addons");
-                for a in &cfg.addons {
-                    out.push(Line::raw(format!(
-                        "  {:<20}{}",
-                        a.name,
-                        a.version.as_deref().unwrap_or("default version")
-                    )));
-                }
-            }
-            section(out, t, "IAM");
-            field(
-                out,
-                t,
-                "  OIDC",
-                if cfg.iam.with_oidc {
-                    "withOIDC: IRSA enabled (CNI policy goes to an IRSA role)"
-                } else {
-                    "off (CNI policy on the node role)"
-                },
-            );
-            for sa in &cfg.iam.service_accounts {
-                field(
-                    out,
-                    t,
-                    "  account",
-                    format!(
-                        "{}/{} {}",
-                        sa.namespace,
-                        sa.name,
-                        sa.attach_policy_arns.join(", ")
-                    ),
-                );
-            }
-            if !cfg.logging.is_empty() {
-                field(out, t, "logging", cfg.logging.join(", "));
-            }
-            if !cfg.node_groups.is_empty() {
-                section(out, t, "Self-managed node groups");
-                for g in &cfg.node_groups {
-                    out.push(Line::raw(format!(
-                        "  {:<16}{:<24}{:>4}{:>5}{:>5}",
-                        g.name,
-                        g.instance_types.join(","),
-                        g.min_size,
-                        g.desired_capacity,
-                        g.max_size
-                    )));
-                }
-            }
+}
+
+/// The eksctl ClusterConfig's addons, IAM, logging and self-managed node groups.
+fn eksctl_config(out: &mut Vec<Line<'static>>, t: &Theme, cfg: &ClusterConfig) {
+    if !cfg.addons.is_empty() {
+        section(out, t, "Addons");
+        for a in &cfg.addons {
+            out.push(Line::raw(format!(
+                "  {:<20}{}",
+                a.name,
+                a.version.as_deref().unwrap_or("default version")
+            )));
         }
-        ClusterSource::Eksctl { config: None, .. } => {}
     }
-    let on: Vec<_> =
-        s.ws.releases_on(&c.name)
-            .map(|r| format!("  {} ({}, ns {})", r.title(), r.manager(), r.namespace))
-            .collect();
-    section(out, t, &format!("Releases on {} ({})", c.name, on.len()));
-    out.extend(on.into_iter().map(Line::raw));
-    if let Some(p) = c.pulumi() {
-        let apps = s.ws.app_stacks_of(p.qualified_name().as_deref());
-        if !apps.is_empty() {
-            section(out, t, "App stacks with a StackReference to this stack");
-            out.extend(apps.into_iter().map(|a| Line::raw(format!("  {a}"))));
+    section(out, t, "IAM");
+    field(
+        out,
+        t,
+        "  OIDC",
+        if cfg.iam.with_oidc {
+            "withOIDC: IRSA enabled (CNI policy goes to an IRSA role)"
+        } else {
+            "off (CNI policy on the node role)"
+        },
+    );
+    for sa in &cfg.iam.service_accounts {
+        field(
+            out,
+            t,
+            "  account",
+            format!(
+                "{}/{} {}",
+                sa.namespace,
+                sa.name,
+                sa.attach_policy_arns.join(", ")
+            ),
+        );
+    }
+    if !cfg.logging.is_empty() {
+        field(out, t, "logging", cfg.logging.join(", "));
+    }
+    if !cfg.node_groups.is_empty() {
+        section(out, t, "Self-managed node groups");
+        for g in &cfg.node_groups {
+            out.push(Line::raw(format!(
+                "  {:<16}{:<24}{:>4}{:>5}{:>5}",
+                g.name,
+                g.instance_types.join(","),
+                g.min_size,
+                g.desired_capacity,
+                g.max_size
+            )));
         }
     }
 }

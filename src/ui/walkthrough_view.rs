@@ -17,7 +17,7 @@ use crate::app::theme::Theme;
 use crate::app::walkthrough::WalkView;
 use tierui_core::cloud::{Op, Outputs};
 use tierui_core::walkthrough::engine::{CallStatus, StepStatus};
-use tierui_core::walkthrough::plan::Step;
+use tierui_core::walkthrough::plan::{Call, Step};
 
 pub fn duration(secs: f64) -> String {
     let s = secs.max(0.0).round() as u64;
@@ -242,7 +242,17 @@ fn detail_lines(s: &State, w: &WalkView, step: &Step) -> Vec<Line<'static>> {
     if let Some(r) = &step.skip_reason {
         out.push(Line::styled(format!("skipped: {r}"), t.muted()));
     }
-    // A failure is a teaching moment: show it first, with what it means.
+    failures(&mut out, s, w, step);
+    explanation(&mut out, t, w, step);
+    for c in &step.calls {
+        call_lines(&mut out, t, w, c);
+    }
+    out
+}
+
+/// A failure is a teaching moment: it comes first, with what it means.
+fn failures(out: &mut Vec<Line<'static>>, s: &State, w: &WalkView, step: &Step) {
+    let t = &s.theme;
     for c in &step.calls {
         if let Some(e) = w
             .progress
@@ -269,7 +279,10 @@ fn detail_lines(s: &State, w: &WalkView, step: &Step) -> Vec<Line<'static>> {
             ));
         }
     }
+}
 
+/// Why the step exists, what it waits for, and the eksctl and aws CLI equivalents.
+fn explanation(out: &mut Vec<Line<'static>>, t: &Theme, w: &WalkView, step: &Step) {
     out.push(Line::styled("Why", t.header()));
     out.push(Line::raw(step.why.clone()));
     out.push(Line::styled("Depends on", t.header()));
@@ -298,78 +311,80 @@ fn detail_lines(s: &State, w: &WalkView, step: &Step) -> Vec<Line<'static>> {
         format!("API calls ({})", step.calls.len()),
         t.header(),
     ));
-    for c in &step.calls {
-        let rec = w.progress.record(&c.id);
-        let glyph = call_glyph(rec.status);
-        let style = match rec.status {
-            CallStatus::Done | CallStatus::Adopted => t.ok(),
-            CallStatus::Failed => t.error(),
-            CallStatus::Running | CallStatus::Waiting => t.accent(),
-            CallStatus::NotImplemented | CallStatus::Manual => t.warn(),
-            CallStatus::Pending => t.base(),
-        };
-        out.push(Line::from(vec![
-            Span::styled(format!("{glyph} {} ", c.op.api()), style),
-            Span::raw(c.summary.clone()),
-        ]));
-        for (k, v) in params(&c.op, &w.progress.outputs) {
-            if k == "document" || k == "trust" {
-                out.push(Line::styled(format!("    {k}: {}", fit(&v, 60)), t.muted()));
-            } else {
-                out.push(Line::styled(format!("    {k}: {v}"), t.muted()));
-            }
-        }
-        if let Some((aws, _, _)) = w
-            .waiting
-            .get(&c.id)
-            .filter(|_| rec.status == CallStatus::Waiting)
-        {
-            out.push(Line::styled(
-                format!("    waiting: AWS reports {aws}"),
-                t.accent(),
-            ));
-        }
-        if let Some(produced) = w.progress.outputs.get(&c.id).filter(|p| !p.is_empty()) {
-            let created: Vec<String> = produced
-                .iter()
-                .filter(|(k, _)| k.as_str() != "certificate")
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            out.push(Line::styled(
-                format!("    → {}", created.join(" · ")),
-                t.ok(),
-            ));
-        }
-        if let Some(d) = &rec.detail {
-            out.push(Line::styled(
-                format!("    {d}"),
-                if rec.status == CallStatus::Manual {
-                    t.warn()
-                } else {
-                    t.muted()
-                },
-            ));
-        }
-        if let Some(e) = &rec.error {
-            out.push(Line::styled(
-                format!("    {}: {}", e.code, e.message),
-                t.error(),
-            ));
-            let a = tierui_core::walkthrough::advice::advice(e);
-            out.push(Line::styled(
-                format!("    what it means: {}", a.meaning),
-                t.warn(),
-            ));
-            out.push(Line::styled(
-                format!("    what to do: {}", a.action),
-                t.warn(),
-            ));
-        }
-        if let Op::Manual { command, .. } = &c.op {
-            out.push(Line::styled(format!("    run: {command}"), t.warn()));
+}
+
+/// One API call: its parameters, what AWS reports while waiting, what it
+/// produced, and its error with advice.
+fn call_lines(out: &mut Vec<Line<'static>>, t: &Theme, w: &WalkView, c: &Call) {
+    let rec = w.progress.record(&c.id);
+    let glyph = call_glyph(rec.status);
+    let style = match rec.status {
+        CallStatus::Done | CallStatus::Adopted => t.ok(),
+        CallStatus::Failed => t.error(),
+        CallStatus::Running | CallStatus::Waiting => t.accent(),
+        CallStatus::NotImplemented | CallStatus::Manual => t.warn(),
+        CallStatus::Pending => t.base(),
+    };
+    out.push(Line::from(vec![
+        Span::styled(format!("{glyph} {} ", c.op.api()), style),
+        Span::raw(c.summary.clone()),
+    ]));
+    for (k, v) in params(&c.op, &w.progress.outputs) {
+        if k == "document" || k == "trust" {
+            out.push(Line::styled(format!("    {k}: {}", fit(&v, 60)), t.muted()));
+        } else {
+            out.push(Line::styled(format!("    {k}: {v}"), t.muted()));
         }
     }
-    out
+    if let Some((aws, _, _)) = w
+        .waiting
+        .get(&c.id)
+        .filter(|_| rec.status == CallStatus::Waiting)
+    {
+        out.push(Line::styled(
+            format!("    waiting: AWS reports {aws}"),
+            t.accent(),
+        ));
+    }
+    if let Some(produced) = w.progress.outputs.get(&c.id).filter(|p| !p.is_empty()) {
+        let created: Vec<String> = produced
+            .iter()
+            .filter(|(k, _)| k.as_str() != "certificate")
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        out.push(Line::styled(
+            format!("    → {}", created.join(" · ")),
+            t.ok(),
+        ));
+    }
+    if let Some(d) = &rec.detail {
+        out.push(Line::styled(
+            format!("    {d}"),
+            if rec.status == CallStatus::Manual {
+                t.warn()
+            } else {
+                t.muted()
+            },
+        ));
+    }
+    if let Some(e) = &rec.error {
+        out.push(Line::styled(
+            format!("    {}: {}", e.code, e.message),
+            t.error(),
+        ));
+        let a = tierui_core::walkthrough::advice::advice(e);
+        out.push(Line::styled(
+            format!("    what it means: {}", a.meaning),
+            t.warn(),
+        ));
+        out.push(Line::styled(
+            format!("    what to do: {}", a.action),
+            t.warn(),
+        ));
+    }
+    if let Op::Manual { command, .. } = &c.op {
+        out.push(Line::styled(format!("    run: {command}"), t.warn()));
+    }
 }
 
 fn draw_detail(f: &mut Frame, area: Rect, s: &State, w: &WalkView) {
