@@ -60,12 +60,32 @@ pub async fn describe(
 ) -> Result<String, String> {
     let obj = fetch(client, kind, namespace, name).await?;
     let mut out = Vec::new();
-    let p = |path: &str| s(obj.pointer(path));
+    describe_metadata(&obj, name, namespace, &mut out);
+    match kind {
+        "Pod" => describe_pod(&obj, &mut out),
+        "Deployment" => describe_deployment(&obj, &mut out),
+        "HorizontalPodAutoscaler" => describe_hpa(&obj, &mut out),
+        _ => {
+            // Kinds without a summary of their own are shown whole.
+            out.push(String::new());
+            out.extend(
+                tierui_core::render::diff::to_yaml(&obj)
+                    .lines()
+                    .map(str::to_string),
+            );
+        }
+    }
+    describe_events(client, kind, namespace, name, &mut out).await;
+    Ok(out.join("\n"))
+}
+
+/// Name, namespace, creation time and labels, as every kind starts.
+fn describe_metadata(obj: &Json, name: &str, namespace: &str, out: &mut Vec<String>) {
     out.push(format!("Name:         {name}"));
     out.push(format!("Namespace:    {namespace}"));
     out.push(format!(
         "Created:      {}",
-        p("/metadata/creationTimestamp")
+        s(obj.pointer("/metadata/creationTimestamp"))
     ));
     if let Some(labels) = obj.pointer("/metadata/labels").and_then(Json::as_object) {
         out.push(format!(
@@ -77,126 +97,144 @@ pub async fn describe(
                 .join(", ")
         ));
     }
-    match kind {
-        "Pod" => {
-            out.push(format!("Node:         {}", p("/spec/nodeName")));
-            out.push(format!("Status:       {}", p("/status/phase")));
-            out.push(format!("IP:           {}", p("/status/podIP")));
+}
+
+/// A Pod: its node, phase, IP, owner, each container and the conditions.
+fn describe_pod(obj: &Json, out: &mut Vec<String>) {
+    let p = |path: &str| s(obj.pointer(path));
+    out.push(format!("Node:         {}", p("/spec/nodeName")));
+    out.push(format!("Status:       {}", p("/status/phase")));
+    out.push(format!("IP:           {}", p("/status/podIP")));
+    out.push(format!(
+        "Controlled By: {}",
+        obj.pointer("/metadata/ownerReferences/0")
+            .map(|o| format!("{}/{}", s(o.get("kind")), s(o.get("name"))))
+            .unwrap_or_else(|| "—".into())
+    ));
+    out.push("Containers:".into());
+    let statuses = obj
+        .pointer("/status/containerStatuses")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for c in obj
+        .pointer("/spec/containers")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let st = statuses.iter().find(|x| x.get("name") == c.get("name"));
+        describe_container(c, st, out);
+    }
+    conditions(obj, out);
+}
+
+/// One container of a Pod: image, state, readiness and restarts (from its
+/// status, when the kubelet has reported one), requests and limits.
+fn describe_container(c: &Json, st: Option<&Json>, out: &mut Vec<String>) {
+    out.push(format!("  {}:", s(c.get("name"))));
+    out.push(format!("    Image:     {}", s(c.get("image"))));
+    if let Some(st) = st {
+        let state = st
+            .get("state")
+            .and_then(Json::as_object)
+            .and_then(|m| m.iter().next())
+            .map(|(k, v)| {
+                format!(
+                    "{k} {}",
+                    v.get("reason").map(|r| s(Some(r))).unwrap_or_default()
+                )
+            })
+            .unwrap_or_default();
+        out.push(format!("    State:     {}", state.trim()));
+        out.push(format!("    Ready:     {}", s(st.get("ready"))));
+        out.push(format!("    Restarts:  {}", s(st.get("restartCount"))));
+    }
+    out.push(format!(
+        "    Requests:  {}",
+        s(c.pointer("/resources/requests"))
+    ));
+    out.push(format!(
+        "    Limits:    {}",
+        s(c.pointer("/resources/limits"))
+    ));
+}
+
+/// A Deployment: replica counts, rollout strategy, selector, the template's
+/// containers and the conditions.
+fn describe_deployment(obj: &Json, out: &mut Vec<String>) {
+    let p = |path: &str| s(obj.pointer(path));
+    out.push(format!(
+        "Replicas:     {} desired | {} updated | {} total | {} available | {} unavailable",
+        p("/spec/replicas"),
+        p("/status/updatedReplicas"),
+        p("/status/replicas"),
+        p("/status/availableReplicas"),
+        p("/status/unavailableReplicas")
+    ));
+    out.push(format!(
+        "Strategy:     {} (maxSurge {}, maxUnavailable {})",
+        p("/spec/strategy/type"),
+        p("/spec/strategy/rollingUpdate/maxSurge"),
+        p("/spec/strategy/rollingUpdate/maxUnavailable")
+    ));
+    out.push(format!("Selector:     {}", p("/spec/selector/matchLabels")));
+    for c in obj
+        .pointer("/spec/template/spec/containers")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        out.push(format!(
+            "Container:    {} {}",
+            s(c.get("name")),
+            s(c.get("image"))
+        ));
+    }
+    conditions(obj, out);
+}
+
+/// A HorizontalPodAutoscaler: its scale target, replica bounds, last scale,
+/// each metric as current / target (read as the HPA rows read them) and the
+/// conditions.
+fn describe_hpa(obj: &Json, out: &mut Vec<String>) {
+    let p = |path: &str| s(obj.pointer(path));
+    out.push(format!(
+        "Reference:    {}/{}",
+        p("/spec/scaleTargetRef/kind"),
+        p("/spec/scaleTargetRef/name")
+    ));
+    out.push(format!(
+        "Replicas:     min {} · max {} · current {} · desired {}",
+        p("/spec/minReplicas"),
+        p("/spec/maxReplicas"),
+        p("/status/currentReplicas"),
+        p("/status/desiredReplicas")
+    ));
+    out.push(format!("Last scale:   {}", p("/status/lastScaleTime")));
+    let h: Result<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler, _> =
+        serde_json::from_value(obj.clone());
+    if let Ok(h) = h {
+        out.push("Metrics:      (current / target)".into());
+        for m in super::rows::hpa_row(&h).metrics {
             out.push(format!(
-                "Controlled By: {}",
-                obj.pointer("/metadata/ownerReferences/0")
-                    .map(|o| format!("{}/{}", s(o.get("kind")), s(o.get("name"))))
-                    .unwrap_or_else(|| "—".into())
+                "  {} {}: {} / {}",
+                m.kind, m.name, m.current, m.target
             ));
-            out.push("Containers:".into());
-            let statuses = obj
-                .pointer("/status/containerStatuses")
-                .and_then(Json::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for c in obj
-                .pointer("/spec/containers")
-                .and_then(Json::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
-                let cname = s(c.get("name"));
-                let st = statuses.iter().find(|x| x.get("name") == c.get("name"));
-                out.push(format!("  {cname}:"));
-                out.push(format!("    Image:     {}", s(c.get("image"))));
-                if let Some(st) = st {
-                    let state = st
-                        .get("state")
-                        .and_then(Json::as_object)
-                        .and_then(|m| m.iter().next())
-                        .map(|(k, v)| {
-                            format!(
-                                "{k} {}",
-                                v.get("reason").map(|r| s(Some(r))).unwrap_or_default()
-                            )
-                        })
-                        .unwrap_or_default();
-                    out.push(format!("    State:     {}", state.trim()));
-                    out.push(format!("    Ready:     {}", s(st.get("ready"))));
-                    out.push(format!("    Restarts:  {}", s(st.get("restartCount"))));
-                }
-                out.push(format!(
-                    "    Requests:  {}",
-                    s(c.pointer("/resources/requests"))
-                ));
-                out.push(format!(
-                    "    Limits:    {}",
-                    s(c.pointer("/resources/limits"))
-                ));
-            }
-            conditions(&obj, &mut out);
-        }
-        "Deployment" => {
-            out.push(format!(
-                "Replicas:     {} desired | {} updated | {} total | {} available | {} unavailable",
-                p("/spec/replicas"),
-                p("/status/updatedReplicas"),
-                p("/status/replicas"),
-                p("/status/availableReplicas"),
-                p("/status/unavailableReplicas")
-            ));
-            out.push(format!(
-                "Strategy:     {} (maxSurge {}, maxUnavailable {})",
-                p("/spec/strategy/type"),
-                p("/spec/strategy/rollingUpdate/maxSurge"),
-                p("/spec/strategy/rollingUpdate/maxUnavailable")
-            ));
-            out.push(format!("Selector:     {}", p("/spec/selector/matchLabels")));
-            for c in obj
-                .pointer("/spec/template/spec/containers")
-                .and_then(Json::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
-                out.push(format!(
-                    "Container:    {} {}",
-                    s(c.get("name")),
-                    s(c.get("image"))
-                ));
-            }
-            conditions(&obj, &mut out);
-        }
-        "HorizontalPodAutoscaler" => {
-            out.push(format!(
-                "Reference:    {}/{}",
-                p("/spec/scaleTargetRef/kind"),
-                p("/spec/scaleTargetRef/name")
-            ));
-            out.push(format!(
-                "Replicas:     min {} · max {} · current {} · desired {}",
-                p("/spec/minReplicas"),
-                p("/spec/maxReplicas"),
-                p("/status/currentReplicas"),
-                p("/status/desiredReplicas")
-            ));
-            out.push(format!("Last scale:   {}", p("/status/lastScaleTime")));
-            let h: Result<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler, _> =
-                serde_json::from_value(obj.clone());
-            if let Ok(h) = h {
-                out.push("Metrics:      (current / target)".into());
-                for m in super::rows::hpa_row(&h).metrics {
-                    out.push(format!(
-                        "  {} {}: {} / {}",
-                        m.kind, m.name, m.current, m.target
-                    ));
-                }
-            }
-            conditions(&obj, &mut out);
-        }
-        _ => {
-            out.push(String::new());
-            out.extend(
-                tierui_core::render::diff::to_yaml(&obj)
-                    .lines()
-                    .map(str::to_string),
-            );
         }
     }
+    conditions(obj, out);
+}
+
+/// The object's events, oldest first; a failure to list them is shown, not
+/// returned, so the rest of the summary still appears.
+async fn describe_events(
+    client: &kube::Client,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    out: &mut Vec<String>,
+) {
     out.push("Events:".into());
     let events: Api<Event> = Api::namespaced(client.clone(), namespace);
     let lp = ListParams::default().fields(&format!(
@@ -220,7 +258,6 @@ pub async fn describe(
         }
         Err(e) => out.push(format!("  (events could not be read: {e})")),
     }
-    Ok(out.join("\n"))
 }
 
 fn conditions(obj: &Json, out: &mut Vec<String>) {

@@ -2,7 +2,7 @@
 //! arrive: nothing else of a Pod is kept.
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::autoscaling::v2::{HorizontalPodAutoscaler, MetricSpec, MetricStatus};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use serde::Serialize;
 
@@ -237,87 +237,7 @@ pub fn hpa_row(h: &HorizontalPodAutoscaler) -> HpaRow {
         .map(|(i, m)| {
             // The status lists current values in the spec's order; match by kind and name too.
             let cur = currents.get(i).filter(|c| c.type_ == m.type_);
-            let (name, current, target) = match m.type_.as_str() {
-                "Resource" => {
-                    let r = m.resource.as_ref();
-                    let name = r.map(|r| r.name.clone()).unwrap_or_default();
-                    let t = r.map(|r| &r.target);
-                    let c = cur.and_then(|c| c.resource.as_ref()).map(|r| &r.current);
-                    let (current, target) = match t.and_then(|t| t.average_utilization) {
-                        Some(u) => (
-                            c.and_then(|c| c.average_utilization)
-                                .map(|v| format!("{v}%")),
-                            format!("{u}%"),
-                        ),
-                        None => (
-                            c.and_then(|c| quantity(c.average_value.as_ref())),
-                            t.and_then(|t| {
-                                quantity(t.average_value.as_ref())
-                                    .or_else(|| quantity(t.value.as_ref()))
-                            })
-                            .unwrap_or_default(),
-                        ),
-                    };
-                    (name, current, target)
-                }
-                "Pods" => {
-                    let p = m.pods.as_ref();
-                    let c = cur.and_then(|c| c.pods.as_ref()).map(|p| &p.current);
-                    (
-                        p.map(|p| p.metric.name.clone()).unwrap_or_default(),
-                        c.and_then(|c| quantity(c.average_value.as_ref())),
-                        p.and_then(|p| quantity(p.target.average_value.as_ref()))
-                            .unwrap_or_default(),
-                    )
-                }
-                "Object" => {
-                    let o = m.object.as_ref();
-                    let c = cur.and_then(|c| c.object.as_ref()).map(|o| &o.current);
-                    let name = o
-                        .map(|o| {
-                            format!(
-                                "{}/{} {}",
-                                o.described_object.kind, o.described_object.name, o.metric.name
-                            )
-                        })
-                        .unwrap_or_default();
-                    (
-                        name,
-                        c.and_then(|c| {
-                            quantity(c.value.as_ref())
-                                .or_else(|| quantity(c.average_value.as_ref()))
-                        }),
-                        o.and_then(|o| {
-                            quantity(o.target.value.as_ref())
-                                .or_else(|| quantity(o.target.average_value.as_ref()))
-                        })
-                        .unwrap_or_default(),
-                    )
-                }
-                "External" => {
-                    let e = m.external.as_ref();
-                    let c = cur.and_then(|c| c.external.as_ref()).map(|e| &e.current);
-                    (
-                        e.map(|e| e.metric.name.clone()).unwrap_or_default(),
-                        c.and_then(|c| {
-                            quantity(c.value.as_ref())
-                                .or_else(|| quantity(c.average_value.as_ref()))
-                        }),
-                        e.and_then(|e| {
-                            quantity(e.target.value.as_ref())
-                                .or_else(|| quantity(e.target.average_value.as_ref()))
-                        })
-                        .unwrap_or_default(),
-                    )
-                }
-                other => (other.to_string(), None, String::new()),
-            };
-            MetricRow {
-                kind: m.type_.clone(),
-                name,
-                current: current.unwrap_or_else(|| "<unknown>".into()),
-                target,
-            }
+            metric_row(m, cur)
         })
         .collect();
     HpaRow {
@@ -348,6 +268,99 @@ pub fn hpa_row(h: &HorizontalPodAutoscaler) -> HpaRow {
             .unwrap_or_default(),
         last_scale: secs(st.and_then(|s| s.last_scale_time.as_ref())),
     }
+}
+
+/// A metric's name, its current value when the HPA has one, and its target.
+type MetricValues = (String, Option<String>, String);
+
+/// One metric of an HPA's spec, with its current value from the status.
+fn metric_row(m: &MetricSpec, cur: Option<&MetricStatus>) -> MetricRow {
+    let (name, current, target) = match m.type_.as_str() {
+        "Resource" => resource_metric(m, cur),
+        "Pods" => pods_metric(m, cur),
+        "Object" => object_metric(m, cur),
+        "External" => external_metric(m, cur),
+        other => (other.to_string(), None, String::new()),
+    };
+    MetricRow {
+        kind: m.type_.clone(),
+        name,
+        current: current.unwrap_or_else(|| "<unknown>".into()),
+        target,
+    }
+}
+
+/// A Resource metric (cpu, memory): as a utilization percentage when the
+/// target is one, else as an average value.
+fn resource_metric(m: &MetricSpec, cur: Option<&MetricStatus>) -> MetricValues {
+    let r = m.resource.as_ref();
+    let name = r.map(|r| r.name.clone()).unwrap_or_default();
+    let t = r.map(|r| &r.target);
+    let c = cur.and_then(|c| c.resource.as_ref()).map(|r| &r.current);
+    let (current, target) = match t.and_then(|t| t.average_utilization) {
+        Some(u) => (
+            c.and_then(|c| c.average_utilization)
+                .map(|v| format!("{v}%")),
+            format!("{u}%"),
+        ),
+        None => (
+            c.and_then(|c| quantity(c.average_value.as_ref())),
+            t.and_then(|t| {
+                quantity(t.average_value.as_ref()).or_else(|| quantity(t.value.as_ref()))
+            })
+            .unwrap_or_default(),
+        ),
+    };
+    (name, current, target)
+}
+
+/// A Pods metric: a per-pod average.
+fn pods_metric(m: &MetricSpec, cur: Option<&MetricStatus>) -> MetricValues {
+    let p = m.pods.as_ref();
+    let c = cur.and_then(|c| c.pods.as_ref()).map(|p| &p.current);
+    (
+        p.map(|p| p.metric.name.clone()).unwrap_or_default(),
+        c.and_then(|c| quantity(c.average_value.as_ref())),
+        p.and_then(|p| quantity(p.target.average_value.as_ref()))
+            .unwrap_or_default(),
+    )
+}
+
+/// An Object metric, named `Kind/name metric` after the object it describes;
+/// a value, else an average value.
+fn object_metric(m: &MetricSpec, cur: Option<&MetricStatus>) -> MetricValues {
+    let o = m.object.as_ref();
+    let c = cur.and_then(|c| c.object.as_ref()).map(|o| &o.current);
+    let name = o
+        .map(|o| {
+            format!(
+                "{}/{} {}",
+                o.described_object.kind, o.described_object.name, o.metric.name
+            )
+        })
+        .unwrap_or_default();
+    (
+        name,
+        c.and_then(|c| quantity(c.value.as_ref()).or_else(|| quantity(c.average_value.as_ref()))),
+        o.and_then(|o| {
+            quantity(o.target.value.as_ref()).or_else(|| quantity(o.target.average_value.as_ref()))
+        })
+        .unwrap_or_default(),
+    )
+}
+
+/// An External metric (from outside the cluster): a value, else an average value.
+fn external_metric(m: &MetricSpec, cur: Option<&MetricStatus>) -> MetricValues {
+    let e = m.external.as_ref();
+    let c = cur.and_then(|c| c.external.as_ref()).map(|e| &e.current);
+    (
+        e.map(|e| e.metric.name.clone()).unwrap_or_default(),
+        c.and_then(|c| quantity(c.value.as_ref()).or_else(|| quantity(c.average_value.as_ref()))),
+        e.and_then(|e| {
+            quantity(e.target.value.as_ref()).or_else(|| quantity(e.target.average_value.as_ref()))
+        })
+        .unwrap_or_default(),
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -32,12 +32,23 @@ fn tags(spec: &ClusterSpec, name: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// What every resource of one Pulumi-created cluster shares.
+struct Stack<'a> {
+    spec: &'a ClusterSpec,
+    region: String,
+    name: String,
+    account: String,
+    /// Everything was created before the seed's time: ready from the start.
+    ready: Lifecycle,
+}
+
+/// One Pulumi cluster as Pulumi leaves it: network, roles, the EKS cluster,
+/// its add-ons and node groups, all ready. IDs are drawn in this order, so a
+/// seed always gives the same world.
 fn create_cluster(w: &mut World, spec: &ClusterSpec, now: u64, drift: bool) {
     let Some(region) = spec.region.clone() else {
         return;
     };
-    let name = spec.cluster_name.clone();
-    let account = w.account.clone();
     let cidr = spec
         .vpc_cidr
         .clone()
@@ -50,21 +61,63 @@ fn create_cluster(w: &mut World, spec: &ClusterSpec, now: u64, drift: bool) {
     let Ok((public, private)) = subnet_cidrs(&cidr, azs.len()) else {
         return;
     };
-    let ready = Lifecycle {
-        ready_at: now,
-        deleting: None,
+    let s = Stack {
+        spec,
+        region,
+        name: spec.cluster_name.clone(),
+        account: w.account.clone(),
+        ready: Lifecycle {
+            ready_at: now,
+            deleting: None,
+        },
     };
+    let vpc = create_vpc(w, &s, cidr);
+    let (subnet_ids, public_ids) = create_subnets(w, &s, &vpc, &azs, &public, &private);
+    create_internet_gateway(w, &s, &vpc);
+    create_nat_gateways(w, &s, &vpc, &public_ids);
+    let sg = create_security_group(w, &s, &vpc);
+    let cluster_role = format!("{}-eksRole", s.name);
+    let node_role = format!("{}-instanceRole", s.name);
+    create_roles(w, &s, &cluster_role, &node_role);
+    let issuer = create_eks_cluster(w, &s, now, &vpc, &subnet_ids, sg, &cluster_role);
+    if spec.oidc == Some(true) {
+        create_oidc_provider(w, &s, &issuer);
+    }
+    create_addons(w, &s);
+    let private_ids: Vec<String> = subnet_ids
+        .iter()
+        .filter(|id| !public_ids.iter().any(|(_, p)| p == *id))
+        .cloned()
+        .collect();
+    create_nodegroups(w, &s, &private_ids, &node_role, drift);
+}
 
+/// The VPC, with DNS support and hostnames on as EKS needs.
+fn create_vpc(w: &mut World, s: &Stack<'_>, cidr: String) -> String {
     let vpc = w.ec2_id("vpc");
-    w.region(&region).vpcs.insert(
+    w.region(&s.region).vpcs.insert(
         vpc.clone(),
         Vpc {
             cidr,
             dns_support: true,
             dns_hostnames: true,
-            tags: tags(spec, &format!("{name}-vpc")),
+            tags: tags(s.spec, &format!("{}-vpc", s.name)),
         },
     );
+    vpc
+}
+
+/// A public and a private subnet per zone, tagged with the role load balancers
+/// look for. Returns every subnet ID and the public ones by zone.
+fn create_subnets(
+    w: &mut World,
+    s: &Stack<'_>,
+    vpc: &str,
+    azs: &[String],
+    public: &[String],
+    private: &[String],
+) -> (Vec<String>, Vec<(String, String)>) {
+    let name = &s.name;
     let mut subnet_ids = Vec::new();
     let mut public_ids = Vec::new();
     for (i, az) in azs.iter().enumerate() {
@@ -73,12 +126,12 @@ fn create_cluster(w: &mut World, spec: &ClusterSpec, now: u64, drift: bool) {
             ("private", &private[i], "kubernetes.io/role/internal-elb"),
         ] {
             let id = w.ec2_id("subnet");
-            let mut t = tags(spec, &format!("{name}-{kind}-{az}"));
+            let mut t = tags(s.spec, &format!("{name}-{kind}-{az}"));
             t.push((role.into(), "1".into()));
-            w.region(&region).subnets.insert(
+            w.region(&s.region).subnets.insert(
                 id.clone(),
                 Subnet {
-                    vpc: vpc.clone(),
+                    vpc: vpc.to_string(),
                     cidr: block.clone(),
                     az: az.clone(),
                     map_public_ip: kind == "public",
@@ -91,15 +144,26 @@ fn create_cluster(w: &mut World, spec: &ClusterSpec, now: u64, drift: bool) {
             subnet_ids.push(id);
         }
     }
+    (subnet_ids, public_ids)
+}
+
+/// The internet gateway, attached to the VPC.
+fn create_internet_gateway(w: &mut World, s: &Stack<'_>, vpc: &str) {
     let igw = w.ec2_id("igw");
-    w.region(&region).igws.insert(
-        igw.clone(),
+    w.region(&s.region).igws.insert(
+        igw,
         InternetGateway {
-            vpc: Some(vpc.clone()),
-            tags: tags(spec, &format!("{name}-igw")),
+            vpc: Some(vpc.to_string()),
+            tags: tags(s.spec, &format!("{}-igw", s.name)),
         },
     );
-    let nat_count = match spec.nat.as_deref() {
+}
+
+/// NAT gateways with their Elastic IPs in the public subnets: none, one, or
+/// one per zone, as the spec's NAT mode says.
+fn create_nat_gateways(w: &mut World, s: &Stack<'_>, vpc: &str, public_ids: &[(String, String)]) {
+    let name = &s.name;
+    let nat_count = match s.spec.nat.as_deref() {
         Some("Disable") => 0,
         Some("HighlyAvailable") => public_ids.len(),
         _ => 1,
@@ -108,46 +172,55 @@ fn create_cluster(w: &mut World, spec: &ClusterSpec, now: u64, drift: bool) {
         let alloc = w.ec2_id("eipalloc");
         let nat = w.ec2_id("nat");
         let d = w.draw();
-        let reg = w.region(&region);
+        let reg = w.region(&s.region);
         reg.eips.insert(
             alloc.clone(),
             Address {
                 public_ip: format!("52.{}.{}.{}", (d >> 16) & 255, (d >> 8) & 255, d & 255),
                 nat: Some(nat.clone()),
-                tags: tags(spec, &format!("{name}-nat-{az}")),
+                tags: tags(s.spec, &format!("{name}-nat-{az}")),
             },
         );
         reg.nats.insert(
             nat,
             NatGateway {
-                vpc: vpc.clone(),
+                vpc: vpc.to_string(),
                 subnet: subnet.clone(),
                 allocation: alloc,
-                life: ready,
-                tags: tags(spec, &format!("{name}-nat-{az}")),
+                life: s.ready,
+                tags: tags(s.spec, &format!("{name}-nat-{az}")),
             },
         );
     }
+}
+
+/// The cluster's control-plane security group.
+fn create_security_group(w: &mut World, s: &Stack<'_>, vpc: &str) -> String {
+    let name = &s.name;
     let sg = w.ec2_id("sg");
-    w.region(&region).security_groups.insert(
+    w.region(&s.region).security_groups.insert(
         sg.clone(),
         SecurityGroup {
-            vpc: vpc.clone(),
+            vpc: vpc.to_string(),
             name: format!("{name}-cluster"),
             description: format!("{name} control plane"),
-            tags: tags(spec, &format!("{name}-cluster")),
+            tags: tags(s.spec, &format!("{name}-cluster")),
         },
     );
-    let cluster_role = format!("{name}-eksRole");
-    let node_role = format!("{name}-instanceRole");
+    sg
+}
+
+/// The cluster role (assumed by EKS) and the node instance role (assumed by
+/// EC2), with the AWS-managed policies each needs attached.
+fn create_roles(w: &mut World, s: &Stack<'_>, cluster_role: &str, node_role: &str) {
     for (role, service, policies) in [
         (
-            &cluster_role,
+            cluster_role,
             "eks.amazonaws.com",
             vec!["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
         ),
         (
-            &node_role,
+            node_role,
             "ec2.amazonaws.com",
             vec![
                 "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
@@ -157,19 +230,38 @@ fn create_cluster(w: &mut World, spec: &ClusterSpec, now: u64, drift: bool) {
         ),
     ] {
         w.iam.roles.insert(
-            role.clone(),
+            role.to_string(),
             Role {
-                arn: format!("arn:aws:iam::{account}:role/{role}"),
+                arn: format!("arn:aws:iam::{}:role/{role}", s.account),
                 trust: serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}).to_string(),
                 attached: policies.into_iter().map(String::from).collect(),
-                tags: tags(spec, role),
+                tags: tags(s.spec, role),
             },
         );
     }
+}
+
+/// The EKS cluster itself, ACTIVE. Returns its OIDC issuer URL.
+fn create_eks_cluster(
+    w: &mut World,
+    s: &Stack<'_>,
+    now: u64,
+    vpc: &str,
+    subnet_ids: &[String],
+    sg: String,
+    cluster_role: &str,
+) -> String {
+    let Stack {
+        spec,
+        region,
+        name,
+        account,
+        ready,
+    } = s;
     let endpoint_id = w.hex(32);
     let issuer_id = w.hex(32);
     let issuer = format!("https://oidc.eks.{region}.amazonaws.com/id/{issuer_id}");
-    w.region(&region).clusters.insert(
+    w.region(region).clusters.insert(
         name.clone(),
         Cluster {
             arn: format!("arn:aws:eks:{region}:{account}:cluster/{name}"),
@@ -179,9 +271,9 @@ fn create_cluster(w: &mut World, spec: &ClusterSpec, now: u64, drift: bool) {
                 .unwrap_or_else(|| super::ops::DEFAULT_VERSION.into()),
             platform_version: "eks.9".into(),
             role_arn: format!("arn:aws:iam::{account}:role/{cluster_role}"),
-            subnets: subnet_ids.clone(),
+            subnets: subnet_ids.to_vec(),
             security_groups: vec![sg],
-            vpc: vpc.clone(),
+            vpc: vpc.to_string(),
             public_access: spec.endpoint_public_access.unwrap_or(true),
             private_access: spec.endpoint_private_access.unwrap_or(false),
             public_access_cidrs: vec!["0.0.0.0/0".into()],
@@ -190,42 +282,62 @@ fn create_cluster(w: &mut World, spec: &ClusterSpec, now: u64, drift: bool) {
             certificate: String::new(),
             issuer: issuer.clone(),
             created_at: now,
-            life: ready,
-            tags: tags(spec, &name),
+            life: *ready,
+            tags: tags(spec, name),
         },
     );
-    if spec.oidc == Some(true) {
-        let host = issuer.trim_start_matches("https://");
-        w.iam.oidc.insert(
-            format!("arn:aws:iam::{account}:oidc-provider/{host}"),
-            OidcProvider {
-                url: issuer.clone(),
-                client_ids: vec!["sts.amazonaws.com".into()],
-                thumbprints: vec![tierui_core::walkthrough::plan::OIDC_THUMBPRINT.into()],
-                tags: tags(spec, &name),
-            },
-        );
-    }
+    issuer
+}
+
+/// The IAM OIDC provider for the cluster's issuer, which IRSA needs.
+fn create_oidc_provider(w: &mut World, s: &Stack<'_>, issuer: &str) {
+    let host = issuer.trim_start_matches("https://");
+    w.iam.oidc.insert(
+        format!("arn:aws:iam::{}:oidc-provider/{host}", s.account),
+        OidcProvider {
+            url: issuer.to_string(),
+            client_ids: vec!["sts.amazonaws.com".into()],
+            thumbprints: vec![tierui_core::walkthrough::plan::OIDC_THUMBPRINT.into()],
+            tags: tags(s.spec, &s.name),
+        },
+    );
+}
+
+/// The add-ons EKS installs by default: vpc-cni, kube-proxy and coredns.
+fn create_addons(w: &mut World, s: &Stack<'_>) {
     for addon in ["vpc-cni", "kube-proxy", "coredns"] {
-        w.region(&region).addons.insert(
-            format!("{name}/{addon}"),
+        w.region(&s.region).addons.insert(
+            format!("{}/{addon}", s.name),
             Addon {
                 version: super::ops::default_addon_version(addon).into(),
                 role_arn: None,
-                life: ready,
+                life: s.ready,
                 tags: vec![],
             },
         );
     }
-    let private_ids: Vec<String> = subnet_ids
-        .iter()
-        .filter(|s| !public_ids.iter().any(|(_, p)| p == *s))
-        .cloned()
-        .collect();
+}
+
+/// The spec's managed node groups in the private subnets; with `drift`, the
+/// first runs one node more than the spec says.
+fn create_nodegroups(
+    w: &mut World,
+    s: &Stack<'_>,
+    private_ids: &[String],
+    node_role: &str,
+    drift: bool,
+) {
+    let Stack {
+        spec,
+        region,
+        name,
+        account,
+        ready,
+    } = s;
     for (i, ng) in spec.node_groups.iter().enumerate() {
         let extra = i64::from(drift && i == 0);
         let uuid = w.hex(8).to_lowercase();
-        w.region(&region).nodegroups.insert(
+        w.region(region).nodegroups.insert(
             format!("{name}/{}", ng.name),
             Nodegroup {
                 arn: format!(
@@ -233,7 +345,7 @@ fn create_cluster(w: &mut World, spec: &ClusterSpec, now: u64, drift: bool) {
                     ng.name
                 ),
                 role_arn: format!("arn:aws:iam::{account}:role/{node_role}"),
-                subnets: private_ids.clone(),
+                subnets: private_ids.to_vec(),
                 instance_types: ng.instance_types.clone(),
                 min_size: ng.min_size,
                 desired_size: (ng.desired_size + extra)
@@ -243,7 +355,7 @@ fn create_cluster(w: &mut World, spec: &ClusterSpec, now: u64, drift: bool) {
                 capacity_type: ng.capacity_type.clone(),
                 ami_type: "AL2023_x86_64_STANDARD".into(),
                 labels: vec![],
-                life: ready,
+                life: *ready,
                 tags: tags(spec, &ng.name),
             },
         );
