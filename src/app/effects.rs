@@ -151,6 +151,7 @@ impl Effects {
                 value,
             } => self.quick_edit(release, field, value, state),
             Effect::RenderDiff { release, edit } => self.render_diff(release, edit, state),
+            Effect::RenderProgram { release } => self.render_program(release, state),
             Effect::DriftDiff { release } => self.drift_diff(release, state),
             Effect::StartWatches {
                 view,
@@ -306,6 +307,20 @@ impl Effects {
                 release,
                 result: render_diff(&ws, release, edit, tools),
             });
+        });
+    }
+
+    /// Runs a release's program under the Pulumi SDK's mocks, off the UI thread.
+    fn render_program(&self, release: usize, state: &State) {
+        let Some(r) = state.ws.releases.get(release).cloned() else {
+            return;
+        };
+        let (ws, tx) = (state.ws.clone(), self.tx.clone());
+        let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
+        tokio::task::spawn_blocking(move || {
+            let result = tierui_core::render::desired::render(&ws, &r, &Default::default(), tools)
+                .map(|d| d.objects);
+            let _ = tx.send(Msg::ProgramRendered { release, result });
         });
     }
 

@@ -126,6 +126,15 @@ pub enum LiveEntry {
     Failed(String),
 }
 
+/// A Python or TypeScript release's program, run off the UI thread under the
+/// Pulumi SDK's mocks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProgramRender {
+    Rendering,
+    Ready,
+    Failed(String),
+}
+
 /// What a drawn frame tells the application: the length of what it showed, so
 /// scrolling can stop at the end without the application building lines itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -154,6 +163,8 @@ pub struct State {
     pub detail_scroll: u16,
     /// Lines the detail pane had when last drawn (scrolling stops at the last).
     pub detail_lines: usize,
+    /// Program renders by release index (Python and TypeScript stacks).
+    pub programs: std::collections::BTreeMap<usize, ProgramRender>,
     pub problem_cursor: usize,
     pub show_problems: bool,
     pub filter: String,
@@ -186,6 +197,7 @@ impl State {
             selection: None,
             detail_scroll: 0,
             detail_lines: 0,
+            programs: Default::default(),
             problem_cursor: 0,
             show_problems: true,
             filter: String::new(),

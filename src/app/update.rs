@@ -29,6 +29,11 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
+    /// A release's program ran under the Pulumi SDK's mocks.
+    ProgramRendered {
+        release: usize,
+        result: Result<Vec<serde_json::Value>, String>,
+    },
     /// A frame was drawn: what the drawing learnt that scrolling needs.
     Drawn(crate::app::state::Drawn),
     /// The workspace was read again from disk.
@@ -109,6 +114,10 @@ pub enum Effect {
     CloseWalk,
     /// Ask AWS (or the sandbox) about these clusters.
     FetchLive(Vec<String>),
+    /// Run a Python or TypeScript release's program under the SDK's mocks.
+    RenderProgram {
+        release: usize,
+    },
     OpenEditor {
         rel: PathBuf,
     },
@@ -169,7 +178,81 @@ pub enum Effect {
 
 /// The first effects of a session: ask every cluster's live state.
 pub fn start(s: &mut State) -> Outcome {
-    refresh_live(s)
+    let mut out = refresh_live(s);
+    out.effects.extend(render_programs(s));
+    out
+}
+
+/// Every release whose program must run to be known (Python, TypeScript):
+/// marked rendering, one effect each.
+fn render_programs(s: &mut State) -> Vec<Effect> {
+    s.programs.clear();
+    let mut effects = Vec::new();
+    for (i, r) in s.ws.releases.iter().enumerate() {
+        let tierui_core::workspace::ReleaseSource::Pulumi(ps) = &r.source else {
+            continue;
+        };
+        let runtime = ps.project.as_ref().map(|p| p.runtime.as_str());
+        if runtime
+            .and_then(tierui_core::render::program::Language::of)
+            .is_some()
+        {
+            s.programs.insert(i, super::state::ProgramRender::Rendering);
+            effects.push(Effect::RenderProgram { release: i });
+        }
+    }
+    effects
+}
+
+/// A program's objects fill the release's summary; a failure is a problem.
+fn program_rendered(
+    s: &mut State,
+    release: usize,
+    result: Result<Vec<serde_json::Value>, String>,
+) -> Outcome {
+    let Some(r) = s.ws.releases.get_mut(release) else {
+        return Outcome::default();
+    };
+    match result {
+        Ok(objects) => {
+            let notes = std::mem::take(&mut r.summary.render_notes);
+            r.summary = tierui_core::workspace::load::summarize(&objects);
+            r.summary.render_notes = notes;
+            s.programs
+                .insert(release, super::state::ProgramRender::Ready);
+        }
+        Err(e) => {
+            if let tierui_core::workspace::ReleaseSource::Pulumi(ps) = &r.source {
+                s.ws.problems.push(program_problem(&ps.config_file, &e));
+            }
+            s.programs
+                .insert(release, super::state::ProgramRender::Failed(e));
+        }
+    }
+    Outcome::redraw()
+}
+
+/// `file:line: message` names the user's file in the workspace; anything else
+/// is reported against the stack's config.
+fn program_problem(
+    config_file: &std::path::Path,
+    e: &str,
+) -> tierui_core::workspace::model::Problem {
+    let located = e.split_once(": ").and_then(|(head, msg)| {
+        let (file, line) = head.rsplit_once(':')?;
+        Some((file, line.parse::<usize>().ok()?, msg))
+    });
+    let (file, line, message) = match located {
+        Some((f, l, m)) => (std::path::PathBuf::from(f), l, m.to_string()),
+        None => (config_file.to_path_buf(), 1, e.to_string()),
+    };
+    tierui_core::workspace::model::Problem {
+        file,
+        line,
+        col: 1,
+        severity: tierui_core::workspace::fields::Severity::Error,
+        message: format!("program: {message}"),
+    }
 }
 
 fn refresh_live(s: &mut State) -> Outcome {
@@ -222,6 +305,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             s.height = h;
             Outcome::redraw()
         }
+        Msg::ProgramRendered { release, result } => program_rendered(s, release, result),
         Msg::Drawn(d) => {
             s.detail_lines = d.detail_lines;
             Outcome::default()
@@ -304,7 +388,9 @@ fn reloaded(s: &mut State, ws: Workspace) -> Outcome {
         }
         _ => (Level::Info, reloaded),
     });
-    Outcome::redraw()
+    let mut out = Outcome::redraw();
+    out.effects = render_programs(s);
+    out
 }
 
 /// The wall clock moved: screens that count time redraw.

@@ -96,6 +96,10 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({"release": r.title(), "cluster": r.cluster, "namespace": r.namespace, "differs": d.report.differs(), "objects": objects, "refused": refused, "notes": d.notes}))?);
         } else {
             print!("{}", unified_text(&d.report, "live", "desired"));
+            // What the diff could not show (secrets, auto-names) goes beside it.
+            for n in &d.notes {
+                eprintln!("note: {n}");
+            }
             for (o, e) in &d.refused {
                 eprintln!("tierui: the server refused the dry run of {o}: {e}");
             }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::app::keymap::Action;
-use crate::app::state::{Pane, Selection, State};
+use crate::app::state::{Pane, ProgramRender, Selection, State};
 use crate::app::theme::Theme;
 use tierui_core::workspace::eksctl::ClusterConfig;
 use tierui_core::workspace::model::{
@@ -468,12 +468,26 @@ fn release(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
             );
         }
     }
-    let how = match &r.source {
-        ReleaseSource::Pulumi(p) if p.project.as_ref().is_some_and(|p| p.runtime == "yaml") => {
-            "rendered natively from Pulumi.yaml"
+    let index = s.ws.releases.iter().position(|x| std::ptr::eq(x, r));
+    let program = index.and_then(|i| s.programs.get(&i));
+    let how = match (&r.source, program) {
+        (_, Some(ProgramRender::Rendering)) => {
+            "rendering… (the program runs under the Pulumi SDK's mocks)".to_string()
         }
-        ReleaseSource::Pulumi(_) => "needs `pulumi preview`",
-        ReleaseSource::Kubectl { .. } => "from the manifest files",
+        (_, Some(ProgramRender::Ready)) => {
+            "from the program, run under the Pulumi SDK's mocks".to_string()
+        }
+        (_, Some(ProgramRender::Failed(_))) => "the program failed".to_string(),
+        (ReleaseSource::Pulumi(p), None)
+            if p.project.as_ref().is_some_and(|p| p.runtime == "yaml") =>
+        {
+            "rendered natively from Pulumi.yaml".to_string()
+        }
+        (ReleaseSource::Pulumi(p), None) => format!(
+            "runtime {}: no mock SDK to run it, only config values are compared",
+            p.project.as_ref().map_or("unknown", |p| p.runtime.as_str())
+        ),
+        (ReleaseSource::Kubectl { .. }, None) => "from the manifest files".to_string(),
     };
     section(
         out,
@@ -491,6 +505,11 @@ fn release(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
         }
         ReleaseSource::Pulumi(_) => {
             out.extend(sm.objects.iter().map(|o| Line::raw(format!("  {o}"))))
+        }
+    }
+    if let Some(ProgramRender::Failed(e)) = program {
+        for l in super::text::wrap(e, 100) {
+            out.push(Line::styled(format!("  {l}"), t.error()));
         }
     }
     for n in &sm.render_notes {

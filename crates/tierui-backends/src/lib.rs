@@ -15,6 +15,7 @@
 pub mod aws;
 pub mod cluster;
 pub mod kube;
+pub mod programs;
 pub mod release;
 pub mod sandbox;
 pub mod tools;

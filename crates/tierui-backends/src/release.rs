@@ -11,6 +11,7 @@ use crate::sandbox::clusters::SimClusters;
 use tierui_core::context::Context;
 use tierui_core::render::desired::{self, How};
 use tierui_core::render::diff::{Report, diff_objects};
+use tierui_core::render::holes;
 use tierui_core::render::normalize::CLUSTER_SCOPED;
 use tierui_core::workspace::model::{ReleaseSource, Workspace};
 use tierui_core::workspace::{ClusterStack, Release};
@@ -61,8 +62,16 @@ pub fn desired_objects(
     if matches!(r.source, ReleaseSource::Pulumi(_)) {
         notes.push("a Pulumi release is deployed by `pulumi up`; this compares what the program renders with the cluster".into());
     }
-    let objects = d
-        .objects
+    let (objects, auto_named): (Vec<Json>, Vec<Json>) = d.objects.into_iter().partition(|o| {
+        o.pointer("/metadata/name").and_then(Json::as_str) != Some(holes::DECIDED_AT_APPLY)
+    });
+    for o in &auto_named {
+        notes.push(format!(
+            "{}: Pulumi names it at apply (auto-naming); it is not compared or sent",
+            o["kind"].as_str().unwrap_or("object")
+        ));
+    }
+    let objects = objects
         .into_iter()
         .map(|mut o| {
             let kind = o["kind"].as_str().unwrap_or_default().to_string();
@@ -105,7 +114,9 @@ fn drift_of(outcomes: &[Outcome], desired: Vec<Json>, ns: &str, notes: Vec<Strin
     let mut live = Vec::new();
     let mut after = Vec::new();
     let mut refused = Vec::new();
+    let mut notes = notes;
     for (o, d) in outcomes.iter().zip(ordered(&desired)) {
+        notes.extend(o.notes.iter().cloned());
         if let Some(l) = &o.live {
             live.push(l.clone());
         }

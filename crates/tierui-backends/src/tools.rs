@@ -1,9 +1,11 @@
-//! The operator's own renderers run as programs: `kubectl kustomize` and
-//! `pulumi preview --json`. The core reads what they print.
+//! The operator's own renderers run as programs: `kubectl kustomize`,
+//! `pulumi preview --json`, and Pulumi programs under the SDK's mocks. The
+//! core reads what they print.
 
 use std::path::Path;
 
 use tierui_core::render::desired::{Renderers, Tools};
+use tierui_core::render::program::{ProgramFailure, ProgramRequest, Registered};
 
 /// The programs on PATH.
 pub struct Programs;
@@ -65,5 +67,9 @@ impl Renderers for Programs {
             ));
         }
         Ok(Some(out.stdout))
+    }
+
+    fn program(&self, req: &ProgramRequest) -> Result<Vec<Registered>, ProgramFailure> {
+        crate::programs::run(req)
     }
 }

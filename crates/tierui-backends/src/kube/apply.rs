@@ -4,6 +4,7 @@
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::discovery::{Scope as ApiScope, pinned_kind};
 use serde_json::Value as Json;
+use tierui_core::render::holes::{self, DECIDED_AT_APPLY};
 
 pub const FIELD_MANAGER: &str = "tierui";
 
@@ -16,6 +17,9 @@ pub struct Outcome {
     pub live: Option<Json>,
     /// The object as the server has (or would have) it after the apply.
     pub applied: Result<Json, String>,
+    /// Values the render could not know (secrets, known after apply) and what
+    /// was sent in their place.
+    pub notes: Vec<String>,
 }
 
 async fn api_for(
@@ -104,6 +108,11 @@ pub async fn apply(
     for obj in ordered {
         let object = describe(obj, default_ns);
         let result = async {
+            if obj.pointer("/metadata/name").and_then(Json::as_str) == Some(DECIDED_AT_APPLY) {
+                return Err(format!(
+                    "{object}: its name is decided by Pulumi at apply (auto-naming); it is not sent"
+                ));
+            }
             let (api, name) = api_for(client, obj, default_ns).await?;
             let live = api
                 .get_opt(&name)
@@ -122,9 +131,11 @@ pub async fn apply(
                 && new_namespaces.contains(&ns)
                 && obj["kind"] != "Namespace"
             {
-                return Ok((live, obj.clone()));
+                return Ok((live, obj.clone(), Vec::new()));
             }
             let mut body = obj.clone();
+            // No placeholder ever reaches the cluster.
+            let filled = holes::fill(&mut body, live.as_ref(), &object)?;
             if obj["kind"] == "Deployment"
                 && hpa.contains(&(ns.clone(), name.clone()))
                 && let Some(current) = live
@@ -146,19 +157,25 @@ pub async fn apply(
             if obj["kind"] == "Namespace" && live.is_none() {
                 new_namespaces.push(name.clone());
             }
-            Ok::<_, String>((live, serde_json::to_value(applied).unwrap_or(Json::Null)))
+            Ok::<_, String>((
+                live,
+                serde_json::to_value(applied).unwrap_or(Json::Null),
+                filled.notes,
+            ))
         }
         .await;
         match result {
-            Ok((live, applied)) => out.push(Outcome {
+            Ok((live, applied, notes)) => out.push(Outcome {
                 object,
                 live,
                 applied: Ok(applied),
+                notes,
             }),
             Err(e) => out.push(Outcome {
                 object,
                 live: None,
                 applied: Err(e),
+                notes: Vec::new(),
             }),
         }
     }

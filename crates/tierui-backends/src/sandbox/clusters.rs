@@ -281,21 +281,26 @@ pub fn releases_on(ws: &Workspace, cluster: &str) -> Vec<serde_json::Value> {
     for r in ws.releases_on(cluster) {
         let sealed = crate::tools::SEALED;
         match tierui_core::render::desired::render(ws, r, &Default::default(), sealed) {
-            Ok(d) => out.extend(d.objects.into_iter().map(|mut o| {
-                let kind = o["kind"].as_str().unwrap_or_default().to_string();
-                if !tierui_core::render::normalize::CLUSTER_SCOPED.contains(&kind.as_str())
-                    && o.pointer("/metadata/namespace").is_none()
-                    && let Some(meta) = o
-                        .get_mut("metadata")
-                        .and_then(serde_json::Value::as_object_mut)
-                {
-                    meta.insert(
-                        "namespace".into(),
-                        serde_json::Value::String(r.namespace.clone()),
-                    );
-                }
-                o
-            })),
+            Ok(d) => out.extend(
+                d.objects
+                    .into_iter()
+                    .filter_map(tierui_core::render::holes::stand_in)
+                    .map(|mut o| {
+                        let kind = o["kind"].as_str().unwrap_or_default().to_string();
+                        if !tierui_core::render::normalize::CLUSTER_SCOPED.contains(&kind.as_str())
+                            && o.pointer("/metadata/namespace").is_none()
+                            && let Some(meta) = o
+                                .get_mut("metadata")
+                                .and_then(serde_json::Value::as_object_mut)
+                        {
+                            meta.insert(
+                                "namespace".into(),
+                                serde_json::Value::String(r.namespace.clone()),
+                            );
+                        }
+                        o
+                    }),
+            ),
             Err(e) => tracing::warn!("sandbox {cluster}: {} not deployed: {e}", r.title()),
         }
     }

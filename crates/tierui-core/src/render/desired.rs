@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
+use super::program::{self, ProgramFailure, ProgramRequest, Registered};
 use crate::workspace::fields::Severity;
 use crate::workspace::model::{PulumiStack, ReleaseSource, Workspace};
 use crate::workspace::pulumi_yaml;
@@ -22,6 +23,9 @@ pub trait Renderers: Sync {
     /// What `pulumi preview --json` prints for `stack` in `project_dir`, or
     /// `None` when the Pulumi CLI is not installed.
     fn preview(&self, project_dir: &Path, stack: &str) -> Result<Option<Vec<u8>>, String>;
+    /// Runs a Python or Node.js program under the Pulumi SDK's mocks and
+    /// returns what it registered.
+    fn program(&self, req: &ProgramRequest) -> Result<Vec<Registered>, ProgramFailure>;
 }
 
 /// Whether rendering may run the operator's own tools (`pulumi preview`, which
@@ -56,6 +60,17 @@ impl Renderers for NativeOnly {
     fn preview(&self, _project_dir: &Path, _stack: &str) -> Result<Option<Vec<u8>>, String> {
         Ok(None)
     }
+    fn program(&self, req: &ProgramRequest) -> Result<Vec<Registered>, ProgramFailure> {
+        Err(ProgramFailure {
+            message: format!(
+                "{}: running Pulumi programs is not available here",
+                req.project_dir.display()
+            ),
+            at: None,
+            traceback: String::new(),
+            fix: None,
+        })
+    }
 }
 
 impl Tools {
@@ -74,6 +89,8 @@ pub enum How {
     Kustomize,
     PulumiYaml,
     PulumiPreview,
+    /// A Python or Node.js program run under the Pulumi SDK's mocks.
+    PulumiProgram,
     /// Neither rendered natively nor by the CLI: only config values are compared.
     ConfigOnly,
 }
@@ -216,6 +233,32 @@ fn render_pulumi(
             d.col,
             d.message
         ));
+    }
+    if project.runtime != "yaml"
+        && let Some(req) = program::request(ws, ps, &project, &config)
+    {
+        return match tools.renderers.program(&req) {
+            Ok(registered) => {
+                let (objects, mut notes) = program::objects(&registered);
+                notes.insert(
+                    0,
+                    format!(
+                        "rendered by running the {} program under the Pulumi SDK's mocks (nothing deployed, no secret decrypted)",
+                        project.runtime
+                    ),
+                );
+                Ok(Desired {
+                    objects,
+                    how: How::PulumiProgram,
+                    notes,
+                })
+            }
+            Err(mut f) => {
+                // The runner names files in the project; the user's are in the workspace.
+                f.at = f.at.map(|(file, line)| (ps.project_dir.join(file), line));
+                Err(f.line())
+            }
+        };
     }
     if project.runtime != "yaml" {
         if tools.sealed {

@@ -193,6 +193,11 @@ fn is_app_project(
     if declares_k8s {
         return true;
     }
+    match program_declares(&root.join(dir)) {
+        Declares::EksCluster => return false,
+        Declares::Kubernetes => return true,
+        Declares::Nothing => {}
+    }
     // A stack config that names another project's stack is a StackReference input.
     stacks.iter().any(|stack| {
         let Some(cfg) = read_yaml(&root.join(dir).join(format!("Pulumi.{stack}.yaml"))) else {
@@ -212,6 +217,52 @@ fn is_app_project(
                 })
             })
     })
+}
+
+/// What a Python or Node.js program's sources import and construct (read, not
+/// run): an EKS cluster makes it a cluster stack even when it also installs
+/// charts; Kubernetes resources, a Kubernetes provider or a StackReference
+/// without one make it an application.
+#[derive(Debug, PartialEq, Eq)]
+enum Declares {
+    EksCluster,
+    Kubernetes,
+    Nothing,
+}
+
+fn program_declares(dir: &Path) -> Declares {
+    const EKS: [&str; 5] = [
+        "import pulumi_eks",
+        "from pulumi_eks",
+        "eks.Cluster(",
+        "@pulumi/eks",
+        "aws.eks.Cluster(",
+    ];
+    const KUBERNETES: [&str; 6] = [
+        "import pulumi_kubernetes",
+        "from pulumi_kubernetes",
+        "@pulumi/kubernetes",
+        "StackReference(",
+        "k8s.Provider(",
+        "kubernetes.Provider(",
+    ];
+    let mut text = String::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if [".py", ".ts", ".js"].iter().any(|x| name.ends_with(x))
+            && !name.ends_with(".d.ts")
+            && let Ok(t) = std::fs::read_to_string(e.path())
+        {
+            text.push_str(&t);
+        }
+    }
+    if EKS.iter().any(|m| text.contains(m)) {
+        Declares::EksCluster
+    } else if KUBERNETES.iter().any(|m| text.contains(m)) {
+        Declares::Kubernetes
+    } else {
+        Declares::Nothing
+    }
 }
 
 fn walk(root: &Path, dir: &Path, depth: usize, found: &mut Found, problems: &mut Vec<Problem>) {

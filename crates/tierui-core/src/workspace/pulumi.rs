@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -30,6 +32,11 @@ pub struct Project {
     pub config: Vec<ConfigDecl>,
     /// For `runtime: yaml`: resource name and type token, in file order.
     pub resources: Vec<ProgramResource>,
+    /// `main`: the program's entry (a folder or file) relative to the project.
+    pub main: Option<String>,
+    /// `runtime.options`: `virtualenv`, `toolchain` (pip, poetry, uv),
+    /// `typescript`, `packagemanager`… as written.
+    pub options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -128,11 +135,16 @@ const PROVIDER_NAMESPACES: &[&str] = &[
 pub fn parse_project(root: &Node, diags: &mut Diags) -> Option<Project> {
     let mut f = Fields::of(root, "", diags)?;
     let name = f.required_string("name", diags);
+    let mut options = BTreeMap::new();
     let runtime = match f.node("runtime") {
         Some(n) if n.as_map().is_some() => {
             let mut r = Fields::of(n, "runtime", diags)?;
             let name = r.required_string("name", diags);
-            r.ignore(&["options"]);
+            for (k, v) in r.node("options").and_then(Node::as_map).unwrap_or_default() {
+                if let (Some(k), Some(v)) = (k.key_text(), v.scalar_text()) {
+                    options.insert(k, v);
+                }
+            }
             r.finish(diags);
             name
         }
@@ -154,6 +166,7 @@ pub fn parse_project(root: &Node, diags: &mut Diags) -> Option<Project> {
         }
     };
     let description = f.string("description", diags);
+    let main = f.string("main", diags);
     let backend_url = f.map("backend", diags).and_then(|mut b| {
         let url = b.string("url", diags);
         b.finish(diags);
@@ -199,7 +212,6 @@ pub fn parse_project(root: &Node, diags: &mut Diags) -> Option<Project> {
         }
     }
     f.ignore(&[
-        "main",
         "stackConfigDir",
         "template",
         "plugins",
@@ -219,6 +231,8 @@ pub fn parse_project(root: &Node, diags: &mut Diags) -> Option<Project> {
         backend_url,
         config,
         resources,
+        main,
+        options,
     })
 }
 

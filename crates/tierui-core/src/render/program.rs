@@ -1,0 +1,341 @@
+//! Pulumi programs in Python, TypeScript and JavaScript: the request that runs
+//! one under the Pulumi SDK's own unit-test mocks (the backends start the
+//! runner in the project's toolchain) and the desired objects made from what
+//! the program registered. Nothing is deployed and no secret is decrypted: a
+//! `secure:` value reaches the program as an opaque placeholder that the SDK
+//! marks secret, and every input that carries it shows as `[secret]`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::holes::{DECIDED_AT_APPLY, KNOWN_AFTER_APPLY};
+use crate::workspace::model::{PulumiStack, Workspace};
+use crate::workspace::pulumi::{ConfigValue, Project, SECRET, StackConfig};
+
+/// The language SDK a program runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Python,
+    Nodejs,
+}
+
+impl Language {
+    /// The runtimes with a mock SDK; Go, .NET and Java have none here.
+    pub fn of(runtime: &str) -> Option<Language> {
+        match runtime {
+            "python" => Some(Language::Python),
+            "nodejs" => Some(Language::Nodejs),
+            _ => None,
+        }
+    }
+}
+
+/// A config value as the program gets it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ConfigIn {
+    Text(String),
+    /// `secure:`: the runner passes a placeholder, marked secret.
+    Secret,
+}
+
+/// A stack output a StackReference reads (from the referenced stack's checkpoint).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RefOutput {
+    pub value: Json,
+    pub secret: bool,
+}
+
+/// Everything a runner needs to run one stack's program.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProgramRequest {
+    pub language: Language,
+    /// Absolute.
+    pub project_dir: PathBuf,
+    /// The entry file or folder, absolute.
+    pub main: PathBuf,
+    pub project: String,
+    pub stack: String,
+    pub organization: String,
+    /// `project:key` → value.
+    pub config: BTreeMap<String, ConfigIn>,
+    pub stack_references: BTreeMap<String, BTreeMap<String, RefOutput>>,
+    /// `runtime.options` from Pulumi.yaml (virtualenv, toolchain…).
+    pub options: BTreeMap<String, String>,
+}
+
+/// One resource the program registered.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Registered {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub name: String,
+    #[serde(default)]
+    pub parent: String,
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default)]
+    pub custom: bool,
+    /// With `{"__tierui": "secret" | "unknown" | "resource"}` where the value
+    /// cannot be known.
+    #[serde(default)]
+    pub inputs: Json,
+}
+
+/// Why a program gave no objects, with where and what to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgramFailure {
+    pub message: String,
+    /// The innermost frame in the user's own files: (file relative to the
+    /// workspace, line).
+    pub at: Option<(PathBuf, u32)>,
+    pub traceback: String,
+    /// The command that fixes it (create the virtualenv, install packages).
+    pub fix: Option<String>,
+}
+
+impl ProgramFailure {
+    /// One line for the problems panel: `file:line: message` and the fix.
+    pub fn line(&self) -> String {
+        let mut s = match &self.at {
+            Some((f, l)) => format!("{}:{l}: {}", f.display(), self.message),
+            None => self.message.clone(),
+        };
+        if let Some(fix) = &self.fix {
+            s.push_str(&format!(" — to fix: {fix}"));
+        }
+        s
+    }
+}
+
+/// The request for `ps`'s program.
+pub fn request(
+    ws: &Workspace,
+    ps: &PulumiStack,
+    project: &Project,
+    config: &StackConfig,
+) -> Option<ProgramRequest> {
+    let language = Language::of(&project.runtime)?;
+    let project_dir = ws.root.join(&ps.project_dir);
+    let main = entry(&project_dir, language, project.main.as_deref());
+    let config = config
+        .entries
+        .iter()
+        .map(|e| {
+            let v = match &e.value {
+                ConfigValue::Text(s) => ConfigIn::Text(s.clone()),
+                ConfigValue::Secret => ConfigIn::Secret,
+                ConfigValue::Structured(j) => ConfigIn::Text(j.to_string()),
+            };
+            (format!("{}:{}", e.namespace, e.name), v)
+        })
+        .collect();
+    Some(ProgramRequest {
+        language,
+        project_dir,
+        main,
+        project: project.name.clone(),
+        stack: ps.stack.clone(),
+        organization: "organization".into(),
+        config,
+        stack_references: stack_references(ws),
+        options: project.options.clone(),
+    })
+}
+
+/// The program's entry: `main:` if given, else `__main__.py`'s folder for
+/// Python and package.json's `main` or `index.ts`/`index.js` for Node.
+fn entry(dir: &Path, language: Language, main: Option<&str>) -> PathBuf {
+    if let Some(m) = main {
+        return dir.join(m);
+    }
+    match language {
+        Language::Python => dir.to_path_buf(),
+        Language::Nodejs => {
+            let from_package = std::fs::read_to_string(dir.join("package.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str::<Json>(&t).ok())
+                .and_then(|p| p["main"].as_str().map(str::to_string));
+            match from_package {
+                Some(m) => dir.join(m),
+                None if dir.join("index.ts").is_file() => dir.join("index.ts"),
+                None => dir.join("index.js"),
+            }
+        }
+    }
+}
+
+/// Every Pulumi stack of the workspace that has a checkpoint, by the name a
+/// StackReference uses; secret outputs stay masked.
+fn stack_references(ws: &Workspace) -> BTreeMap<String, BTreeMap<String, RefOutput>> {
+    ws.clusters
+        .iter()
+        .filter_map(|c| c.pulumi())
+        .filter_map(|p| Some((p.qualified_name()?, p.checkpoint.as_ref()?)))
+        .map(|(name, cp)| {
+            let outputs = cp
+                .outputs
+                .iter()
+                .map(|(k, v)| {
+                    let secret = v.as_str() == Some(SECRET);
+                    (
+                        k.clone(),
+                        RefOutput {
+                            value: if secret { Json::Null } else { v.clone() },
+                            secret,
+                        },
+                    )
+                })
+                .collect();
+            (name, outputs)
+        })
+        .collect()
+}
+
+/// The Kubernetes objects among the registered resources, in the program's
+/// order, and notes on what is not an object (Helm releases, other clouds).
+pub fn objects(registered: &[Registered]) -> (Vec<Json>, Vec<String>) {
+    let mut objects = Vec::new();
+    let mut notes = Vec::new();
+    let mut other: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in registered {
+        let t = r.type_.as_str();
+        if t.starts_with("pulumi:") {
+            continue;
+        }
+        if t.starts_with("kubernetes:helm.sh/")
+            || t.starts_with("kubernetes:yaml")
+            || t.starts_with("kubernetes:kustomize")
+        {
+            notes.push(format!(
+                "{} {}: its objects come from the chart or files at apply and are not compared",
+                t, r.name
+            ));
+            continue;
+        }
+        let Some(mut obj) = kubernetes_object(r) else {
+            *other.entry(t).or_default() += 1;
+            continue;
+        };
+        if obj.pointer("/metadata/name").is_none_or(Json::is_null) {
+            if let Some(m) = obj.get_mut("metadata").and_then(Json::as_object_mut) {
+                m.insert("name".into(), Json::String(DECIDED_AT_APPLY.into()));
+            } else if let Some(o) = obj.as_object_mut() {
+                o.insert(
+                    "metadata".into(),
+                    serde_json::json!({"name": DECIDED_AT_APPLY}),
+                );
+            }
+            notes.push(format!(
+                "{} {}: Pulumi names it at apply (auto-naming), so it is shown but not sent",
+                kind_of(&obj),
+                r.name
+            ));
+        }
+        objects.push(obj);
+    }
+    if !other.is_empty() {
+        let list: Vec<String> = other.iter().map(|(t, n)| format!("{t} ×{n}")).collect();
+        notes.push(format!(
+            "not Kubernetes objects, not compared: {}",
+            list.join(", ")
+        ));
+    }
+    (objects, notes)
+}
+
+fn kind_of(obj: &Json) -> String {
+    obj["kind"].as_str().unwrap_or("object").to_string()
+}
+
+/// A `kubernetes:<group>/<version>:<Kind>` resource's inputs as its manifest.
+fn kubernetes_object(r: &Registered) -> Option<Json> {
+    let (api, kind) = crate::workspace::pulumi_yaml::kubernetes_type(&r.type_)?;
+    let mut obj = unmark(&r.inputs);
+    let o = obj.as_object_mut()?;
+    o.entry("apiVersion").or_insert(Json::String(api));
+    o.entry("kind").or_insert(Json::String(kind));
+    Some(obj)
+}
+
+/// The runner's marks as tierui's placeholders.
+fn unmark(v: &Json) -> Json {
+    match v {
+        Json::Object(m) => match m.get("__tierui").and_then(Json::as_str) {
+            Some("secret") => Json::String(SECRET.into()),
+            Some(_) => Json::String(KNOWN_AFTER_APPLY.into()),
+            None => Json::Object(m.iter().map(|(k, x)| (k.clone(), unmark(x))).collect()),
+        },
+        Json::Array(a) => Json::Array(a.iter().map(unmark).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reg(type_: &str, name: &str, inputs: Json) -> Registered {
+        Registered {
+            type_: type_.into(),
+            name: name.into(),
+            parent: String::new(),
+            provider: String::new(),
+            custom: true,
+            inputs,
+        }
+    }
+
+    #[test]
+    fn kubernetes_resources_become_objects_with_marks_as_placeholders() {
+        let (objs, notes) = objects(&[
+            reg(
+                "pulumi:pulumi:StackReference",
+                "infra",
+                json!({"name": "organization/infrastructure/day"}),
+            ),
+            reg(
+                "pulumi:providers:kubernetes",
+                "cluster",
+                json!({"kubeconfig": {"__tierui": "secret"}}),
+            ),
+            reg(
+                "kubernetes:core/v1:Secret",
+                "credentials",
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "c"}, "stringData": {"API_KEY": {"__tierui": "secret"}}}),
+            ),
+            reg(
+                "kubernetes:core/v1:ConfigMap",
+                "flags",
+                json!({"metadata": {"namespace": "x"}, "data": {"HOST": {"__tierui": "unknown"}}}),
+            ),
+            reg("aws:s3/bucket:Bucket", "b", json!({})),
+        ]);
+        assert_eq!(objs.len(), 2);
+        assert_eq!(objs[0]["stringData"]["API_KEY"], SECRET);
+        assert_eq!(objs[1]["apiVersion"], "v1");
+        assert_eq!(objs[1]["kind"], "ConfigMap");
+        assert_eq!(objs[1]["metadata"]["name"], DECIDED_AT_APPLY);
+        assert_eq!(objs[1]["data"]["HOST"], KNOWN_AFTER_APPLY);
+        assert!(notes.iter().any(|n| n.contains("auto-naming")));
+        assert!(notes.iter().any(|n| n.contains("aws:s3/bucket:Bucket ×1")));
+    }
+
+    #[test]
+    fn a_failure_names_the_users_file_and_line() {
+        let f = ProgramFailure {
+            message: "Missing required configuration variable 'day-service:image_tag'".into(),
+            at: Some(("gitops/pulumi_deploy/__main__.py".into(), 12)),
+            traceback: String::new(),
+            fix: None,
+        };
+        assert_eq!(
+            f.line(),
+            "gitops/pulumi_deploy/__main__.py:12: Missing required configuration variable 'day-service:image_tag'"
+        );
+    }
+}

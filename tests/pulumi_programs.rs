@@ -1,0 +1,278 @@
+//! Pulumi programs in Python and TypeScript rendered under the Pulumi SDK's own
+//! mocks, with the SDKs the README's test command installs
+//! (`TIERUI_TEST_PULUMI_VENV`, `TIERUI_TEST_PULUMI_NODE_MODULES`). A missing
+//! SDK fails these tests; none is skipped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+use tierui_core::render::desired::{self, How};
+use tierui_core::render::holes::DECIDED_AT_APPLY;
+use tierui_core::workspace::{self, Workspace};
+
+fn env_path(name: &str) -> PathBuf {
+    let p = std::env::var_os(name).unwrap_or_else(|| {
+        panic!("{name} is not set: run the tests with ./scripts/test-all, which installs the Pulumi SDKs")
+    });
+    let p = PathBuf::from(p);
+    assert!(p.exists(), "{name}={} does not exist", p.display());
+    p
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// The Python foundation fixture in a temp dir, its projects' toolchains linked
+/// to the test SDKs.
+pub fn foundation() -> (tempfile::TempDir, Workspace) {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-foundation"),
+        dir.path(),
+    );
+    let venv = env_path("TIERUI_TEST_PULUMI_VENV");
+    let modules = env_path("TIERUI_TEST_PULUMI_NODE_MODULES");
+    std::os::unix::fs::symlink(&venv, dir.path().join("gitops/pulumi_deploy/venv")).unwrap();
+    std::os::unix::fs::symlink(&venv, dir.path().join("provisioning/pulumi/venv")).unwrap();
+    std::os::unix::fs::symlink(
+        &modules,
+        dir.path().join("gitops/night_service/node_modules"),
+    )
+    .unwrap();
+    let ws = workspace::load(dir.path());
+    (dir, ws)
+}
+
+fn release<'a>(ws: &'a Workspace, service: &str, env: &str) -> &'a workspace::Release {
+    ws.releases
+        .iter()
+        .find(|r| r.service == service && r.environment.as_deref() == Some(env))
+        .unwrap_or_else(|| panic!("no release {service}/{env}"))
+}
+
+fn by_kind<'a>(objects: &'a [Json], kind: &str, name: &str) -> &'a Json {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind}/{name} in {objects:#?}"))
+}
+
+#[test]
+fn python_app_stack_renders_object_by_object() {
+    let (_d, ws) = foundation();
+    let r = release(&ws, "day-service", "production");
+    let d = desired::render(&ws, r, &BTreeMap::new(), tierui_backends::tools::LOCAL).unwrap();
+    assert_eq!(d.how, How::PulumiProgram);
+    let kinds: Vec<&str> = d
+        .objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    // The program's order.
+    assert_eq!(
+        kinds,
+        [
+            "Namespace",
+            "ConfigMap",
+            "Secret",
+            "ConfigMap",
+            "Deployment",
+            "Service",
+            "HorizontalPodAutoscaler",
+            "Ingress"
+        ]
+    );
+    let dep = by_kind(&d.objects, "Deployment", "day-service");
+    assert_eq!(dep["apiVersion"], "apps/v1");
+    assert_eq!(dep["spec"]["replicas"], 3, "whole numbers stay integers");
+    assert!(dep["spec"]["replicas"].is_u64());
+    let c = &dep["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "ghcr.io/example/day-service:v1.2.3");
+    assert_eq!(c["ports"][0]["containerPort"], 8080);
+    assert_eq!(c["envFrom"][0]["configMapRef"]["name"], "day-service");
+    assert_eq!(
+        c["envFrom"][1]["secretRef"]["name"],
+        "day-service-credentials"
+    );
+    assert_eq!(dep["spec"]["strategy"]["rollingUpdate"]["maxSurge"], 1);
+    let cm = by_kind(&d.objects, "ConfigMap", "day-service");
+    assert_eq!(
+        cm["data"]["CLUSTER_NAME"], "day",
+        "from the infra stack's checkpoint"
+    );
+    let secret = by_kind(&d.objects, "Secret", "day-service-credentials");
+    assert_eq!(secret["stringData"]["API_KEY"], "[secret]");
+    let hpa = by_kind(&d.objects, "HorizontalPodAutoscaler", "day-service");
+    assert_eq!(hpa["spec"]["minReplicas"], 3);
+    assert_eq!(hpa["spec"]["maxReplicas"], 10);
+    assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], "day-service");
+    let ing = by_kind(&d.objects, "Ingress", "day-service");
+    assert_eq!(
+        ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"],
+        "day-service"
+    );
+    // Auto-named: shown, never sent as a name.
+    let flags = by_kind(&d.objects, "ConfigMap", DECIDED_AT_APPLY);
+    assert_eq!(flags["data"]["NEW_CHECKOUT"], "false");
+    assert!(
+        d.notes.iter().any(|n| n.contains("auto-naming")),
+        "{:?}",
+        d.notes
+    );
+    // No secret anywhere: the checkpoint's kubeconfig stays masked, the
+    // placeholder never shows.
+    let text = serde_json::to_string(&d.objects).unwrap();
+    assert!(!text.contains("tierui-secret-"), "{text}");
+}
+
+#[test]
+fn dev_stack_reads_its_own_config_and_infra_stack() {
+    let (_d, ws) = foundation();
+    let r = release(&ws, "day-service", "dev");
+    let d = desired::render(&ws, r, &BTreeMap::new(), tierui_backends::tools::LOCAL).unwrap();
+    let dep = by_kind(&d.objects, "Deployment", "day-service");
+    assert_eq!(dep["metadata"]["namespace"], "day-service-dev");
+    assert_eq!(dep["spec"]["replicas"], 1);
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/example/day-service:v1.3.0-rc.1"
+    );
+    let cm = by_kind(&d.objects, "ConfigMap", "day-service");
+    assert_eq!(cm["data"]["CLUSTER_NAME"], "dusk");
+    assert_eq!(cm["data"]["LOG_LEVEL"], "debug");
+}
+
+#[test]
+fn an_edited_config_renders_before_it_is_saved() {
+    let (_d, ws) = foundation();
+    let r = release(&ws, "day-service", "production");
+    let config_file = pulumi_config(r);
+    let text = std::fs::read_to_string(ws.root.join(&config_file)).unwrap();
+    let edited = text.replace("image_tag: v1.2.3", "image_tag: v1.2.4");
+    let overrides = BTreeMap::from([(config_file, edited)]);
+    let d = desired::render(&ws, r, &overrides, tierui_backends::tools::LOCAL).unwrap();
+    let dep = by_kind(&d.objects, "Deployment", "day-service");
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/example/day-service:v1.2.4"
+    );
+}
+
+fn pulumi_config(r: &workspace::Release) -> PathBuf {
+    match &r.source {
+        workspace::ReleaseSource::Pulumi(ps) => ps.config_file.clone(),
+        _ => panic!("{} is not a Pulumi release", r.title()),
+    }
+}
+
+#[test]
+fn typescript_app_stack_renders_with_the_sdks_own_ts_node() {
+    let (_d, ws) = foundation();
+    let r = release(&ws, "night-service", "production");
+    let d = desired::render(&ws, r, &BTreeMap::new(), tierui_backends::tools::LOCAL).unwrap();
+    assert_eq!(d.how, How::PulumiProgram);
+    let dep = by_kind(&d.objects, "Deployment", "night-service");
+    assert_eq!(dep["spec"]["replicas"], 2);
+    let c = &dep["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "ghcr.io/example/night-service:v0.9.1");
+    assert_eq!(c["env"][0]["value"], "[secret]");
+    by_kind(&d.objects, "Service", "night-service");
+}
+
+#[test]
+fn a_failing_program_names_the_users_file_and_line() {
+    let (d, _) = foundation();
+    let cfg = d.path().join("gitops/pulumi_deploy/Pulumi.production.yaml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("  day-service:image_tag: v1.2.3\n", "")).unwrap();
+    let ws = workspace::load(d.path());
+    let r = release(&ws, "day-service", "production");
+    let e = desired::render(&ws, r, &BTreeMap::new(), tierui_backends::tools::LOCAL).unwrap_err();
+    let main = std::fs::read_to_string(d.path().join("gitops/pulumi_deploy/__main__.py")).unwrap();
+    let line = main
+        .lines()
+        .position(|l| l.contains("config.require(\"image_tag\")"))
+        .unwrap()
+        + 1;
+    assert!(
+        e.starts_with(&format!("gitops/pulumi_deploy/__main__.py:{line}: ")),
+        "{e}"
+    );
+    assert!(e.contains("image_tag"), "{e}");
+}
+
+#[test]
+fn a_missing_virtualenv_says_how_to_create_it() {
+    let (d, _) = foundation();
+    std::fs::remove_file(d.path().join("gitops/pulumi_deploy/venv")).unwrap();
+    let ws = workspace::load(d.path());
+    let r = release(&ws, "day-service", "production");
+    let e = desired::render(&ws, r, &BTreeMap::new(), tierui_backends::tools::LOCAL).unwrap_err();
+    assert!(
+        e.contains("python3 -m venv venv && venv/bin/pip install -r requirements.txt"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_public_guestbook_is_an_application_and_renders_with_auto_names() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/pulumi-examples/kubernetes-py-guestbook"),
+        dir.path(),
+    );
+    std::os::unix::fs::symlink(env_path("TIERUI_TEST_PULUMI_VENV"), dir.path().join("venv"))
+        .unwrap();
+    let ws = workspace::load(dir.path());
+    assert!(
+        ws.clusters.is_empty(),
+        "became a cluster: {:?}",
+        ws.clusters.iter().map(|c| &c.name).collect::<Vec<_>>()
+    );
+    assert_eq!(ws.releases.len(), 1, "{:?}", ws.problems);
+    let d = desired::render(
+        &ws,
+        &ws.releases[0],
+        &BTreeMap::new(),
+        tierui_backends::tools::LOCAL,
+    )
+    .unwrap();
+    assert_eq!(d.objects.len(), 6);
+    // Deployments without metadata.name are named by Pulumi at apply.
+    let deployments: Vec<&Json> = d
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "Deployment")
+        .collect();
+    assert_eq!(deployments.len(), 3);
+    assert!(
+        deployments
+            .iter()
+            .all(|o| o["metadata"]["name"] == DECIDED_AT_APPLY)
+    );
+    let frontend = by_kind(&d.objects, "Service", "frontend");
+    assert_eq!(frontend["spec"]["type"], "LoadBalancer");
+    assert_eq!(frontend["spec"]["ports"][0]["port"], 80);
+}
+
+#[test]
+fn a_python_infra_project_stays_a_cluster_stack() {
+    let (_d, ws) = foundation();
+    let names: Vec<&str> = ws.clusters.iter().map(|c| c.name.as_str()).collect();
+    assert!(
+        names.contains(&"day") && names.contains(&"dusk"),
+        "{names:?}"
+    );
+    assert!(!ws.releases.iter().any(|r| r.service == "infrastructure"));
+}
