@@ -39,7 +39,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Status(args)) => {
             let ctx = Context::open(&cli.global.options(), false)?;
-            let ws = ctx.load();
+            let mut ws = ctx.load();
+            // Python and TypeScript infra programs say what they declare (the
+            // bundled demo ships no toolchain: its panes read its config).
+            if !ctx.demo {
+                tierui_backends::programs::declare_clusters(
+                    &mut ws,
+                    tierui_backends::tools::for_sandbox(ctx.sandbox),
+                );
+            }
             let live = if args.live {
                 Some(cli::status::fetch_live(&ctx, &ws)?)
             } else {

@@ -276,3 +276,39 @@ fn a_python_infra_project_stays_a_cluster_stack() {
     );
     assert!(!ws.releases.iter().any(|r| r.service == "infrastructure"));
 }
+
+#[test]
+fn infra_programs_say_what_they_declare() {
+    let (d, _) = foundation();
+    let main = d.path().join("provisioning/pulumi/__main__.py");
+    let mut program = std::fs::read_to_string(&main).unwrap();
+    // A node group the config does not mention: only the program knows it.
+    program.push_str(
+        "\naws.eks.NodeGroup(\"system\", cluster_name=cluster.eks_cluster.name, node_group_name=\"system\", node_role_arn=node_role.arn, subnet_ids=[s.id for s in private_subnets], instance_types=[\"t3.medium\"], scaling_config={\"min_size\": 1, \"desired_size\": 2, \"max_size\": 2})\n",
+    );
+    std::fs::write(&main, program).unwrap();
+    let mut ws = workspace::load(d.path());
+    tierui_backends::programs::declare_clusters(&mut ws, tierui_backends::tools::LOCAL);
+    let day = ws.cluster("day").unwrap().spec().unwrap();
+    assert!(
+        day.source.contains("what the program declares"),
+        "{}",
+        day.source
+    );
+    let groups: Vec<(&str, &[String], i64)> = day
+        .node_groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.instance_types.as_slice(), g.desired_size))
+        .collect();
+    assert_eq!(groups.len(), 3, "{groups:?}");
+    assert_eq!(groups[2], ("system", &["t3.medium".to_string()][..], 2));
+    assert_eq!(day.node_groups[1].capacity_type, "SPOT");
+    assert_eq!(day.kubernetes_version.as_deref(), Some("1.31"));
+    assert_eq!(day.oidc, Some(true));
+    assert_eq!(day.endpoint_private_access, Some(true));
+    assert_eq!(day.vpc_cidr.as_deref(), Some("10.10.0.0/16"));
+    assert_eq!(
+        day.availability_zones,
+        ["us-west-2a", "us-west-2b", "us-west-2c"]
+    );
+}

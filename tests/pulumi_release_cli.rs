@@ -89,3 +89,47 @@ fn diff_and_apply_a_python_app_stack_in_the_sandbox() {
     assert_eq!(code, 2, "stdout:\n{out}\nstderr:\n{err}");
     assert!(err.contains("gitops/pulumi_deploy/__main__.py:"), "{err}");
 }
+
+#[test]
+fn status_shows_the_node_groups_an_infra_program_declares() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = common::Sandbox::new();
+    let ws = dir.path();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-foundation"),
+        ws,
+    );
+    std::os::unix::fs::symlink(
+        env_path("TIERUI_TEST_PULUMI_VENV"),
+        ws.join("provisioning/pulumi/venv"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        env_path("TIERUI_TEST_PULUMI_VENV"),
+        ws.join("gitops/pulumi_deploy/venv"),
+    )
+    .unwrap();
+    let (code, out, err) = tierui(ws, &sb, &["status", "--json"]);
+    assert!(code == 0 || code == 1, "stdout:\n{out}\nstderr:\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let day = v["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "day")
+        .unwrap();
+    assert!(
+        day["spec"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("what the program declares"),
+        "{day:#}"
+    );
+    let names: Vec<&str> = day["spec"]["nodeGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["general", "batch"]);
+}

@@ -152,6 +152,14 @@ impl Effects {
             } => self.quick_edit(release, field, value, state),
             Effect::RenderDiff { release, edit } => self.render_diff(release, edit, state),
             Effect::RenderProgram { release } => self.render_program(release, state),
+            Effect::DeclareClusters => {
+                let (mut ws, tx) = (state.ws.clone(), self.tx.clone());
+                let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
+                tokio::task::spawn_blocking(move || {
+                    tierui_backends::programs::declare_clusters(&mut ws, tools);
+                    let _ = tx.send(Msg::ClustersDeclared(Box::new(ws)));
+                });
+            }
             Effect::DriftDiff { release } => self.drift_diff(release, state),
             Effect::StartWatches {
                 view,

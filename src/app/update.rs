@@ -29,6 +29,9 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
+    /// The infra programs ran: what each cluster stack's program declares, and
+    /// the problems of those that failed.
+    ClustersDeclared(Box<Workspace>),
     /// A release's program ran under the Pulumi SDK's mocks.
     ProgramRendered {
         release: usize,
@@ -118,6 +121,8 @@ pub enum Effect {
     RenderProgram {
         release: usize,
     },
+    /// Run the Python and TypeScript infra programs under the SDK's mocks.
+    DeclareClusters,
     OpenEditor {
         rel: PathBuf,
     },
@@ -184,10 +189,15 @@ pub fn start(s: &mut State) -> Outcome {
 }
 
 /// Every release whose program must run to be known (Python, TypeScript):
-/// marked rendering, one effect each.
+/// marked rendering, one effect each; and the infra programs, once.
 fn render_programs(s: &mut State) -> Vec<Effect> {
     s.programs.clear();
-    let mut effects = Vec::new();
+    // The bundled demo ships no toolchain: its cluster panes read its config.
+    let mut effects = if s.session.demo {
+        Vec::new()
+    } else {
+        vec![Effect::DeclareClusters]
+    };
     for (i, r) in s.ws.releases.iter().enumerate() {
         let tierui_core::workspace::ReleaseSource::Pulumi(ps) = &r.source else {
             continue;
@@ -202,6 +212,28 @@ fn render_programs(s: &mut State) -> Vec<Effect> {
         }
     }
     effects
+}
+
+/// Each cluster stack takes what its program declares (matched by name); the
+/// programs' problems join the workspace's.
+fn clusters_declared(s: &mut State, declared: Workspace) -> Outcome {
+    use tierui_core::workspace::model::ClusterSource;
+    for d in declared.clusters {
+        let ClusterSource::Pulumi(dp) = d.source else {
+            continue;
+        };
+        if let Some(c) = s.ws.clusters.iter_mut().find(|c| c.name == d.name)
+            && let ClusterSource::Pulumi(p) = &mut c.source
+        {
+            p.program_spec = dp.program_spec;
+        }
+    }
+    for p in declared.problems {
+        if !s.ws.problems.contains(&p) {
+            s.ws.problems.push(p);
+        }
+    }
+    Outcome::redraw()
 }
 
 /// A program's objects fill the release's summary; a failure is a problem.
@@ -306,6 +338,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             Outcome::redraw()
         }
         Msg::ProgramRendered { release, result } => program_rendered(s, release, result),
+        Msg::ClustersDeclared(declared) => clusters_declared(s, *declared),
         Msg::Drawn(d) => {
             s.detail_lines = d.detail_lines;
             Outcome::default()

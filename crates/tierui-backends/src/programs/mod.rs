@@ -22,6 +22,63 @@ const NODE_RUNNER: &str = include_str!("runner.js");
 /// A program that has not finished by then is stopped.
 const TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Runs every Python and TypeScript infra program of the workspace under the
+/// mocks and gives each cluster stack what its program declares; a program
+/// that fails becomes a problem at its file:line, and the stack keeps what its
+/// config says.
+pub fn declare_clusters(
+    ws: &mut tierui_core::workspace::Workspace,
+    tools: tierui_core::render::desired::Tools,
+) {
+    use tierui_core::workspace::model::ClusterSource;
+    let snapshot = ws.clone();
+    let mut problems = Vec::new();
+    for c in &mut ws.clusters {
+        let ClusterSource::Pulumi(ps) = &mut c.source else {
+            continue;
+        };
+        let (Some(project), Some(config)) = (&ps.project, &ps.config) else {
+            continue;
+        };
+        let Some(req) = tierui_core::render::program::request(&snapshot, ps, project, config)
+        else {
+            continue;
+        };
+        match tools.renderers.program(&req) {
+            Ok(registered) => {
+                ps.program_spec = tierui_core::render::program::cluster_spec(
+                    &registered,
+                    &ps.project_dir.join("__main__.py").display().to_string(),
+                )
+                .map(|mut s| {
+                    s.source = format!("{} (what the program declares)", ps.project_dir.display());
+                    Box::new(s)
+                });
+            }
+            Err(f) => problems.push(tierui_core::workspace::model::Problem {
+                file: f.at.as_ref().map_or_else(
+                    || ps.config_file.clone(),
+                    |(file, _)| ps.project_dir.join(file),
+                ),
+                line: f.at.as_ref().map_or(1, |(_, l)| *l as usize),
+                col: 1,
+                // A missing toolchain is a setup step, not a broken stack: the
+                // pane falls back to the config.
+                severity: if f.fix.is_some() {
+                    tierui_core::workspace::fields::Severity::Warning
+                } else {
+                    tierui_core::workspace::fields::Severity::Error
+                },
+                message: format!(
+                    "infra program not run ({}); the cluster pane reads its config",
+                    f.line()
+                ),
+            }),
+        }
+    }
+    ws.problems.extend(problems);
+}
+
 /// Renders a program (from the cache when its files and request are unchanged).
 pub fn run(req: &ProgramRequest) -> Result<Vec<Registered>, ProgramFailure> {
     let key = cache_key(req);

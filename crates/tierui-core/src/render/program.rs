@@ -14,6 +14,7 @@ use serde_json::Value as Json;
 use super::holes::{DECIDED_AT_APPLY, KNOWN_AFTER_APPLY};
 use crate::workspace::model::{PulumiStack, Workspace};
 use crate::workspace::pulumi::{ConfigValue, Project, SECRET, StackConfig};
+use crate::workspace::spec::{ClusterSpec, NodeGroupSpec};
 
 /// The language SDK a program runs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -272,6 +273,86 @@ fn unmark(v: &Json) -> Json {
         Json::Array(a) => Json::Array(a.iter().map(unmark).collect()),
         other => other.clone(),
     }
+}
+
+/// What an infra program declares about its cluster, from the resources it
+/// registered: `eks:index:Cluster` or `aws:eks/cluster:Cluster` (version,
+/// endpoint access, OIDC, logging), `aws:eks/nodeGroup:NodeGroup` and
+/// `eks:index:ManagedNodeGroup` (instance types, capacity type, scaling), the
+/// VPC's CIDR, the subnets' zones and `aws:eks/addon:Addon`s. None when it
+/// declares no EKS cluster.
+pub fn cluster_spec(registered: &[Registered], source: &str) -> Option<ClusterSpec> {
+    let of = |types: &'static [&'static str]| {
+        registered
+            .iter()
+            .filter(move |r| types.contains(&r.type_.as_str()))
+    };
+    let cluster = of(&["eks:index:Cluster", "aws:eks/cluster:Cluster"]).next()?;
+    let i = &cluster.inputs;
+    let vpc_config = &i["vpcConfig"];
+    let flag = |v: &Json| v.as_bool();
+    let text = |v: &Json| v.as_str().map(str::to_string);
+    let mut spec = ClusterSpec {
+        cluster_name: text(&i["name"]).unwrap_or_else(|| cluster.name.clone()),
+        kubernetes_version: text(&i["version"]),
+        endpoint_public_access: flag(&i["endpointPublicAccess"])
+            .or(flag(&vpc_config["endpointPublicAccess"])),
+        endpoint_private_access: flag(&i["endpointPrivateAccess"])
+            .or(flag(&vpc_config["endpointPrivateAccess"])),
+        oidc: flag(&i["createOidcProvider"]).or_else(|| {
+            (cluster.type_ == "aws:eks/cluster:Cluster").then(|| {
+                of(&["aws:iam/openIdConnectProvider:OpenIdConnectProvider"])
+                    .next()
+                    .is_some()
+            })
+        }),
+        logging: i["enabledClusterLogTypes"]
+            .as_array()
+            .or(i["enabledClusterTypes"].as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        vpc_cidr: of(&["aws:ec2/vpc:Vpc"])
+            .next()
+            .and_then(|v| text(&v.inputs["cidrBlock"])),
+        source: format!("{source} (the program's registered resources)"),
+        ..Default::default()
+    };
+    for s in of(&["aws:ec2/subnet:Subnet"]) {
+        if let Some(az) = text(&s.inputs["availabilityZone"])
+            && !spec.availability_zones.contains(&az)
+        {
+            spec.availability_zones.push(az);
+        }
+    }
+    for g in of(&["aws:eks/nodeGroup:NodeGroup", "eks:index:ManagedNodeGroup"]) {
+        let sc = &g.inputs["scalingConfig"];
+        let n = |k: &str| sc[k].as_i64().unwrap_or_default();
+        spec.node_groups.push(NodeGroupSpec {
+            name: text(&g.inputs["nodeGroupName"]).unwrap_or_else(|| g.name.clone()),
+            instance_types: g.inputs["instanceTypes"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Json::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            min_size: n("minSize"),
+            desired_size: n("desiredSize"),
+            max_size: n("maxSize"),
+            capacity_type: text(&g.inputs["capacityType"]).unwrap_or_else(|| "ON_DEMAND".into()),
+        });
+    }
+    spec.addons = of(&["aws:eks/addon:Addon"])
+        .filter_map(|a| text(&a.inputs["addonName"]))
+        .collect();
+    Some(spec)
 }
 
 #[cfg(test)]

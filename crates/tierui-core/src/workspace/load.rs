@@ -198,6 +198,7 @@ impl Loader {
             config,
             checkpoint_file,
             checkpoint,
+            program_spec: None,
         }
     }
 

@@ -104,6 +104,10 @@ pub struct PulumiStack {
     pub config: Option<StackConfig>,
     pub checkpoint_file: Option<PathBuf>,
     pub checkpoint: Option<Checkpoint>,
+    /// For Python and TypeScript infra programs: what the program declares,
+    /// once it has run under the Pulumi SDK's mocks (None until then, or when
+    /// it declares no EKS cluster).
+    pub program_spec: Option<Box<super::spec::ClusterSpec>>,
 }
 
 impl PulumiStack {

@@ -57,7 +57,10 @@ impl ClusterStack {
                 Some(s)
             }
             ClusterSource::Pulumi(p) => {
-                let mut s = from_pulumi(p, &self.name);
+                let mut s = match &p.program_spec {
+                    Some(s) => (**s).clone(),
+                    None => from_pulumi(p, &self.name),
+                };
                 if s.region.is_none() {
                     s.region = self.region.clone();
                 }
