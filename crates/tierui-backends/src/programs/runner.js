@@ -48,8 +48,9 @@ async function main() {
             }
             if (sig === RESOURCE_SIG) return { __tierui: "resource", urn: v.urn || "" };
             if (sig !== undefined) return { __tierui: "unknown" };
+            // Protobuf maps have no order: keys are sorted so two renders line up.
             const out = {};
-            for (const [k, x] of Object.entries(v)) out[k] = convert(x);
+            for (const k of Object.keys(v).sort()) out[k] = convert(v[k]);
             return out;
         }
         if (typeof v === "string") {

@@ -23,7 +23,8 @@ def main():
     os.dup2(2, 1)  # print() in the program goes to stderr
     sys.stdout = sys.stderr
     result = run(request)
-    os.write(result_fd, (json.dumps(result) + "\n").encode())
+    # Protobuf maps have no order: keys are sorted so two renders line up.
+    os.write(result_fd, (json.dumps(result, sort_keys=True) + "\n").encode())
 
 
 def run(req):

@@ -255,11 +255,23 @@ fn kind_of(obj: &Json) -> String {
 /// A `kubernetes:<group>/<version>:<Kind>` resource's inputs as its manifest.
 fn kubernetes_object(r: &Registered) -> Option<Json> {
     let (api, kind) = crate::workspace::pulumi_yaml::kubernetes_type(&r.type_)?;
-    let mut obj = unmark(&r.inputs);
-    let o = obj.as_object_mut()?;
-    o.entry("apiVersion").or_insert(Json::String(api));
-    o.entry("kind").or_insert(Json::String(kind));
-    Some(obj)
+    let obj = unmark(&r.inputs);
+    let mut fields = obj.as_object()?.clone();
+    // As a manifest reads: apiVersion, kind, metadata, then the rest.
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "apiVersion".into(),
+        fields.remove("apiVersion").unwrap_or(Json::String(api)),
+    );
+    out.insert(
+        "kind".into(),
+        fields.remove("kind").unwrap_or(Json::String(kind)),
+    );
+    if let Some(m) = fields.remove("metadata") {
+        out.insert("metadata".into(), m);
+    }
+    out.extend(fields);
+    Some(Json::Object(out))
 }
 
 /// The runner's marks as tierui's placeholders.

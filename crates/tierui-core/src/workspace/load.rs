@@ -314,10 +314,15 @@ impl Loader {
                     if let Some((r, _)) = &rendered {
                         summary.render_notes = r.notes.clone();
                     }
-                    if ps.project.as_ref().is_some_and(|p| p.runtime != "yaml") {
+                    // Python and Node.js programs run under the SDK's mocks (render).
+                    if let Some(p) = ps
+                        .project
+                        .as_ref()
+                        .filter(|p| !matches!(p.runtime.as_str(), "yaml" | "python" | "nodejs"))
+                    {
                         summary.render_notes.push(format!(
-                            "runtime {} is rendered through `pulumi preview`, not natively",
-                            ps.project.as_ref().map_or("", |p| p.runtime.as_str())
+                            "runtime {} has no mock SDK here: only config values are compared",
+                            p.runtime
                         ));
                     }
                     out.push(Release {
