@@ -312,3 +312,31 @@ fn infra_programs_say_what_they_declare() {
         ["us-west-2a", "us-west-2b", "us-west-2c"]
     );
 }
+
+#[test]
+fn data_sources_are_looked_up_at_apply_not_queried() {
+    let (_d, ws) = foundation();
+    let c = ws.cluster("day").unwrap();
+    let tierui_core::workspace::model::ClusterSource::Pulumi(ps) = &c.source else {
+        panic!("day is a Pulumi stack")
+    };
+    let req = tierui_core::render::program::request(
+        &ws,
+        ps,
+        ps.project.as_ref().unwrap(),
+        ps.config.as_ref().unwrap(),
+    )
+    .unwrap();
+    let ran = tierui_backends::programs::run(&req).unwrap();
+    assert_eq!(
+        ran.invokes,
+        ["aws:index/getCallerIdentity:getCallerIdentity"]
+    );
+    assert!(ran.invoke_note().unwrap().contains("looked up at apply"));
+    let vpc = ran
+        .registered
+        .iter()
+        .find(|r| r.type_ == "aws:ec2/vpc:Vpc")
+        .unwrap();
+    assert_eq!(vpc.inputs["tags"]["Name"], "day-vpc");
+}

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use tierui_core::render::desired::{Renderers, Tools};
-use tierui_core::render::program::{ProgramFailure, ProgramRequest, Registered};
+use tierui_core::render::program::{ProgramFailure, ProgramRequest, Ran};
 
 /// The programs on PATH.
 pub struct Programs;
@@ -69,7 +69,7 @@ impl Renderers for Programs {
         Ok(Some(out.stdout))
     }
 
-    fn program(&self, req: &ProgramRequest) -> Result<Vec<Registered>, ProgramFailure> {
+    fn program(&self, req: &ProgramRequest) -> Result<Ran, ProgramFailure> {
         crate::programs::run(req)
     }
 }

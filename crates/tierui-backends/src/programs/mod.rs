@@ -13,9 +13,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
-use tierui_core::render::program::{
-    ConfigIn, Language, ProgramFailure, ProgramRequest, Registered,
-};
+use tierui_core::render::program::{ConfigIn, Language, ProgramFailure, ProgramRequest, Ran};
 
 const PYTHON_RUNNER: &str = include_str!("runner.py");
 const NODE_RUNNER: &str = include_str!("runner.js");
@@ -45,9 +43,9 @@ pub fn declare_clusters(
             continue;
         };
         match tools.renderers.program(&req) {
-            Ok(registered) => {
+            Ok(ran) => {
                 ps.program_spec = tierui_core::render::program::cluster_spec(
-                    &registered,
+                    &ran.registered,
                     &ps.project_dir.join("__main__.py").display().to_string(),
                 )
                 .map(|mut s| {
@@ -80,7 +78,7 @@ pub fn declare_clusters(
 }
 
 /// Renders a program (from the cache when its files and request are unchanged).
-pub fn run(req: &ProgramRequest) -> Result<Vec<Registered>, ProgramFailure> {
+pub fn run(req: &ProgramRequest) -> Result<Ran, ProgramFailure> {
     let key = cache_key(req);
     if let Some(hit) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(hit);
@@ -100,8 +98,8 @@ pub fn run(req: &ProgramRequest) -> Result<Vec<Registered>, ProgramFailure> {
     result
 }
 
-fn cache() -> &'static Mutex<HashMap<u64, Vec<Registered>>> {
-    static CACHE: OnceLock<Mutex<HashMap<u64, Vec<Registered>>>> = OnceLock::new();
+fn cache() -> &'static Mutex<HashMap<u64, Ran>> {
+    static CACHE: OnceLock<Mutex<HashMap<u64, Ran>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
@@ -260,7 +258,7 @@ fn placeholder() -> String {
     )
 }
 
-fn run_uncached(req: &ProgramRequest) -> Result<Vec<Registered>, ProgramFailure> {
+fn run_uncached(req: &ProgramRequest) -> Result<Ran, ProgramFailure> {
     let exe = interpreter(req)?;
     let secret = placeholder();
     let config: serde_json::Map<String, Json> = req
@@ -340,11 +338,33 @@ fn run_uncached(req: &ProgramRequest) -> Result<Vec<Registered>, ProgramFailure>
         })?;
     let answer: Json = serde_json::from_str(line)
         .map_err(|e| failure(format!("the runner's answer is not JSON: {e}"), None))?;
+    let invokes: Vec<String> = answer["invokes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Json::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
     if let Some(err) = answer.get("error") {
-        return Err(program_failure(req, err));
+        let mut f = program_failure(req, err);
+        if let Some(note) = (Ran {
+            registered: Vec::new(),
+            invokes,
+        })
+        .invoke_note()
+        {
+            f.message.push_str(&format!(" ({note})"));
+        }
+        return Err(f);
     }
-    serde_json::from_value(answer["resources"].clone())
-        .map_err(|e| failure(format!("the runner's resources: {e}"), None))
+    let registered = serde_json::from_value(answer["resources"].clone())
+        .map_err(|e| failure(format!("the runner's resources: {e}"), None))?;
+    Ok(Ran {
+        registered,
+        invokes,
+    })
 }
 
 /// The runner's error as the failure the user sees.

@@ -144,7 +144,7 @@ async function main() {
     // Let callbacks scheduled by the last registrations run.
     await new Promise((r) => setTimeout(r, 0));
     await settings.waitForRPCs().catch(onError);
-    if (failure) return { error: describe(failure, dir), resources };
+    if (failure) return { error: describe(failure, dir), resources, invokes };
     const order = new Map();
     constructed.forEach((k, i) => { if (!order.has(k)) order.set(k, i); });
     const at = (r) => order.has(`${r.type}::${r.name}`) ? order.get(`${r.type}::${r.name}`) : order.size;

@@ -133,7 +133,7 @@ def run(req):
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
     except BaseException as e:  # noqa: BLE001 - the program's failure is the answer
-        return {"error": failure(e, req["project_dir"]), "resources": resources}
+        return {"error": failure(e, req["project_dir"]), "resources": resources, "invokes": invokes}
     order = {key: i for i, key in reversed(list(enumerate(constructed)))}
     resources.sort(key=lambda r: order.get((r["type"], r["name"]), len(order)))
     return {"resources": resources, "invokes": invokes}

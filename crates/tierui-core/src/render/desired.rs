@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
-use super::program::{self, ProgramFailure, ProgramRequest, Registered};
+use super::program::{self, ProgramFailure, ProgramRequest, Ran};
 use crate::workspace::fields::Severity;
 use crate::workspace::model::{PulumiStack, ReleaseSource, Workspace};
 use crate::workspace::pulumi_yaml;
@@ -25,7 +25,7 @@ pub trait Renderers: Sync {
     fn preview(&self, project_dir: &Path, stack: &str) -> Result<Option<Vec<u8>>, String>;
     /// Runs a Python or Node.js program under the Pulumi SDK's mocks and
     /// returns what it registered.
-    fn program(&self, req: &ProgramRequest) -> Result<Vec<Registered>, ProgramFailure>;
+    fn program(&self, req: &ProgramRequest) -> Result<Ran, ProgramFailure>;
 }
 
 /// Whether rendering may run the operator's own tools (`pulumi preview`, which
@@ -60,7 +60,7 @@ impl Renderers for NativeOnly {
     fn preview(&self, _project_dir: &Path, _stack: &str) -> Result<Option<Vec<u8>>, String> {
         Ok(None)
     }
-    fn program(&self, req: &ProgramRequest) -> Result<Vec<Registered>, ProgramFailure> {
+    fn program(&self, req: &ProgramRequest) -> Result<Ran, ProgramFailure> {
         Err(ProgramFailure {
             message: format!(
                 "{}: running Pulumi programs is not available here",
@@ -238,8 +238,9 @@ fn render_pulumi(
         && let Some(req) = program::request(ws, ps, &project, &config)
     {
         return match tools.renderers.program(&req) {
-            Ok(registered) => {
-                let (objects, mut notes) = program::objects(&registered);
+            Ok(ran) => {
+                let (objects, mut notes) = program::objects(&ran.registered);
+                notes.extend(ran.invoke_note());
                 notes.insert(
                     0,
                     format!(

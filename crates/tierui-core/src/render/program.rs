@@ -86,6 +86,30 @@ pub struct Registered {
     pub inputs: Json,
 }
 
+/// What a program did under the mocks.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Ran {
+    pub registered: Vec<Registered>,
+    /// Data sources it called (`aws:ec2/getVpc:getVpc`): not queried under the
+    /// mocks, so their results are empty here and looked up at apply.
+    pub invokes: Vec<String>,
+}
+
+impl Ran {
+    /// A note naming the data sources, when there were any.
+    pub fn invoke_note(&self) -> Option<String> {
+        let mut tokens = self.invokes.clone();
+        tokens.sort();
+        tokens.dedup();
+        (!tokens.is_empty()).then(|| {
+            format!(
+                "data sources looked up at apply (not queried here, their results are empty): {}",
+                tokens.join(", ")
+            )
+        })
+    }
+}
+
 /// Why a program gave no objects, with where and what to do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProgramFailure {

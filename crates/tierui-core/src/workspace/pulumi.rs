@@ -344,10 +344,15 @@ fn config_entry(
 ) -> Option<ConfigEntry> {
     let key = k.key_text()?;
     let path = format!("config.{key}");
-    let Some((namespace, name)) = key
-        .split_once(':')
-        .filter(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains(':'))
-    else {
+    // As the Pulumi CLI parses keys (config.ParseKey): `<namespace>:<name>`, or
+    // the old `<namespace>:config:<name>`; anything else is not a key.
+    let parts: Vec<&str> = key.split(':').collect();
+    let parsed = match parts.as_slice() {
+        [ns, n] => Some((*ns, *n)),
+        [ns, "config", n] => Some((*ns, *n)),
+        _ => None,
+    };
+    let Some((namespace, name)) = parsed.filter(|(ns, n)| !ns.is_empty() && !n.is_empty()) else {
         diags.push(Diagnostic::error(
             k.pos(),
             &path,
@@ -724,6 +729,25 @@ mod tests {
         assert!(matches!(&ng.value, ConfigValue::Structured(j) if j[0]["name"] == "general"));
         let rendered = serde_json::to_string(&cfg).unwrap();
         assert!(!rendered.contains("AAAB"), "ciphertext leaked: {rendered}");
+    }
+
+    #[test]
+    fn keys_parse_as_the_pulumi_cli_parses_them() {
+        let src = "config:\n  app:config:old: 1\n  app:new: 2\n  a:b:c: 3\n  :x: 4\n";
+        let mut d = Diags::new();
+        let cfg = parse_stack_config(&parse_single(src).unwrap(), "app", &[], &mut d);
+        let keys: Vec<(&str, &str)> = cfg
+            .entries
+            .iter()
+            .map(|e| (e.namespace.as_str(), e.name.as_str()))
+            .collect();
+        assert_eq!(keys, [("app", "old"), ("app", "new")]);
+        let errors: Vec<_> = d
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.line)
+            .collect();
+        assert_eq!(errors, [4, 5]);
     }
 
     #[test]
