@@ -133,3 +133,99 @@ fn status_shows_the_node_groups_an_infra_program_declares() {
         .collect();
     assert_eq!(names, ["general", "batch"]);
 }
+
+/// Outside the sandbox a Pulumi release is deployed by `pulumi up`: tierui shows
+/// its drift against the real cluster first (here a simulator reached through a
+/// kubeconfig), asks, and only then runs `pulumi up --stack S --yes` in the
+/// project; "n" runs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_outside_the_sandbox_diffs_first_then_runs_pulumi_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = common::Sandbox::new();
+    let ws = dir.path().join("ws");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-foundation"),
+        &ws,
+    );
+    std::os::unix::fs::symlink(
+        env_path("TIERUI_TEST_PULUMI_VENV"),
+        ws.join("gitops/pulumi_deploy/venv"),
+    )
+    .unwrap();
+    let sim = tierui_sim::start(tierui_sim::SimConfig {
+        cluster_name: "day".into(),
+        ..tierui_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, sim.kubeconfig_yaml("day")).unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let ran = dir.path().join("pulumi-ran");
+    let fake = bin.join("pulumi");
+    std::fs::write(
+        &fake,
+        format!("#!/bin/sh\necho \"$(pwd) $@\" >> '{}'\n", ran.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |answer: &'static str| {
+        let (env, ws, kc, path) = (sb.env(), ws.clone(), kubeconfig.clone(), path.clone());
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write as _;
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tierui"))
+                .envs(env)
+                .env("KUBECONFIG", &kc)
+                .env("PATH", &path)
+                .args([
+                    "--workspace",
+                    ws.to_str().unwrap(),
+                    "apply",
+                    "day-service",
+                    "--env",
+                    "production",
+                ])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(answer.as_bytes())
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+    };
+    let (code, out, err) = run("n\n").await.unwrap();
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("Deployment") && out.contains("day-service:v1.2.3"),
+        "the drift first:\n{out}"
+    );
+    assert!(err.contains("[y/N]"), "{err}");
+    assert!(!ran.exists(), "n ran pulumi");
+    let (code, out, err) = run("y\n").await.unwrap();
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let calls = std::fs::read_to_string(&ran).unwrap();
+    assert!(
+        calls
+            .trim_end()
+            .ends_with("gitops/pulumi_deploy up --stack production --yes"),
+        "{calls}"
+    );
+    sim.shutdown().await;
+}

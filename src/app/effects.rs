@@ -136,7 +136,7 @@ impl Effects {
             Effect::FetchLive(names) => self.fetch_live(names, state),
             Effect::OpenEditor { rel } => self.open_editor(rel),
             // Handled by the event loop, which owns the terminal.
-            Effect::ExternalEdit { .. } => {}
+            Effect::ExternalEdit { .. } | Effect::PulumiUp { .. } => {}
             Effect::SaveFile {
                 opened,
                 text,

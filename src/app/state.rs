@@ -84,6 +84,8 @@ pub enum Confirmed {
     RunLiveStep(char),
     /// Server-side apply of a release (index) after its drift was shown.
     Apply(usize),
+    /// Run `pulumi up` for this release (a Pulumi release outside the sandbox).
+    PulumiUp(usize),
 }
 
 /// The screen on top; Home is always underneath.

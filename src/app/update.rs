@@ -29,6 +29,8 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
+    /// `pulumi up` finished (or could not start).
+    PulumiUpDone(Result<String, String>),
     /// The infra programs ran: what each cluster stack's program declares, and
     /// the problems of those that failed.
     ClustersDeclared(Box<Workspace>),
@@ -123,6 +125,11 @@ pub enum Effect {
     },
     /// Run the Python and TypeScript infra programs under the SDK's mocks.
     DeclareClusters,
+    /// Hand the terminal to `pulumi up` for a Pulumi release (the event loop
+    /// owns the terminal).
+    PulumiUp {
+        release: usize,
+    },
     OpenEditor {
         rel: PathBuf,
     },
@@ -339,6 +346,16 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         }
         Msg::ProgramRendered { release, result } => program_rendered(s, release, result),
         Msg::ClustersDeclared(declared) => clusters_declared(s, *declared),
+        Msg::PulumiUpDone(result) => {
+            s.message = Some(match result {
+                Ok(m) => (Level::Info, m),
+                Err(e) => (Level::Error, e),
+            });
+            if matches!(s.screen, Screen::Diff(_)) {
+                s.pop();
+            }
+            Outcome::with(Effect::ReloadWorkspace)
+        }
         Msg::Drawn(d) => {
             s.detail_lines = d.detail_lines;
             Outcome::default()
@@ -584,7 +601,8 @@ fn confirm_key(s: &mut State, on_yes: Confirmed, code: KeyCode) -> Outcome {
             s.message = Some((Level::Info, "applying…".into()));
             Outcome::with(Effect::ApplyRelease { release, objects })
         }
-        (Confirmed::Apply(_), false) => {
+        (Confirmed::PulumiUp(release), true) => Outcome::with(Effect::PulumiUp { release }),
+        (Confirmed::Apply(_) | Confirmed::PulumiUp(_), false) => {
             s.message = Some((Level::Info, "nothing applied".into()));
             Outcome::redraw()
         }

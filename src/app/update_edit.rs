@@ -597,18 +597,9 @@ pub fn ask_apply(s: &mut State, release: usize) -> Outcome {
     let Some(r) = s.ws.releases.get(release) else {
         return Outcome::default();
     };
-    if matches!(r.source, ReleaseSource::Pulumi(_)) && !s.session.sandbox {
-        return message(
-            s,
-            Level::Info,
-            format!(
-                "{} is a Pulumi release: apply it with `pulumi up` (or `tierui apply {} --env {}`, which runs it)",
-                r.title(),
-                r.service,
-                r.environment.clone().unwrap_or_default()
-            ),
-        );
-    }
+    // Outside the sandbox a Pulumi release is applied by `pulumi up`, after
+    // tierui's drift diff (which is the confirmation).
+    let pulumi_up = matches!(r.source, ReleaseSource::Pulumi(_)) && !s.session.sandbox;
     let title = r.title();
     let cluster = r.cluster.clone().unwrap_or_default();
     let namespace = r.namespace.clone();
@@ -649,14 +640,22 @@ pub fn ask_apply(s: &mut State, release: usize) -> Outcome {
             report.count("changed"),
             if s.session.sandbox { " (sandbox)" } else { "" }
         ),
-        "Server-side apply, field manager tierui; the live view follows the rollout.".into(),
+        if pulumi_up {
+            "A Pulumi release: y runs `pulumi up --stack <stack> --yes` in its project (the terminal is handed over).".into()
+        } else {
+            "Server-side apply, field manager tierui; the live view follows the rollout.".into()
+        },
         "y applies · n does nothing".into(),
     ];
     s.overlay = Some(Overlay::Confirm {
         title: format!("Apply {title}?"),
         lines,
         details: Vec::new(),
-        on_yes: super::state::Confirmed::Apply(release),
+        on_yes: if pulumi_up {
+            super::state::Confirmed::PulumiUp(release)
+        } else {
+            super::state::Confirmed::Apply(release)
+        },
     });
     Outcome {
         effects: Vec::new(),

@@ -115,9 +115,6 @@ pub fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     }
     let ws = ctx.load();
     let r = select(&ws, &args.release)?;
-    if matches!(r.source, tierui_core::workspace::ReleaseSource::Pulumi(_)) && !ctx.sandbox {
-        return pulumi_up(r, &ws, args.yes);
-    }
     runtime()?.block_on(async {
         let sims = tierui_backends::release::sims(ctx, &ws)?;
         let result = apply_inner(ctx, &ws, r, args.yes, sims.as_deref()).await;
@@ -168,6 +165,11 @@ async fn apply_inner(
             eprintln!("nothing applied");
             return Ok(ExitCode::from(1));
         }
+    }
+    // A Pulumi release outside the sandbox is deployed by `pulumi up`; the
+    // diff above was the confirmation.
+    if matches!(r.source, tierui_core::workspace::ReleaseSource::Pulumi(_)) && !ctx.sandbox {
+        return pulumi_up(r, ws, true);
     }
     // Exactly the objects the diff above showed.
     let outcomes = tierui_backends::release::apply_objects(&client, &d.desired, r).await;

@@ -165,6 +165,13 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
                 dirty = true;
                 continue;
             }
+            if let crate::app::update::Effect::PulumiUp { release } = effect {
+                events = EventStream::new();
+                let result = pulumi_up(&mut tui, &state, release);
+                let _ = tx.send(Msg::PulumiUpDone(result));
+                dirty = true;
+                continue;
+            }
             if let crate::app::update::Effect::StartWatches { view, .. } = &effect
                 && watching.is_none_or(|(v, _)| v != *view)
             {
@@ -203,6 +210,54 @@ fn external_edit(tui: &mut Tui, ctx: &Context, rel: &std::path::Path) -> Result<
     } else {
         Err(format!(
             "{program} exited with {status}; the file is as it left it"
+        ))
+    }
+}
+
+/// `pulumi up --stack S --yes` in the release's project with the terminal
+/// handed over; tierui's drift diff was the confirmation.
+fn pulumi_up(tui: &mut Tui, state: &State, release: usize) -> Result<String, String> {
+    let r = state
+        .ws
+        .releases
+        .get(release)
+        .ok_or("the release is gone")?;
+    let tierui_core::workspace::ReleaseSource::Pulumi(ps) = &r.source else {
+        return Err(format!("{} is not a Pulumi release", r.title()));
+    };
+    let dir = state.ws.root.join(&ps.project_dir);
+    tui.suspend();
+    let status = std::process::Command::new("pulumi")
+        .args(["up", "--stack", &ps.stack, "--yes"])
+        .current_dir(&dir)
+        .status();
+    if status.is_ok() {
+        eprintln!("\n[tierui] pulumi up finished; press Enter to return");
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    }
+    let resumed = tui.resume().map_err(|e| format!("terminal: {e}"));
+    let status = status.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "{}: applying a Pulumi release runs `pulumi up --stack {}` in {}, and pulumi was not found on PATH (install the Pulumi CLI and log in to the stack's backend)",
+            r.title(),
+            ps.stack,
+            dir.display()
+        ),
+        _ => format!("pulumi up: {e}"),
+    })?;
+    resumed?;
+    if status.success() {
+        Ok(format!(
+            "{}: pulumi up --stack {} done",
+            r.title(),
+            ps.stack
+        ))
+    } else {
+        Err(format!(
+            "{}: pulumi up --stack {} exited with {status}",
+            r.title(),
+            ps.stack
         ))
     }
 }
