@@ -152,6 +152,37 @@ impl Effects {
             } => self.quick_edit(release, field, value, state),
             Effect::RenderDiff { release, edit } => self.render_diff(release, edit, state),
             Effect::RenderProgram { release } => self.render_program(release, state),
+            Effect::RunSetup { release, command } => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = std::process::Command::new("sh")
+                        .args(["-c", &command])
+                        .stdin(std::process::Stdio::null())
+                        .output()
+                        .map_err(|e| format!("{command}: {e}"))
+                        .and_then(|o| {
+                            let text = String::from_utf8_lossy(if o.status.success() {
+                                &o.stdout
+                            } else {
+                                &o.stderr
+                            })
+                            .into_owned();
+                            tracing::info!(target: "program", "{command}: {}\n{text}", o.status);
+                            let last = text
+                                .lines()
+                                .rev()
+                                .find(|l| !l.trim().is_empty())
+                                .unwrap_or("")
+                                .to_string();
+                            if o.status.success() {
+                                Ok(format!("done: {command}"))
+                            } else {
+                                Err(format!("{command} failed ({}): {last}", o.status))
+                            }
+                        });
+                    let _ = tx.send(Msg::SetupDone { release, result });
+                });
+            }
             Effect::DeclareClusters => {
                 let (mut ws, tx) = (state.ws.clone(), self.tx.clone());
                 let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);

@@ -111,6 +111,7 @@ actions! {
     Apply, "apply", "Apply the release (shows the drift first, then asks)", Global, ["a"];
     Live, "live", "Live view of the selected release or cluster", Home, ["l"];
     LiveAll, "live_all", "The release's pods in every cluster side by side", Home, ["L"];
+    SetupProgram, "setup", "Set up the release's Pulumi environment (asks)", Home, ["I"];
     Yaml, "yaml", "The selected object's YAML", Live, ["y"];
     Describe, "describe", "Describe the selected object", Live, ["d"];
     TabPods, "tab_pods", "Pods, HPA and events", Live, ["1"];

@@ -86,6 +86,8 @@ pub enum Confirmed {
     Apply(usize),
     /// Run `pulumi up` for this release (a Pulumi release outside the sandbox).
     PulumiUp(usize),
+    /// Run the command that creates a release's program environment.
+    Setup(usize),
 }
 
 /// The screen on top; Home is always underneath.

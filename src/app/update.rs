@@ -29,6 +29,11 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
+    /// A setup command finished: its last lines, or why it failed.
+    SetupDone {
+        release: usize,
+        result: Result<String, String>,
+    },
     /// `pulumi up` finished (or could not start).
     PulumiUpDone(Result<String, String>),
     /// The infra programs ran: what each cluster stack's program declares, and
@@ -125,6 +130,11 @@ pub enum Effect {
     },
     /// Run the Python and TypeScript infra programs under the SDK's mocks.
     DeclareClusters,
+    /// Run the command that creates a release's Pulumi environment, then render.
+    RunSetup {
+        release: usize,
+        command: String,
+    },
     /// Hand the terminal to `pulumi up` for a Pulumi release (the event loop
     /// owns the terminal).
     PulumiUp {
@@ -346,6 +356,13 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         }
         Msg::ProgramRendered { release, result } => program_rendered(s, release, result),
         Msg::ClustersDeclared(declared) => clusters_declared(s, *declared),
+        Msg::SetupDone { release, result } => {
+            s.message = Some(match result {
+                Ok(m) => (Level::Info, m),
+                Err(e) => (Level::Error, e),
+            });
+            Outcome::with(Effect::RenderProgram { release })
+        }
         Msg::PulumiUpDone(result) => {
             s.message = Some(match result {
                 Ok(m) => (Level::Info, m),
@@ -602,6 +619,19 @@ fn confirm_key(s: &mut State, on_yes: Confirmed, code: KeyCode) -> Outcome {
             Outcome::with(Effect::ApplyRelease { release, objects })
         }
         (Confirmed::PulumiUp(release), true) => Outcome::with(Effect::PulumiUp { release }),
+        (Confirmed::Setup(release), true) => {
+            let Some(command) = setup_command(s, release) else {
+                return Outcome::redraw();
+            };
+            s.message = Some((Level::Info, format!("running {command} …")));
+            s.programs
+                .insert(release, super::state::ProgramRender::Rendering);
+            Outcome::with(Effect::RunSetup { release, command })
+        }
+        (Confirmed::Setup(..), false) => {
+            s.message = Some((Level::Info, "nothing run".into()));
+            Outcome::redraw()
+        }
         (Confirmed::Apply(_) | Confirmed::PulumiUp(_), false) => {
             s.message = Some((Level::Info, "nothing applied".into()));
             Outcome::redraw()
@@ -847,6 +877,7 @@ fn act(s: &mut State, action: Action) -> Outcome {
             _ => s.message = Some((Level::Info, "select a release to apply".into())),
         },
         Action::ToggleProblems => toggle_problems(s),
+        Action::SetupProgram => return ask_setup(s),
     }
     Outcome::redraw()
 }
@@ -886,6 +917,50 @@ fn open_walkthrough(s: &mut State) -> Outcome {
     let cluster = c.name.clone();
     s.message = Some((Level::Info, format!("planning {cluster}…")));
     Outcome::with(Effect::OpenWalk { cluster })
+}
+
+/// `I` on a release whose program has no environment yet: the command that
+/// creates it, asked first (it installs packages into the project).
+fn ask_setup(s: &mut State) -> Outcome {
+    let Some(super::state::Selection::Release(i)) = s.selection else {
+        s.message = Some((Level::Info, "select a Python or TypeScript release".into()));
+        return Outcome::redraw();
+    };
+    let Some(command) = setup_command(s, i) else {
+        s.message = Some((Level::Info, "nothing to set up for this release".into()));
+        return Outcome::redraw();
+    };
+    if s.session.readonly {
+        s.message = Some((
+            Level::Error,
+            format!("--readonly: `{command}` would write into the project, so it is not run"),
+        ));
+        return Outcome::redraw();
+    }
+    s.overlay = Some(Overlay::Confirm {
+        title: format!(
+            "Create the Pulumi environment of {}?",
+            s.ws.releases[i].title()
+        ),
+        lines: vec![
+            format!("Runs: {command}"),
+            "It downloads the project's packages (PyPI or npm) into the project folder.".into(),
+            "y runs it · n does nothing".into(),
+        ],
+        details: Vec::new(),
+        on_yes: Confirmed::Setup(i),
+    });
+    Outcome::redraw()
+}
+
+/// The command a failed render named as its fix.
+fn setup_command(s: &State, release: usize) -> Option<String> {
+    match s.programs.get(&release) {
+        Some(super::state::ProgramRender::Failed(e)) => {
+            e.split_once(" — to fix: ").map(|(_, f)| f.to_string())
+        }
+        _ => None,
+    }
 }
 
 fn toggle_problems(s: &mut State) {

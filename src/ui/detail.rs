@@ -511,6 +511,15 @@ fn release(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
         for l in super::text::wrap(e, 100) {
             out.push(Line::styled(format!("  {l}"), t.error()));
         }
+        if e.contains(" — to fix: ") {
+            out.push(Line::styled(
+                format!(
+                    "  {} runs it (asks first)",
+                    s.keymap.hint(Action::SetupProgram)
+                ),
+                t.accent(),
+            ));
+        }
     }
     for n in &sm.render_notes {
         out.push(Line::styled(format!("  note: {n}"), t.warn()));

@@ -1171,3 +1171,41 @@ fn a_live_step_question_names_its_cluster_and_account() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn a_program_without_its_environment_offers_the_setup_command_and_asks_first() {
+    let (_dir, mut s) = demo_state("default");
+    press(&mut s, "\tj");
+    let Some(crate::app::state::Selection::Release(i)) = s.selection else {
+        panic!("a release is selected")
+    };
+    let fix = "cd /w/gitops/pulumi_deploy && python3 -m venv venv && venv/bin/pip install -r requirements.txt";
+    let out = update(
+        &mut s,
+        Msg::ProgramRendered {
+            release: i,
+            result: Err(format!(
+                "/w/gitops/pulumi_deploy: the Pulumi SDK is not installed for this project (No module named 'pulumi') — to fix: {fix}"
+            )),
+        },
+    );
+    assert!(out.redraw);
+    assert!(
+        s.ws.problems.iter().any(|p| p.message.contains("to fix:")),
+        "the failure is a problem"
+    );
+    let screen = format!("{:?}", render(&mut s, 120, 40).backend());
+    assert!(screen.contains("I runs it (asks first)"), "{screen}");
+    let out = press_out(&mut s, 'I');
+    assert!(out.effects.is_empty(), "nothing runs before the answer");
+    let Some(crate::app::state::Overlay::Confirm { lines, .. }) = &s.overlay else {
+        panic!("a question")
+    };
+    assert_eq!(lines[0], format!("Runs: {fix}"));
+    let out = press_out(&mut s, 'y');
+    assert!(
+        matches!(&out.effects[..], [crate::app::update::Effect::RunSetup { command, .. }] if command == fix),
+        "{:?}",
+        out.effects
+    );
+}
