@@ -340,3 +340,93 @@ fn data_sources_are_looked_up_at_apply_not_queried() {
         .unwrap();
     assert_eq!(vpc.inputs["tags"]["Name"], "day-vpc");
 }
+
+/// The Pulumi CLI as a stack on Pulumi Cloud answers `pulumi stack output
+/// --json --show-secrets=false`: secrets come back as "[secret]".
+struct CloudBackend;
+
+impl tierui_core::render::desired::Renderers for CloudBackend {
+    fn kustomize(&self, _dir: &Path, _sealed: bool) -> Result<String, String> {
+        Err("no kustomize here".into())
+    }
+    fn preview(&self, _dir: &Path, _stack: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(None)
+    }
+    fn program(
+        &self,
+        req: &tierui_core::render::program::ProgramRequest,
+    ) -> Result<tierui_core::render::program::Ran, tierui_core::render::program::ProgramFailure>
+    {
+        tierui_backends::programs::run(req)
+    }
+    fn stack_outputs(&self, _dir: &Path, stack: &str) -> Result<Option<Json>, String> {
+        Ok(Some(
+            serde_json::json!({"cluster_name": stack, "kubeconfig": "[secret]"}),
+        ))
+    }
+}
+
+#[test]
+fn stacks_on_another_backend_are_read_with_the_cli_and_named_by_their_organization() {
+    let (d, _) = foundation();
+    // The infra stacks' state is on Pulumi Cloud, in organization "acme".
+    std::fs::remove_dir_all(d.path().join(".pulumi")).unwrap();
+    let infra = d.path().join("provisioning/pulumi/Pulumi.yaml");
+    let text = std::fs::read_to_string(&infra).unwrap();
+    std::fs::write(&infra, text.replace("backend:\n  url: file://../..\n", "")).unwrap();
+    let app = d.path().join("gitops/pulumi_deploy/__main__.py");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(
+        &app,
+        text.replace("organization/infrastructure/", "acme/infrastructure/"),
+    )
+    .unwrap();
+    let desc = d.path().join("tierui.yaml");
+    let text = std::fs::read_to_string(&desc).unwrap();
+    std::fs::write(
+        &desc,
+        text.replace(
+            "name: foundation\n",
+            "name: foundation\npulumiOrganization: acme\n",
+        ),
+    )
+    .unwrap();
+    let ws = workspace::load(d.path());
+    assert!(
+        ws.problems
+            .iter()
+            .all(|p| !p.message.contains("pulumiOrganization")),
+        "{:?}",
+        ws.problems
+    );
+    let r = release(&ws, "day-service", "production");
+    let tools = desired::Tools {
+        sealed: false,
+        renderers: &CloudBackend,
+    };
+    let out = desired::render(&ws, r, &BTreeMap::new(), tools).unwrap();
+    let cm = by_kind(&out.objects, "ConfigMap", "day-service");
+    assert_eq!(cm["data"]["CLUSTER_NAME"], "day");
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("acme/infrastructure/day: outputs read with `pulumi stack output")),
+        "{:?}",
+        out.notes
+    );
+    // Sealed (the sandbox): no CLI, the outputs are unknown and said to be.
+    let sealed = desired::Tools {
+        sealed: true,
+        renderers: &CloudBackend,
+    };
+    let out = desired::render(&ws, r, &BTreeMap::new(), sealed).unwrap();
+    let cm = by_kind(&out.objects, "ConfigMap", "day-service");
+    assert_eq!(cm["data"]["CLUSTER_NAME"], "[known after apply]", "{cm:#}");
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("runs no `pulumi stack output`")),
+        "{:?}",
+        out.notes
+    );
+}

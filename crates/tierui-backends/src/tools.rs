@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use serde_json::Value as Json;
+
 use tierui_core::render::desired::{Renderers, Tools};
 use tierui_core::render::program::{ProgramFailure, ProgramRequest, Ran};
 
@@ -71,5 +73,34 @@ impl Renderers for Programs {
 
     fn program(&self, req: &ProgramRequest) -> Result<Ran, ProgramFailure> {
         crate::programs::run(req)
+    }
+
+    fn stack_outputs(&self, project_dir: &Path, stack: &str) -> Result<Option<Json>, String> {
+        let out = match std::process::Command::new("pulumi")
+            .args([
+                "stack",
+                "output",
+                "--json",
+                "--show-secrets=false",
+                "--non-interactive",
+                "--stack",
+                stack,
+            ])
+            .current_dir(project_dir)
+            .output()
+        {
+            Ok(o) => o,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("pulumi stack output: {e}")),
+        };
+        if !out.status.success() {
+            return Err(format!(
+                "pulumi stack output --stack {stack} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        serde_json::from_slice(&out.stdout)
+            .map(Some)
+            .map_err(|e| format!("pulumi stack output --json: {e}"))
     }
 }

@@ -92,8 +92,10 @@ async function main() {
             newResource: (args) => {
                 if (args.type === "pulumi:pulumi:StackReference") {
                     const name = args.inputs.name || args.name;
+                    if (!(name in references)) throw new Error(`StackReference ${name}: no stack of that name in the workspace`);
                     const ref = references[name];
-                    if (!ref) throw new Error(`StackReference ${name}: no stack of that name in the workspace`);
+                    // Outputs that could not be read: known only after apply.
+                    if (ref === null) return { id: name, state: { name } };
                     const outputs = {};
                     const secret = [];
                     for (const [k, o] of Object.entries(ref)) {

@@ -88,11 +88,14 @@ def run(req):
         def new_resource(self, args):
             if args.typ == "pulumi:pulumi:StackReference":
                 name = args.inputs.get("name") or args.name
-                ref = references.get(name)
-                if ref is None:
+                if name not in references:
                     raise Exception(
                         f"StackReference {name}: no stack of that name in the workspace"
                     )
+                ref = references[name]
+                if ref is None:
+                    # Outputs that could not be read: known only after apply.
+                    return [name, {"name": name}]
                 outputs = {
                     k: (placeholder if o.get("secret") else o.get("value"))
                     for k, o in ref.items()

@@ -26,6 +26,9 @@ pub trait Renderers: Sync {
     /// Runs a Python or Node.js program under the Pulumi SDK's mocks and
     /// returns what it registered.
     fn program(&self, req: &ProgramRequest) -> Result<Ran, ProgramFailure>;
+    /// `pulumi stack output --json --show-secrets=false` for a stack whose
+    /// state is not in a file backend, or `None` without the Pulumi CLI.
+    fn stack_outputs(&self, project_dir: &Path, stack: &str) -> Result<Option<Json>, String>;
 }
 
 /// Whether rendering may run the operator's own tools (`pulumi preview`, which
@@ -58,6 +61,9 @@ impl Renderers for NativeOnly {
         ))
     }
     fn preview(&self, _project_dir: &Path, _stack: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(None)
+    }
+    fn stack_outputs(&self, _project_dir: &Path, _stack: &str) -> Result<Option<Json>, String> {
         Ok(None)
     }
     fn program(&self, req: &ProgramRequest) -> Result<Ran, ProgramFailure> {
@@ -235,11 +241,13 @@ fn render_pulumi(
         ));
     }
     if project.runtime != "yaml"
-        && let Some(req) = program::request(ws, ps, &project, &config)
+        && let Some(mut req) = program::request(ws, ps, &project, &config)
     {
+        let unread = read_other_backends(ws, &mut req, tools);
         return match tools.renderers.program(&req) {
             Ok(ran) => {
                 let (objects, mut notes) = program::objects(&ran.registered);
+                notes.extend(unread);
                 notes.extend(ran.invoke_note());
                 notes.insert(
                     0,
@@ -280,6 +288,37 @@ fn render_pulumi(
         );
     }
     Ok(render_pulumi_yaml(ws, ps, &program, &project, &config))
+}
+
+/// Outputs of the workspace's stacks that have no file-backend checkpoint, read
+/// with the Pulumi CLI where it may run; a note for each that stays unknown.
+fn read_other_backends(ws: &Workspace, req: &mut ProgramRequest, tools: Tools) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (name, dir, stack) in program::unread_stacks(ws) {
+        let outputs = if tools.sealed {
+            notes.push(format!("{name}: no file-backend checkpoint, and the sandbox runs no `pulumi stack output`: its outputs are unknown here"));
+            None
+        } else {
+            match tools.renderers.stack_outputs(&dir, &stack) {
+                Ok(Some(json)) => {
+                    notes.push(format!(
+                        "{name}: outputs read with `pulumi stack output --show-secrets=false`"
+                    ));
+                    Some(program::outputs_from_cli(&json))
+                }
+                Ok(None) => {
+                    notes.push(format!("{name}: no file-backend checkpoint and no pulumi CLI to read its outputs: they are unknown here"));
+                    None
+                }
+                Err(e) => {
+                    notes.push(format!("{name}: its outputs could not be read: {e}"));
+                    None
+                }
+            }
+        };
+        req.stack_references.entry(name).or_insert(outputs);
+    }
+    notes
 }
 
 /// A Pulumi YAML program rendered natively, with stack references read from

@@ -63,7 +63,9 @@ pub struct ProgramRequest {
     pub organization: String,
     /// `project:key` → value.
     pub config: BTreeMap<String, ConfigIn>,
-    pub stack_references: BTreeMap<String, BTreeMap<String, RefOutput>>,
+    /// `None`: a stack of the workspace whose outputs could not be read; a
+    /// program sees them as known only after apply.
+    pub stack_references: BTreeMap<String, Option<BTreeMap<String, RefOutput>>>,
     /// `runtime.options` from Pulumi.yaml (virtualenv, toolchain…).
     pub options: BTreeMap<String, String>,
 }
@@ -164,7 +166,7 @@ pub fn request(
         main,
         project: project.name.clone(),
         stack: ps.stack.clone(),
-        organization: "organization".into(),
+        organization: ps.organization.clone(),
         config,
         stack_references: stack_references(ws),
         options: project.options.clone(),
@@ -195,7 +197,7 @@ fn entry(dir: &Path, language: Language, main: Option<&str>) -> PathBuf {
 
 /// Every Pulumi stack of the workspace that has a checkpoint, by the name a
 /// StackReference uses; secret outputs stay masked.
-fn stack_references(ws: &Workspace) -> BTreeMap<String, BTreeMap<String, RefOutput>> {
+fn stack_references(ws: &Workspace) -> BTreeMap<String, Option<BTreeMap<String, RefOutput>>> {
     ws.clusters
         .iter()
         .filter_map(|c| c.pulumi())
@@ -215,9 +217,46 @@ fn stack_references(ws: &Workspace) -> BTreeMap<String, BTreeMap<String, RefOutp
                     )
                 })
                 .collect();
-            (name, outputs)
+            (name, Some(outputs))
         })
         .collect()
+}
+
+/// Stacks of the workspace a StackReference may name whose outputs are not in
+/// a file-backend checkpoint (their state is on Pulumi Cloud or a bucket).
+pub fn unread_stacks(ws: &Workspace) -> Vec<(String, PathBuf, String)> {
+    ws.clusters
+        .iter()
+        .filter_map(|c| c.pulumi())
+        .filter(|p| p.checkpoint.is_none())
+        .filter_map(|p| {
+            Some((
+                p.qualified_name()?,
+                ws.root.join(&p.project_dir),
+                p.stack.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// `pulumi stack output --json --show-secrets=false` as StackReference outputs.
+pub fn outputs_from_cli(json: &Json) -> BTreeMap<String, RefOutput> {
+    json.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let secret = v.as_str() == Some(SECRET);
+                    (
+                        k.clone(),
+                        RefOutput {
+                            value: if secret { Json::Null } else { v.clone() },
+                            secret,
+                        },
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The Kubernetes objects among the registered resources, in the program's

@@ -8,6 +8,9 @@ use super::yaml::{Node, Pos};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Descriptor {
     pub name: Option<String>,
+    /// `pulumiOrganization`: the organisation of stacks on Pulumi Cloud (a
+    /// file or bucket backend's stacks are always in `organization`).
+    pub pulumi_organization: Option<String>,
     pub clusters: Vec<ClusterEntry>,
     pub services: Vec<ServiceEntry>,
 }
@@ -62,6 +65,7 @@ pub struct EnvironmentEntry {
 pub fn parse(root: &Node, diags: &mut Diags) -> Descriptor {
     let mut out = Descriptor {
         name: None,
+        pulumi_organization: None,
         clusters: Vec::new(),
         services: Vec::new(),
     };
@@ -69,6 +73,7 @@ pub fn parse(root: &Node, diags: &mut Diags) -> Descriptor {
         return out;
     };
     out.name = f.string("name", diags);
+    out.pulumi_organization = f.string("pulumiOrganization", diags);
     for (path, node) in f.seq("clusters", diags) {
         if let Some(c) = cluster(node, &path, diags) {
             if out.clusters.iter().any(|o| o.name == c.name) {

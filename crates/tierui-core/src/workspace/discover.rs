@@ -157,6 +157,7 @@ pub fn discover(root: &Path, problems: &mut Vec<Problem>) -> Descriptor {
         });
     }
     Descriptor {
+        pulumi_organization: None,
         name: None,
         clusters,
         services,

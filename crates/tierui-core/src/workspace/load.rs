@@ -26,6 +26,7 @@ pub fn load(root: &Path) -> Workspace {
         root: root.clone(),
         problems: Vec::new(),
         projects: BTreeMap::new(),
+        organization: None,
     };
     let descriptor_path = root.join(DESCRIPTOR);
     let (desc, descriptor) = if descriptor_path.is_file() {
@@ -38,6 +39,7 @@ pub fn load(root: &Path) -> Workspace {
         (
             desc.unwrap_or(Descriptor {
                 name: None,
+                pulumi_organization: None,
                 clusters: Vec::new(),
                 services: Vec::new(),
             }),
@@ -50,6 +52,7 @@ pub fn load(root: &Path) -> Workspace {
         root.file_name()
             .map_or_else(|| "workspace".into(), |n| n.to_string_lossy().into_owned())
     });
+    l.organization = desc.pulumi_organization.clone();
     let clusters: Vec<ClusterStack> = desc.clusters.iter().map(|c| l.cluster(c)).collect();
     let mut releases = Vec::new();
     for s in &desc.services {
@@ -73,6 +76,8 @@ struct Loader {
     problems: Vec<Problem>,
     /// Parsed Pulumi.yaml per project dir (with its program tree).
     projects: BTreeMap<PathBuf, Option<(Project, Node)>>,
+    /// tierui.yaml's `pulumiOrganization`.
+    organization: Option<String>,
 }
 
 impl Loader {
@@ -190,7 +195,13 @@ impl Loader {
             }
             None => (None, None),
         };
+        let organization = pulumi::organization(
+            project.as_ref().and_then(|(p, _)| p.backend_url.as_deref()),
+            std::env::var("PULUMI_BACKEND_URL").ok().as_deref(),
+            self.organization.as_deref(),
+        );
         PulumiStack {
+            organization,
             project_dir: dir.to_path_buf(),
             stack: stack.to_string(),
             config_file,

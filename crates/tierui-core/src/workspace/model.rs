@@ -95,6 +95,9 @@ pub enum ClusterSource {
 /// One stack of a Pulumi project, with what could be read of it.
 #[derive(Debug, Clone)]
 pub struct PulumiStack {
+    /// The organisation in the stack's fully qualified name: `organization` on a
+    /// file or bucket backend, tierui.yaml's `pulumiOrganization` on Pulumi Cloud.
+    pub organization: String,
     /// Project directory relative to the workspace root.
     pub project_dir: PathBuf,
     pub stack: String,
@@ -111,10 +114,13 @@ pub struct PulumiStack {
 }
 
 impl PulumiStack {
-    /// `organization/<project>/<stack>`, the name StackReferences use.
+    /// `<organization>/<project>/<stack>`, the name StackReferences use.
     pub fn qualified_name(&self) -> Option<String> {
         let project = self.project.as_ref()?;
-        Some(format!("organization/{}/{}", project.name, self.stack))
+        Some(format!(
+            "{}/{}/{}",
+            self.organization, project.name, self.stack
+        ))
     }
 }
 

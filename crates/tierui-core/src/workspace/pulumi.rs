@@ -132,6 +132,24 @@ const PROVIDER_NAMESPACES: &[&str] = &[
     "helm",
 ];
 
+/// The organisation of a stack's fully qualified name, as the Pulumi CLI has
+/// it: a DIY backend (`file://`, `s3://`, `gs://`, `azblob://`) always says
+/// `organization`; Pulumi Cloud uses the account's organisation, which only
+/// tierui.yaml can tell (else `organization`). The project's `backend.url`
+/// wins over `PULUMI_BACKEND_URL`.
+pub fn organization(
+    project_url: Option<&str>,
+    env_url: Option<&str>,
+    named: Option<&str>,
+) -> String {
+    const DIY: [&str; 4] = ["file://", "s3://", "gs://", "azblob://"];
+    let url = project_url.or(env_url).unwrap_or("https://api.pulumi.com");
+    if DIY.iter().any(|p| url.starts_with(p)) {
+        return "organization".into();
+    }
+    named.unwrap_or("organization").to_string()
+}
+
 pub fn parse_project(root: &Node, diags: &mut Diags) -> Option<Project> {
     let mut f = Fields::of(root, "", diags)?;
     let name = f.required_string("name", diags);
@@ -729,6 +747,27 @@ mod tests {
         assert!(matches!(&ng.value, ConfigValue::Structured(j) if j[0]["name"] == "general"));
         let rendered = serde_json::to_string(&cfg).unwrap();
         assert!(!rendered.contains("AAAB"), "ciphertext leaked: {rendered}");
+    }
+
+    #[test]
+    fn the_organization_follows_the_backend() {
+        assert_eq!(
+            organization(Some("file://../.."), None, Some("acme")),
+            "organization"
+        );
+        assert_eq!(
+            organization(None, Some("s3://bucket"), Some("acme")),
+            "organization"
+        );
+        assert_eq!(organization(None, None, Some("acme")), "acme");
+        assert_eq!(
+            organization(Some("https://api.pulumi.com"), Some("file://x"), None),
+            "organization"
+        );
+        assert_eq!(
+            organization(None, Some("https://api.pulumi.com"), Some("acme")),
+            "acme"
+        );
     }
 
     #[test]
