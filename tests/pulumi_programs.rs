@@ -212,6 +212,34 @@ fn a_failing_program_names_the_users_file_and_line() {
 }
 
 #[test]
+fn an_exception_in_an_apply_names_the_line_of_the_callback() {
+    let (d, _) = foundation();
+    let main = d.path().join("gitops/pulumi_deploy/__main__.py");
+    let mut program = std::fs::read_to_string(&main).unwrap();
+    program.push_str("\n\ndef check(name):\n    raise ValueError(f\"bad name {name}\")\n\n\nsettings.metadata.name.apply(check)\n");
+    std::fs::write(&main, &program).unwrap();
+    let ws = workspace::load(d.path());
+    let r = release(&ws, "day-service", "production");
+    let e = desired::render(&ws, r, &BTreeMap::new(), tierui_backends::tools::LOCAL).unwrap_err();
+    let line = program
+        .lines()
+        .position(|l| l.contains("raise ValueError"))
+        .unwrap()
+        + 1;
+    let first = e.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!(
+            "gitops/pulumi_deploy/__main__.py:{line}: ValueError: bad name day-service"
+        )),
+        "{e}"
+    );
+    assert!(
+        e.contains("Traceback") || e.lines().count() > 1,
+        "the traceback follows: {e}"
+    );
+}
+
+#[test]
 fn a_missing_virtualenv_says_how_to_create_it() {
     let (d, _) = foundation();
     std::fs::remove_file(d.path().join("gitops/pulumi_deploy/venv")).unwrap();

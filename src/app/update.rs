@@ -287,6 +287,8 @@ fn program_problem(
     config_file: &std::path::Path,
     e: &str,
 ) -> tierui_core::workspace::model::Problem {
+    // The first line is the problem; the traceback below it is for the pane.
+    let e = e.lines().next().unwrap_or(e);
     let located = e.split_once(": ").and_then(|(head, msg)| {
         let (file, line) = head.rsplit_once(':')?;
         Some((file, line.parse::<usize>().ok()?, msg))

@@ -156,22 +156,13 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
             key_at = None;
         }
         for effect in out.effects {
-            if let crate::app::update::Effect::ExternalEdit { rel } = effect {
-                // The editor needs the terminal: suspend, run, restore. The old
-                // input stream is dropped first so it cannot take the editor's keys.
+            let Some(effect) = hand_over_terminal(&mut tui, &ctx, &state, &tx, effect) else {
+                // The old input stream is dropped so it cannot take keys that
+                // were meant for the program that had the terminal.
                 events = EventStream::new();
-                let result = external_edit(&mut tui, &ctx, &rel);
-                let _ = tx.send(Msg::ExternallyEdited { rel, result });
                 dirty = true;
                 continue;
-            }
-            if let crate::app::update::Effect::PulumiUp { release } = effect {
-                events = EventStream::new();
-                let result = pulumi_up(&mut tui, &state, release);
-                let _ = tx.send(Msg::PulumiUpDone(result));
-                dirty = true;
-                continue;
-            }
+            };
             if let crate::app::update::Effect::StartWatches { view, .. } = &effect
                 && watching.is_none_or(|(v, _)| v != *view)
             {
@@ -185,6 +176,31 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     }
     drop(tui);
     Ok(())
+}
+
+/// The effects that need the terminal ($EDITOR, `pulumi up`) run here: suspend,
+/// run, restore, and their result comes back as a message. Any other effect is
+/// handed back.
+fn hand_over_terminal(
+    tui: &mut Tui,
+    ctx: &Context,
+    state: &State,
+    tx: &mpsc::UnboundedSender<Msg>,
+    effect: crate::app::update::Effect,
+) -> Option<crate::app::update::Effect> {
+    match effect {
+        crate::app::update::Effect::ExternalEdit { rel } => {
+            let result = external_edit(tui, ctx, &rel);
+            let _ = tx.send(Msg::ExternallyEdited { rel, result });
+            None
+        }
+        crate::app::update::Effect::PulumiUp { release } => {
+            let result = pulumi_up(tui, state, release);
+            let _ = tx.send(Msg::PulumiUpDone(result));
+            None
+        }
+        other => Some(other),
+    }
 }
 
 fn external_edit(tui: &mut Tui, ctx: &Context, rel: &std::path::Path) -> Result<(), String> {

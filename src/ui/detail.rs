@@ -468,6 +468,14 @@ fn release(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
             );
         }
     }
+    desired_section(out, s, r);
+}
+
+/// The release's desired objects: how they were rendered, each object, the
+/// program's failure (with its traceback) and the render's notes.
+fn desired_section(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
+    let t = &s.theme;
+    let sm = &r.summary;
     let index = s.ws.releases.iter().position(|x| std::ptr::eq(x, r));
     let program = index.and_then(|i| s.programs.get(&i));
     let how = match (&r.source, program) {
@@ -508,8 +516,11 @@ fn release(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
         }
     }
     if let Some(ProgramRender::Failed(e)) = program {
-        for l in super::text::wrap(e, 100) {
-            out.push(Line::styled(format!("  {l}"), t.error()));
+        for (i, line) in e.lines().enumerate() {
+            let style = if i == 0 { t.error() } else { t.muted() };
+            for l in super::text::wrap(line, 100) {
+                out.push(Line::styled(format!("  {l}"), style));
+            }
         }
         if e.contains(" — to fix: ") {
             out.push(Line::styled(

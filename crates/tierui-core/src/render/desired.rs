@@ -265,7 +265,14 @@ fn render_pulumi(
             Err(mut f) => {
                 // The runner names files in the project; the user's are in the workspace.
                 f.at = f.at.map(|(file, line)| (ps.project_dir.join(file), line));
-                Err(f.line())
+                // The first line is the problem; the traceback's end follows it.
+                let tail: Vec<&str> = f.traceback.lines().rev().take(12).collect();
+                let mut text = f.line();
+                if !tail.is_empty() {
+                    text.push('\n');
+                    text.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+                }
+                Err(text)
             }
         };
     }

@@ -102,6 +102,44 @@ pub fn discover(root: &Path, problems: &mut Vec<Problem>) -> Descriptor {
             }
         }
     }
+    eksctl_clusters(root, &found, &mut clusters, problems);
+    for (dir, deployment, namespace) in &found.manifest_dirs {
+        let cluster = dir
+            .components()
+            .rev()
+            .find_map(|c| {
+                clusters
+                    .iter()
+                    .find(|cl| cl.name == c.as_os_str().to_string_lossy())
+            })
+            .map(|c| c.name.clone());
+        services.push(ServiceEntry {
+            name: deployment.clone().unwrap_or_else(|| dir_name(dir)),
+            manager: ServiceManager::Kubectl {
+                manifests: dir.clone(),
+            },
+            cluster,
+            namespace: namespace.clone(),
+            environments: Vec::new(),
+            pos: Pos::default(),
+        });
+    }
+    Descriptor {
+        pulumi_organization: None,
+        name: None,
+        clusters,
+        services,
+    }
+}
+
+/// Each eksctl ClusterConfig is a cluster (unless a Pulumi stack has its name),
+/// with the shell script beside it that names the file as its manual script.
+fn eksctl_clusters(
+    root: &Path,
+    found: &Found,
+    clusters: &mut Vec<ClusterEntry>,
+    problems: &mut Vec<Problem>,
+) {
     for (file, name, region) in &found.eksctl_configs {
         if clusters.iter().any(|c| &c.name == name) {
             problems.push(Problem::file_level(
@@ -134,33 +172,6 @@ pub fn discover(root: &Path, problems: &mut Vec<Problem>) -> Descriptor {
             context: None,
             pos: Pos::default(),
         });
-    }
-    for (dir, deployment, namespace) in &found.manifest_dirs {
-        let cluster = dir
-            .components()
-            .rev()
-            .find_map(|c| {
-                clusters
-                    .iter()
-                    .find(|cl| cl.name == c.as_os_str().to_string_lossy())
-            })
-            .map(|c| c.name.clone());
-        services.push(ServiceEntry {
-            name: deployment.clone().unwrap_or_else(|| dir_name(dir)),
-            manager: ServiceManager::Kubectl {
-                manifests: dir.clone(),
-            },
-            cluster,
-            namespace: namespace.clone(),
-            environments: Vec::new(),
-            pos: Pos::default(),
-        });
-    }
-    Descriptor {
-        pulumi_organization: None,
-        name: None,
-        clusters,
-        services,
     }
 }
 
