@@ -48,6 +48,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     tierui_backends::tools::for_sandbox(ctx.sandbox),
                 );
             }
+            // Python and TypeScript releases: their objects from the program.
+            tierui_backends::programs::summarize_releases(
+                &mut ws,
+                tierui_backends::tools::for_sandbox(ctx.sandbox),
+            );
             let live = if args.live {
                 Some(cli::status::fetch_live(&ctx, &ws)?)
             } else {

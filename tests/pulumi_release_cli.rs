@@ -132,6 +132,15 @@ fn status_shows_the_node_groups_an_infra_program_declares() {
         .map(|g| g["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["general", "batch"]);
+    // The Python release's summary comes from its program.
+    let prod = v["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service"] == "day-service" && r["environment"] == "production")
+        .unwrap();
+    assert_eq!(prod["imageTag"], "v1.2.3", "{prod:#}");
+    assert_eq!(prod["replicas"], 3, "{prod:#}");
 }
 
 /// Outside the sandbox a Pulumi release is deployed by `pulumi up`: tierui shows

@@ -77,6 +77,50 @@ pub fn declare_clusters(
     ws.problems.extend(problems);
 }
 
+/// Renders every Python and TypeScript release under the mocks and fills its
+/// summary (image, replicas, HPA bounds, objects), as the UI does off its
+/// thread; a release whose program cannot run becomes a problem (a warning
+/// when it only needs its environment set up).
+pub fn summarize_releases(
+    ws: &mut tierui_core::workspace::Workspace,
+    tools: tierui_core::render::desired::Tools,
+) {
+    use tierui_core::workspace::model::ReleaseSource;
+    let snapshot = ws.clone();
+    let mut problems = Vec::new();
+    for r in &mut ws.releases {
+        let ReleaseSource::Pulumi(ps) = &r.source else {
+            continue;
+        };
+        let runtime = ps.project.as_ref().map(|p| p.runtime.as_str());
+        if runtime.and_then(Language::of).is_none() {
+            continue;
+        }
+        match tierui_core::render::desired::render(&snapshot, r, &Default::default(), tools) {
+            Ok(d) => {
+                let notes = std::mem::take(&mut r.summary.render_notes);
+                r.summary = tierui_core::workspace::load::summarize(&d.objects);
+                r.summary.render_notes = notes;
+            }
+            Err(e) => {
+                let first = e.lines().next().unwrap_or(&e).to_string();
+                problems.push(tierui_core::workspace::model::Problem {
+                    file: ps.config_file.clone(),
+                    line: 1,
+                    col: 1,
+                    severity: if first.contains(" — to fix: ") {
+                        tierui_core::workspace::fields::Severity::Warning
+                    } else {
+                        tierui_core::workspace::fields::Severity::Error
+                    },
+                    message: format!("{}: program not rendered: {first}", r.title()),
+                });
+            }
+        }
+    }
+    ws.problems.extend(problems);
+}
+
 /// Renders a program (from the cache when its files and request are unchanged).
 pub fn run(req: &ProgramRequest) -> Result<Ran, ProgramFailure> {
     let key = cache_key(req);
