@@ -8,17 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("dir");
-    for e in std::fs::read_dir(from).expect("read").flatten() {
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).expect("copy");
-        }
-    }
-}
+#[path = "../tests/common/pulumi.rs"]
+#[allow(dead_code)]
+mod pulumi;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -29,7 +21,7 @@ fn main() {
         "run ./scripts/test-all once: it installs the Pulumi SDKs"
     );
     let dir = tempfile::tempdir().expect("tmp");
-    copy_dir(&root.join("fixtures/python-foundation"), dir.path());
+    pulumi::fixture("python-foundation", dir.path());
     std::os::unix::fs::symlink(&venv, dir.path().join("gitops/pulumi_deploy/venv")).expect("link");
     std::os::unix::fs::symlink(
         &modules,

@@ -5,43 +5,16 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::Sandbox;
 use common::tmux::Tmux;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 #[test]
 fn python_stack_quick_edit_render_diff_save_drift_apply_rollout() {
-    let venv = std::env::var_os("TIERUI_TEST_PULUMI_VENV")
-        .expect("TIERUI_TEST_PULUMI_VENV: run the tests with ./scripts/test-all");
-    let modules = std::env::var_os("TIERUI_TEST_PULUMI_NODE_MODULES")
-        .expect("TIERUI_TEST_PULUMI_NODE_MODULES: run the tests with ./scripts/test-all");
     let sb = Sandbox::new();
     let ws = tempfile::tempdir().unwrap();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-foundation"),
-        ws.path(),
-    );
-    std::os::unix::fs::symlink(&venv, ws.path().join("gitops/pulumi_deploy/venv")).unwrap();
-    std::os::unix::fs::symlink(&venv, ws.path().join("provisioning/pulumi/venv")).unwrap();
-    std::os::unix::fs::symlink(
-        &modules,
-        ws.path().join("gitops/night_service/node_modules"),
-    )
-    .unwrap();
+    common::pulumi::foundation(ws.path());
     let t = Tmux::start(
         &sb.shell_line(&format!(
             "--workspace '{}' --sandbox --speed 20",

@@ -3,6 +3,8 @@
 //! (`TIERUI_TEST_PULUMI_VENV`, `TIERUI_TEST_PULUMI_NODE_MODULES`). A missing
 //! SDK fails these tests; none is skipped.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -11,44 +13,11 @@ use tierui_core::render::desired::{self, How};
 use tierui_core::render::holes::DECIDED_AT_APPLY;
 use tierui_core::workspace::{self, Workspace};
 
-fn env_path(name: &str) -> PathBuf {
-    let p = std::env::var_os(name).unwrap_or_else(|| {
-        panic!("{name} is not set: run the tests with ./scripts/test-all, which installs the Pulumi SDKs")
-    });
-    let p = PathBuf::from(p);
-    assert!(p.exists(), "{name}={} does not exist", p.display());
-    p
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 /// The Python foundation fixture in a temp dir, its projects' toolchains linked
 /// to the test SDKs.
 pub fn foundation() -> (tempfile::TempDir, Workspace) {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-foundation"),
-        dir.path(),
-    );
-    let venv = env_path("TIERUI_TEST_PULUMI_VENV");
-    let modules = env_path("TIERUI_TEST_PULUMI_NODE_MODULES");
-    std::os::unix::fs::symlink(&venv, dir.path().join("gitops/pulumi_deploy/venv")).unwrap();
-    std::os::unix::fs::symlink(&venv, dir.path().join("provisioning/pulumi/venv")).unwrap();
-    std::os::unix::fs::symlink(
-        &modules,
-        dir.path().join("gitops/night_service/node_modules"),
-    )
-    .unwrap();
+    common::pulumi::foundation(dir.path());
     let ws = workspace::load(dir.path());
     (dir, ws)
 }
@@ -255,13 +224,12 @@ fn a_missing_virtualenv_says_how_to_create_it() {
 #[test]
 fn the_public_guestbook_is_an_application_and_renders_with_auto_names() {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/pulumi-examples/kubernetes-py-guestbook"),
-        dir.path(),
-    );
-    std::os::unix::fs::symlink(env_path("TIERUI_TEST_PULUMI_VENV"), dir.path().join("venv"))
-        .unwrap();
+    common::pulumi::fixture("pulumi-examples/kubernetes-py-guestbook", dir.path());
+    std::os::unix::fs::symlink(
+        common::pulumi::sdk("TIERUI_TEST_PULUMI_VENV"),
+        dir.path().join("venv"),
+    )
+    .unwrap();
     let ws = workspace::load(dir.path());
     assert!(
         ws.clusters.is_empty(),

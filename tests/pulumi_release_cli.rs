@@ -7,24 +7,6 @@ mod common;
 
 use std::path::Path;
 
-fn env_path(name: &str) -> std::path::PathBuf {
-    let p = std::env::var_os(name)
-        .unwrap_or_else(|| panic!("{name} is not set: run the tests with ./scripts/test-all"));
-    std::path::PathBuf::from(p)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 fn tierui(ws: &Path, sb: &common::Sandbox, args: &[&str]) -> (i32, String, String) {
     let out = sb
         .command()
@@ -51,15 +33,7 @@ fn diff_and_apply_a_python_app_stack_in_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let sb = common::Sandbox::new();
     let ws = dir.path();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-foundation"),
-        ws,
-    );
-    std::os::unix::fs::symlink(
-        env_path("TIERUI_TEST_PULUMI_VENV"),
-        ws.join("gitops/pulumi_deploy/venv"),
-    )
-    .unwrap();
+    common::pulumi::foundation(ws);
     // The sandbox deploys the release as `pulumi up` would have: in sync.
     let (code, out, err) = tierui(ws, &sb, &["diff", "day-service", "--env", "production"]);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
@@ -95,20 +69,7 @@ fn status_shows_the_node_groups_an_infra_program_declares() {
     let dir = tempfile::tempdir().unwrap();
     let sb = common::Sandbox::new();
     let ws = dir.path();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-foundation"),
-        ws,
-    );
-    std::os::unix::fs::symlink(
-        env_path("TIERUI_TEST_PULUMI_VENV"),
-        ws.join("provisioning/pulumi/venv"),
-    )
-    .unwrap();
-    std::os::unix::fs::symlink(
-        env_path("TIERUI_TEST_PULUMI_VENV"),
-        ws.join("gitops/pulumi_deploy/venv"),
-    )
-    .unwrap();
+    common::pulumi::foundation(ws);
     let (code, out, err) = tierui(ws, &sb, &["status", "--json"]);
     assert!(code == 0 || code == 1, "stdout:\n{out}\nstderr:\n{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -152,15 +113,7 @@ async fn apply_outside_the_sandbox_diffs_first_then_runs_pulumi_up() {
     let dir = tempfile::tempdir().unwrap();
     let sb = common::Sandbox::new();
     let ws = dir.path().join("ws");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-foundation"),
-        &ws,
-    );
-    std::os::unix::fs::symlink(
-        env_path("TIERUI_TEST_PULUMI_VENV"),
-        ws.join("gitops/pulumi_deploy/venv"),
-    )
-    .unwrap();
+    common::pulumi::foundation(&ws);
     let sim = tierui_sim::start(tierui_sim::SimConfig {
         cluster_name: "day".into(),
         ..tierui_sim::SimConfig::default()

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod moto;
+pub mod pulumi;
 pub mod tmux;
 
 use std::path::PathBuf;
