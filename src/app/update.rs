@@ -272,38 +272,17 @@ fn program_rendered(
         }
         Err(e) => {
             if let tierui_core::workspace::ReleaseSource::Pulumi(ps) = &r.source {
-                s.ws.problems.push(program_problem(&ps.config_file, &e));
+                s.ws.problems.push(tierui_core::render::program::problem(
+                    &ps.config_file,
+                    "program",
+                    &e,
+                ));
             }
             s.programs
                 .insert(release, super::state::ProgramRender::Failed(e));
         }
     }
     Outcome::redraw()
-}
-
-/// `file:line: message` names the user's file in the workspace; anything else
-/// is reported against the stack's config.
-fn program_problem(
-    config_file: &std::path::Path,
-    e: &str,
-) -> tierui_core::workspace::model::Problem {
-    // The first line is the problem; the traceback below it is for the pane.
-    let e = e.lines().next().unwrap_or(e);
-    let located = e.split_once(": ").and_then(|(head, msg)| {
-        let (file, line) = head.rsplit_once(':')?;
-        Some((file, line.parse::<usize>().ok()?, msg))
-    });
-    let (file, line, message) = match located {
-        Some((f, l, m)) => (std::path::PathBuf::from(f), l, m.to_string()),
-        None => (config_file.to_path_buf(), 1, e.to_string()),
-    };
-    tierui_core::workspace::model::Problem {
-        file,
-        line,
-        col: 1,
-        severity: tierui_core::workspace::fields::Severity::Error,
-        message: format!("program: {message}"),
-    }
 }
 
 fn refresh_live(s: &mut State) -> Outcome {
@@ -959,7 +938,7 @@ fn ask_setup(s: &mut State) -> Outcome {
 fn setup_command(s: &State, release: usize) -> Option<String> {
     match s.programs.get(&release) {
         Some(super::state::ProgramRender::Failed(e)) => {
-            e.split_once(" — to fix: ").map(|(_, f)| f.to_string())
+            tierui_core::render::program::fix_of(e).map(str::to_string)
         }
         _ => None,
     }

@@ -522,7 +522,7 @@ fn desired_section(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
                 out.push(Line::styled(format!("  {l}"), style));
             }
         }
-        if e.contains(" — to fix: ") {
+        if tierui_core::render::program::fix_of(e).is_some() {
             out.push(Line::styled(
                 format!(
                     "  {} runs it (asks first)",

@@ -102,20 +102,11 @@ pub fn summarize_releases(
                 r.summary = tierui_core::workspace::load::summarize(&d.objects);
                 r.summary.render_notes = notes;
             }
-            Err(e) => {
-                let first = e.lines().next().unwrap_or(&e).to_string();
-                problems.push(tierui_core::workspace::model::Problem {
-                    file: ps.config_file.clone(),
-                    line: 1,
-                    col: 1,
-                    severity: if first.contains(" — to fix: ") {
-                        tierui_core::workspace::fields::Severity::Warning
-                    } else {
-                        tierui_core::workspace::fields::Severity::Error
-                    },
-                    message: format!("{}: program not rendered: {first}", r.title()),
-                });
-            }
+            Err(e) => problems.push(tierui_core::render::program::problem(
+                &ps.config_file,
+                &format!("{}: program not rendered", r.title()),
+                &e,
+            )),
         }
     }
     ws.problems.extend(problems);

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::holes::{DECIDED_AT_APPLY, KNOWN_AFTER_APPLY};
-use crate::workspace::model::{PulumiStack, Workspace};
+use crate::workspace::fields::Severity;
+use crate::workspace::model::{Problem, PulumiStack, Workspace};
 use crate::workspace::pulumi::{ConfigValue, Project, SECRET, StackConfig};
 use crate::workspace::spec::{ClusterSpec, NodeGroupSpec};
 
@@ -124,6 +125,9 @@ pub struct ProgramFailure {
     pub fix: Option<String>,
 }
 
+/// Where a failure's text names the command that fixes it.
+const FIX: &str = " — to fix: ";
+
 impl ProgramFailure {
     /// One line for the problems panel: `file:line: message` and the fix.
     pub fn line(&self) -> String {
@@ -132,9 +136,41 @@ impl ProgramFailure {
             None => self.message.clone(),
         };
         if let Some(fix) = &self.fix {
-            s.push_str(&format!(" — to fix: {fix}"));
+            s.push_str(FIX);
+            s.push_str(fix);
         }
         s
+    }
+}
+
+/// The setup command a render's error text names (a missing virtualenv or SDK).
+pub fn fix_of(text: &str) -> Option<&str> {
+    text.lines().next()?.split_once(FIX).map(|(_, f)| f)
+}
+
+/// A render's error text (its first line `file:line: message`, the traceback
+/// below) as a problem: at the user's file and line when it names them, else
+/// against the stack's config; a warning when only the environment is missing.
+pub fn problem(config_file: &Path, what: &str, text: &str) -> Problem {
+    let first = text.lines().next().unwrap_or(text);
+    let located = first.split_once(": ").and_then(|(head, msg)| {
+        let (file, line) = head.rsplit_once(':')?;
+        Some((PathBuf::from(file), line.parse::<usize>().ok()?, msg))
+    });
+    let (file, line, message) = match located {
+        Some((f, l, m)) => (f, l, m),
+        None => (config_file.to_path_buf(), 1, first),
+    };
+    Problem {
+        file,
+        line,
+        col: 1,
+        severity: if fix_of(text).is_some() {
+            Severity::Warning
+        } else {
+            Severity::Error
+        },
+        message: format!("{what}: {message}"),
     }
 }
 
@@ -479,6 +515,29 @@ mod tests {
         assert_eq!(objs[1]["data"]["HOST"], KNOWN_AFTER_APPLY);
         assert!(notes.iter().any(|n| n.contains("auto-naming")));
         assert!(notes.iter().any(|n| n.contains("aws:s3/bucket:Bucket ×1")));
+    }
+
+    #[test]
+    fn a_render_error_becomes_a_problem_where_it_points() {
+        let cfg = Path::new("app/Pulumi.prod.yaml");
+        let p = problem(
+            cfg,
+            "program",
+            "app/__main__.py:12: KeyError: 'x'\nTraceback …",
+        );
+        assert_eq!(
+            (p.file.as_path(), p.line, p.severity),
+            (Path::new("app/__main__.py"), 12, Severity::Error)
+        );
+        assert_eq!(p.message, "program: KeyError: 'x'");
+        let text = "/w/app: the Pulumi SDK is not installed — to fix: cd /w/app && npm install";
+        let p = problem(cfg, "program", text);
+        assert_eq!(
+            (p.file.as_path(), p.line, p.severity),
+            (cfg, 1, Severity::Warning)
+        );
+        assert_eq!(fix_of(text), Some("cd /w/app && npm install"));
+        assert_eq!(fix_of("x.py:1: boom\n — to fix: not this"), None);
     }
 
     #[test]
