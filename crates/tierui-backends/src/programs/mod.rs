@@ -118,6 +118,11 @@ pub fn run(req: &ProgramRequest) -> Result<Ran, ProgramFailure> {
     if let Some(hit) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(hit);
     }
+    let _slot = Slot::take();
+    // Another render may have filled the cache while this one waited.
+    if let Some(hit) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(hit);
+    }
     let started = Instant::now();
     let result = run_uncached(req);
     tracing::info!(
@@ -131,6 +136,43 @@ pub fn run(req: &ProgramRequest) -> Result<Ran, ProgramFailure> {
         c.insert(key, r.clone());
     }
     result
+}
+
+/// At most one program per core runs at a time: a workspace of many stacks
+/// must not start them all at once (the UI asks for every release on start).
+struct Slot;
+
+fn slots() -> &'static (Mutex<usize>, std::sync::Condvar) {
+    static SLOTS: OnceLock<(Mutex<usize>, std::sync::Condvar)> = OnceLock::new();
+    SLOTS.get_or_init(|| (Mutex::new(0), std::sync::Condvar::new()))
+}
+
+impl Slot {
+    fn take() -> Slot {
+        let limit = std::thread::available_parallelism().map_or(2, usize::from);
+        let (running, freed) = slots();
+        let mut n = running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *n >= limit {
+            n = freed
+                .wait(n)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *n += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let (running, freed) = slots();
+        let mut n = running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *n = n.saturating_sub(1);
+        freed.notify_one();
+    }
 }
 
 fn cache() -> &'static Mutex<HashMap<u64, Ran>> {
