@@ -53,7 +53,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &mut ws,
                 tierui_backends::tools::for_sandbox(ctx.sandbox),
             );
-            let live = if args.live {
+            let live = if args.live || args.strict {
                 Some(cli::status::fetch_live(&ctx, &ws)?)
             } else {
                 None
@@ -61,16 +61,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if args.json {
                 let mut v = cli::status::to_json(&ws, &ctx.mode());
                 if let Some(live) = &live {
-                    cli::status::add_live_json(&mut v, &ws, live);
+                    cli::status::add_live_json(&mut v, &ws, &live.clusters);
+                    cli::status::add_releases_json(&mut v, live);
                 }
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print!("{}", cli::status::to_text(&ws, &ctx.mode()));
                 if let Some(live) = &live {
-                    print!("{}", cli::status::live_text(&ws, live));
+                    print!("{}", cli::status::live_text(&ws, &live.clusters));
+                    print!("{}", cli::status::releases_text(&ws, live));
                 }
             }
-            Ok(if ws.has_errors() {
+            let attention = args.strict && live.as_ref().is_some_and(|l| l.needs_attention());
+            Ok(if ws.has_errors() || attention {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS

@@ -27,7 +27,14 @@ pub struct Effects {
     walk: Option<mpsc::UnboundedSender<WalkCommand>>,
     /// Watcher tasks per live view.
     watches: std::collections::HashMap<u64, Vec<tokio::task::AbortHandle>>,
+    /// The monitor's watcher per (cluster, namespace) of the releases.
+    monitors: std::collections::HashMap<(String, String), tokio::task::AbortHandle>,
+    /// Drifts in flight per cluster are bounded by these.
+    permits: std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>,
 }
+
+/// Background drifts one cluster answers at once.
+const DRIFTS_PER_CLUSTER: usize = 2;
 
 /// Render a release with and without an edited file and diff the objects.
 pub(crate) fn render_diff(
@@ -126,6 +133,8 @@ impl Effects {
             sims,
             walk: None,
             watches: Default::default(),
+            monitors: Default::default(),
+            permits: Default::default(),
         }
     }
 
@@ -192,6 +201,12 @@ impl Effects {
                 });
             }
             Effect::DriftDiff { release } => self.drift_diff(release, state),
+            Effect::Monitor(targets) => self.monitor(targets, state),
+            Effect::SyncReleases(releases) => {
+                for release in releases {
+                    self.sync_release(release, state);
+                }
+            }
             Effect::StartWatches {
                 view,
                 targets,
@@ -410,6 +425,130 @@ impl Effects {
             .await;
             let _ = tx.send(Msg::DriftReady {
                 release,
+                result: result.map(Box::new),
+            });
+        });
+    }
+
+    /// Starts a watcher (pods, Deployments, HPAs) for each new (cluster,
+    /// namespace) of the releases and stops those no longer listed.
+    fn monitor(&mut self, targets: Vec<(String, String)>, state: &State) {
+        use tierui_backends::kube::watch::{Kind, Scope};
+        self.monitors.retain(|k, task| {
+            let keep = targets.contains(k);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for (cluster, namespace) in targets {
+            if self
+                .monitors
+                .contains_key(&(cluster.clone(), namespace.clone()))
+            {
+                continue;
+            }
+            let Some(c) = state.ws.cluster(&cluster).cloned() else {
+                continue;
+            };
+            let (ctx, sims, ws, tx) = (
+                self.ctx.clone(),
+                self.sims.clone(),
+                state.ws.clone(),
+                self.tx.clone(),
+            );
+            let (name, ns) = (cluster.clone(), namespace.clone());
+            let task = tokio::spawn(async move {
+                let client = async {
+                    let endpoint =
+                        tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
+                    tierui_backends::kube::connect::client(&endpoint).await
+                }
+                .await;
+                let client = match client {
+                    Ok(c) => c,
+                    Err(error) => {
+                        let _ = tx.send(Msg::MonitorFailed {
+                            cluster: name,
+                            namespace: ns,
+                            error,
+                        });
+                        return;
+                    }
+                };
+                let scope = Scope {
+                    namespace: Some(ns.clone()),
+                    selector: None,
+                };
+                let sink: tierui_backends::kube::watch::Sink = Arc::new(move |update| {
+                    let _ = tx.send(Msg::MonitorUpdate {
+                        cluster: name.clone(),
+                        namespace: ns.clone(),
+                        update,
+                    });
+                });
+                tierui_backends::kube::watch::run(
+                    client,
+                    scope,
+                    vec![Kind::Pods, Kind::Deployments, Kind::Hpas],
+                    sink,
+                )
+                .await;
+            });
+            self.monitors
+                .insert((cluster, namespace), task.abort_handle());
+        }
+    }
+
+    /// The drift of one release for the home screen's sync, as the diff
+    /// computes it; at most [`DRIFTS_PER_CLUSTER`] at once per cluster.
+    fn sync_release(&mut self, release: usize, state: &State) {
+        let Some(r) = state.ws.releases.get(release).cloned() else {
+            return;
+        };
+        let key = super::monitor::key_of(&r);
+        let permits = self
+            .permits
+            .entry(r.cluster.clone().unwrap_or_default())
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(DRIFTS_PER_CLUSTER)))
+            .clone();
+        let (ctx, sims, ws, tx) = (
+            self.ctx.clone(),
+            self.sims.clone(),
+            state.ws.clone(),
+            self.tx.clone(),
+        );
+        tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let result = async {
+                // Rendering may run a program: off the UI's thread.
+                let (w, rr, tools) = (
+                    ws.clone(),
+                    r.clone(),
+                    tierui_backends::tools::for_sandbox(ctx.sandbox),
+                );
+                let (desired, notes) = tokio::task::spawn_blocking(move || {
+                    tierui_backends::release::desired_objects(&w, &rr, tools)
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("render failed: {e}"))?;
+                let client = tierui_backends::release::client_for(&ctx, sims.as_deref(), &ws, &r)
+                    .await
+                    .map_err(|e| format!("cluster unreachable: {e}"))?;
+                Ok::<_, String>(
+                    tierui_backends::release::drift_of_desired(
+                        &client,
+                        desired,
+                        notes,
+                        &r.namespace,
+                    )
+                    .await,
+                )
+            }
+            .await;
+            let _ = tx.send(Msg::SyncReady {
+                key,
                 result: result.map(Box::new),
             });
         });

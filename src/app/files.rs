@@ -520,3 +520,79 @@ mod tests {
         );
     }
 }
+
+/// Folders whose files are not the workspace's sources (toolchains, builds, VCS).
+const NOT_SOURCES: &[&str] = &[
+    ".git",
+    "node_modules",
+    "venv",
+    ".venv",
+    "__pycache__",
+    "target",
+    ".tierui",
+];
+
+/// A hash of every source file's path, size and modification time under
+/// `root` (YAML, JSON, programs, scripts; toolchain folders skipped): it
+/// changes when a file is edited, added or removed.
+pub fn fingerprint(root: &std::path::Path) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut stack = vec![root.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                if !NOT_SOURCES.contains(&name.as_ref()) {
+                    stack.push(e.path());
+                }
+                continue;
+            }
+            let source = [
+                ".yaml", ".yml", ".json", ".py", ".ts", ".js", ".sh", ".toml", ".txt",
+            ]
+            .iter()
+            .any(|x| name.ends_with(x));
+            // A bound, so a folder of generated files cannot make this slow.
+            if !source || seen > 50_000 {
+                continue;
+            }
+            seen += 1;
+            if let Ok(m) = e.metadata() {
+                e.path().hash(&mut h);
+                m.len().hash(&mut h);
+                m.modified().ok().hash(&mut h);
+            }
+        }
+    }
+    h.finish()
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    #[test]
+    fn changes_with_an_edit_and_not_without() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("k8s/web")).unwrap();
+        std::fs::create_dir_all(dir.path().join("node_modules/x")).unwrap();
+        std::fs::write(dir.path().join("k8s/web/deploy.yaml"), "a: 1\n").unwrap();
+        let a = super::fingerprint(dir.path());
+        assert_eq!(a, super::fingerprint(dir.path()));
+        // Toolchain folders are not sources.
+        std::fs::write(dir.path().join("node_modules/x/index.js"), "1").unwrap();
+        assert_eq!(a, super::fingerprint(dir.path()));
+        std::fs::write(dir.path().join("k8s/web/deploy.yaml"), "a: 22\n").unwrap();
+        let b = super::fingerprint(dir.path());
+        assert_ne!(a, b);
+        std::fs::write(dir.path().join("k8s/web/svc.yaml"), "b: 1\n").unwrap();
+        assert_ne!(b, super::fingerprint(dir.path()));
+    }
+}

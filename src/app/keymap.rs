@@ -26,6 +26,7 @@ pub enum Scope {
     Editor,
     Diff,
     Live,
+    Releases,
 }
 
 impl Scope {
@@ -37,6 +38,7 @@ impl Scope {
             Scope::Editor => "editor",
             Scope::Diff => "diff",
             Scope::Live => "live",
+            Scope::Releases => "releases",
         }
     }
 
@@ -48,6 +50,7 @@ impl Scope {
             Scope::Editor,
             Scope::Diff,
             Scope::Live,
+            Scope::Releases,
         ]
         .into_iter()
         .find(|sc| sc.name() == s)
@@ -126,6 +129,13 @@ actions! {
     SortNode, "sort_node", "Sort by node", Live, ["O"];
     SortCpu, "sort_cpu", "Sort by CPU", Live, ["C"];
     SortMemory, "sort_memory", "Sort by memory", Live, ["M"];
+    ScrollLeft, "scroll_left", "Scroll the detail pane left (h while it has focus)", Home, ["left"];
+    ScrollRight, "scroll_right", "Scroll the detail pane right (l while it has focus)", Home, ["right"];
+    SortService, "sort_service", "Sort by service (again: reverse)", Releases, ["N"];
+    SortCluster, "sort_cluster", "Sort by cluster", Releases, ["C"];
+    SortSync, "sort_sync", "Sort by sync (out of sync first)", Releases, ["S"];
+    SortHealth, "sort_health", "Sort by health (degraded first)", Releases, ["H"];
+    SortChange, "sort_change", "Sort by last change (newest first)", Releases, ["A"];
 }
 
 impl Action {
@@ -295,7 +305,7 @@ impl Keymap {
         for (section, value) in &table {
             let Some(scope) = Scope::from_name(section) else {
                 bail!(
-                    "{origin}: unknown section [{section}] (sections: global, home, walkthrough, editor, diff, live)"
+                    "{origin}: unknown section [{section}] (sections: global, home, walkthrough, editor, diff, live, releases)"
                 );
             };
             let Some(bindings) = value.as_table() else {

@@ -9,6 +9,8 @@ pub mod keymap;
 pub mod layout;
 pub mod live;
 pub mod logging;
+pub mod monitor;
+pub mod releases;
 pub mod state;
 pub mod theme;
 pub mod update;

@@ -98,6 +98,8 @@ pub enum Screen {
     Editor(Box<super::editor::EditorView>),
     Diff(Box<super::diff::DiffView>),
     Live(Box<super::live::LiveView>),
+    /// `:releases`: every release with its sync and health, sortable.
+    Releases(Box<super::releases::ReleasesView>),
 }
 
 /// What the detail pane shows.
@@ -182,6 +184,12 @@ pub struct State {
     pub now_s: i64,
     /// Ids of live views, so messages of a closed view are ignored.
     pub view_seq: u64,
+    /// Each release's sync as the background drift last found it.
+    pub states: std::collections::BTreeMap<super::monitor::ReleaseKey, super::monitor::Tracked>,
+    /// Live rows per (cluster, namespace) of the releases, kept by watchers.
+    pub monitor: std::collections::BTreeMap<(String, String), super::live::ClusterPane>,
+    /// Columns the detail pane is scrolled to the right.
+    pub detail_hscroll: u16,
 }
 
 impl State {
@@ -213,6 +221,9 @@ impl State {
             quit: false,
             now_s: 0,
             view_seq: 0,
+            states: Default::default(),
+            monitor: Default::default(),
+            detail_hscroll: 0,
         };
         if s.ws.clusters.is_empty() && !s.ws.releases.is_empty() {
             s.focus = Pane::Releases;
@@ -231,6 +242,7 @@ impl State {
             Screen::Editor(_) => Scope::Editor,
             Screen::Diff(_) => Scope::Diff,
             Screen::Live(_) => Scope::Live,
+            Screen::Releases(_) => Scope::Releases,
         }
     }
 
@@ -304,42 +316,60 @@ impl State {
             || matches!(&self.screen, Screen::Live(_))
     }
 
-    fn matches(&self, fields: &[&str]) -> bool {
-        if self.filter.is_empty() {
-            return true;
-        }
-        let needle = self.filter.to_lowercase();
-        fields.iter().any(|f| f.to_lowercase().contains(&needle))
-    }
-
-    /// Indices of clusters that pass the filter.
+    /// Indices of clusters that pass the filter (its text and `cluster:` term;
+    /// a filter on release states hides every cluster).
     pub fn visible_clusters(&self) -> Vec<usize> {
+        let f = super::monitor::Filter::parse(&self.filter);
+        if f.release_only() {
+            return Vec::new();
+        }
         self.ws
             .clusters
             .iter()
             .enumerate()
             .filter(|(_, c)| {
-                self.matches(&[&c.name, c.provisioner(), c.region.as_deref().unwrap_or("")])
+                f.fields_ok(
+                    &c.name,
+                    "",
+                    "",
+                    &[&c.name, c.provisioner(), c.region.as_deref().unwrap_or("")],
+                )
             })
             .map(|(i, _)| i)
             .collect()
     }
 
-    /// Indices of releases that pass the filter.
+    /// Indices of releases that pass the filter (text, and `sync:`, `health:`,
+    /// `cluster:`, `env:`, `mgr:` terms).
     pub fn visible_releases(&self) -> Vec<usize> {
+        let f = super::monitor::Filter::parse(&self.filter);
         self.ws
             .releases
             .iter()
             .enumerate()
-            .filter(|(_, r)| {
-                self.matches(&[
-                    &r.service,
-                    r.environment.as_deref().unwrap_or(""),
+            .filter(|(i, r)| {
+                let env = r.environment.as_deref().unwrap_or("");
+                let cluster = r.cluster.as_deref().unwrap_or("");
+                if !f.fields_ok(
+                    cluster,
+                    env,
                     r.manager(),
-                    &r.namespace,
-                    r.cluster.as_deref().unwrap_or(""),
-                    r.summary.image_tag.as_deref().unwrap_or(""),
-                ])
+                    &[
+                        &r.service,
+                        env,
+                        r.manager(),
+                        &r.namespace,
+                        cluster,
+                        r.summary.image_tag.as_deref().unwrap_or(""),
+                    ],
+                ) {
+                    return false;
+                }
+                if f.sync.is_none() && f.health.is_none() {
+                    return true;
+                }
+                let sh = self.shown(*i);
+                f.sync_ok(sh.sync.as_ref()) && f.health_ok(sh.health.as_ref())
             })
             .map(|(i, _)| i)
             .collect()
@@ -372,6 +402,7 @@ impl State {
         let next = next.or(from_clusters).or(from_releases);
         if next != self.selection {
             self.detail_scroll = 0;
+            self.detail_hscroll = 0;
         }
         self.selection = next;
     }

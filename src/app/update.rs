@@ -80,6 +80,26 @@ pub enum Msg {
         release: usize,
         result: Result<Box<tierui_backends::release::Drift>, String>,
     },
+    /// A release's drift for the home screen's sync (the monitor asked).
+    SyncReady {
+        key: super::monitor::ReleaseKey,
+        result: Result<Box<tierui_backends::release::Drift>, String>,
+    },
+    /// A monitor watcher's change: rows of a release namespace.
+    MonitorUpdate {
+        cluster: String,
+        namespace: String,
+        update: tierui_backends::kube::watch::Update,
+    },
+    MonitorFailed {
+        cluster: String,
+        namespace: String,
+        error: String,
+    },
+    /// Time to ask every release's drift again.
+    Resync,
+    /// A source file of the workspace changed on disk.
+    SourcesChanged,
     /// A watcher's change for a live view.
     LiveUpdate {
         view: u64,
@@ -168,6 +188,11 @@ pub enum Effect {
         release: usize,
         edit: Option<(PathBuf, String)>,
     },
+    /// Keep rows of these (cluster, namespace) pairs for the releases' health
+    /// (watchers of pairs no longer listed stop).
+    Monitor(Vec<(String, String)>),
+    /// Drifts of these releases for their sync (bounded per cluster).
+    SyncReleases(Vec<usize>),
     /// Desired (server-side dry run) against live.
     DriftDiff {
         release: usize,
@@ -202,6 +227,7 @@ pub enum Effect {
 pub fn start(s: &mut State) -> Outcome {
     let mut out = refresh_live(s);
     out.effects.extend(render_programs(s));
+    out.effects.extend(super::monitor::start(s));
     out
 }
 
@@ -380,6 +406,29 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             error,
         } => super::update_live::failed(s, view, &cluster, error),
         Msg::ObjectText { view, text } => super::update_live::object_text(s, view, text),
+        Msg::SyncReady { key, result } => {
+            let effects =
+                super::monitor::drift_in(s, &key, result.as_deref().map_err(String::as_str), true);
+            Outcome {
+                effects,
+                redraw: true,
+            }
+        }
+        Msg::MonitorUpdate {
+            cluster,
+            namespace,
+            update,
+        } => super::monitor::update(s, &cluster, &namespace, update),
+        Msg::MonitorFailed {
+            cluster,
+            namespace,
+            error,
+        } => super::monitor::failed(s, &cluster, &namespace, error),
+        Msg::Resync => super::monitor::resync_all(s),
+        Msg::SourcesChanged => Outcome {
+            effects: vec![Effect::ReloadWorkspace],
+            redraw: false,
+        },
         Msg::EditorOpened { rel, opened, draft } => {
             update_edit::editor_opened(s, rel, opened, draft)
         }
@@ -438,6 +487,7 @@ fn reloaded(s: &mut State, ws: Workspace) -> Outcome {
     });
     let mut out = Outcome::redraw();
     out.effects = render_programs(s);
+    out.effects.extend(super::monitor::start(s));
     out
 }
 
@@ -553,6 +603,12 @@ fn key(s: &mut State, ev: KeyEvent) -> Outcome {
     }
     if matches!(s.screen, Screen::Live(_)) {
         return super::update_live::act(s, action);
+    }
+    if matches!(s.screen, Screen::Releases(_)) {
+        return match action {
+            Action::Command | Action::Filter | Action::Help | Action::Refresh => act(s, action),
+            _ => super::releases::act(s, action),
+        };
     }
     act(s, action)
 }
@@ -813,6 +869,10 @@ fn act(s: &mut State, action: Action) -> Outcome {
             return out;
         }
 
+        Action::ScrollLeft => hscroll(s, -8),
+        Action::ScrollRight => hscroll(s, 8),
+        Action::SetHpaMin if s.focus == Pane::Detail => hscroll(s, -8),
+        Action::Live if s.focus == Pane::Detail => hscroll(s, 8),
         Action::Walkthrough => return open_walkthrough(s),
         Action::Edit
         | Action::ExternalEdit
@@ -848,7 +908,12 @@ fn act(s: &mut State, action: Action) -> Outcome {
         | Action::SortAge
         | Action::SortNode
         | Action::SortCpu
-        | Action::SortMemory => {
+        | Action::SortMemory
+        | Action::SortService
+        | Action::SortCluster
+        | Action::SortSync
+        | Action::SortHealth
+        | Action::SortChange => {
             return Outcome::default();
         }
         Action::Live => return super::update_live::home_open(s, super::live::Tab::Pods, false),
@@ -965,6 +1030,11 @@ fn back(s: &mut State) {
         };
         s.sync_selection();
     }
+}
+
+/// Scrolls the detail pane sideways (its lines are never cut off for good).
+fn hscroll(s: &mut State, by: i32) {
+    s.detail_hscroll = (i32::from(s.detail_hscroll) + by).clamp(0, 2000) as u16;
 }
 
 fn page(s: &State) -> u16 {
@@ -1103,6 +1173,7 @@ fn run_command(s: &mut State, text: &str) -> Outcome {
         Ok(Command::Releases) => {
             s.focus = Pane::Releases;
             s.sync_selection();
+            return super::releases::open(s);
         }
         Ok(Command::Problems) => {
             s.show_problems = true;

@@ -562,6 +562,10 @@ pub fn drift_ready(
     release: usize,
     result: Result<Box<tierui_backends::release::Drift>, String>,
 ) -> Outcome {
+    // The home screen's sync takes any fresh drift.
+    if let Some(key) = s.ws.releases.get(release).map(super::monitor::key_of) {
+        super::monitor::drift_in(s, &key, result.as_deref().map_err(String::as_str), false);
+    }
     let Some(d) = s.diff_mut().filter(|d| d.release == release) else {
         return Outcome::default();
     };
@@ -664,6 +668,18 @@ pub fn ask_apply(s: &mut State, release: usize) -> Outcome {
 }
 
 pub fn applied(
+    s: &mut State,
+    release: usize,
+    result: Result<Vec<tierui_backends::kube::apply::Outcome>, String>,
+) -> Outcome {
+    // Whatever happened, the home screen's sync asks again.
+    let resync = super::monitor::resync(s, vec![release]);
+    let mut out = applied_outcome(s, release, result);
+    out.effects.extend(resync);
+    out
+}
+
+fn applied_outcome(
     s: &mut State,
     release: usize,
     result: Result<Vec<tierui_backends::kube::apply::Outcome>, String>,

@@ -80,9 +80,14 @@ pub struct StatusArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
-    /// Also ask AWS (or the sandbox cloud) for each cluster's live state and drift.
+    /// Also ask AWS (or the sandbox cloud) for each cluster's live state and drift,
+    /// and each release's cluster for its sync and health.
     #[arg(long)]
     pub live: bool,
+    /// With --live (implied): exit 1 when a release is out of sync, missing or
+    /// degraded (for CI and cron).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

@@ -167,8 +167,25 @@ pub fn to_text(ws: &Workspace, mode: &Mode) -> String {
 pub type LiveMap =
     std::collections::BTreeMap<String, Result<tierui_core::cloud::inventory::ClusterLive, String>>;
 
-/// Asks every cluster's cloud at once (`--live`).
-pub fn fetch_live(ctx: &tierui_core::context::Context, ws: &Workspace) -> anyhow::Result<LiveMap> {
+/// What `--live` learns: each cluster from its cloud, each release (by index)
+/// from its cluster.
+pub struct Live {
+    pub clusters: LiveMap,
+    pub releases: Vec<tierui_backends::release_state::ReleaseState>,
+}
+
+impl Live {
+    /// A release out of sync, missing or degraded (what `--strict` fails on).
+    pub fn needs_attention(&self) -> bool {
+        self.releases.iter().any(|r| r.needs_attention())
+    }
+}
+
+/// Background drifts one cluster answers at once.
+const PROBES_PER_CLUSTER: usize = 2;
+
+/// Asks every cluster's cloud at once, then every release's cluster (`--live`).
+pub fn fetch_live(ctx: &tierui_core::context::Context, ws: &Workspace) -> anyhow::Result<Live> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -190,8 +207,123 @@ pub fn fetch_live(ctx: &tierui_core::context::Context, ws: &Workspace) -> anyhow
                 )
             }
         });
-        Ok(futures::future::join_all(jobs).await.into_iter().collect())
+        let clusters: LiveMap = futures::future::join_all(jobs).await.into_iter().collect();
+        let sims = sandbox
+            .as_ref()
+            .map(|s| tierui_backends::sandbox::clusters::SimClusters::new(s, ctx.demo));
+        let releases = probe_releases(ctx, ws, sims.as_ref(), &clusters).await;
+        Ok(Live { clusters, releases })
     })
+}
+
+/// Each release's sync and health, at most [`PROBES_PER_CLUSTER`] at once per cluster.
+async fn probe_releases(
+    ctx: &tierui_core::context::Context,
+    ws: &Workspace,
+    sims: Option<&tierui_backends::sandbox::clusters::SimClusters>,
+    clusters: &LiveMap,
+) -> Vec<tierui_backends::release_state::ReleaseState> {
+    use tierui_backends::release_state::{Health, ReleaseState, Sync};
+    let mut permits = std::collections::BTreeMap::new();
+    for c in &ws.clusters {
+        permits.insert(
+            c.name.clone(),
+            tokio::sync::Semaphore::new(PROBES_PER_CLUSTER),
+        );
+    }
+    let jobs = ws.releases.iter().map(|r| {
+        let permits = &permits;
+        async move {
+            let Some(cluster) = r.cluster.as_deref() else {
+                return ReleaseState::unknown("no cluster (set it in tierui.yaml)");
+            };
+            if let Some(Ok(l)) = clusters.get(cluster)
+                && matches!(l.cluster.ok(), Some(None))
+            {
+                let mut st = ReleaseState::unknown("");
+                st.sync = Sync::Missing;
+                st.health = Health::Missing;
+                return st;
+            }
+            let _permit = match permits.get(cluster) {
+                Some(p) => p.acquire().await.ok(),
+                None => None,
+            };
+            let client = match tierui_backends::release::client_for(ctx, sims, ws, r).await {
+                Ok(c) => c,
+                Err(e) => return ReleaseState::unknown(&format!("cluster unreachable: {e}")),
+            };
+            tierui_backends::release_state::probe(
+                &client,
+                ws,
+                r,
+                tierui_backends::tools::for_sandbox(ctx.sandbox),
+            )
+            .await
+        }
+    });
+    futures::future::join_all(jobs).await
+}
+
+/// Adds each release's sync, health, live summary and last change.
+pub fn add_releases_json(v: &mut Json, live: &Live) {
+    let Some(releases) = v.get_mut("releases").and_then(Json::as_array_mut) else {
+        return;
+    };
+    for (entry, st) in releases.iter_mut().zip(&live.releases) {
+        entry["sync"] = json!(st.sync);
+        entry["sync"]["word"] = json!(st.sync.word());
+        entry["health"] = json!(st.health);
+        entry["health"]["word"] = json!(st.health.word());
+        entry["live"] = json!(st.live);
+        entry["lastChange"] = json!(st.last_change);
+    }
+}
+
+/// `RELEASES (live)`: one line per release, then the objects out of sync.
+pub fn releases_text(ws: &Workspace, live: &Live) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("\nRELEASES (live)\n");
+    let title = |r: &tierui_core::workspace::Release| r.title();
+    let width = ws
+        .releases
+        .iter()
+        .map(|r| title(r).chars().count())
+        .max()
+        .unwrap_or(0);
+    for (r, st) in ws.releases.iter().zip(&live.releases) {
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:<8} {:<10} {:<12} {}",
+            title(r),
+            r.cluster.as_deref().unwrap_or("—"),
+            format!("{} {}", st.sync.glyph(), st.sync.word()),
+            format!("{} {}", st.health.glyph(), st.health.word()),
+            st.live.as_ref().map(|l| l.line()).unwrap_or_default(),
+        );
+        if let tierui_backends::release_state::Sync::OutOfSync { objects } = &st.sync {
+            for o in objects {
+                let _ = writeln!(out, "  {:<width$}    {}", "", o.short());
+            }
+        }
+        let reason = match (&st.sync, &st.health) {
+            (tierui_backends::release_state::Sync::Unknown { reason }, _) => Some(reason),
+            (
+                _,
+                tierui_backends::release_state::Health::Progressing { reason }
+                | tierui_backends::release_state::Health::Degraded { reason }
+                | tierui_backends::release_state::Health::Unknown { reason },
+            ) => Some(reason),
+            _ => None,
+        };
+        let shown = st.live.as_ref().map(|l| l.line()).unwrap_or_default();
+        if let Some(reason) =
+            reason.filter(|r| !r.is_empty() && !shown.contains(r.trim_start_matches("rollout ")))
+        {
+            let _ = writeln!(out, "  {:<width$}    {reason}", "");
+        }
+    }
+    out
 }
 
 pub fn add_live_json(v: &mut Json, ws: &Workspace, live: &LiveMap) {

@@ -20,6 +20,11 @@ use tierui_core::context::Context;
 const FRAME: Duration = Duration::from_millis(33);
 /// How often the cluster pane asks AWS again on its own.
 const LIVE_EVERY: Duration = Duration::from_secs(300);
+/// How often every release's drift is asked again (changes the watchers do not
+/// see, such as a ConfigMap edited with kubectl). Argo CD refreshes every 3 min.
+const RESYNC_EVERY: Duration = Duration::from_secs(60);
+/// How often the workspace's files are looked at for changes made elsewhere.
+const SOURCES_EVERY: Duration = Duration::from_secs(1);
 
 pub fn session(ctx: &Context) -> Session {
     Session {
@@ -81,6 +86,10 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     for effect in crate::app::update::start(&mut state).effects {
         effects.run(effect, &state);
     }
+    watch_sources(ctx.root.clone(), tx.clone());
+    let mut resync =
+        tokio::time::interval_at(tokio::time::Instant::now() + RESYNC_EVERY, RESYNC_EVERY);
+    resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut slow = tokio::time::interval_at(tokio::time::Instant::now() + LIVE_EVERY, LIVE_EVERY);
     slow.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -144,11 +153,14 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
             () = sleep_opt(wait) => continue,
             _ = ticker.tick(), if state.needs_tick() => Msg::Tick(now_ms()),
             _ = slow.tick() => Msg::RefreshLive,
+            _ = resync.tick() => Msg::Resync,
             () = signals.recv() => {
                 tracing::info!("signal received, quitting");
                 break;
             }
         };
+        // Ages ("3m ago") count from the wall clock.
+        state.now_s = (now_ms() / 1000) as i64;
         let out = update(&mut state, msg);
         dirty |= out.redraw;
         if !dirty {
@@ -176,6 +188,28 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     }
     drop(tui);
     Ok(())
+}
+
+/// Looks at the workspace's files once a second; a change made outside tierui
+/// (an editor, `git pull`) reloads the workspace, which asks every release's
+/// drift again.
+fn watch_sources(root: std::path::PathBuf, tx: mpsc::UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut last: Option<u64> = None;
+        loop {
+            tokio::time::sleep(SOURCES_EVERY).await;
+            let r = root.clone();
+            let Ok(now) =
+                tokio::task::spawn_blocking(move || crate::app::files::fingerprint(&r)).await
+            else {
+                continue;
+            };
+            if last.is_some_and(|l| l != now) && tx.send(Msg::SourcesChanged).is_err() {
+                break;
+            }
+            last = Some(now);
+        }
+    });
 }
 
 /// The effects that need the terminal ($EDITOR, `pulumi up`) run here: suspend,

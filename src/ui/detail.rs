@@ -25,7 +25,15 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) -> usize {
             s.ws.clusters[i].name,
             s.ws.clusters[i].provisioner()
         ),
-        Some(Selection::Release(i)) => format!(" {} ", s.ws.releases[i].title()),
+        Some(Selection::Release(i)) => {
+            let sh = s.shown(i);
+            format!(
+                " {} · {} · {} ",
+                s.ws.releases[i].title(),
+                sh.sync.as_ref().map_or("…", |x| x.word()),
+                sh.health.as_ref().map_or("…", |x| x.word())
+            )
+        }
         None => " Detail ".into(),
     };
     let block = Block::default()
@@ -35,11 +43,16 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) -> usize {
     let inner_h = area.height.saturating_sub(2);
     let mut body = lines(s);
     let count = body.len();
-    let hints = hint_line(s);
+    let hints = hint_line(s, usize::from(area.width.saturating_sub(2)));
     // Keep the hint line pinned at the bottom of the pane.
     let visible = inner_h.saturating_sub(1);
     let start = usize::from(s.detail_scroll).min(body.len().saturating_sub(1));
-    let mut shown: Vec<Line> = body.drain(start..).take(usize::from(visible)).collect();
+    let inner_w = usize::from(area.width.saturating_sub(2));
+    let mut shown: Vec<Line> = body
+        .drain(start..)
+        .take(usize::from(visible))
+        .map(|l| super::text::window(l, usize::from(s.detail_hscroll), inner_w))
+        .collect();
     while shown.len() < usize::from(visible) {
         shown.push(Line::default());
     }
@@ -48,17 +61,55 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) -> usize {
     count
 }
 
-fn hint_line(s: &State) -> Line<'static> {
+/// The keys of the selected item, then the general ones.
+fn hint_line(s: &State, width: usize) -> Line<'static> {
     let t = &s.theme;
     let mut spans = Vec::new();
-    for action in [
+    let item: &[Action] = match s.selection {
+        Some(Selection::Release(_)) if s.focus != Pane::Detail => &[
+            Action::Edit,
+            Action::SetTag,
+            Action::SetReplicas,
+            Action::SetHpaMin,
+            Action::ShowDiff,
+            Action::Apply,
+            Action::Live,
+            Action::LiveAll,
+        ],
+        Some(Selection::Cluster(_)) if s.focus != Pane::Detail => {
+            &[Action::Edit, Action::Live, Action::Walkthrough]
+        }
+        _ => &[Action::ScrollLeft, Action::ScrollRight],
+    };
+    let general = [
         Action::Refresh,
         Action::Filter,
         Action::Command,
         Action::Help,
-    ] {
-        spans.push(Span::styled(s.keymap.hint(action), t.accent()));
-        spans.push(Span::styled(format!(" {}  ", short(action)), t.muted()));
+    ];
+    let key = |action: &Action| match action {
+        Action::ScrollLeft => "h".to_string(),
+        Action::ScrollRight => "l".to_string(),
+        a => s.keymap.hint(*a),
+    };
+    let all: Vec<&Action> = item.iter().chain(general.iter()).collect();
+    let long: usize = all
+        .iter()
+        .map(|a| key(a).chars().count() + short(**a).chars().count() + 3)
+        .sum();
+    if long <= width {
+        for action in all {
+            spans.push(Span::styled(key(action), t.accent()));
+            spans.push(Span::styled(format!(" {}  ", short(*action)), t.muted()));
+        }
+    } else {
+        // Too narrow for words: the keys alone (? names them all).
+        for (n, action) in all.iter().enumerate() {
+            if n == item.len() {
+                spans.push(Span::styled("· ", t.muted()));
+            }
+            spans.push(Span::styled(format!("{} ", key(action)), t.accent()));
+        }
     }
     Line::from(spans)
 }
@@ -69,6 +120,17 @@ fn short(a: Action) -> &'static str {
         Action::Filter => "filter",
         Action::Command => "command",
         Action::Help => "help",
+        Action::Edit => "edit",
+        Action::SetTag => "tag",
+        Action::SetReplicas => "replicas",
+        Action::SetHpaMin => "hpa",
+        Action::ShowDiff => "diff",
+        Action::Apply => "apply",
+        Action::Live => "live",
+        Action::LiveAll => "all clusters",
+        Action::Walkthrough => "walk",
+        Action::ScrollLeft => "←",
+        Action::ScrollRight => "→ scroll",
         _ => a.name(),
     }
 }
@@ -86,7 +148,10 @@ pub fn lines(s: &State) -> Vec<Line<'static>> {
             );
             cluster(&mut out, s, &s.ws.clusters[i], width)
         }
-        Some(Selection::Release(i)) => release(&mut out, s, &s.ws.releases[i]),
+        Some(Selection::Release(i)) => {
+            story(&mut out, s, i);
+            release(&mut out, s, &s.ws.releases[i])
+        }
         None => out.push(Line::styled("Nothing selected.", s.theme.muted())),
     }
     let files = s.selection_files();
@@ -394,6 +459,76 @@ fn pulumi_cluster(out: &mut Vec<Line<'static>>, t: &Theme, p: &PulumiStack) {
             ));
         }
     }
+}
+
+/// The release's live story first: sync (each changed object with its paths),
+/// health, what runs (ready pods, HPA with its replica history, a rollout) and
+/// the last change to its objects.
+fn story(out: &mut Vec<Line<'static>>, s: &State, i: usize) {
+    use tierui_backends::release_state::Sync;
+    let t = &s.theme;
+    let sh = s.shown(i);
+    let label = |name: &str| Span::styled(format!("{name:<10} "), t.muted());
+    match &sh.sync {
+        None => out.push(Line::from(vec![
+            label("sync"),
+            Span::styled("asking the cluster (server-side dry run)…", t.muted()),
+        ])),
+        Some(Sync::OutOfSync { objects }) => {
+            out.push(Line::from(vec![
+                label("sync"),
+                Span::styled(
+                    format!(
+                        "OutOfSync: {} object{}",
+                        objects.len(),
+                        if objects.len() == 1 { "" } else { "s" }
+                    ),
+                    super::navigator::sync_style(t, sh.sync.as_ref().unwrap_or(&Sync::InSync)),
+                ),
+                Span::styled("  (D shows the diff)", t.muted()),
+            ]));
+            for o in objects {
+                out.push(Line::raw(format!("           {}", o.short())));
+            }
+        }
+        Some(x) => out.push(Line::from(vec![
+            label("sync"),
+            Span::styled(x.sentence(), super::navigator::sync_style(t, x)),
+        ])),
+    }
+    match &sh.health {
+        Some(h) => out.push(Line::from(vec![
+            label("health"),
+            Span::styled(h.sentence(), super::navigator::health_style(t, h)),
+        ])),
+        None if sh.sync.is_some() => out.push(Line::from(vec![
+            label("health"),
+            Span::styled("watching the cluster…", t.muted()),
+        ])),
+        None => {}
+    }
+    if let Some(live) = &sh.live {
+        let mut line = live.line();
+        let spark = crate::app::monitor::sparkline(&sh.history, 24);
+        if live.hpa.is_some() && !spark.is_empty() {
+            // The chart follows the HPA's part.
+            line = match line.find(" · rollout") {
+                Some(at) => format!("{} {spark}{}", &line[..at], &line[at..]),
+                None => format!("{line} {spark}"),
+            };
+        }
+        out.push(Line::from(vec![label("live"), Span::raw(line)]));
+    }
+    if sh.last_change.is_some() {
+        out.push(Line::from(vec![
+            label("changed"),
+            Span::raw(crate::app::releases::change_text(
+                s,
+                sh.last_change.as_ref(),
+            )),
+        ]));
+    }
+    out.push(Line::default());
 }
 
 fn release(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {

@@ -9,10 +9,13 @@ pub mod help;
 pub mod live_view;
 pub mod navigator;
 pub mod problems;
+pub mod releases_view;
 pub mod statusbar;
 pub mod text;
 pub mod walkthrough_view;
 
+#[cfg(test)]
+mod states_tests;
 #[cfg(test)]
 pub mod tests;
 
@@ -59,6 +62,9 @@ pub fn draw(f: &mut Frame, s: &State) -> Drawn {
         }
         Screen::Live(v) => {
             live_view::draw(f, body, s, v);
+        }
+        Screen::Releases(v) => {
+            releases_view::draw(f, body, s, v);
         }
     }
     bottom::draw(f, l.bottom, s);

@@ -274,7 +274,7 @@ fn teardown_key_asks_first_naming_what_goes_and_the_ids_on_request() {
 }
 
 /// Live state of the demo clusters from a seeded sandbox world, with optional faults.
-fn sandbox_live(s: &mut State, faults: Vec<tierui_backends::sandbox::world::Fault>) {
+pub fn sandbox_live(s: &mut State, faults: Vec<tierui_backends::sandbox::world::Fault>) {
     use tierui_backends::sandbox::{Clock, SandboxCloud, seed, world::World};
     let mut world = World::new(tierui_backends::sandbox::clusters::SEED);
     seed::seed(&mut world, &s.ws, 1_700_000_000_000);

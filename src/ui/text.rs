@@ -77,3 +77,83 @@ mod wrap_tests {
         assert_eq!(super::wrap("", 10), vec![""]);
     }
 }
+
+/// The columns `[from, from + width)` of a line, styles kept; a line cut on
+/// either side shows `…` there, so nothing is hidden without a sign.
+pub fn window(
+    line: ratatui::text::Line<'static>,
+    from: usize,
+    width: usize,
+) -> ratatui::text::Line<'static> {
+    use ratatui::text::Span;
+    use unicode_width::UnicodeWidthChar as _;
+    let total: usize = line.spans.iter().map(|s| s.content.width()).sum();
+    if from == 0 && total <= width {
+        return line;
+    }
+    let mut out: Vec<Span<'static>> = Vec::new();
+    let mut col = 0usize;
+    let end = from + width;
+    for span in &line.spans {
+        let mut text = String::new();
+        for ch in span.content.chars() {
+            let w = ch.width().unwrap_or(0);
+            if col >= from && col + w <= end {
+                text.push(ch);
+            }
+            col += w;
+        }
+        if !text.is_empty() {
+            out.push(Span::styled(text, span.style));
+        }
+    }
+    let mut l = ratatui::text::Line::from(out).style(line.style);
+    // Mark the cut edges.
+    if from > 0 && total > 0 {
+        replace_edge(&mut l, true);
+    }
+    if total > end {
+        replace_edge(&mut l, false);
+    }
+    l
+}
+
+/// Puts `…` in place of the first (or last) character of a line.
+fn replace_edge(l: &mut ratatui::text::Line<'static>, first: bool) {
+    let spans = &mut l.spans;
+    let idx = if first {
+        spans.iter().position(|s| !s.content.is_empty())
+    } else {
+        spans.iter().rposition(|s| !s.content.is_empty())
+    };
+    let Some(i) = idx else { return };
+    let text = spans[i].content.to_string();
+    let mut chars: Vec<char> = text.chars().collect();
+    if first {
+        chars[0] = '…';
+    } else if let Some(c) = chars.last_mut() {
+        *c = '…';
+    }
+    spans[i].content = chars.into_iter().collect::<String>().into();
+}
+
+#[cfg(test)]
+mod window_tests {
+    use ratatui::text::Line;
+
+    fn text(l: &Line) -> String {
+        l.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    #[test]
+    fn cut_edges_are_marked() {
+        let l = Line::from("organization/eks-foundation/day");
+        assert_eq!(
+            text(&super::window(l.clone(), 0, 40)),
+            "organization/eks-foundation/day"
+        );
+        assert_eq!(text(&super::window(l.clone(), 0, 10)), "organizat…");
+        assert_eq!(text(&super::window(l.clone(), 13, 10)), "…ks-found…");
+        assert_eq!(text(&super::window(l, 25, 10)), "…n/day");
+    }
+}

@@ -17,6 +17,7 @@ pub mod cluster;
 pub mod kube;
 pub mod programs;
 pub mod release;
+pub mod release_state;
 pub mod sandbox;
 pub mod tools;
 pub mod walkthrough;

@@ -96,6 +96,8 @@ pub struct Drift {
     /// Objects the server refused in the dry run, with its message.
     pub refused: Vec<(String, String)>,
     pub notes: Vec<String>,
+    /// The newest spec write among the live objects (managedFields).
+    pub last_change: Option<crate::release_state::LastChange>,
 }
 
 /// Desired (as the server would store it, through a dry-run apply) against live.
@@ -106,8 +108,19 @@ pub async fn drift(
     tools: desired::Tools,
 ) -> Result<Drift, String> {
     let (desired, notes) = desired_objects(ws, r, tools)?;
-    let outcomes = apply::apply(client, &desired, &r.namespace, true).await;
-    Ok(drift_of(&outcomes, desired, &r.namespace, notes))
+    Ok(drift_of_desired(client, desired, notes, &r.namespace).await)
+}
+
+/// The drift of objects already rendered (by [`desired_objects`], which may
+/// run a program and so belongs off an async thread).
+pub async fn drift_of_desired(
+    client: &kube::Client,
+    desired: Vec<Json>,
+    notes: Vec<String>,
+    namespace: &str,
+) -> Drift {
+    let outcomes = apply::apply(client, &desired, namespace, true).await;
+    drift_of(&outcomes, desired, namespace, notes)
 }
 
 fn drift_of(outcomes: &[Outcome], desired: Vec<Json>, ns: &str, notes: Vec<String>) -> Drift {
@@ -129,6 +142,7 @@ fn drift_of(outcomes: &[Outcome], desired: Vec<Json>, ns: &str, notes: Vec<Strin
         }
     }
     Drift {
+        last_change: crate::release_state::last_change(&live),
         report: diff_objects(&live, &after, ns),
         desired,
         refused,

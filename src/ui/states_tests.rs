@@ -1,0 +1,313 @@
+//! The home screen with releases in every sync and health state, at the three
+//! sizes operators use, and the `:releases` table.
+
+use tierui_backends::kube::rows::{DeploymentRow, HpaRow, MetricRow, PodRow};
+use tierui_backends::kube::watch::{Change, Update};
+use tierui_backends::release_state::{Changed, LastChange, Sync, Workloads};
+
+use super::tests::{demo_state, press, render, sandbox_live};
+use crate::app::monitor::{Tracked, key_of};
+use crate::app::state::State;
+
+fn dep(ns: &str, name: &str, image: &str, updated: i32, available: i32) -> DeploymentRow {
+    DeploymentRow {
+        namespace: ns.into(),
+        name: name.into(),
+        desired: 3,
+        updated,
+        ready: available,
+        available,
+        total: 3,
+        image: image.into(),
+        conditions: vec![],
+        complete: updated == 3 && available == 3,
+    }
+}
+
+fn pod(ns: &str, name: &str, owner: &str, status: &str) -> PodRow {
+    PodRow {
+        namespace: ns.into(),
+        name: name.into(),
+        ready: u32::from(status == "Running"),
+        containers: 1,
+        status: status.into(),
+        restarts: 0,
+        created: None,
+        node: String::new(),
+        owner: owner.into(),
+        image: String::new(),
+    }
+}
+
+fn hpa(ns: &str, name: &str, current: i32, desired: i32) -> HpaRow {
+    HpaRow {
+        namespace: ns.into(),
+        name: name.into(),
+        target: format!("Deployment/{name}"),
+        min: 3,
+        max: 10,
+        current,
+        desired,
+        metrics: vec![MetricRow {
+            kind: "Resource".into(),
+            name: "cpu".into(),
+            current: "71%".into(),
+            target: "60%".into(),
+        }],
+        conditions: vec![],
+        last_scale: None,
+    }
+}
+
+/// Puts a release in a state: its drift's sync and the rows its namespace has.
+fn put(
+    s: &mut State,
+    service: &str,
+    env: Option<&str>,
+    sync: Sync,
+    rows: (Vec<DeploymentRow>, Vec<PodRow>, Vec<HpaRow>),
+) {
+    let r =
+        s.ws.releases
+            .iter()
+            .find(|r| r.service == service && r.environment.as_deref() == env)
+            .unwrap()
+            .clone();
+    let t = Tracked {
+        sync: Some(sync),
+        workloads: Some(Workloads {
+            namespace: r.namespace.clone(),
+            deployments: vec![service.into()],
+            hpas: vec![service.into()],
+        }),
+        last_change: Some(LastChange {
+            at: "2026-12-03T10:00:00Z".into(),
+            manager: "tierui".into(),
+            operation: "Apply".into(),
+        }),
+        ..Default::default()
+    };
+    s.states.insert(key_of(&r), t);
+    let key = (r.cluster.clone().unwrap(), r.namespace.clone());
+    let pane = s.monitor.entry(key.clone()).or_insert_with(|| {
+        crate::app::live::ClusterPane::new(
+            key.0.clone(),
+            tierui_backends::kube::watch::Scope {
+                namespace: Some(key.1.clone()),
+                selector: None,
+            },
+        )
+    });
+    let (d, p, h) = rows;
+    for row in d {
+        pane.apply(Update::Deployments(Change::Upsert { row }), 0);
+    }
+    for row in p {
+        pane.apply(Update::Pods(Change::Upsert { row }), 0);
+    }
+    for (at, row) in h.into_iter().enumerate() {
+        pane.apply(Update::Hpas(Change::Upsert { row }), at as i64);
+    }
+    pane.apply(Update::Deployments(Change::Listed), 0);
+    pane.apply(Update::Pods(Change::Listed), 0);
+    pane.apply(Update::Hpas(Change::Listed), 0);
+}
+
+/// day-service dev in sync and healthy; production out of sync and rolling
+/// out; dusk-service crash-looping; dawn-service missing (dawn does not exist).
+pub fn every_state() -> (tempfile::TempDir, State) {
+    let (dir, mut s) = demo_state("default");
+    sandbox_live(&mut s, vec![]);
+    s.now_s = 1_796_292_300; // 2026-12-03T10:05:00Z
+    let ok = |ns: &str, n: &str| {
+        (
+            vec![dep(ns, n, "ghcr.io/example/day-service:v1.3.0-rc.1", 3, 3)],
+            (0..3)
+                .map(|i| {
+                    pod(
+                        ns,
+                        &format!("{n}-7d9f8-{i}"),
+                        &format!("{n}-7d9f8"),
+                        "Running",
+                    )
+                })
+                .collect(),
+            vec![hpa(ns, n, 3, 3)],
+        )
+    };
+    put(
+        &mut s,
+        "day-service",
+        Some("dev"),
+        Sync::InSync,
+        ok("day-service-dev", "day-service"),
+    );
+    put(
+        &mut s,
+        "day-service",
+        Some("production"),
+        Sync::OutOfSync {
+            objects: vec![Changed {
+                object: "Deployment/day-service".into(),
+                change: "changed".into(),
+                paths: vec!["spec.template.spec.containers[name=day-service].image".into()],
+            }],
+        },
+        (
+            vec![dep(
+                "day-service",
+                "day-service",
+                "ghcr.io/example/day-service:v1.2.4",
+                2,
+                3,
+            )],
+            ok("day-service", "day-service").1,
+            vec![
+                hpa("day-service", "day-service", 4, 4),
+                hpa("day-service", "day-service", 4, 5),
+            ],
+        ),
+    );
+    put(
+        &mut s,
+        "dusk-service",
+        Some("production"),
+        Sync::InSync,
+        (
+            vec![dep(
+                "dusk-service",
+                "dusk-service",
+                "ghcr.io/example/dusk-service:v2.6.0-rc.1",
+                3,
+                2,
+            )],
+            vec![
+                pod(
+                    "dusk-service",
+                    "dusk-service-5c8d7-a",
+                    "dusk-service-5c8d7",
+                    "Running",
+                ),
+                pod(
+                    "dusk-service",
+                    "dusk-service-6f64c-b",
+                    "dusk-service-6f64c",
+                    "CrashLoopBackOff",
+                ),
+            ],
+            vec![hpa("dusk-service", "dusk-service", 3, 3)],
+        ),
+    );
+    (dir, s)
+}
+
+#[test]
+fn home_screen_shows_every_state_at_three_sizes() {
+    for (w, h) in [(80, 24), (120, 40), (200, 60)] {
+        let (_dir, mut s) = every_state();
+        // The out-of-sync, rolling-out release selected: its story on top.
+        press(&mut s, "\tj");
+        insta::assert_snapshot!(
+            format!("states_home_{w}x{h}"),
+            render(&mut s, w, h).backend()
+        );
+    }
+}
+
+#[test]
+fn states_in_words_where_they_are_read() {
+    let (_dir, mut s) = every_state();
+    let text = |s: &mut State, w, h| format!("{:?}", render(s, w, h).backend());
+    press(&mut s, "\tj");
+    let screen = text(&mut s, 200, 60);
+    assert!(screen.contains("day-service · production · OutOfSync · Progressing"));
+    assert!(
+        screen.contains(
+            "Deployment/day-service ~spec.template.spec.containers[name=day-service].image"
+        )
+    );
+    assert!(screen.contains("3/3 ready · HPA 4 → 5 (cpu 71%/60%)"));
+    assert!(screen.contains("rollout v1.2.4 2/3 updated"));
+    assert!(screen.contains("5m ago by tierui"));
+    press(&mut s, "jj");
+    let screen = text(&mut s, 200, 60);
+    assert!(screen.contains("Degraded: CrashLoopBackOff (1 pod, e.g. dusk-service-6f64c-b)"));
+    press(&mut s, "k");
+    // dawn does not exist: its release is missing, not unknown.
+    let screen = text(&mut s, 200, 60);
+    assert!(screen.contains("dawn-service · Missing · Missing"));
+}
+
+#[test]
+fn filters_by_state_and_the_releases_table() {
+    let (_dir, mut s) = every_state();
+    for (filter, want) in [
+        ("sync:out", vec!["day-service production"]),
+        ("health:degraded", vec!["dusk-service production"]),
+        ("health:prog", vec!["day-service production"]),
+        ("sync:missing", vec!["dawn-service"]),
+        (
+            "cluster:dusk",
+            vec!["day-service dev", "dusk-service production"],
+        ),
+        (
+            "cluster:dusk sync:in health:healthy",
+            vec!["day-service dev"],
+        ),
+        ("mgr:kubectl dusk", vec!["dusk-service production"]),
+    ] {
+        s.filter = filter.into();
+        let got: Vec<String> = s
+            .visible_releases()
+            .into_iter()
+            .map(|i| {
+                let r = &s.ws.releases[i];
+                format!("{} {}", r.service, r.environment.as_deref().unwrap_or(""))
+                    .trim()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(got, want, "filter {filter}");
+    }
+    s.filter.clear();
+    press(&mut s, ":releases\n");
+    insta::assert_snapshot!(
+        "states_releases_table_120x20",
+        render(&mut s, 120, 20).backend()
+    );
+    // S sorts by sync (out of sync first), H by health (degraded first).
+    press(&mut s, "S");
+    let first = |s: &State| match &s.screen {
+        crate::app::state::Screen::Releases(v) => {
+            let r = &crate::app::releases::rows(s, v)[0];
+            format!("{} {}", r.service, r.env)
+        }
+        _ => String::new(),
+    };
+    assert_eq!(first(&s), "day-service production");
+    press(&mut s, "H");
+    assert_eq!(first(&s), "dusk-service production");
+    // Enter goes to that release on the home screen.
+    press(&mut s, "\n");
+    assert!(matches!(s.screen, crate::app::state::Screen::Home));
+    assert_eq!(
+        s.selected_release().map(|r| r.service.as_str()),
+        Some("dusk-service")
+    );
+}
+
+#[test]
+fn the_detail_pane_scrolls_sideways_to_what_it_cut() {
+    let (_dir, mut s) = every_state();
+    press(&mut s, "\tj\n");
+    let screen = format!("{:?}", render(&mut s, 80, 24).backend());
+    assert!(
+        !screen.contains("[name=day-service].image"),
+        "cut at 80 columns"
+    );
+    press(&mut s, "llllll");
+    let screen = format!("{:?}", render(&mut s, 80, 24).backend());
+    assert!(screen.contains("image"), "reached by scrolling: {screen}");
+    press(&mut s, "hhhhhh");
+    assert_eq!(s.detail_hscroll, 0);
+}
