@@ -188,3 +188,68 @@ fn missing_workspace_dir_is_a_clear_error() {
         "tierui: --workspace /nonexistent/foundation: no such folder"
     );
 }
+
+/// `status --live`: each release's sync and health from its cluster (the
+/// sandbox's simulated clusters, reached over HTTP by the same client as a
+/// real cluster), and `--strict` for CI.
+#[test]
+fn live_status_carries_every_release_sync_and_health() {
+    let sb = Sandbox::new();
+    let empty = tempfile::tempdir().unwrap();
+    let (code, json, text) = status(&sb, empty.path(), &["--live"]);
+    assert_eq!(code, 0, "without --strict the states do not fail: {text}");
+    let release = |json: &Value, service: &str| -> Value {
+        json["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| {
+                r["service"] == service
+                    && (r["environment"] == "production" || r["environment"].is_null())
+            })
+            .cloned()
+            .unwrap()
+    };
+    for service in ["day-service", "dusk-service"] {
+        let r = release(&json, service);
+        assert_eq!(r["sync"]["word"], "Synced", "{r}");
+        assert_eq!(r["sync"]["state"], "in_sync", "{r}");
+        // Fresh simulated pods may still be starting.
+        let health = r["health"]["word"].as_str().unwrap();
+        assert!(["Healthy", "Progressing"].contains(&health), "{r}");
+        assert!(r["live"]["desired"].as_i64().unwrap() >= 3, "{r}");
+        assert_eq!(r["lastChange"]["manager"], "tierui", "{r}");
+    }
+    // dawn does not exist: its release is missing, and --strict says so.
+    let dawn = release(&json, "dawn-service");
+    assert_eq!(dawn["sync"]["word"], "Missing", "{dawn}");
+    assert_eq!(dawn["health"]["word"], "Missing", "{dawn}");
+    let (code, _, _) = status(&sb, empty.path(), &["--strict"]);
+    assert_eq!(code, 1, "--strict fails on a missing release");
+
+    // An edit on disk: out of sync, naming the object and the path.
+    let file = sb.state().join("demo/foundation/k8s/dusk/deployment.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("dusk-service:v2.4.1", "dusk-service:v2.5.0")).unwrap();
+    let (_, json, _) = status(&sb, empty.path(), &["--live"]);
+    let dusk = release(&json, "dusk-service");
+    assert_eq!(dusk["sync"]["word"], "OutOfSync", "{dusk}");
+    assert_eq!(dusk["sync"]["objects"][0]["object"], "Deployment/dusk-service");
+    assert_eq!(
+        dusk["sync"]["objects"][0]["paths"][0],
+        "spec.template.spec.containers[name=dusk-service].image"
+    );
+    // The text form lists it under RELEASES (live).
+    let out = sb
+        .command()
+        .current_dir(empty.path())
+        .args(["status", "--live"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("RELEASES (live)"), "{text}");
+    assert!(
+        text.contains("~1 OutOfSync") && text.contains("Deployment/dusk-service ~spec.template"),
+        "{text}"
+    );
+}
