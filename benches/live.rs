@@ -17,10 +17,12 @@
 //! LIVE_BENCH_SECS (60, the side-by-side window).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tierui_sim::{SimConfig, SimHandle, start};
+
+mod common;
+use common::{InPty, cpu_ticks, field, status_kib, wait_log};
 
 fn tierui() -> &'static str {
     env!("CARGO_BIN_EXE_tierui")
@@ -38,130 +40,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
         return f64::NAN;
     }
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-/// user+system CPU ticks (1/100 s) of a process.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-}
-
-/// A field of /proc/<pid>/status in KiB (VmHWM: peak RSS, VmRSS: now).
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// A program in a tmux window of 160x50 (a terminal that answers queries such as
-/// the cursor position, which kdash needs), on a private tmux server. The
-/// program writes its pid first so /proc can be read.
-struct InPty {
-    session: String,
-    pid: u32,
-}
-
-const TMUX_SOCKET: &str = "tierui-bench";
-
-fn tmux(args: &[&str]) -> std::process::ExitStatus {
-    Command::new("tmux")
-        .args(["-L", TMUX_SOCKET])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("tmux is needed")
-}
-
-impl InPty {
-    fn start(cmd: &str, envs: &[(&str, String)], pidfile: &Path) -> InPty {
-        let _ = std::fs::remove_file(pidfile);
-        let session = pidfile
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "bench".into());
-        let env: Vec<String> = envs.iter().map(|(k, v)| format!("{k}='{v}'")).collect();
-        let line = format!(
-            "echo $$ > '{}'; exec env {} {cmd}",
-            pidfile.display(),
-            env.join(" ")
-        );
-        let ok = tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "160",
-            "-y",
-            "50",
-            &line,
-        ]);
-        assert!(ok.success(), "tmux new-session failed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let pid = loop {
-            if let Some(pid) = std::fs::read_to_string(pidfile)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-            {
-                break pid;
-            }
-            assert!(Instant::now() < deadline, "{cmd} did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        InPty { session, pid }
-    }
-
-    fn type_text(&mut self, text: &str) {
-        let ok = tmux(&["send-keys", "-t", &self.session, "-l", text]);
-        assert!(ok.success(), "tmux send-keys failed");
-    }
-
-    fn enter(&mut self) {
-        tmux(&["send-keys", "-t", &self.session, "Enter"]);
-    }
-
-    fn stop(self) {
-        let _ = Command::new("kill").arg(self.pid.to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Path::new(&format!("/proc/{}", self.pid)).exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        tmux(&["kill-session", "-t", &self.session]);
-    }
-}
-
-/// Waits until the log has a line containing `what`; returns that line.
-fn wait_log(log: &Path, what: &str, timeout: Duration) -> String {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(l) = text.lines().find(|l| l.contains(what)) {
-            return l.to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {what:?} in {} within {timeout:?}:\n{text}",
-            log.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn field(line: &str, name: &str) -> Option<f64> {
-    line.split(&format!("{name}="))
-        .nth(1)?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// A workspace with one cluster whose kube context points at the simulator.

@@ -39,7 +39,11 @@ fn states_follow_edits_applies_and_failures() {
     // An edit made outside tierui: out of sync within a second or two.
     let file = sb.state().join("demo/foundation/k8s/dusk/deployment.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("dusk-service:v2.4.1", "dusk-service:v2.5.0")).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("dusk-service:v2.4.1", "dusk-service:v2.5.0"),
+    )
+    .unwrap();
     let edited = Instant::now();
     t.wait_for("dusk-service out of sync", Duration::from_secs(20), |s| {
         row(s, "dusk-service", "production").contains("~1")
@@ -54,7 +58,9 @@ fn states_follow_edits_applies_and_failures() {
     // Apply: progressing while it rolls out, then in sync and healthy.
     t.send(&["a"]);
     t.wait_text("press a again to apply");
-    t.wait_for("the drift", Duration::from_secs(60), |s| !s.contains("drift …"));
+    t.wait_for("the drift", Duration::from_secs(60), |s| {
+        !s.contains("drift …")
+    });
     t.send(&["a"]);
     t.wait_text("y applies");
     t.send(&["y"]);
@@ -70,13 +76,19 @@ fn states_follow_edits_applies_and_failures() {
 
     // A release candidate that crashes on start: degraded, with the reason.
     let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("dusk-service:v2.5.0", "dusk-service:v2.6.0-rc.1")).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("dusk-service:v2.5.0", "dusk-service:v2.6.0-rc.1"),
+    )
+    .unwrap();
     t.wait_for("out of sync again", Duration::from_secs(20), |s| {
         row(s, "dusk-service", "production").contains("~1")
     });
     t.send(&["a"]);
     t.wait_text("press a again to apply");
-    t.wait_for("the drift", Duration::from_secs(60), |s| !s.contains("drift …"));
+    t.wait_for("the drift", Duration::from_secs(60), |s| {
+        !s.contains("drift …")
+    });
     t.send(&["a"]);
     t.wait_text("y applies");
     t.send(&["y"]);
@@ -85,7 +97,10 @@ fn states_follow_edits_applies_and_failures() {
     let degraded = t.wait_for("degraded", Duration::from_secs(120), |s| {
         s.contains("Degraded: CrashLoopBackOff")
     });
-    assert!(row(&degraded, "dusk-service", "production").contains("✗"), "{degraded}");
+    assert!(
+        row(&degraded, "dusk-service", "production").contains("✗"),
+        "{degraded}"
+    );
     // The filter finds it by state.
     t.send(&["/"]);
     t.send(&["-l", "health:degraded"]);

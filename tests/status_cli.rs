@@ -230,11 +230,18 @@ fn live_status_carries_every_release_sync_and_health() {
     // An edit on disk: out of sync, naming the object and the path.
     let file = sb.state().join("demo/foundation/k8s/dusk/deployment.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("dusk-service:v2.4.1", "dusk-service:v2.5.0")).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("dusk-service:v2.4.1", "dusk-service:v2.5.0"),
+    )
+    .unwrap();
     let (_, json, _) = status(&sb, empty.path(), &["--live"]);
     let dusk = release(&json, "dusk-service");
     assert_eq!(dusk["sync"]["word"], "OutOfSync", "{dusk}");
-    assert_eq!(dusk["sync"]["objects"][0]["object"], "Deployment/dusk-service");
+    assert_eq!(
+        dusk["sync"]["objects"][0]["object"],
+        "Deployment/dusk-service"
+    );
     assert_eq!(
         dusk["sync"]["objects"][0]["paths"][0],
         "spec.template.spec.containers[name=dusk-service].image"

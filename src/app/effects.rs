@@ -477,7 +477,7 @@ impl Effects {
                     }
                 };
                 let scope = Scope {
-                    namespace: Some(ns.clone()),
+                    namespace: (!ns.is_empty()).then(|| ns.clone()),
                     selector: None,
                 };
                 let sink: tierui_backends::kube::watch::Sink = Arc::new(move |update| {

@@ -47,12 +47,14 @@ pub struct Shown {
     pub last_change: Option<LastChange>,
 }
 
-/// (cluster, namespace) pairs the releases run in.
+/// The clusters the releases run on, each watched once across all namespaces
+/// (namespace ""): a watcher per release namespace would be hundreds of streams
+/// in a large workspace.
 fn targets(s: &State) -> Vec<(String, String)> {
     let mut t: Vec<(String, String)> =
         s.ws.releases
             .iter()
-            .filter_map(|r| Some((r.cluster.clone()?, r.namespace.clone())))
+            .filter_map(|r| Some((r.cluster.clone()?, String::new())))
             .collect();
     t.sort();
     t.dedup();
@@ -75,7 +77,7 @@ pub fn start(s: &mut State) -> Vec<Effect> {
             ClusterPane::new(
                 c.clone(),
                 Scope {
-                    namespace: Some(ns.clone()),
+                    namespace: (!ns.is_empty()).then(|| ns.clone()),
                     selector: None,
                 },
             )
@@ -171,12 +173,12 @@ pub fn update(s: &mut State, cluster: &str, namespace: &str, u: Update) -> Outco
     pane.failed = None;
     pane.apply(u, now);
     let mut effects = Vec::new();
-    if let Some((kind, name)) = changed {
+    if let Some((kind, ns, name)) = changed {
         let hit: Vec<usize> =
             s.ws.releases
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.cluster.as_deref() == Some(cluster) && r.namespace == namespace)
+                .filter(|(_, r)| r.cluster.as_deref() == Some(cluster) && r.namespace == ns)
                 .filter(|(_, r)| {
                     s.states
                         .get(&key_of(r))
@@ -201,23 +203,30 @@ pub fn update(s: &mut State, cluster: &str, namespace: &str, u: Update) -> Outco
 
 /// The kind and name of a Deployment or HPA whose spec (image, replicas, HPA
 /// bounds) this update changes, or that it creates or deletes.
-fn spec_changed(p: &ClusterPane, u: &Update) -> Option<(&'static str, String)> {
+fn spec_changed(p: &ClusterPane, u: &Update) -> Option<(&'static str, String, String)> {
     match u {
         Update::Deployments(Change::Upsert { row }) => {
             let old = p
                 .deployments
                 .get(&(row.namespace.clone(), row.name.clone()));
             (old.is_none_or(|o| o.image != row.image || o.desired != row.desired))
-                .then(|| ("Deployment", row.name.clone()))
+                .then(|| ("Deployment", row.namespace.clone(), row.name.clone()))
         }
-        Update::Deployments(Change::Delete { name, .. }) => Some(("Deployment", name.clone())),
+        Update::Deployments(Change::Delete { namespace, name }) => {
+            Some(("Deployment", namespace.clone(), name.clone()))
+        }
         Update::Hpas(Change::Upsert { row }) => {
             let old = p.hpas.get(&(row.namespace.clone(), row.name.clone()));
-            (old.is_none_or(|o| o.min != row.min || o.max != row.max))
-                .then(|| ("HorizontalPodAutoscaler", row.name.clone()))
+            (old.is_none_or(|o| o.min != row.min || o.max != row.max)).then(|| {
+                (
+                    "HorizontalPodAutoscaler",
+                    row.namespace.clone(),
+                    row.name.clone(),
+                )
+            })
         }
-        Update::Hpas(Change::Delete { name, .. }) => {
-            Some(("HorizontalPodAutoscaler", name.clone()))
+        Update::Hpas(Change::Delete { namespace, name }) => {
+            Some(("HorizontalPodAutoscaler", namespace.clone(), name.clone()))
         }
         _ => None,
     }
@@ -270,9 +279,8 @@ impl State {
         let t = self.states.get(&key_of(r));
         let sync = t.and_then(|t| t.sync.clone());
         let last_change = t.and_then(|t| t.last_change.clone());
-        let pane = self
-            .monitor
-            .get(&(cluster.to_string(), r.namespace.clone()));
+        // One watcher per cluster, across namespaces.
+        let pane = self.monitor.get(&(cluster.to_string(), String::new()));
         let (health, live, history) = match (&sync, t.and_then(|t| t.workloads.as_ref()), pane) {
             (Some(Sync::Unknown { reason }), _, _) => (
                 Some(Health::Unknown {

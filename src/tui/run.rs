@@ -100,6 +100,8 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     let mut key_at: Option<Instant> = None;
     // A live view's watchers started at: logged when its first full table is drawn.
     let mut watching: Option<(u64, Instant)> = None;
+    // Logged once: when every release's sync and health is first known.
+    let mut states_known = state.ws.releases.is_empty();
     loop {
         let due = match (key_at, last_frame) {
             (Some(_), _) | (None, None) => Instant::now(),
@@ -163,6 +165,10 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
         state.now_s = (now_ms() / 1000) as i64;
         let out = update(&mut state, msg);
         dirty |= out.redraw;
+        if !states_known && all_states_known(&state) {
+            states_known = true;
+            tracing::info!(target: "perf", ms = started.elapsed().as_secs_f64() * 1000.0, releases = state.ws.releases.len(), "release states: all known");
+        }
         if !dirty {
             // A key that changed nothing has no frame to wait for.
             key_at = None;
@@ -188,6 +194,13 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     }
     drop(tui);
     Ok(())
+}
+
+fn all_states_known(s: &State) -> bool {
+    (0..s.ws.releases.len()).all(|i| {
+        let sh = s.shown(i);
+        sh.sync.is_some() && sh.health.is_some()
+    })
 }
 
 /// Looks at the workspace's files once a second; a change made outside tierui

@@ -88,12 +88,12 @@ fn put(
         ..Default::default()
     };
     s.states.insert(key_of(&r), t);
-    let key = (r.cluster.clone().unwrap(), r.namespace.clone());
+    let key = (r.cluster.clone().unwrap(), String::new());
     let pane = s.monitor.entry(key.clone()).or_insert_with(|| {
         crate::app::live::ClusterPane::new(
             key.0.clone(),
             tierui_backends::kube::watch::Scope {
-                namespace: Some(key.1.clone()),
+                namespace: None,
                 selector: None,
             },
         )

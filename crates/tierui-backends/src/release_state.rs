@@ -578,6 +578,8 @@ async fn rows(client: &kube::Client, ns: &str) -> Result<Rows, String> {
 }
 
 #[cfg(test)]
+// Slices of one cloned object read more plainly in these tables than from_ref.
+#[allow(clippy::cloned_ref_to_slice_refs)]
 mod tests {
     use super::*;
     use tierui_core::render::diff::diff_objects;
