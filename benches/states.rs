@@ -3,17 +3,22 @@
 //! process uses once they are (only watchers, the once-a-second look at the
 //! files and the once-a-minute drift remain).
 //!
-//! Two workspaces, each in the sandbox (the simulated clusters run in the same
-//! process, so their controllers' CPU is part of the figure):
-//! - the bundled demo (4 releases);
+//! Two workspaces, each against simulated clusters (day and dusk) that run in
+//! this bench's process with every release's objects already applied, reached
+//! by tierui through a kubeconfig as real clusters are — so the figures are
+//! tierui's own, not the clusters':
+//! - the bundled demo (4 releases; dawn has no context, so its release is
+//!   Unknown — still a known state);
 //! - the demo plus 300 generated kubectl releases (100 services × 3
 //!   environments, on the day and dusk clusters; written by this bench, not
-//!   committed), whose objects the sandbox seeds into its clusters.
+//!   committed).
 //!
 //! Environment: STATES_BENCH_IDLE_SECS (30, the CPU window).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use tierui_sim::{SimConfig, SimHandle, start};
 
 mod common;
 use common::{InPty, cpu_ticks, field, status_kib, wait_log};
@@ -62,20 +67,73 @@ struct Figures {
     rss_mib: f64,
 }
 
-fn run(dir: &Path, tag: &str, args: &str) -> Figures {
+/// The day and dusk clusters with every release of theirs applied, and a
+/// kubeconfig with a context for each.
+fn clusters(
+    rt: &tokio::runtime::Runtime,
+    ws: &Path,
+    dir: &Path,
+    tag: &str,
+) -> (Vec<SimHandle>, PathBuf) {
+    let model = tierui_core::workspace::load(ws);
+    let mut sims = Vec::new();
+    let mut kube = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
+    for name in ["day", "dusk"] {
+        let sim = rt
+            .block_on(start(SimConfig {
+                cluster_name: name.into(),
+                objects: tierui_backends::sandbox::clusters::releases_on(&model, name),
+                ..SimConfig::default()
+            }))
+            .expect("simulator");
+        kube.push_str(&format!(
+            "- name: {name}\n  cluster:\n    server: {}\n",
+            sim.url()
+        ));
+        sims.push(sim);
+    }
+    kube.push_str("users:\n- name: bench\n  user: {}\ncontexts:\n");
+    for name in ["day", "dusk"] {
+        kube.push_str(&format!(
+            "- name: {name}\n  context:\n    cluster: {name}\n    user: bench\n"
+        ));
+    }
+    kube.push_str("current-context: day\n");
+    let path = dir.join(format!("kubeconfig-{tag}"));
+    std::fs::write(&path, kube).expect("kubeconfig");
+    (sims, path)
+}
+
+fn run(dir: &Path, tag: &str, ws: &Path) -> Figures {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (sims, kubeconfig) = clusters(&rt, ws, dir, tag);
+    // Let the clusters start their pods before tierui looks.
+    std::thread::sleep(Duration::from_secs(5));
     let state = dir.join(format!("state-{tag}"));
     let log = state.join("tierui.log");
-    let mut envs = vec![
+    let envs = vec![
         ("TIERUI_STATE_DIR", state.display().to_string()),
         (
             "TIERUI_CONFIG_DIR",
             dir.join("config").display().to_string(),
         ),
-        ("TIERUI_LOG", "perf=info".to_string()),
+        (
+            "TIERUI_LOG",
+            std::env::var("STATES_BENCH_LOG").unwrap_or_else(|_| "perf=info".into()),
+        ),
+        ("KUBECONFIG", kubeconfig.display().to_string()),
+        // AWS is not what is measured: fail at once instead of probing.
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".to_string()),
+        ("AWS_ACCESS_KEY_ID", "bench".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "bench".to_string()),
     ];
-    envs.retain(|(k, _)| !k.is_empty());
     let pty = InPty::start(
-        &format!("'{}' {args}", tierui()),
+        &format!("'{}' --workspace '{}'", tierui(), ws.display()),
         &envs,
         &dir.join(format!("{tag}.pid")),
     );
@@ -94,6 +152,12 @@ fn run(dir: &Path, tag: &str, args: &str) -> Figures {
     let idle_pct = ticks as f64 / 100.0 / t0.elapsed().as_secs_f64() * 100.0;
     let rss_mib = status_kib(pty.pid, "VmRSS") as f64 / 1024.0;
     pty.stop();
+    if let Ok(keep) = std::env::var("STATES_BENCH_KEEP_LOG") {
+        let _ = std::fs::copy(&log, format!("{keep}-{tag}.log"));
+    }
+    for sim in sims {
+        rt.block_on(sim.shutdown());
+    }
     Figures {
         releases,
         first_ms,
@@ -105,20 +169,18 @@ fn run(dir: &Path, tag: &str, args: &str) -> Figures {
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let large = large_workspace(dir.path());
-    println!("release states (sandbox; simulated clusters in the same process)");
+    let demo = dir.path().join("demo");
+    tierui_core::paths::extract_demo(&demo).expect("demo");
+    println!("release states (tierui's own CPU; the clusters run in the bench's process)");
     println!(
         "{:<34} {:>9} {:>16} {:>14} {:>9}",
         "workspace", "releases", "all known (ms)", "idle CPU (%)", "RSS (MiB)"
     );
-    for (tag, name, args) in [
-        ("demo", "demo", "demo".to_string()),
-        (
-            "large",
-            "demo + 300 generated releases",
-            format!("--sandbox --workspace '{}'", large.display()),
-        ),
+    for (tag, name, ws) in [
+        ("demo", "demo", &demo),
+        ("large", "demo + 300 generated releases", &large),
     ] {
-        let f = run(dir.path(), tag, &args);
+        let f = run(dir.path(), tag, ws);
         println!(
             "{name:<34} {:>9} {:>16.0} {:>14.2} {:>9.0}",
             f.releases, f.first_ms, f.idle_pct, f.rss_mib

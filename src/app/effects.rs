@@ -31,6 +31,11 @@ pub struct Effects {
     monitors: std::collections::HashMap<(String, String), tokio::task::AbortHandle>,
     /// Drifts in flight per cluster are bounded by these.
     permits: std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>,
+    /// One client per cluster for the background drifts.
+    clients: Arc<tierui_backends::release::Clients>,
+    /// The workspace the background drifts render, shared rather than copied
+    /// per drift (taken again at each start and reload).
+    ws: Option<Arc<tierui_core::workspace::Workspace>>,
 }
 
 /// Background drifts one cluster answers at once.
@@ -135,6 +140,8 @@ impl Effects {
             watches: Default::default(),
             monitors: Default::default(),
             permits: Default::default(),
+            clients: Default::default(),
+            ws: None,
         }
     }
 
@@ -434,6 +441,10 @@ impl Effects {
     /// namespace) of the releases and stops those no longer listed.
     fn monitor(&mut self, targets: Vec<(String, String)>, state: &State) {
         use tierui_backends::kube::watch::{Kind, Scope};
+        // The workspace was (re)read: the drifts render this one, with new clients.
+        self.ws = Some(Arc::new(state.ws.clone()));
+        let clients = self.clients.clone();
+        tokio::spawn(async move { clients.clear().await });
         self.monitors.retain(|k, task| {
             let keep = targets.contains(k);
             if !keep {
@@ -503,19 +514,24 @@ impl Effects {
     /// The drift of one release for the home screen's sync, as the diff
     /// computes it; at most [`DRIFTS_PER_CLUSTER`] at once per cluster.
     fn sync_release(&mut self, release: usize, state: &State) {
-        let Some(r) = state.ws.releases.get(release).cloned() else {
+        let ws = match &self.ws {
+            Some(ws) => ws.clone(),
+            None => Arc::new(state.ws.clone()),
+        };
+        let Some(r) = ws.releases.get(release).cloned() else {
             return;
         };
         let key = super::monitor::key_of(&r);
+        tracing::debug!(release = %r.title(), "release state: drift asked");
         let permits = self
             .permits
             .entry(r.cluster.clone().unwrap_or_default())
             .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(DRIFTS_PER_CLUSTER)))
             .clone();
-        let (ctx, sims, ws, tx) = (
+        let (ctx, sims, clients, tx) = (
             self.ctx.clone(),
             self.sims.clone(),
-            state.ws.clone(),
+            self.clients.clone(),
             self.tx.clone(),
         );
         tokio::spawn(async move {
@@ -533,7 +549,8 @@ impl Effects {
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("render failed: {e}"))?;
-                let client = tierui_backends::release::client_for(&ctx, sims.as_deref(), &ws, &r)
+                let client = clients
+                    .for_release(&ctx, sims.as_deref(), &ws, &r)
                     .await
                     .map_err(|e| format!("cluster unreachable: {e}"))?;
                 Ok::<_, String>(

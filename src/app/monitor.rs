@@ -113,11 +113,27 @@ pub fn resync(s: &mut State, releases: Vec<usize>) -> Vec<Effect> {
     }
 }
 
-/// Every release again (the periodic refresh, `r`).
-pub fn resync_all(s: &mut State) -> Outcome {
-    let all = (0..s.ws.releases.len()).collect();
+/// How long a full round of the periodic refresh takes: every release's drift
+/// is asked again within it (Argo CD refreshes every 3 minutes), a few at a
+/// time so a large workspace has no burst.
+pub const RESYNC_ROUND_SECS: u64 = 180;
+/// How often the periodic refresh asks the next few.
+pub const RESYNC_STEP_SECS: u64 = 3;
+
+/// The periodic refresh's next few releases (round-robin), for what the
+/// watchers do not see (a ConfigMap edited with kubectl).
+pub fn resync_next(s: &mut State) -> Outcome {
+    let n = s.ws.releases.len();
+    let steps = (RESYNC_ROUND_SECS / RESYNC_STEP_SECS) as usize;
+    if n == 0 || steps == 0 {
+        return Outcome::default();
+    }
+    // Release i is due at step i·steps/n of the round: spread evenly.
+    let step = s.resync_cursor % steps;
+    s.resync_cursor = (step + 1) % steps;
+    let due: Vec<usize> = (0..n).filter(|i| i * steps / n == step).collect();
     Outcome {
-        effects: resync(s, all),
+        effects: resync(s, due),
         redraw: false,
     }
 }
@@ -166,7 +182,16 @@ pub fn drift_in(
 pub fn update(s: &mut State, cluster: &str, namespace: &str, u: Update) -> Outcome {
     let now = s.now_s;
     let pane_key = (cluster.to_string(), namespace.to_string());
-    let changed = s.monitor.get(&pane_key).and_then(|p| spec_changed(p, &u));
+    // The first list is what the drifts at start already cover.
+    let changed = s
+        .monitor
+        .get(&pane_key)
+        .filter(|p| match &u {
+            Update::Deployments(_) => p.listed(tierui_backends::kube::watch::Kind::Deployments),
+            Update::Hpas(_) => p.listed(tierui_backends::kube::watch::Kind::Hpas),
+            _ => false,
+        })
+        .and_then(|p| spec_changed(p, &u));
     let Some(pane) = s.monitor.get_mut(&pane_key) else {
         return Outcome::default();
     };

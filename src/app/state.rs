@@ -190,6 +190,8 @@ pub struct State {
     pub monitor: std::collections::BTreeMap<(String, String), super::live::ClusterPane>,
     /// Columns the detail pane is scrolled to the right.
     pub detail_hscroll: u16,
+    /// Where the periodic refresh of release states goes on.
+    pub resync_cursor: usize,
 }
 
 impl State {
@@ -224,6 +226,7 @@ impl State {
             states: Default::default(),
             monitor: Default::default(),
             detail_hscroll: 0,
+            resync_cursor: 0,
         };
         if s.ws.clusters.is_empty() && !s.ws.releases.is_empty() {
             s.focus = Pane::Releases;

@@ -96,7 +96,7 @@ pub enum Msg {
         namespace: String,
         error: String,
     },
-    /// Time to ask every release's drift again.
+    /// Time to ask the next few releases' drift again (the periodic refresh).
     Resync,
     /// A source file of the workspace changed on disk.
     SourcesChanged,
@@ -424,7 +424,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             namespace,
             error,
         } => super::monitor::failed(s, &cluster, &namespace, error),
-        Msg::Resync => super::monitor::resync_all(s),
+        Msg::Resync => super::monitor::resync_next(s),
         Msg::SourcesChanged => Outcome {
             effects: vec![Effect::ReloadWorkspace],
             redraw: false,
@@ -469,6 +469,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
 
 /// The workspace was read again: drifts computed from the old files are dropped.
 fn reloaded(s: &mut State, ws: Workspace) -> Outcome {
+    tracing::debug!("workspace reloaded");
     let n = ws.problems.len();
     s.ws = ws;
     // A drift diff computed from the old files no longer says what apply would do.

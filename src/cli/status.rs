@@ -231,8 +231,9 @@ async fn probe_releases(
             tokio::sync::Semaphore::new(PROBES_PER_CLUSTER),
         );
     }
+    let clients = tierui_backends::release::Clients::default();
     let jobs = ws.releases.iter().map(|r| {
-        let permits = &permits;
+        let (permits, clients) = (&permits, &clients);
         async move {
             let Some(cluster) = r.cluster.as_deref() else {
                 return ReleaseState::unknown("no cluster (set it in tierui.yaml)");
@@ -249,7 +250,7 @@ async fn probe_releases(
                 Some(p) => p.acquire().await.ok(),
                 None => None,
             };
-            let client = match tierui_backends::release::client_for(ctx, sims, ws, r).await {
+            let client = match clients.for_release(ctx, sims, ws, r).await {
                 Ok(c) => c,
                 Err(e) => return ReleaseState::unknown(&format!("cluster unreachable: {e}")),
             };

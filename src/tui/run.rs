@@ -20,9 +20,9 @@ use tierui_core::context::Context;
 const FRAME: Duration = Duration::from_millis(33);
 /// How often the cluster pane asks AWS again on its own.
 const LIVE_EVERY: Duration = Duration::from_secs(300);
-/// How often every release's drift is asked again (changes the watchers do not
-/// see, such as a ConfigMap edited with kubectl). Argo CD refreshes every 3 min.
-const RESYNC_EVERY: Duration = Duration::from_secs(60);
+/// How often the periodic refresh of release states asks its next few
+/// (every release within `monitor::RESYNC_ROUND_SECS`).
+const RESYNC_EVERY: Duration = Duration::from_secs(crate::app::monitor::RESYNC_STEP_SECS);
 /// How often the workspace's files are looked at for changes made elsewhere.
 const SOURCES_EVERY: Duration = Duration::from_secs(1);
 
@@ -102,6 +102,7 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     let mut watching: Option<(u64, Instant)> = None;
     // Logged once: when every release's sync and health is first known.
     let mut states_known = state.ws.releases.is_empty();
+    let mut last_states_check = Instant::now();
     loop {
         let due = match (key_at, last_frame) {
             (Some(_), _) | (None, None) => Instant::now(),
@@ -165,7 +166,11 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
         state.now_s = (now_ms() / 1000) as i64;
         let out = update(&mut state, msg);
         dirty |= out.redraw;
-        if !states_known && all_states_known(&state) {
+        // Checked at most every 50 ms: with hundreds of releases it is not free.
+        if !states_known && last_states_check.elapsed() > Duration::from_millis(50) && {
+            last_states_check = Instant::now();
+            all_states_known(&state)
+        } {
             states_known = true;
             tracing::info!(target: "perf", ms = started.elapsed().as_secs_f64() * 1000.0, releases = state.ws.releases.len(), "release states: all known");
         }

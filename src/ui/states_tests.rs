@@ -311,3 +311,25 @@ fn the_detail_pane_scrolls_sideways_to_what_it_cut() {
     press(&mut s, "hhhhhh");
     assert_eq!(s.detail_hscroll, 0);
 }
+
+#[test]
+fn the_periodic_refresh_asks_each_release_once_a_round() {
+    let (_dir, mut s) = demo_state("default");
+    let mut asked = Vec::new();
+    let steps =
+        (crate::app::monitor::RESYNC_ROUND_SECS / crate::app::monitor::RESYNC_STEP_SECS) as usize;
+    for _ in 0..2 * steps {
+        for e in crate::app::monitor::resync_next(&mut s).effects {
+            if let crate::app::update::Effect::SyncReleases(v) = e {
+                asked.extend(v.clone());
+                // Its answer came back: the next round may ask it again.
+                for i in v {
+                    let key = key_of(&s.ws.releases[i]);
+                    crate::app::monitor::drift_in(&mut s, &key, Err("x"), true);
+                }
+            }
+        }
+    }
+    // Each once per round, spread over the round (not one after the other).
+    assert_eq!(asked, [0, 1, 2, 3, 0, 1, 2, 3]);
+}

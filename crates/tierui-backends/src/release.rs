@@ -48,6 +48,43 @@ pub async fn client_for(
     connect::client(&endpoint(ctx, sims, ws, c).await?).await
 }
 
+/// Clients made once per endpoint and shared: making one loads the system's CA
+/// roots, which costs more than the dry run it is made for.
+#[derive(Default)]
+pub struct Clients(tokio::sync::Mutex<std::collections::HashMap<String, kube::Client>>);
+
+impl Clients {
+    /// The client of a release's cluster (made on first use).
+    pub async fn for_release(
+        &self,
+        ctx: &Context,
+        sims: Option<&SimClusters>,
+        ws: &Workspace,
+        r: &Release,
+    ) -> Result<kube::Client, String> {
+        let name = r
+            .cluster
+            .as_deref()
+            .ok_or_else(|| format!("{} has no cluster (set it in tierui.yaml)", r.title()))?;
+        let c = ws
+            .cluster(name)
+            .ok_or_else(|| format!("{}: cluster {name} is not in the workspace", r.title()))?;
+        let ep = endpoint(ctx, sims, ws, c).await?;
+        let key = ep.describe();
+        if let Some(client) = self.0.lock().await.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = connect::client(&ep).await?;
+        self.0.lock().await.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// Forget every client (the workspace was read again: contexts may differ).
+    pub async fn clear(&self) {
+        self.0.lock().await.clear();
+    }
+}
+
 /// The release's desired objects, each with its namespace filled in.
 pub fn desired_objects(
     ws: &Workspace,
