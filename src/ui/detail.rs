@@ -137,6 +137,27 @@ fn short(a: Action) -> &'static str {
 
 pub fn lines(s: &State) -> Vec<Line<'static>> {
     let mut out = Vec::new();
+    // The problem under the cursor, whole (the panel cuts long ones).
+    if s.focus == Pane::Problems
+        && let Some(p) = s.ws.problems.get(s.problem_cursor)
+    {
+        let area = ratatui::layout::Rect::new(0, 0, s.width, s.height);
+        let width = usize::from(
+            crate::app::layout::home(area, s)
+                .detail
+                .width
+                .saturating_sub(4),
+        );
+        out.push(Line::styled("Problem", s.theme.header()));
+        out.push(Line::styled(
+            format!("  {}", p.location()),
+            s.theme.accent(),
+        ));
+        for l in super::text::wrap(&p.message, width) {
+            out.push(Line::raw(format!("  {l}")));
+        }
+        out.push(Line::default());
+    }
     match s.selection {
         Some(Selection::Cluster(i)) => {
             let area = ratatui::layout::Rect::new(0, 0, s.width, s.height);

@@ -32,6 +32,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         .border_style(s.theme.border(focused))
         .title(Span::styled(title, t.title()));
     let start = usize::from(problem_offset(s, area));
+    let inner_w = usize::from(area.width.saturating_sub(2));
     let lines: Vec<Line> =
         s.ws.problems
             .iter()
@@ -44,11 +45,16 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                     Severity::Warning => ("warn  ", t.warn()),
                     Severity::Unsupported => ("note  ", t.muted()),
                 };
-                let line = Line::from(vec![
-                    Span::styled(tag, style),
-                    Span::styled(p.location(), t.accent()),
-                    Span::raw(format!(" {}", p.message)),
-                ]);
+                // Cut with a mark; the selected one is shown whole in the detail pane.
+                let line = super::text::window(
+                    Line::from(vec![
+                        Span::styled(tag, style),
+                        Span::styled(p.location(), t.accent()),
+                        Span::raw(format!(" {}", p.message)),
+                    ]),
+                    0,
+                    inner_w,
+                );
                 if focused && i == s.problem_cursor {
                     line.style(t.selection(true))
                 } else {

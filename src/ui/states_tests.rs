@@ -333,3 +333,27 @@ fn the_periodic_refresh_asks_each_release_once_a_round() {
     // Each once per round, spread over the round (not one after the other).
     assert_eq!(asked, [0, 1, 2, 3, 0, 1, 2, 3]);
 }
+
+#[test]
+fn a_long_problem_is_cut_with_a_mark_and_shown_whole_when_selected() {
+    let (_dir, mut s) = demo_state("default");
+    let message = "did not find expected ',' or ']' while parsing a flow sequence started at line 6 column 7 — close the bracket";
+    s.ws.problems.push(tierui_core::workspace::model::Problem {
+        file: "k8s/dusk/broken.yaml".into(),
+        line: 6,
+        col: 7,
+        severity: tierui_core::workspace::fields::Severity::Error,
+        message: message.into(),
+    });
+    s.focus = crate::app::state::Pane::Problems;
+    let screen = format!("{:?}", render(&mut s, 80, 24).backend());
+    assert!(
+        screen.contains("error k8s/dusk/broken.yaml:6:7 did not find"),
+        "{screen}"
+    );
+    assert!(screen.contains('…'), "the panel marks the cut: {screen}");
+    // Every word of the message is on screen (the detail pane wraps it).
+    for word in message.split_whitespace() {
+        assert!(screen.contains(word), "{word} missing: {screen}");
+    }
+}
