@@ -22,6 +22,34 @@ fn row<'a>(screen: &'a str, service: &str, env: &str) -> &'a str {
         .unwrap_or("")
 }
 
+fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find_file(&p, name) {
+                return Some(f);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// `a` (the drift), `a` again, `y`; then back to the home screen from the rollout.
+fn apply_and_come_back(t: &Tmux) {
+    t.send(&["a"]);
+    t.wait_text("press a again to apply");
+    t.wait_for("the drift", Duration::from_secs(60), |s| {
+        !s.contains("drift …")
+    });
+    t.send(&["a"]);
+    t.wait_text("y applies");
+    t.send(&["y"]);
+    t.wait_text("following the rollout");
+    t.send(&["Escape"]);
+}
+
 #[test]
 fn states_follow_edits_applies_and_failures() {
     let sb = Sandbox::new();
@@ -56,16 +84,7 @@ fn states_follow_edits_applies_and_failures() {
     t.wait_text("Deployment/dusk-service ~spec.template.spec.containers[name=du");
 
     // Apply: progressing while it rolls out, then in sync and healthy.
-    t.send(&["a"]);
-    t.wait_text("press a again to apply");
-    t.wait_for("the drift", Duration::from_secs(60), |s| {
-        !s.contains("drift …")
-    });
-    t.send(&["a"]);
-    t.wait_text("y applies");
-    t.send(&["y"]);
-    t.wait_text("following the rollout");
-    t.send(&["Escape"]);
+    apply_and_come_back(&t);
     t.wait_for("progressing", Duration::from_secs(30), |s| {
         s.contains("dusk-service · production · Synced · Progressing")
     });
@@ -84,16 +103,7 @@ fn states_follow_edits_applies_and_failures() {
     t.wait_for("out of sync again", Duration::from_secs(20), |s| {
         row(s, "dusk-service", "production").contains("~1")
     });
-    t.send(&["a"]);
-    t.wait_text("press a again to apply");
-    t.wait_for("the drift", Duration::from_secs(60), |s| {
-        !s.contains("drift …")
-    });
-    t.send(&["a"]);
-    t.wait_text("y applies");
-    t.send(&["y"]);
-    t.wait_text("following the rollout");
-    t.send(&["Escape"]);
+    apply_and_come_back(&t);
     let degraded = t.wait_for("degraded", Duration::from_secs(120), |s| {
         s.contains("Degraded: CrashLoopBackOff")
     });
@@ -107,9 +117,38 @@ fn states_follow_edits_applies_and_failures() {
     t.send(&["Enter"]);
     let filtered = t.wait_text("Releases (1)");
     assert!(filtered.contains("dusk-service"), "{filtered}");
-    // q clears the filter first, then quits.
+    // q clears the filter first.
     t.send(&["q"]);
     t.wait_text("Releases (4)");
+
+    // A ConfigMap changed by another client (kubectl, against the simulated
+    // cluster's endpoint): the metadata watcher sees a new version and the
+    // release's drift is asked again.
+    let endpoint = find_file(&sb.state(), "dusk.endpoint.json").expect("dusk's endpoint file");
+    let url: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(endpoint).unwrap()).unwrap();
+    let out = std::process::Command::new("kubectl")
+        .args([
+            "--server",
+            url["url"].as_str().unwrap(),
+            "-n",
+            "dusk-service",
+        ])
+        .args(["patch", "configmap", "dusk-service", "--type", "merge"])
+        .args(["-p", r#"{"data":{"LOG_LEVEL":"debug"}}"#])
+        .output()
+        .expect("kubectl (the README's test command installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let patched = Instant::now();
+    t.wait_for("out of sync after kubectl", Duration::from_secs(20), |s| {
+        row(s, "dusk-service", "production").contains("~")
+    });
+    let took = patched.elapsed();
+    assert!(took < Duration::from_secs(5), "out of sync after {took:?}");
     t.send(&["q"]);
     t.wait_text("EXITED:0");
 }

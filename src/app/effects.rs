@@ -462,52 +462,33 @@ impl Effects {
             let Some(c) = state.ws.cluster(&cluster).cloned() else {
                 continue;
             };
-            let (ctx, sims, ws, tx) = (
-                self.ctx.clone(),
-                self.sims.clone(),
-                state.ws.clone(),
-                self.tx.clone(),
-            );
+            let scope = Scope {
+                namespace: (!namespace.is_empty()).then(|| namespace.clone()),
+                selector: None,
+            };
             let (name, ns) = (cluster.clone(), namespace.clone());
-            let task = tokio::spawn(async move {
-                let client = async {
-                    let endpoint =
-                        tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
-                    tierui_backends::kube::connect::client(&endpoint).await
-                }
-                .await;
-                let client = match client {
-                    Ok(c) => c,
-                    Err(error) => {
-                        let _ = tx.send(Msg::MonitorFailed {
-                            cluster: name,
-                            namespace: ns,
-                            error,
-                        });
-                        return;
-                    }
-                };
-                let scope = Scope {
-                    namespace: (!ns.is_empty()).then(|| ns.clone()),
-                    selector: None,
-                };
-                let sink: tierui_backends::kube::watch::Sink = Arc::new(move |update| {
-                    let _ = tx.send(Msg::MonitorUpdate {
-                        cluster: name.clone(),
-                        namespace: ns.clone(),
-                        update,
-                    });
-                });
-                tierui_backends::kube::watch::run(
-                    client,
-                    scope,
-                    vec![Kind::Pods, Kind::Deployments, Kind::Hpas],
-                    sink,
-                )
-                .await;
-            });
-            self.monitors
-                .insert((cluster, namespace), task.abort_handle());
+            let (name2, ns2) = (cluster.clone(), namespace.clone());
+            let ws = self
+                .ws
+                .clone()
+                .unwrap_or_else(|| Arc::new(state.ws.clone()));
+            let task = self.spawn_watch(
+                ws,
+                c,
+                scope,
+                vec![Kind::Pods, Kind::Deployments, Kind::Hpas, Kind::Objects],
+                move |update| Msg::MonitorUpdate {
+                    cluster: name.clone(),
+                    namespace: ns.clone(),
+                    update,
+                },
+                move |error| Msg::MonitorFailed {
+                    cluster: name2,
+                    namespace: ns2,
+                    error,
+                },
+            );
+            self.monitors.insert((cluster, namespace), task);
         }
     }
 
@@ -582,46 +563,59 @@ impl Effects {
             let Some(c) = state.ws.cluster(&cluster).cloned() else {
                 continue;
             };
-            let (ctx, sims, ws, kinds, tx) = (
-                self.ctx.clone(),
-                self.sims.clone(),
-                state.ws.clone(),
+            let name = cluster.clone();
+            let task = self.spawn_watch(
+                Arc::new(state.ws.clone()),
+                c,
+                scope,
                 kinds.clone(),
-                self.tx.clone(),
+                move |update| Msg::LiveUpdate {
+                    view,
+                    cluster: name.clone(),
+                    update,
+                },
+                move |error| Msg::LiveFailed {
+                    view,
+                    cluster,
+                    error,
+                },
             );
-            let task = tokio::spawn(async move {
-                let client = async {
-                    let endpoint =
-                        tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
-                    tierui_backends::kube::connect::client(&endpoint).await
-                }
-                .await;
-                let client = match client {
-                    Ok(c) => c,
-                    Err(error) => {
-                        let _ = tx.send(Msg::LiveFailed {
-                            view,
-                            cluster,
-                            error,
-                        });
-                        return;
-                    }
-                };
-                let name = cluster.clone();
-                let sink: tierui_backends::kube::watch::Sink = Arc::new(move |update| {
-                    let _ = tx.send(Msg::LiveUpdate {
-                        view,
-                        cluster: name.clone(),
-                        update,
-                    });
-                });
-                tierui_backends::kube::watch::run(client, scope, kinds, sink).await;
-            });
-            self.watches
-                .entry(view)
-                .or_default()
-                .push(task.abort_handle());
+            self.watches.entry(view).or_default().push(task);
         }
+    }
+
+    /// Connects to a cluster and runs watchers of `kinds` in `scope`, each
+    /// update a message; a cluster that cannot be reached is one message.
+    fn spawn_watch(
+        &self,
+        ws: Arc<tierui_core::workspace::Workspace>,
+        c: tierui_core::workspace::ClusterStack,
+        scope: tierui_backends::kube::watch::Scope,
+        kinds: Vec<tierui_backends::kube::watch::Kind>,
+        on_update: impl Fn(tierui_backends::kube::watch::Update) -> Msg + Send + Sync + 'static,
+        on_fail: impl FnOnce(String) -> Msg + Send + 'static,
+    ) -> tokio::task::AbortHandle {
+        let (ctx, sims, tx) = (self.ctx.clone(), self.sims.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let client = async {
+                let endpoint =
+                    tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
+                tierui_backends::kube::connect::client(&endpoint).await
+            }
+            .await;
+            let client = match client {
+                Ok(c) => c,
+                Err(error) => {
+                    let _ = tx.send(on_fail(error));
+                    return;
+                }
+            };
+            let sink: tierui_backends::kube::watch::Sink = Arc::new(move |update| {
+                let _ = tx.send(on_update(update));
+            });
+            tierui_backends::kube::watch::run(client, scope, kinds, sink).await;
+        })
+        .abort_handle()
     }
 
     fn show_object(

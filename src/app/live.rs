@@ -76,6 +76,9 @@ pub struct ClusterPane {
     pub events: BTreeMap<Key, EventRow>,
     pub usage: BTreeMap<Key, Usage>,
     pub history: BTreeMap<Key, VecDeque<Sample>>,
+    /// ConfigMaps, Secrets, Services and Ingresses by (namespace, `Kind/name`):
+    /// their versions only.
+    pub objects: BTreeMap<Key, MetaRow>,
     /// Kinds whose first list has arrived.
     pub listed: Vec<&'static str>,
     /// Kinds in a relist: rows not seen again by `Listed` are dropped.
@@ -93,6 +96,7 @@ fn kind_name(k: Kind) -> &'static str {
         Kind::Hpas => "hpas",
         Kind::Events => "events",
         Kind::Metrics => "metrics",
+        Kind::Objects => "objects",
     }
 }
 
@@ -145,6 +149,7 @@ impl ClusterPane {
             events: BTreeMap::new(),
             usage: BTreeMap::new(),
             history: BTreeMap::new(),
+            objects: BTreeMap::new(),
             listed: Vec::new(),
             relisting: BTreeMap::new(),
         }
@@ -223,6 +228,13 @@ impl ClusterPane {
                     self.listed.push("metrics");
                 }
             }
+            // Four watchers (one a kind) share this map: their relists are not
+            // one relist, so only upserts and deletes count (a version left
+            // behind by a relist only means one more drift when it comes back).
+            Update::Objects(Change::Relist | Change::Listed) => {}
+            Update::Objects(c) => apply_change(&mut self.objects, r, l, "objects", c, |o| {
+                key(&o.namespace, &o.name)
+            }),
             Update::Conn { kind, conn } => {
                 self.conn.insert(kind_name(kind), conn);
             }

@@ -2,10 +2,12 @@
 //!
 //! Sync is the drift (server-side dry run against live), asked for every release
 //! at start, after each reload (a source file changed), after an apply, when a
-//! watcher sees one of its Deployments or HPAs change its spec, and once a
-//! minute; one drift per release at a time (a trigger meanwhile asks again once
-//! it is in). Health is computed from live rows that watchers keep per cluster
-//! and namespace — the same rows and projections the live view uses.
+//! watcher sees one of its objects change (a Deployment's or HPA's spec, a new
+//! version of a ConfigMap, Secret, Service or Ingress, watched by metadata only)
+//! and in a three-minute round; one drift per release at a time (a trigger
+//! meanwhile asks again once it is in). Health is computed from live rows that
+//! one set of watchers per cluster keeps — the same rows and projections the
+//! live view uses.
 
 use tierui_backends::kube::watch::{Change, Scope, Update};
 use tierui_backends::release_state::{
@@ -177,8 +179,8 @@ pub fn drift_in(
     Vec::new()
 }
 
-/// A monitor watcher's update: rows kept; a spec change of a release's
-/// Deployment or HPA asks for that release's drift again.
+/// A monitor watcher's update: rows kept; a change to one of a release's
+/// objects asks for that release's drift again.
 pub fn update(s: &mut State, cluster: &str, namespace: &str, u: Update) -> Outcome {
     let now = s.now_s;
     let pane_key = (cluster.to_string(), namespace.to_string());
@@ -189,6 +191,7 @@ pub fn update(s: &mut State, cluster: &str, namespace: &str, u: Update) -> Outco
         .filter(|p| match &u {
             Update::Deployments(_) => p.listed(tierui_backends::kube::watch::Kind::Deployments),
             Update::Hpas(_) => p.listed(tierui_backends::kube::watch::Kind::Hpas),
+            Update::Objects(_) => true,
             _ => false,
         })
         .and_then(|p| spec_changed(p, &u));
@@ -210,7 +213,8 @@ pub fn update(s: &mut State, cluster: &str, namespace: &str, u: Update) -> Outco
                         .and_then(|t| t.workloads.as_ref())
                         .is_none_or(|w| match kind {
                             "Deployment" => w.deployments.contains(&name),
-                            _ => w.hpas.contains(&name),
+                            "HorizontalPodAutoscaler" => w.hpas.contains(&name),
+                            _ => w.objects.contains(&name),
                         })
                 })
                 .map(|(i, _)| i)
@@ -252,6 +256,15 @@ fn spec_changed(p: &ClusterPane, u: &Update) -> Option<(&'static str, String, St
         }
         Update::Hpas(Change::Delete { namespace, name }) => {
             Some(("HorizontalPodAutoscaler", namespace.clone(), name.clone()))
+        }
+        // Another object of a release changed (a new version) or went away.
+        Update::Objects(Change::Upsert { row }) => p
+            .objects
+            .get(&(row.namespace.clone(), row.name.clone()))
+            .filter(|o| o.version != row.version)
+            .map(|_| ("object", row.namespace.clone(), row.name.clone())),
+        Update::Objects(Change::Delete { namespace, name }) => {
+            Some(("object", namespace.clone(), name.clone()))
         }
         _ => None,
     }

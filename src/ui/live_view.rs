@@ -442,6 +442,44 @@ fn draw_pod_table(
         .map(|(i, p)| pod_line(t, v, pane, p, &cols, cursor == Some(i)))
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
+    if let Some(p) = cursor.and_then(|i| rows.get(i)) {
+        dropped_columns(f, area, t, pane, p, &cols);
+    }
+}
+
+/// The selected pod's values of the columns a narrow table leaves out (node,
+/// CPU, memory), on the table's bottom border.
+fn dropped_columns(
+    f: &mut Frame,
+    area: Rect,
+    t: &Theme,
+    pane: &ClusterPane,
+    p: &PodRow,
+    cols: &PodColumns,
+) {
+    let mut parts = Vec::new();
+    if !cols.node {
+        parts.push(format!(
+            "node {}",
+            if p.node.is_empty() { "—" } else { &p.node }
+        ));
+    }
+    if !cols.usage && pane.metrics_available() {
+        let u = pane
+            .usage
+            .get(&(p.namespace.clone(), p.name.clone()))
+            .copied();
+        parts.push(format!("cpu {} · mem {}", cpu_text(u), mem_text(u)));
+    }
+    if parts.is_empty() || area.height < 3 || area.width < 8 {
+        return;
+    }
+    let w = area.width.saturating_sub(4);
+    let text = fit(&format!(" {} ", parts.join(" · ")), usize::from(w));
+    f.render_widget(
+        Paragraph::new(Line::styled(text, t.muted())),
+        Rect::new(area.x + 2, area.bottom().saturating_sub(1), w, 1),
+    );
 }
 
 fn pods_title(v: &LiveView, pane: &ClusterPane, shown: usize) -> String {

@@ -79,6 +79,7 @@ fn put(
             namespace: r.namespace.clone(),
             deployments: vec![service.into()],
             hpas: vec![service.into()],
+            objects: Vec::new(),
         }),
         last_change: Some(LastChange {
             at: "2026-12-03T10:00:00Z".into(),
@@ -356,4 +357,69 @@ fn a_long_problem_is_cut_with_a_mark_and_shown_whole_when_selected() {
     for word in message.split_whitespace() {
         assert!(screen.contains(word), "{word} missing: {screen}");
     }
+}
+
+#[test]
+fn a_changed_object_of_a_release_asks_its_drift_again() {
+    use tierui_backends::kube::rows::MetaRow;
+    let (_dir, mut s) = every_state();
+    let dusk =
+        s.ws.releases
+            .iter()
+            .position(|r| r.service == "dusk-service")
+            .unwrap();
+    if let Some(t) = s.states.get_mut(&key_of(&s.ws.releases[dusk])) {
+        if let Some(w) = t.workloads.as_mut() {
+            w.objects = vec!["ConfigMap/dusk-service".into()];
+        }
+    }
+    let cm = |version: &str| {
+        Update::Objects(Change::Upsert {
+            row: MetaRow {
+                namespace: "dusk-service".into(),
+                name: "ConfigMap/dusk-service".into(),
+                version: version.into(),
+            },
+        })
+    };
+    let asks = |s: &mut State, u: Update| -> Vec<usize> {
+        crate::app::monitor::update(s, "dusk", "", u)
+            .effects
+            .into_iter()
+            .flat_map(|e| match e {
+                crate::app::update::Effect::SyncReleases(v) => v,
+                _ => Vec::new(),
+            })
+            .collect()
+    };
+    // First seen: nothing to ask (the drift at start covers it).
+    assert!(asks(&mut s, cm("10")).is_empty());
+    // Another kind's watcher lists after it: the ConfigMap's version stays.
+    let secret_list = [
+        Update::Objects(Change::Relist),
+        Update::Objects(Change::Upsert {
+            row: MetaRow {
+                namespace: "dusk-service".into(),
+                name: "Secret/x".into(),
+                version: "3".into(),
+            },
+        }),
+        Update::Objects(Change::Listed),
+    ];
+    for u in secret_list {
+        assert!(asks(&mut s, u).is_empty());
+    }
+    // The same version again (a relist): nothing.
+    assert!(asks(&mut s, cm("10")).is_empty());
+    // A new version (kubectl edit): that release, and only it.
+    assert_eq!(asks(&mut s, cm("11")), vec![dusk]);
+    // Another namespace's ConfigMap of the same name is not ours.
+    let other = Update::Objects(Change::Upsert {
+        row: MetaRow {
+            namespace: "elsewhere".into(),
+            name: "ConfigMap/dusk-service".into(),
+            version: "1".into(),
+        },
+    });
+    assert!(asks(&mut s, other).is_empty());
 }

@@ -38,14 +38,17 @@ pub async fn client_for(
     ws: &Workspace,
     r: &Release,
 ) -> Result<kube::Client, String> {
+    connect::client(&endpoint(ctx, sims, ws, cluster_of(ws, r)?).await?).await
+}
+
+/// The cluster stack a release runs on.
+fn cluster_of<'a>(ws: &'a Workspace, r: &Release) -> Result<&'a ClusterStack, String> {
     let name = r
         .cluster
         .as_deref()
         .ok_or_else(|| format!("{} has no cluster (set it in tierui.yaml)", r.title()))?;
-    let c = ws
-        .cluster(name)
-        .ok_or_else(|| format!("{}: cluster {name} is not in the workspace", r.title()))?;
-    connect::client(&endpoint(ctx, sims, ws, c).await?).await
+    ws.cluster(name)
+        .ok_or_else(|| format!("{}: cluster {name} is not in the workspace", r.title()))
 }
 
 /// Clients made once per endpoint and shared: making one loads the system's CA
@@ -62,14 +65,7 @@ impl Clients {
         ws: &Workspace,
         r: &Release,
     ) -> Result<kube::Client, String> {
-        let name = r
-            .cluster
-            .as_deref()
-            .ok_or_else(|| format!("{} has no cluster (set it in tierui.yaml)", r.title()))?;
-        let c = ws
-            .cluster(name)
-            .ok_or_else(|| format!("{}: cluster {name} is not in the workspace", r.title()))?;
-        let ep = endpoint(ctx, sims, ws, c).await?;
+        let ep = endpoint(ctx, sims, ws, cluster_of(ws, r)?).await?;
         let key = ep.describe();
         if let Some(client) = self.0.lock().await.get(&key) {
             return Ok(client.clone());

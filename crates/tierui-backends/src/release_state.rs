@@ -217,6 +217,9 @@ pub struct Workloads {
     pub namespace: String,
     pub deployments: Vec<String>,
     pub hpas: Vec<String>,
+    /// Every object of the release as `Kind/name` (what a change of asks its
+    /// drift again).
+    pub objects: Vec<String>,
 }
 
 impl Workloads {
@@ -235,6 +238,10 @@ impl Workloads {
             namespace: ns.to_string(),
             deployments: named("Deployment"),
             hpas: named("HorizontalPodAutoscaler"),
+            objects: keys
+                .iter()
+                .map(|k| format!("{}/{}", k.kind, k.name))
+                .collect(),
         }
     }
 
@@ -649,6 +656,7 @@ mod tests {
             namespace: "ns".into(),
             deployments: vec!["web".into()],
             hpas: vec!["web".into()],
+            objects: Vec::new(),
         }
     }
 

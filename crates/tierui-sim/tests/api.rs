@@ -529,3 +529,72 @@ async fn patches_scale_tables_discovery_and_openapi() {
     assert_status(c, &v, 405, "MethodNotAllowed");
     api.h.shutdown().await;
 }
+
+/// Metadata-only reads (`as=PartialObjectMetadata[List]`, what kube-rs's
+/// metadata watchers ask for): list, get and watch carry the metadata and
+/// never a Secret's data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_only_reads() {
+    let api = Api::new().await;
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "creds", "namespace": "default"},
+        "data": {"password": "aHVudGVyMg=="}});
+    let (c, _) = api
+        .status(
+            "POST",
+            "/api/v1/namespaces/default/secrets",
+            &[JSON],
+            secret.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(c, 201);
+    let meta = (
+        "Accept",
+        "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+    );
+    let (c, body) = api
+        .req("GET", "/api/v1/namespaces/default/secrets", &[meta], b"")
+        .await;
+    assert_eq!(c, 200);
+    assert!(
+        !body.contains("aHVudGVyMg"),
+        "no data in a metadata list: {body}"
+    );
+    let v = json(&body);
+    assert_eq!(v["kind"], "PartialObjectMetadataList");
+    assert_eq!(v["items"][0]["kind"], "PartialObjectMetadata");
+    assert_eq!(v["items"][0]["metadata"]["name"], "creds");
+    let one = (
+        "Accept",
+        "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+    );
+    let (_, body) = api
+        .req(
+            "GET",
+            "/api/v1/namespaces/default/secrets/creds",
+            &[one],
+            b"",
+        )
+        .await;
+    assert!(!body.contains("aHVudGVyMg"), "{body}");
+    assert_eq!(json(&body)["metadata"]["name"], "creds");
+    let (_, body) = api
+        .req(
+            "GET",
+            "/api/v1/namespaces/default/secrets?watch=true&timeoutSeconds=1",
+            &[meta],
+            b"",
+        )
+        .await;
+    assert!(
+        body.contains("\"ADDED\"") && body.contains("PartialObjectMetadata"),
+        "{body}"
+    );
+    assert!(!body.contains("aHVudGVyMg"), "{body}");
+    // Without the header: the whole object, as before.
+    let (_, body) = api
+        .req("GET", "/api/v1/namespaces/default/secrets/creds", &[], b"")
+        .await;
+    assert!(body.contains("aHVudGVyMg"));
+    api.h.shutdown().await;
+}

@@ -11,6 +11,25 @@ fn secs(t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Opt
     t.map(|t| t.0.as_second())
 }
 
+/// What the metadata of an object says: that it is there, and its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetaRow {
+    pub namespace: String,
+    /// `ConfigMap/app-config`.
+    pub name: String,
+    pub version: String,
+}
+
+pub fn meta_row<K: kube::Resource>(kind: &str, o: &kube::core::PartialObjectMeta<K>) -> MetaRow {
+    use kube::Resource as _;
+    let m = o.meta();
+    MetaRow {
+        namespace: m.namespace.clone().unwrap_or_default(),
+        name: format!("{kind}/{}", m.name.clone().unwrap_or_default()),
+        version: m.resource_version.clone().unwrap_or_default(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PodRow {
     pub namespace: String,

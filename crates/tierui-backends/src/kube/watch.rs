@@ -33,6 +33,9 @@ pub enum Kind {
     Hpas,
     Events,
     Metrics,
+    /// Metadata only (never a Secret's data) of the ConfigMaps, Secrets,
+    /// Services and Ingresses: which changed, not how.
+    Objects,
 }
 
 /// A change to one kind's rows.
@@ -76,8 +79,15 @@ pub enum Update {
     ReplicaSets(Change<ReplicaSetRow>),
     Hpas(Change<HpaRow>),
     Events(Change<EventRow>),
-    Metrics { usage: Vec<(String, String, Usage)> },
-    Conn { kind: Kind, conn: Conn },
+    Metrics {
+        usage: Vec<(String, String, Usage)>,
+    },
+    /// Keys are `Kind/name`.
+    Objects(Change<MetaRow>),
+    Conn {
+        kind: Kind,
+        conn: Conn,
+    },
 }
 
 pub type Sink = std::sync::Arc<dyn Fn(Update) + Send + Sync>;
@@ -110,8 +120,7 @@ async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) 
                 ..Default::default()
             };
             watch_loop(
-                api::<Pod>(&client, &scope),
-                cfg,
+                watcher(api::<Pod>(&client, &scope), cfg).boxed(),
                 kind,
                 sink,
                 |p| Update::Pods(p.map(pod_row)),
@@ -126,8 +135,11 @@ async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) 
         }
         Kind::Deployments => {
             watch_loop(
-                api::<Deployment>(&client, &scope),
-                watcher::Config::default(),
+                watcher(
+                    api::<Deployment>(&client, &scope),
+                    watcher::Config::default(),
+                )
+                .boxed(),
                 kind,
                 sink,
                 |d| Update::Deployments(d.map(deployment_row)),
@@ -142,8 +154,11 @@ async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) 
         }
         Kind::ReplicaSets => {
             watch_loop(
-                api::<ReplicaSet>(&client, &scope),
-                watcher::Config::default(),
+                watcher(
+                    api::<ReplicaSet>(&client, &scope),
+                    watcher::Config::default(),
+                )
+                .boxed(),
                 kind,
                 sink,
                 |r| Update::ReplicaSets(r.map(replicaset_row)),
@@ -158,8 +173,11 @@ async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) 
         }
         Kind::Hpas => {
             watch_loop(
-                api::<HorizontalPodAutoscaler>(&client, &scope),
-                watcher::Config::default(),
+                watcher(
+                    api::<HorizontalPodAutoscaler>(&client, &scope),
+                    watcher::Config::default(),
+                )
+                .boxed(),
                 kind,
                 sink,
                 |h| Update::Hpas(h.map(hpa_row)),
@@ -174,8 +192,7 @@ async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) 
         }
         Kind::Events => {
             watch_loop(
-                api::<Event>(&client, &scope),
-                watcher::Config::default(),
+                watcher(api::<Event>(&client, &scope), watcher::Config::default()).boxed(),
                 kind,
                 sink,
                 |e| Update::Events(e.map(event_row)),
@@ -189,7 +206,49 @@ async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) 
             .await
         }
         Kind::Metrics => poll_metrics(client, scope, sink).await,
+        Kind::Objects => {
+            use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+            use k8s_openapi::api::networking::v1::Ingress;
+            futures::join!(
+                watch_meta::<ConfigMap>(&client, &scope, "ConfigMap", sink.clone()),
+                watch_meta::<Secret>(&client, &scope, "Secret", sink.clone()),
+                watch_meta::<Service>(&client, &scope, "Service", sink.clone()),
+                watch_meta::<Ingress>(&client, &scope, "Ingress", sink.clone()),
+            );
+        }
     }
+}
+
+/// Watches only the metadata of one kind (a Secret's data never arrives).
+async fn watch_meta<K>(client: &kube::Client, scope: &Scope, kind: &'static str, sink: Sink)
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    K::DynamicType: Default,
+{
+    let stream = watcher(
+        api::<kube::core::PartialObjectMeta<K>>(client, scope),
+        watcher::Config::default(),
+    )
+    .boxed();
+    watch_loop(
+        stream,
+        Kind::Objects,
+        sink,
+        move |o| Update::Objects(o.map(|m| meta_row(kind, m))),
+        move |n, m| {
+            Update::Objects(Change::Delete {
+                namespace: n,
+                name: format!("{kind}/{m}"),
+            })
+        },
+    )
+    .await
 }
 
 fn api<K>(client: &kube::Client, scope: &Scope) -> Api<K>
@@ -228,9 +287,11 @@ fn forbidden(e: &watcher::Error) -> bool {
     text.contains("403") || text.to_lowercase().contains("forbidden")
 }
 
+type Events<K> =
+    std::pin::Pin<Box<dyn Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send>>;
+
 async fn watch_loop<K>(
-    api: Api<K>,
-    cfg: watcher::Config,
+    mut stream: Events<K>,
     kind: Kind,
     sink: Sink,
     upsert: impl Fn(Item<K>) -> Update,
@@ -242,9 +303,6 @@ async fn watch_loop<K>(
         kind,
         conn: Conn::Connecting,
     });
-    let mut stream: std::pin::Pin<
-        Box<dyn Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send>,
-    > = watcher(api, cfg).boxed();
     let mut backoff = 1u64;
     let mut live = false;
     while let Some(ev) = stream.next().await {

@@ -354,6 +354,37 @@ fn delete_opts(q: &Query, body: &[u8]) -> ApiResult<DeleteOpts> {
     })
 }
 
+/// How a read answers, by the client's Accept header: the objects, kubectl's
+/// server-side Table, or only their metadata (`as=PartialObjectMetadata[List]`,
+/// what metadata watchers ask for; a Secret's data never goes out then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Object,
+    Table,
+    Meta,
+}
+
+impl Form {
+    fn of(accept: &str) -> Form {
+        if accept.contains("as=Table") {
+            Form::Table
+        } else if accept.contains("as=PartialObjectMetadata") {
+            Form::Meta
+        } else {
+            Form::Object
+        }
+    }
+}
+
+/// An object as `PartialObjectMetadata`: its metadata only.
+pub fn partial(v: &Value) -> Value {
+    serde_json::json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": v.get("metadata").cloned().unwrap_or_else(|| serde_json::json!({})),
+    })
+}
+
 fn resource(
     sim: &Arc<Sim>,
     method: &Method,
@@ -365,7 +396,7 @@ fn resource(
     let k = kinds::get(t.kind);
     let ns = t.ns.clone().unwrap_or_default();
     let accept = header_str(headers, header::ACCEPT);
-    let as_table = accept.contains("as=Table");
+    let form = Form::of(accept);
     let ct = header_str(headers, header::CONTENT_TYPE).to_string();
     if k.computed && *method != Method::GET {
         return Err(ApiError::method_not_allowed(format!(
@@ -387,17 +418,9 @@ fn resource(
         (Method::GET, None) => {
             let (labels, fields) = selectors(t.kind, q)?;
             if flag(q, "watch") || t.legacy_watch {
-                return watch::serve(
-                    sim.clone(),
-                    t.kind,
-                    t.ns.clone(),
-                    labels,
-                    fields,
-                    q,
-                    as_table,
-                );
+                return watch::serve(sim.clone(), t.kind, t.ns.clone(), labels, fields, q, form);
             }
-            read::list(sim, t.kind, t.ns.as_deref(), &labels, &fields, q, as_table)
+            read::list(sim, t.kind, t.ns.as_deref(), &labels, &fields, q, form)
         }
         (Method::GET, Some(name)) => match sub {
             Some("scale") => Ok(value_response(
@@ -405,7 +428,7 @@ fn resource(
                 &sim.lock().scale_of(t.kind, &ns, name)?,
             )),
             Some("log") => read::log(sim, &ns, name, q),
-            _ => read::get(sim, t.kind, &ns, name, as_table),
+            _ => read::get(sim, t.kind, &ns, name, form),
         },
         (Method::POST, None) => {
             let obj = parse(&body)?;

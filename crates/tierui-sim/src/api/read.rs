@@ -22,7 +22,7 @@ pub fn get(
     kind: KindId,
     ns: &str,
     name: &str,
-    as_table: bool,
+    form: super::Form,
 ) -> ApiResult<Response> {
     let k = kinds::get(kind);
     if k.computed {
@@ -44,14 +44,17 @@ pub fn get(
         .store
         .get(kind, ns, name)
         .ok_or_else(|| ApiError::not_found(kind, name))?;
-    if as_table {
-        let v = entry.value();
-        return Ok(value_response(
-            200,
-            &table::table(kind, &[v], &entry.rv.to_string(), None, false),
-        ));
+    match form {
+        super::Form::Table => {
+            let v = entry.value();
+            Ok(value_response(
+                200,
+                &table::table(kind, &[v], &entry.rv.to_string(), None, false),
+            ))
+        }
+        super::Form::Meta => Ok(value_response(200, &super::partial(&entry.value()))),
+        super::Form::Object => Ok(json_response(200, entry.bytes.clone())),
     }
-    Ok(json_response(200, entry.bytes.clone()))
 }
 
 fn encode_continue(rv: u64, key: &Key) -> String {
@@ -77,11 +80,11 @@ pub fn list(
     labels: &LabelSelector,
     fields: &FieldSelector,
     q: &Query,
-    as_table: bool,
+    form: super::Form,
 ) -> ApiResult<Response> {
     let k = kinds::get(kind);
     if k.computed {
-        return metrics_list(sim, kind, ns, labels, as_table);
+        return metrics_list(sim, kind, ns, labels, form == super::Form::Table);
     }
     let limit = match q.get("limit").map(String::as_str) {
         None | Some("") => 0,
@@ -132,7 +135,21 @@ pub fn list(
             (rv, items, cont, remaining)
         }
     };
-    if as_table {
+    if form == super::Form::Meta {
+        let mut meta = json!({"resourceVersion": rv.to_string()});
+        if let Some(c) = &cont {
+            meta["continue"] = json!(c);
+            meta["remainingItemCount"] = json!(remaining);
+        }
+        let list = json!({
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": meta,
+            "items": items.iter().map(|e| super::partial(&e.value())).collect::<Vec<_>>(),
+        });
+        return Ok(value_response(200, &list));
+    }
+    if form == super::Form::Table {
         let values: Vec<Value> = items.iter().map(|e| e.value()).collect();
         return Ok(value_response(
             200,

@@ -58,16 +58,22 @@ impl Filter {
     }
 }
 
-fn event(ty: &str, kind: KindId, e: &Entry, as_table: bool) -> Bytes {
+fn event(ty: &str, kind: KindId, e: &Entry, form: super::Form) -> Bytes {
     let mut out = Vec::with_capacity(e.bytes.len() + 32);
     out.extend_from_slice(b"{\"type\":\"");
     out.extend_from_slice(ty.as_bytes());
     out.extend_from_slice(b"\",\"object\":");
-    if as_table {
-        let t = table::table(kind, &[e.value()], &e.rv.to_string(), None, false);
-        out.extend_from_slice(&serde_json::to_vec(&t).unwrap_or_default());
-    } else {
-        out.extend_from_slice(&e.bytes);
+    match form {
+        super::Form::Table => {
+            let t = table::table(kind, &[e.value()], &e.rv.to_string(), None, false);
+            out.extend_from_slice(&serde_json::to_vec(&t).unwrap_or_default());
+        }
+        super::Form::Meta => {
+            out.extend_from_slice(
+                &serde_json::to_vec(&super::partial(&e.value())).unwrap_or_default(),
+            );
+        }
+        super::Form::Object => out.extend_from_slice(&e.bytes),
     }
     out.extend_from_slice(b"}\n");
     Bytes::from(out)
@@ -101,7 +107,7 @@ pub fn serve(
     labels: LabelSelector,
     fields: FieldSelector,
     q: &Query,
-    as_table: bool,
+    form: super::Form,
 ) -> ApiResult<Response> {
     if kinds::get(kind).computed {
         return Err(ApiError::method_not_allowed(
@@ -130,7 +136,7 @@ pub fn serve(
     let watch = Watch {
         sim,
         filter,
-        as_table,
+        form,
         params,
     };
     tokio::spawn(watch.run(tx, begin, signals));
@@ -218,7 +224,7 @@ struct Signals {
 struct Watch {
     sim: Arc<Sim>,
     filter: Filter,
-    as_table: bool,
+    form: super::Form,
     params: Params,
 }
 
@@ -234,7 +240,7 @@ impl Watch {
         let kind = self.filter.kind;
         for e in &begin.initial {
             if tx
-                .send(Ok(event("ADDED", kind, e, self.as_table)))
+                .send(Ok(event("ADDED", kind, e, self.form)))
                 .await
                 .is_err()
             {
@@ -309,7 +315,7 @@ impl Watch {
                         *last = c.rv;
                         if let Some(ty) = self.filter.classify(&c)
                             && tx
-                                .send(Ok(event(ty, self.filter.kind, &c.entry, self.as_table)))
+                                .send(Ok(event(ty, self.filter.kind, &c.entry, self.form)))
                                 .await
                                 .is_err()
                         {
