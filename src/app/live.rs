@@ -76,9 +76,9 @@ pub struct ClusterPane {
     pub events: BTreeMap<Key, EventRow>,
     pub usage: BTreeMap<Key, Usage>,
     pub history: BTreeMap<Key, VecDeque<Sample>>,
-    /// ConfigMaps, Secrets, Services and Ingresses by (namespace, `Kind/name`):
-    /// their versions only.
-    pub objects: BTreeMap<Key, MetaRow>,
+    /// ConfigMaps, Secrets, Services and Ingresses, by kind then (namespace,
+    /// `Kind/name`): their versions only.
+    pub objects: BTreeMap<&'static str, BTreeMap<Key, MetaRow>>,
     /// Kinds whose first list has arrived.
     pub listed: Vec<&'static str>,
     /// Kinds in a relist: rows not seen again by `Listed` are dropped.
@@ -159,6 +159,11 @@ impl ClusterPane {
         self.listed.contains(&kind_name(k))
     }
 
+    /// Whether the first list of an object kind (`ConfigMap`…) is in.
+    pub fn listed_objects(&self, kind: &str) -> bool {
+        self.listed.contains(&kind)
+    }
+
     /// Applies one watcher update; `now_s` stamps HPA history samples.
     pub fn apply(&mut self, u: Update, now_s: i64) {
         let (r, l) = (&mut self.relisting, &mut self.listed);
@@ -228,13 +233,10 @@ impl ClusterPane {
                     self.listed.push("metrics");
                 }
             }
-            // Four watchers (one a kind) share this map: their relists are not
-            // one relist, so only upserts and deletes count (a version left
-            // behind by a relist only means one more drift when it comes back).
-            Update::Objects(Change::Relist | Change::Listed) => {}
-            Update::Objects(c) => apply_change(&mut self.objects, r, l, "objects", c, |o| {
-                key(&o.namespace, &o.name)
-            }),
+            Update::Objects { kind, change } => {
+                let map = self.objects.entry(kind).or_default();
+                apply_change(map, r, l, kind, change, |o| key(&o.namespace, &o.name))
+            }
             Update::Conn { kind, conn } => {
                 self.conn.insert(kind_name(kind), conn);
             }

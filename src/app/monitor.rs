@@ -115,15 +115,43 @@ pub fn resync(s: &mut State, releases: Vec<usize>) -> Vec<Effect> {
     }
 }
 
-/// How long a full round of the periodic refresh takes: every release's drift
-/// is asked again within it (Argo CD refreshes every 3 minutes), a few at a
-/// time so a large workspace has no burst.
+/// How long a full round of the periodic refresh takes: every release whose
+/// objects the watchers do not all see is asked again within it (Argo CD
+/// refreshes every 3 minutes), a few at a time so a large workspace has no burst.
 pub const RESYNC_ROUND_SECS: u64 = 180;
 /// How often the periodic refresh asks the next few.
 pub const RESYNC_STEP_SECS: u64 = 3;
+/// Releases whose every object the watchers see are asked only every this
+/// many rounds (30 minutes): a safety net, not the way changes are found.
+pub const WATCHED_EVERY_ROUNDS: usize = 10;
+/// Kinds whose changes the monitor's watchers see (Deployments and HPAs by
+/// generation, the rest by version; Namespaces rarely change and are left to
+/// the safety net).
+const WATCHED: &[&str] = &[
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "Ingress",
+    "Namespace",
+];
 
-/// The periodic refresh's next few releases (round-robin), for what the
-/// watchers do not see (a ConfigMap edited with kubectl).
+/// Whether the watchers see every change of this release's objects (its sync
+/// is known and not Unknown, and all its kinds are watched).
+fn watched(s: &State, r: &Release) -> bool {
+    s.states.get(&key_of(r)).is_some_and(|t| {
+        !matches!(t.sync, None | Some(Sync::Unknown { .. }))
+            && t.workloads.as_ref().is_some_and(|w| {
+                w.objects
+                    .iter()
+                    .all(|o| WATCHED.contains(&o.split_once('/').map_or("", |(k, _)| k)))
+            })
+    })
+}
+
+/// The periodic refresh's next few releases (spread over a round), for what
+/// the watchers do not see (other kinds, an unreachable cluster coming back).
 pub fn resync_next(s: &mut State) -> Outcome {
     let n = s.ws.releases.len();
     let steps = (RESYNC_ROUND_SECS / RESYNC_STEP_SECS) as usize;
@@ -132,8 +160,13 @@ pub fn resync_next(s: &mut State) -> Outcome {
     }
     // Release i is due at step i·steps/n of the round: spread evenly.
     let step = s.resync_cursor % steps;
-    s.resync_cursor = (step + 1) % steps;
-    let due: Vec<usize> = (0..n).filter(|i| i * steps / n == step).collect();
+    let round = s.resync_cursor / steps;
+    s.resync_cursor = (s.resync_cursor + 1) % (steps * WATCHED_EVERY_ROUNDS);
+    let safety_net = round == 0;
+    let due: Vec<usize> = (0..n)
+        .filter(|i| i * steps / n == step)
+        .filter(|i| safety_net || !watched(s, &s.ws.releases[*i]))
+        .collect();
     Outcome {
         effects: resync(s, due),
         redraw: false,
@@ -191,7 +224,7 @@ pub fn update(s: &mut State, cluster: &str, namespace: &str, u: Update) -> Outco
         .filter(|p| match &u {
             Update::Deployments(_) => p.listed(tierui_backends::kube::watch::Kind::Deployments),
             Update::Hpas(_) => p.listed(tierui_backends::kube::watch::Kind::Hpas),
-            Update::Objects(_) => true,
+            Update::Objects { kind, .. } => p.listed_objects(kind),
             _ => false,
         })
         .and_then(|p| spec_changed(p, &u));
@@ -238,7 +271,7 @@ fn spec_changed(p: &ClusterPane, u: &Update) -> Option<(&'static str, String, St
             let old = p
                 .deployments
                 .get(&(row.namespace.clone(), row.name.clone()));
-            (old.is_none_or(|o| o.image != row.image || o.desired != row.desired))
+            (old.is_none_or(|o| o.generation != row.generation))
                 .then(|| ("Deployment", row.namespace.clone(), row.name.clone()))
         }
         Update::Deployments(Change::Delete { namespace, name }) => {
@@ -246,7 +279,7 @@ fn spec_changed(p: &ClusterPane, u: &Update) -> Option<(&'static str, String, St
         }
         Update::Hpas(Change::Upsert { row }) => {
             let old = p.hpas.get(&(row.namespace.clone(), row.name.clone()));
-            (old.is_none_or(|o| o.min != row.min || o.max != row.max)).then(|| {
+            (old.is_none_or(|o| o.generation != row.generation)).then(|| {
                 (
                     "HorizontalPodAutoscaler",
                     row.namespace.clone(),
@@ -257,15 +290,22 @@ fn spec_changed(p: &ClusterPane, u: &Update) -> Option<(&'static str, String, St
         Update::Hpas(Change::Delete { namespace, name }) => {
             Some(("HorizontalPodAutoscaler", namespace.clone(), name.clone()))
         }
-        // Another object of a release changed (a new version) or went away.
-        Update::Objects(Change::Upsert { row }) => p
-            .objects
-            .get(&(row.namespace.clone(), row.name.clone()))
-            .filter(|o| o.version != row.version)
-            .map(|_| ("object", row.namespace.clone(), row.name.clone())),
-        Update::Objects(Change::Delete { namespace, name }) => {
-            Some(("object", namespace.clone(), name.clone()))
+        // Another object of a release created, changed (a new version) or gone.
+        Update::Objects {
+            kind,
+            change: Change::Upsert { row },
+        } => {
+            let old = p
+                .objects
+                .get(kind)
+                .and_then(|m| m.get(&(row.namespace.clone(), row.name.clone())));
+            (old.is_none_or(|o| o.version != row.version))
+                .then(|| ("object", row.namespace.clone(), row.name.clone()))
         }
+        Update::Objects {
+            change: Change::Delete { namespace, name },
+            ..
+        } => Some(("object", namespace.clone(), name.clone())),
         _ => None,
     }
 }

@@ -21,6 +21,7 @@ fn dep(ns: &str, name: &str, image: &str, updated: i32, available: i32) -> Deplo
         image: image.into(),
         conditions: vec![],
         complete: updated == 3 && available == 3,
+        generation: 1,
     }
 }
 
@@ -56,6 +57,7 @@ fn hpa(ns: &str, name: &str, current: i32, desired: i32) -> HpaRow {
         }],
         conditions: vec![],
         last_scale: None,
+        generation: 1,
     }
 }
 
@@ -314,25 +316,39 @@ fn the_detail_pane_scrolls_sideways_to_what_it_cut() {
 }
 
 #[test]
-fn the_periodic_refresh_asks_each_release_once_a_round() {
-    let (_dir, mut s) = demo_state("default");
-    let mut asked = Vec::new();
-    let steps =
-        (crate::app::monitor::RESYNC_ROUND_SECS / crate::app::monitor::RESYNC_STEP_SECS) as usize;
-    for _ in 0..2 * steps {
-        for e in crate::app::monitor::resync_next(&mut s).effects {
-            if let crate::app::update::Effect::SyncReleases(v) = e {
-                asked.extend(v.clone());
-                // Its answer came back: the next round may ask it again.
-                for i in v {
-                    let key = key_of(&s.ws.releases[i]);
-                    crate::app::monitor::drift_in(&mut s, &key, Err("x"), true);
+fn the_periodic_refresh_spreads_its_round_and_spares_watched_releases() {
+    use crate::app::monitor::{
+        RESYNC_ROUND_SECS, RESYNC_STEP_SECS, WATCHED_EVERY_ROUNDS, resync_next,
+    };
+    let (_dir, mut s) = every_state();
+    let steps = (RESYNC_ROUND_SECS / RESYNC_STEP_SECS) as usize;
+    let mut rounds: Vec<Vec<usize>> = Vec::new();
+    for _ in 0..2 {
+        let mut asked = Vec::new();
+        for _ in 0..steps {
+            for e in resync_next(&mut s).effects {
+                if let crate::app::update::Effect::SyncReleases(v) = e {
+                    asked.extend(v.clone());
+                    // Its answer came back: the next round may ask it again.
+                    for i in v {
+                        let key = key_of(&s.ws.releases[i]);
+                        let keep = s.states.get(&key).and_then(|t| t.sync.clone());
+                        crate::app::monitor::drift_in(&mut s, &key, Err("x"), true);
+                        if let Some(t) = s.states.get_mut(&key) {
+                            t.sync = keep;
+                        }
+                    }
                 }
             }
         }
+        rounds.push(asked);
     }
-    // Each once per round, spread over the round (not one after the other).
-    assert_eq!(asked, [0, 1, 2, 3, 0, 1, 2, 3]);
+    // The first round is the safety net: every release once, in order.
+    assert_eq!(rounds[0], [0, 1, 2, 3]);
+    // After it only releases the watchers do not see: dawn-service (no drift
+    // known: its cluster does not exist); the others' kinds are all watched.
+    assert_eq!(rounds[1], [2]);
+    assert!(WATCHED_EVERY_ROUNDS > 1);
 }
 
 #[test]
@@ -373,15 +389,17 @@ fn a_changed_object_of_a_release_asks_its_drift_again() {
             w.objects = vec!["ConfigMap/dusk-service".into()];
         }
     }
-    let cm = |version: &str| {
-        Update::Objects(Change::Upsert {
+    let cm = |name: &str, version: &str| Update::Objects {
+        kind: "ConfigMap",
+        change: Change::Upsert {
             row: MetaRow {
                 namespace: "dusk-service".into(),
-                name: "ConfigMap/dusk-service".into(),
+                name: format!("ConfigMap/{name}"),
                 version: version.into(),
             },
-        })
+        },
     };
+    let marker = |kind: &'static str, change| Update::Objects { kind, change };
     let asks = |s: &mut State, u: Update| -> Vec<usize> {
         crate::app::monitor::update(s, "dusk", "", u)
             .effects
@@ -392,34 +410,44 @@ fn a_changed_object_of_a_release_asks_its_drift_again() {
             })
             .collect()
     };
-    // First seen: nothing to ask (the drift at start covers it).
-    assert!(asks(&mut s, cm("10")).is_empty());
+    // The first list: nothing to ask (the drifts at start cover it).
+    assert!(asks(&mut s, marker("ConfigMap", Change::Relist)).is_empty());
+    assert!(asks(&mut s, cm("dusk-service", "10")).is_empty());
+    assert!(asks(&mut s, marker("ConfigMap", Change::Listed)).is_empty());
     // Another kind's watcher lists after it: the ConfigMap's version stays.
-    let secret_list = [
-        Update::Objects(Change::Relist),
-        Update::Objects(Change::Upsert {
-            row: MetaRow {
-                namespace: "dusk-service".into(),
-                name: "Secret/x".into(),
-                version: "3".into(),
-            },
-        }),
-        Update::Objects(Change::Listed),
-    ];
-    for u in secret_list {
-        assert!(asks(&mut s, u).is_empty());
-    }
+    assert!(asks(&mut s, marker("Secret", Change::Relist)).is_empty());
+    assert!(asks(&mut s, marker("Secret", Change::Listed)).is_empty());
     // The same version again (a relist): nothing.
-    assert!(asks(&mut s, cm("10")).is_empty());
+    assert!(asks(&mut s, cm("dusk-service", "10")).is_empty());
     // A new version (kubectl edit): that release, and only it.
-    assert_eq!(asks(&mut s, cm("11")), vec![dusk]);
-    // Another namespace's ConfigMap of the same name is not ours.
-    let other = Update::Objects(Change::Upsert {
-        row: MetaRow {
-            namespace: "elsewhere".into(),
+    assert_eq!(asks(&mut s, cm("dusk-service", "11")), vec![dusk]);
+    // Its answer comes back; then the object is deleted: asked again.
+    let key = key_of(&s.ws.releases[dusk]);
+    crate::app::monitor::drift_in(&mut s, &key, Err("x"), true);
+    let gone = marker(
+        "ConfigMap",
+        Change::Delete {
+            namespace: "dusk-service".into(),
             name: "ConfigMap/dusk-service".into(),
-            version: "1".into(),
         },
-    });
+    );
+    assert_eq!(asks(&mut s, gone), vec![dusk]);
+    crate::app::monitor::drift_in(&mut s, &key, Err("x"), true);
+    // Created again by someone else: asked again.
+    assert_eq!(asks(&mut s, cm("dusk-service", "12")), vec![dusk]);
+    crate::app::monitor::drift_in(&mut s, &key, Err("x"), true);
+    // An object no release declares asks nothing.
+    assert!(asks(&mut s, cm("unrelated", "1")).is_empty());
+    // Another namespace's ConfigMap of the same name is not ours.
+    let other = Update::Objects {
+        kind: "ConfigMap",
+        change: Change::Upsert {
+            row: MetaRow {
+                namespace: "elsewhere".into(),
+                name: "ConfigMap/dusk-service".into(),
+                version: "1".into(),
+            },
+        },
+    };
     assert!(asks(&mut s, other).is_empty());
 }

@@ -685,6 +685,7 @@ mod live {
                 "ScalingActive True: ValidMetricFound".into(),
             ],
             last_scale: Some(NOW - 95),
+            generation: 1,
         }
     }
 
@@ -846,6 +847,7 @@ mod live {
                 "Progressing: ReplicaSetUpdated".into(),
             ],
             complete: false,
+            generation: 1,
         };
         let rs = |name: &str, rev: &str, desired, ready, tag: &str| ReplicaSetRow {
             namespace: "day-service".into(),
@@ -956,6 +958,7 @@ mod live {
                 image: String::new(),
                 conditions: Vec::new(),
                 complete: false,
+                generation: 1,
             }),
             "rolling out: 1 old replica pending termination"
         );

@@ -609,6 +609,7 @@ mod tests {
             image: "repo/app:v2".into(),
             conditions: vec!["Available: MinimumReplicasAvailable".into()],
             complete,
+            generation: 1,
         }
     }
 
@@ -648,6 +649,7 @@ mod tests {
                 vec!["ScalingLimited: DesiredWithinRange".into()]
             },
             last_scale: None,
+            generation: 1,
         }
     }
 

@@ -111,6 +111,8 @@ pub struct DeploymentRow {
     pub conditions: Vec<String>,
     /// The deployment has observed its latest spec and every replica is updated and available.
     pub complete: bool,
+    /// metadata.generation: moves with every change of the spec.
+    pub generation: i64,
 }
 
 pub fn deployment_row(d: &Deployment) -> DeploymentRow {
@@ -152,6 +154,7 @@ pub fn deployment_row(d: &Deployment) -> DeploymentRow {
             })
             .unwrap_or_default(),
         complete: observed && updated == desired && available == desired && total == desired,
+        generation: d.metadata.generation.unwrap_or(0),
     }
 }
 
@@ -225,6 +228,8 @@ pub struct HpaRow {
     pub metrics: Vec<MetricRow>,
     pub conditions: Vec<String>,
     pub last_scale: Option<i64>,
+    /// metadata.generation: moves with every change of the spec.
+    pub generation: i64,
 }
 
 impl HpaRow {
@@ -286,6 +291,7 @@ pub fn hpa_row(h: &HorizontalPodAutoscaler) -> HpaRow {
             })
             .unwrap_or_default(),
         last_scale: secs(st.and_then(|s| s.last_scale_time.as_ref())),
+        generation: h.metadata.generation.unwrap_or(0),
     }
 }
 

@@ -82,8 +82,11 @@ pub enum Update {
     Metrics {
         usage: Vec<(String, String, Usage)>,
     },
-    /// Keys are `Kind/name`.
-    Objects(Change<MetaRow>),
+    /// Metadata of one kind (`ConfigMap`…); row names are `Kind/name`.
+    Objects {
+        kind: &'static str,
+        change: Change<MetaRow>,
+    },
     Conn {
         kind: Kind,
         conn: Conn,
@@ -240,12 +243,16 @@ where
         stream,
         Kind::Objects,
         sink,
-        move |o| Update::Objects(o.map(|m| meta_row(kind, m))),
-        move |n, m| {
-            Update::Objects(Change::Delete {
+        move |o| Update::Objects {
+            kind,
+            change: o.map(|m| meta_row(kind, m)),
+        },
+        move |n, m| Update::Objects {
+            kind,
+            change: Change::Delete {
                 namespace: n,
                 name: format!("{kind}/{m}"),
-            })
+            },
         },
     )
     .await
