@@ -532,15 +532,32 @@ const NOT_SOURCES: &[&str] = &[
     ".tierui",
 ];
 
-/// A hash of every source file's path, size and modification time under
-/// `root` (YAML, JSON, programs, scripts; toolchain folders skipped): it
-/// changes when a file is edited, added or removed.
-pub fn fingerprint(root: &std::path::Path) -> u64 {
-    use std::hash::{Hash as _, Hasher as _};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    let mut stack = vec![root.to_path_buf()];
-    let mut seen = 0usize;
-    while let Some(dir) = stack.pop() {
+/// Whether a file name is one of the workspace's sources (YAML, JSON,
+/// programs, scripts).
+pub fn is_source(name: &str) -> bool {
+    [
+        ".yaml", ".yml", ".json", ".py", ".ts", ".js", ".sh", ".toml", ".txt",
+    ]
+    .iter()
+    .any(|x| name.ends_with(x))
+}
+
+/// Whether a path lies in a folder that holds no sources (toolchains, VCS).
+pub fn in_source_tree(root: &std::path::Path, path: &std::path::Path) -> bool {
+    path.strip_prefix(root).is_ok_and(|rel| {
+        rel.components()
+            .all(|c| !NOT_SOURCES.contains(&c.as_os_str().to_string_lossy().as_ref()))
+    })
+}
+
+/// Every folder under `root` that may hold sources (toolchain folders
+/// skipped), `root` first; and the source files in them.
+pub fn source_tree(root: &std::path::Path) -> (Vec<std::path::PathBuf>, Vec<std::fs::DirEntry>) {
+    let mut dirs = vec![root.to_path_buf()];
+    let mut files = Vec::new();
+    let mut next = 0;
+    while let Some(dir) = dirs.get(next).cloned() {
+        next += 1;
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -552,25 +569,28 @@ pub fn fingerprint(root: &std::path::Path) -> u64 {
             let Ok(kind) = e.file_type() else { continue };
             if kind.is_dir() {
                 if !NOT_SOURCES.contains(&name.as_ref()) {
-                    stack.push(e.path());
+                    dirs.push(e.path());
                 }
-                continue;
+            } else if is_source(&name) && files.len() < 50_000 {
+                // (a bound, so a folder of generated files cannot make this slow)
+                files.push(e);
             }
-            let source = [
-                ".yaml", ".yml", ".json", ".py", ".ts", ".js", ".sh", ".toml", ".txt",
-            ]
-            .iter()
-            .any(|x| name.ends_with(x));
-            // A bound, so a folder of generated files cannot make this slow.
-            if !source || seen > 50_000 {
-                continue;
-            }
-            seen += 1;
-            if let Ok(m) = e.metadata() {
-                e.path().hash(&mut h);
-                m.len().hash(&mut h);
-                m.modified().ok().hash(&mut h);
-            }
+        }
+    }
+    (dirs, files)
+}
+
+/// A hash of every source file's path, size and modification time under
+/// `root`: it changes when a file is edited, added or removed. (Where the
+/// system cannot tell tierui of changes, it is asked once a second.)
+pub fn fingerprint(root: &std::path::Path) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for e in source_tree(root).1 {
+        if let Ok(m) = e.metadata() {
+            e.path().hash(&mut h);
+            m.len().hash(&mut h);
+            m.modified().ok().hash(&mut h);
         }
     }
     h.finish()
@@ -594,5 +614,17 @@ mod fingerprint_tests {
         assert_ne!(a, b);
         std::fs::write(dir.path().join("k8s/web/svc.yaml"), "b: 1\n").unwrap();
         assert_ne!(b, super::fingerprint(dir.path()));
+        // The folders to watch: not the toolchain's.
+        let (dirs, files) = super::source_tree(dir.path());
+        assert_eq!(dirs.len(), 3, "{dirs:?}");
+        assert_eq!(files.len(), 2);
+        assert!(super::in_source_tree(
+            dir.path(),
+            &dir.path().join("k8s/web/x.yaml")
+        ));
+        assert!(!super::in_source_tree(
+            dir.path(),
+            &dir.path().join("node_modules/x/a.json")
+        ));
     }
 }

@@ -162,7 +162,8 @@ pub fn resync_next(s: &mut State) -> Outcome {
     let step = s.resync_cursor % steps;
     let round = s.resync_cursor / steps;
     s.resync_cursor = (s.resync_cursor + 1) % (steps * WATCHED_EVERY_ROUNDS);
-    let safety_net = round == 0;
+    // The drifts at start were the first full sweep: the safety net comes last.
+    let safety_net = round == WATCHED_EVERY_ROUNDS - 1;
     let due: Vec<usize> = (0..n)
         .filter(|i| i * steps / n == step)
         .filter(|i| safety_net || !watched(s, &s.ws.releases[*i]))

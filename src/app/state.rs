@@ -322,6 +322,9 @@ impl State {
     /// Indices of clusters that pass the filter (its text and `cluster:` term;
     /// a filter on release states hides every cluster).
     pub fn visible_clusters(&self) -> Vec<usize> {
+        if self.filter.trim().is_empty() {
+            return (0..self.ws.clusters.len()).collect();
+        }
         let f = super::monitor::Filter::parse(&self.filter);
         if f.release_only() {
             return Vec::new();
@@ -345,6 +348,10 @@ impl State {
     /// Indices of releases that pass the filter (text, and `sync:`, `health:`,
     /// `cluster:`, `env:`, `mgr:` terms).
     pub fn visible_releases(&self) -> Vec<usize> {
+        // Drawn several times a frame: no filter, no work.
+        if self.filter.trim().is_empty() {
+            return (0..self.ws.releases.len()).collect();
+        }
         let f = super::monitor::Filter::parse(&self.filter);
         self.ws
             .releases

@@ -208,10 +208,78 @@ fn all_states_known(s: &State) -> bool {
     })
 }
 
-/// Looks at the workspace's files once a second; a change made outside tierui
-/// (an editor, `git pull`) reloads the workspace, which asks every release's
-/// drift again.
+/// Tells the UI when a source file of the workspace changes outside tierui (an
+/// editor, `git pull`), which reloads the workspace and asks every release's
+/// drift again. The system says so (inotify, a watch per source folder, new
+/// folders added as they appear); where it cannot, the files are looked at once
+/// a second.
 fn watch_sources(root: std::path::PathBuf, tx: mpsc::UnboundedSender<Msg>) {
+    use notify::Watcher as _;
+    let (ntx, mut nrx) = mpsc::unbounded_channel::<Vec<std::path::PathBuf>>();
+    let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res
+            && !matches!(ev.kind, notify::EventKind::Access(_))
+        {
+            let _ = ntx.send(ev.paths);
+        }
+    });
+    let mut watcher = match watcher {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(
+                "file notifications unavailable ({e}); looking at the files once a second"
+            );
+            return poll_sources(root, tx);
+        }
+    };
+    tokio::spawn(async move {
+        let r = root.clone();
+        let Ok((dirs, _)) =
+            tokio::task::spawn_blocking(move || crate::app::files::source_tree(&r)).await
+        else {
+            return;
+        };
+        for d in &dirs {
+            if let Err(e) = watcher.watch(d, notify::RecursiveMode::NonRecursive) {
+                tracing::warn!(
+                    "cannot watch {} ({e}); looking at the files once a second",
+                    d.display()
+                );
+                return poll_sources(root, tx);
+            }
+        }
+        while let Some(paths) = nrx.recv().await {
+            let mut changed = false;
+            for p in paths
+                .into_iter()
+                .filter(|p| crate::app::files::in_source_tree(&root, p))
+            {
+                if p.is_dir() {
+                    // A new folder: its files count from now on.
+                    let _ = watcher.watch(&p, notify::RecursiveMode::NonRecursive);
+                    changed = true;
+                } else if p
+                    .file_name()
+                    .is_some_and(|n| crate::app::files::is_source(&n.to_string_lossy()))
+                {
+                    changed = true;
+                }
+            }
+            if !changed {
+                continue;
+            }
+            // An editor's save is several events: one reload for them.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            while nrx.try_recv().is_ok() {}
+            if tx.send(Msg::SourcesChanged).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// Looks at the workspace's files once a second (where notifications fail).
+fn poll_sources(root: std::path::PathBuf, tx: mpsc::UnboundedSender<Msg>) {
     tokio::spawn(async move {
         let mut last: Option<u64> = None;
         loop {
