@@ -109,7 +109,10 @@ impl Changed {
             "refused" => "!",
             _ => "~",
         };
-        if self.paths.is_empty() || self.change == "refused" {
+        if self.change == "refused" {
+            // The server's reason (a conflict with another field manager…).
+            format!("{mark}{} (refused: {})", self.object, self.paths.join("; "))
+        } else if self.paths.is_empty() {
             format!("{mark}{}", self.object)
         } else {
             format!("{} {mark}{}", self.object, self.paths.join(" ~"))
@@ -714,7 +717,10 @@ mod tests {
             "admission denied".to_string(),
         )];
         let s = sync_of(&diff_objects(&[a.clone()], &[a, c], "ns"), &refused);
-        assert_eq!(s.sentence(), "OutOfSync: !Deployment/api");
+        assert_eq!(
+            s.sentence(),
+            "OutOfSync: !Deployment/api (refused: admission denied)"
+        );
         assert_eq!(
             sync_of(&Report::default(), &[]).key(),
             "unknown",
