@@ -87,22 +87,16 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
         effects.run(effect, &state);
     }
     watch_sources(ctx.root.clone(), tx.clone());
-    let mut resync =
-        tokio::time::interval_at(tokio::time::Instant::now() + RESYNC_EVERY, RESYNC_EVERY);
-    resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut slow = tokio::time::interval_at(tokio::time::Instant::now() + LIVE_EVERY, LIVE_EVERY);
-    slow.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut resync = every(RESYNC_EVERY);
+    let mut slow = every(LIVE_EVERY);
+    let mut ticker = every(Duration::from_secs(1));
     let mut dirty = true;
     let mut last_frame: Option<Instant> = None;
     // Input is answered at once; only backend churn is held to ~30 frames/s.
     let mut key_at: Option<Instant> = None;
     // A live view's watchers started at: logged when its first full table is drawn.
     let mut watching: Option<(u64, Instant)> = None;
-    // Logged once: when every release's sync and health is first known.
-    let mut states_known = state.ws.releases.is_empty();
-    let mut last_states_check = Instant::now();
+    let mut states = StatesKnown::new(&state);
     loop {
         let due = match (key_at, last_frame) {
             (Some(_), _) | (None, None) => Instant::now(),
@@ -121,17 +115,7 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
             if let Some(k) = key_at.take() {
                 tracing::debug!(target: "perf", ms = k.elapsed().as_secs_f64() * 1000.0, "key to frame");
             }
-            if let Some((view, at)) = watching
-                && let crate::app::state::Screen::Live(v) = &state.screen
-                && v.id == view
-                && v.panes
-                    .iter()
-                    .all(|p| p.listed(tierui_backends::kube::watch::Kind::Pods))
-            {
-                let rows: usize = v.panes.iter().map(|p| p.pods.len()).sum();
-                tracing::info!(target: "perf", ms = at.elapsed().as_secs_f64() * 1000.0, rows, "live view: first full table drawn");
-                watching = None;
-            }
+            log_first_table(&mut watching, &state);
             last_frame = Some(Instant::now());
             dirty = false;
         }
@@ -166,14 +150,7 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
         state.now_s = (now_ms() / 1000) as i64;
         let out = update(&mut state, msg);
         dirty |= out.redraw;
-        // Checked at most every 50 ms: with hundreds of releases it is not free.
-        if !states_known && last_states_check.elapsed() > Duration::from_millis(50) && {
-            last_states_check = Instant::now();
-            all_states_known(&state)
-        } {
-            states_known = true;
-            tracing::info!(target: "perf", ms = started.elapsed().as_secs_f64() * 1000.0, releases = state.ws.releases.len(), "release states: all known");
-        }
+        states.check(&state, started);
         if !dirty {
             // A key that changed nothing has no frame to wait for.
             key_at = None;
@@ -199,6 +176,56 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     }
     drop(tui);
     Ok(())
+}
+
+/// An interval whose first tick is one period away; missed ticks are skipped.
+fn every(period: Duration) -> tokio::time::Interval {
+    let mut i = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    i
+}
+
+/// Logs when a live view's first full table is drawn (its watchers started at `at`).
+fn log_first_table(watching: &mut Option<(u64, Instant)>, state: &State) {
+    if let Some((view, at)) = *watching
+        && let crate::app::state::Screen::Live(v) = &state.screen
+        && v.id == view
+        && v.panes
+            .iter()
+            .all(|p| p.listed(tierui_backends::kube::watch::Kind::Pods))
+    {
+        let rows: usize = v.panes.iter().map(|p| p.pods.len()).sum();
+        tracing::info!(target: "perf", ms = at.elapsed().as_secs_f64() * 1000.0, rows, "live view: first full table drawn");
+        *watching = None;
+    }
+}
+
+/// Logs once when every release's sync and health is first known (what the
+/// states benchmark reads).
+struct StatesKnown {
+    done: bool,
+    last_check: Instant,
+}
+
+impl StatesKnown {
+    fn new(state: &State) -> StatesKnown {
+        StatesKnown {
+            done: state.ws.releases.is_empty(),
+            last_check: Instant::now(),
+        }
+    }
+
+    /// At most every 50 ms: with hundreds of releases it is not free.
+    fn check(&mut self, state: &State, started: Instant) {
+        if self.done || self.last_check.elapsed() < Duration::from_millis(50) {
+            return;
+        }
+        self.last_check = Instant::now();
+        if all_states_known(state) {
+            self.done = true;
+            tracing::info!(target: "perf", ms = started.elapsed().as_secs_f64() * 1000.0, releases = state.ws.releases.len(), "release states: all known");
+        }
+    }
 }
 
 fn all_states_known(s: &State) -> bool {
