@@ -27,7 +27,7 @@ pub struct Effects {
     walk: Option<mpsc::UnboundedSender<WalkCommand>>,
     /// Watcher tasks per live view.
     watches: std::collections::HashMap<u64, Vec<tokio::task::AbortHandle>>,
-    /// The monitor's watcher per (cluster, namespace) of the releases.
+    /// The monitor's watchers per cluster of the releases (namespace "": all).
     monitors: std::collections::HashMap<(String, String), tokio::task::AbortHandle>,
     /// Drifts in flight per cluster are bounded by these.
     permits: std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>,

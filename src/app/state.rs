@@ -186,7 +186,7 @@ pub struct State {
     pub view_seq: u64,
     /// Each release's sync as the background drift last found it.
     pub states: std::collections::BTreeMap<super::monitor::ReleaseKey, super::monitor::Tracked>,
-    /// Live rows per (cluster, namespace) of the releases, kept by watchers.
+    /// Live rows per cluster of the releases (namespace "": all), kept by watchers.
     pub monitor: std::collections::BTreeMap<(String, String), super::live::ClusterPane>,
     /// Columns the detail pane is scrolled to the right.
     pub detail_hscroll: u16,

@@ -85,7 +85,7 @@ pub enum Msg {
         key: super::monitor::ReleaseKey,
         result: Result<Box<tierui_backends::release::Drift>, String>,
     },
-    /// A monitor watcher's change: rows of a release namespace.
+    /// A monitor watcher's change: rows of a cluster the releases run on.
     MonitorUpdate {
         cluster: String,
         namespace: String,
@@ -188,8 +188,8 @@ pub enum Effect {
         release: usize,
         edit: Option<(PathBuf, String)>,
     },
-    /// Keep rows of these (cluster, namespace) pairs for the releases' health
-    /// (watchers of pairs no longer listed stop).
+    /// Keep rows of these (cluster, namespace) pairs — namespace "" for all —
+    /// for the releases' states (watchers of pairs no longer listed stop).
     Monitor(Vec<(String, String)>),
     /// Drifts of these releases for their sync (bounded per cluster).
     SyncReleases(Vec<usize>),
