@@ -26,15 +26,49 @@ fn tierui(sb: &Sandbox, ws: &Path, kubeconfig: &Path, args: &[&str]) -> (i32, St
     )
 }
 
-/// Objects `kubectl diff` reports, as `Kind/namespace/name`.
+/// Objects `kubectl diff` reports, as `Kind/namespace/name`. kubectl is given
+/// the manifests as tierui sends them: labelled members of the release's apply
+/// set (`kubectl label --local`, no server involved).
 fn kubectl_diff(kubeconfig: &Path, dir: &Path) -> (i32, BTreeSet<String>) {
-    let out = Command::new("kubectl")
+    let id =
+        tierui_core::render::applyset::ApplySet::for_release("dusk-service", "dusk-service").id();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut stream = Vec::new();
+    for f in files {
+        let labelled = Command::new("kubectl")
+            .args(["label", "--local", "-o", "yaml", "-f"])
+            .arg(&f)
+            .arg(format!(
+                "{}={id}",
+                tierui_core::render::applyset::PART_OF_LABEL
+            ))
+            .output()
+            .expect("kubectl must be installed (the README's test command installs it)");
+        assert!(
+            labelled.status.success(),
+            "{}",
+            String::from_utf8_lossy(&labelled.stderr)
+        );
+        stream.extend(labelled.stdout);
+        stream.extend(b"---\n");
+    }
+    let mut child = Command::new("kubectl")
         .args(["--kubeconfig"])
         .arg(kubeconfig)
-        .args(["diff", "--server-side", "--field-manager=tierui", "-f"])
-        .arg(dir)
-        .output()
-        .expect("kubectl must be installed (the README's test command installs it)");
+        .args(["diff", "--server-side", "--field-manager=tierui", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl");
+    {
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(&stream).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let objects = text
         .lines()

@@ -61,6 +61,8 @@ pub struct DiffView {
     pub notes: Vec<String>,
     /// The desired objects the drift report was made from: what `a` applies.
     pub drift_desired: Option<Vec<serde_json::Value>>,
+    /// The apply set's members the drift found gone from the manifests.
+    pub drift_prune: Vec<serde_json::Value>,
 }
 
 /// A line of the shown diff, with where changes start (for `[` and `]`).
@@ -85,6 +87,7 @@ impl DiffView {
             pending_save: None,
             notes: Vec::new(),
             drift_desired: None,
+            drift_prune: Vec::new(),
         }
     }
 

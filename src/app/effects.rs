@@ -242,9 +242,11 @@ impl Effects {
                 describe,
                 state,
             ),
-            Effect::ApplyRelease { release, objects } => {
-                self.apply_release(release, objects, state)
-            }
+            Effect::ApplyRelease {
+                release,
+                objects,
+                plan,
+            } => self.apply_release(release, objects, plan, state),
             Effect::OpenWalk { cluster } => self.open_walk(cluster),
             Effect::Walk(cmd) => {
                 if let Some(w) = &self.walk {
@@ -540,6 +542,7 @@ impl Effects {
                         desired,
                         notes,
                         &r.namespace,
+                        &tierui_backends::release::applyset(&r),
                     )
                     .await,
                 )
@@ -657,7 +660,13 @@ impl Effects {
         });
     }
 
-    fn apply_release(&self, release: usize, objects: Vec<serde_json::Value>, state: &State) {
+    fn apply_release(
+        &self,
+        release: usize,
+        objects: Vec<serde_json::Value>,
+        plan: tierui_backends::release::ApplyPlan,
+        state: &State,
+    ) {
         let Some(r) = state.ws.releases.get(release).cloned() else {
             return;
         };
@@ -672,7 +681,7 @@ impl Effects {
                 let client =
                     tierui_backends::release::client_for(&ctx, sims.as_deref(), &ws, &r).await?;
                 Ok::<_, String>(
-                    tierui_backends::release::apply_objects(&client, &objects, &r).await,
+                    tierui_backends::release::apply_objects(&client, &objects, &r, &plan).await,
                 )
             }
             .await;

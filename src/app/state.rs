@@ -77,7 +77,7 @@ pub enum Choice {
 }
 
 /// What a confirmed question does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmed {
     Teardown,
     /// The runner asked before a step that changes a live account.
@@ -88,6 +88,12 @@ pub enum Confirmed {
     PulumiUp(usize),
     /// Run the command that creates a release's program environment.
     Setup(usize),
+    /// Apply these objects again taking ownership of the fields other field
+    /// managers hold (the second, explicit question after a conflict).
+    TakeOwnership {
+        release: usize,
+        objects: Vec<String>,
+    },
 }
 
 /// The screen on top; Home is always underneath.
@@ -289,6 +295,7 @@ impl State {
             {
                 d.drift = super::diff::Pending::NotAsked;
                 d.drift_desired = None;
+                d.drift_prune.clear();
             }
         }
     }

@@ -202,6 +202,8 @@ pub enum Effect {
         release: usize,
         /// The desired objects of the drift the operator confirmed.
         objects: Vec<serde_json::Value>,
+        /// Prunes and ownership, as confirmed.
+        plan: tierui_backends::release::ApplyPlan,
     },
     /// Watch `kinds` of each (cluster, scope) for a live view.
     StartWatches {
@@ -554,7 +556,7 @@ fn key(s: &mut State, ev: KeyEvent) -> Outcome {
         return input_key(s, ev);
     }
     if let Some(Overlay::Confirm { on_yes, .. }) = &s.overlay {
-        return confirm_key(s, *on_yes, ev.code);
+        return confirm_key(s, on_yes.clone(), ev.code);
     }
     if let Some(Overlay::Choice { options, .. }) = &s.overlay {
         let picked = match ev.code {
@@ -642,11 +644,11 @@ fn confirm_key(s: &mut State, on_yes: Confirmed, code: KeyCode) -> Outcome {
         }
         (Confirmed::Teardown, false) => Outcome::redraw(),
         (Confirmed::Apply(release), true) => {
-            let objects = s
+            let confirmed = s
                 .diff_mut()
                 .filter(|d| d.release == release)
-                .and_then(|d| d.drift_desired.clone());
-            let Some(objects) = objects else {
+                .and_then(|d| Some((d.drift_desired.clone()?, d.drift_prune.clone())));
+            let Some((objects, prune)) = confirmed else {
                 s.message = Some((
                     Level::Warn,
                     "the drift changed before the answer; press a to see it again".into(),
@@ -654,7 +656,48 @@ fn confirm_key(s: &mut State, on_yes: Confirmed, code: KeyCode) -> Outcome {
                 return Outcome::redraw();
             };
             s.message = Some((Level::Info, "applying…".into()));
-            Outcome::with(Effect::ApplyRelease { release, objects })
+            let plan = tierui_backends::release::ApplyPlan {
+                prune,
+                ..Default::default()
+            };
+            Outcome::with(Effect::ApplyRelease {
+                release,
+                objects,
+                plan,
+            })
+        }
+        (
+            Confirmed::TakeOwnership {
+                release,
+                objects: only,
+            },
+            true,
+        ) => {
+            let confirmed = s
+                .diff_mut()
+                .filter(|d| d.release == release)
+                .and_then(|d| Some((d.drift_desired.clone()?, d.drift_prune.clone())));
+            let Some((objects, prune)) = confirmed else {
+                return Outcome::redraw();
+            };
+            s.message = Some((Level::Info, "taking ownership and applying…".into()));
+            let plan = tierui_backends::release::ApplyPlan {
+                force: true,
+                prune,
+                only,
+            };
+            Outcome::with(Effect::ApplyRelease {
+                release,
+                objects,
+                plan,
+            })
+        }
+        (Confirmed::TakeOwnership { .. }, false) => {
+            s.message = Some((
+                Level::Warn,
+                "those fields stay with their managers; the other objects were applied".into(),
+            ));
+            Outcome::redraw()
         }
         (Confirmed::PulumiUp(release), true) => Outcome::with(Effect::PulumiUp { release }),
         (Confirmed::Setup(release), true) => {

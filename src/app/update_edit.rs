@@ -578,6 +578,7 @@ pub fn drift_ready(
             d.notes.extend(drift.notes.iter().cloned());
             let drift = *drift;
             d.drift_desired = Some(drift.desired);
+            d.drift_prune = drift.prune;
             d.drift = Pending::Ready(drift.report);
             d.focus_first_change();
         }
@@ -607,6 +608,7 @@ pub fn ask_apply(s: &mut State, release: usize) -> Outcome {
     let title = r.title();
     let cluster = r.cluster.clone().unwrap_or_default();
     let namespace = r.namespace.clone();
+    let sandbox = s.session.sandbox;
     // The drift must be on screen first.
     let Some(d) = s.diff_mut().filter(|d| d.release == release) else {
         let mut view = DiffView::new(release, title, DiffKind::Drift);
@@ -637,20 +639,25 @@ pub fn ask_apply(s: &mut State, release: usize) -> Outcome {
             format!("{title}: the cluster matches; nothing to apply"),
         );
     }
-    let lines = vec![
-        format!(
-            "{} created, {} changed objects on cluster {cluster}, namespace {namespace}{}.",
-            report.count("created"),
-            report.count("changed"),
-            if s.session.sandbox { " (sandbox)" } else { "" }
-        ),
+    let mut lines = vec![format!(
+        "{} created, {} changed{} objects on cluster {cluster}, namespace {namespace}{}.",
+        report.count("created"),
+        report.count("changed"),
+        match report.count("deleted") {
+            0 => String::new(),
+            n => format!(", {n} deleted"),
+        },
+        if sandbox { " (sandbox)" } else { "" }
+    )];
+    lines.extend(apply_warnings(report, &d.drift_prune));
+    lines.extend([
         if pulumi_up {
             "A Pulumi release: y runs `pulumi up --stack <stack> --yes` in its project (the terminal is handed over).".into()
         } else {
             "Server-side apply, field manager tierui; the live view follows the rollout.".into()
         },
         "y applies · n does nothing".into(),
-    ];
+    ]);
     s.overlay = Some(Overlay::Confirm {
         title: format!("Apply {title}?"),
         lines,
@@ -685,6 +692,9 @@ fn applied_outcome(
     result: Result<Vec<tierui_backends::kube::apply::Outcome>, String>,
 ) -> Outcome {
     match result {
+        Ok(outcomes) if outcomes.iter().any(|o| o.conflict) => {
+            ask_take_ownership(s, release, &outcomes)
+        }
         Ok(outcomes) => {
             let failed: Vec<String> = outcomes
                 .iter()
@@ -706,16 +716,121 @@ fn applied_outcome(
             if matches!(s.screen, Screen::Diff(_)) {
                 s.pop();
             }
-            let n = outcomes.len();
+            let pruned = outcomes.iter().filter(|o| o.pruned).count();
+            let n = outcomes.len() - pruned;
             let mut out =
                 super::update_live::open_release(s, release, super::live::Tab::Deployments);
             s.message = Some((
                 Level::Info,
-                format!("applied {n} objects; following the rollout"),
+                if pruned > 0 {
+                    format!("applied {n} objects, pruned {pruned}; following the rollout")
+                } else {
+                    format!("applied {n} objects; following the rollout")
+                },
             ));
             out.redraw = true;
             out
         }
         Err(e) => message(s, Level::Error, e),
     }
+}
+
+/// The server stopped on fields other managers own: say whose and which, and
+/// offer to take them — a second question, as `--force-conflicts` is a second
+/// decision in kubectl.
+fn ask_take_ownership(
+    s: &mut State,
+    release: usize,
+    outcomes: &[tierui_backends::kube::apply::Outcome],
+) -> Outcome {
+    let conflicted: Vec<&tierui_backends::kube::apply::Outcome> =
+        outcomes.iter().filter(|o| o.conflict).collect();
+    let mut lines = vec![format!(
+        "The server did not apply {} object{}: other field managers own fields this apply changes.",
+        conflicted.len(),
+        if conflicted.len() == 1 { "" } else { "s" }
+    )];
+    for o in &conflicted {
+        let e = o.applied.as_ref().err().map_or("", String::as_str);
+        lines.push(format!("{}:", o.object));
+        for l in tierui_backends::kube::apply::conflict_lines(e) {
+            lines.push(format!("  {l}"));
+        }
+    }
+    let applied = outcomes.iter().filter(|o| o.applied.is_ok()).count();
+    lines.push(format!(
+        "{applied} other object{} applied; nothing was pruned yet.",
+        if applied == 1 { " was" } else { "s were" }
+    ));
+    lines.push("y takes ownership of those fields (kubectl apply --server-side --force-conflicts): the managers above lose them and may write them back.".into());
+    lines.push("n leaves them with their managers".into());
+    let title =
+        s.ws.releases
+            .get(release)
+            .map(|r| r.title())
+            .unwrap_or_default();
+    s.overlay = Some(Overlay::Confirm {
+        title: format!("Take ownership in {title}?"),
+        lines,
+        details: Vec::new(),
+        on_yes: super::state::Confirmed::TakeOwnership {
+            release,
+            objects: conflicted.iter().map(|o| o.object.clone()).collect(),
+        },
+    });
+    s.message = Some((
+        Level::Warn,
+        "apply stopped on fields other managers own".into(),
+    ));
+    Outcome {
+        effects: Vec::new(),
+        redraw: true,
+    }
+}
+
+/// What the apply question must say beyond counts: the objects it deletes
+/// (apply-set members gone from the manifests), fields other managers own,
+/// and client-side `kubectl apply` objects whose fields move to tierui.
+fn apply_warnings(report: &Report, prune: &[serde_json::Value]) -> Vec<String> {
+    use tierui_core::render::diff::{Change, ObjectKey};
+    let mut lines = Vec::new();
+    if !prune.is_empty() {
+        let names: Vec<String> = prune
+            .iter()
+            .map(|o| ObjectKey::of(o, "").display())
+            .collect();
+        lines.push(format!(
+            "Deletes {}: applied by tierui for this release before, gone from its manifests now.",
+            names.join(", ")
+        ));
+    }
+    let mut owners: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for o in &report.objects {
+        for (m, p) in o.conflicts(tierui_backends::kube::apply::FIELD_MANAGER) {
+            owners.entry(m).or_default().push(p);
+        }
+    }
+    if !owners.is_empty() {
+        let named: Vec<String> = owners
+            .iter()
+            .map(|(m, paths)| format!("{m} ({})", paths.join(", ")))
+            .collect();
+        lines.push(format!(
+            "Fields owned by other field managers: {}. The server will stop on them; you are asked before tierui takes them.",
+            named.join("; ")
+        ));
+    }
+    let upgraded: Vec<String> = report
+        .objects
+        .iter()
+        .filter(|o| o.upgrades_client_side_apply && o.change != Change::Same)
+        .map(|o| o.key.display())
+        .collect();
+    if !upgraded.is_empty() {
+        lines.push(format!(
+            "{}: last applied by client-side kubectl apply; its fields move to tierui's field manager first, as kubectl apply --server-side does.",
+            upgraded.join(", ")
+        ));
+    }
+    lines
 }

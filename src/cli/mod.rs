@@ -146,6 +146,11 @@ pub struct ApplyArgs {
     /// Apply without asking.
     #[arg(long)]
     pub yes: bool,
+    /// Take ownership of fields other field managers own (kubectl's
+    /// `--server-side --force-conflicts`); without it an apply stops on them
+    /// and, when asking, asks again naming the managers.
+    #[arg(long)]
+    pub force_conflicts: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -140,7 +140,17 @@ fn draw_list(f: &mut Frame, area: Rect, s: &State, d: &DiffView) {
                 lines.push(Line::styled(cell(&text, inner_w), style));
                 if let (Change::Changed { paths }, true) = (&o.change, i == d.cursor) {
                     for p in paths.iter().take(8) {
-                        lines.push(Line::styled(fit(&format!("    {p}"), inner_w), t.muted()));
+                        // Who owns the field now (managedFields), as the apply will meet it.
+                        let owner = o
+                            .owners
+                            .iter()
+                            .find(|f| &f.path == p)
+                            .map(|f| format!("  ← {}", f.managers.join(", ")))
+                            .unwrap_or_default();
+                        lines.push(Line::styled(
+                            fit(&format!("    {p}{owner}"), inner_w),
+                            t.muted(),
+                        ));
                     }
                 }
             }

@@ -1071,7 +1071,8 @@ fn apply_sends_exactly_the_objects_of_the_drift_shown_and_a_reload_forgets_it() 
         out.effects,
         vec![Effect::ApplyRelease {
             release: 1,
-            objects: desired.clone()
+            objects: desired.clone(),
+            plan: Default::default(),
         }]
     );
     // The files changed (a reload) between the diff and the answer: nothing is

@@ -5,11 +5,14 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use crate::kube::apply::{self, Outcome};
+use crate::kube::apply::{self, Opts, Outcome};
+use crate::kube::applyset as live_set;
 use crate::kube::connect::{self, Endpoint};
 use crate::sandbox::clusters::SimClusters;
 use tierui_core::context::Context;
+use tierui_core::render::applyset::{ApplySet, members_of};
 use tierui_core::render::desired::{self, How};
+use tierui_core::render::diff::ObjectKey;
 use tierui_core::render::diff::{Report, diff_objects};
 use tierui_core::render::holes;
 use tierui_core::render::normalize::CLUSTER_SCOPED;
@@ -131,6 +134,14 @@ pub struct Drift {
     pub notes: Vec<String>,
     /// The newest spec write among the live objects (managedFields).
     pub last_change: Option<crate::release_state::LastChange>,
+    /// Objects tierui applied for the release before (its apply set) that
+    /// are gone from the manifests: deleted by an apply confirmed on this.
+    pub prune: Vec<Json>,
+}
+
+/// The release's apply set: what tierui applied for it, for pruning.
+pub fn applyset(r: &Release) -> ApplySet {
+    ApplySet::for_release(&r.service, &r.namespace)
 }
 
 /// Desired (as the server would store it, through a dry-run apply) against live.
@@ -141,7 +152,7 @@ pub async fn drift(
     tools: desired::Tools,
 ) -> Result<Drift, String> {
     let (desired, notes) = desired_objects(ws, r, tools)?;
-    Ok(drift_of_desired(client, desired, notes, &r.namespace).await)
+    Ok(drift_of_desired(client, desired, notes, &r.namespace, &applyset(r)).await)
 }
 
 /// The drift of objects already rendered (by [`desired_objects`], which may
@@ -151,12 +162,51 @@ pub async fn drift_of_desired(
     desired: Vec<Json>,
     notes: Vec<String>,
     namespace: &str,
+    set: &ApplySet,
 ) -> Drift {
-    let outcomes = apply::apply(client, &desired, namespace, true).await;
-    drift_of(&outcomes, desired, namespace, notes)
+    // As `kubectl diff --server-side --force-conflicts`: the change is shown
+    // whoever owns the fields; the diff names the owners.
+    let opts = Opts {
+        dry_run: true,
+        force: true,
+        set: Some(set.clone()),
+    };
+    let outcomes = apply::apply(client, &desired, namespace, &opts).await;
+    let mut notes = notes;
+    let prune = match live_set::members(client, set).await {
+        Ok(members) => {
+            let wanted: std::collections::BTreeSet<ObjectKey> = desired
+                .iter()
+                .map(|o| ObjectKey::of(o, namespace))
+                .collect();
+            let (gone, namespaces): (Vec<Json>, Vec<Json>) = members
+                .into_iter()
+                .filter(|m| !wanted.contains(&ObjectKey::of(m, namespace)))
+                .partition(|m| m["kind"] != "Namespace");
+            // A Namespace takes everything in it along: never pruned.
+            for n in namespaces {
+                notes.push(format!(
+                    "Namespace/{} is gone from the manifests but is not pruned (deleting it deletes all it holds); delete it by hand if that is meant",
+                    n.pointer("/metadata/name").and_then(Json::as_str).unwrap_or("?")
+                ));
+            }
+            gone
+        }
+        Err(e) => {
+            notes.push(format!("pruning is off for this diff: {e}"));
+            Vec::new()
+        }
+    };
+    drift_of(&outcomes, desired, namespace, notes, prune)
 }
 
-fn drift_of(outcomes: &[Outcome], desired: Vec<Json>, ns: &str, notes: Vec<String>) -> Drift {
+fn drift_of(
+    outcomes: &[Outcome],
+    desired: Vec<Json>,
+    ns: &str,
+    notes: Vec<String>,
+    prune: Vec<Json>,
+) -> Drift {
     let mut live = Vec::new();
     let mut after = Vec::new();
     let mut refused = Vec::new();
@@ -174,12 +224,14 @@ fn drift_of(outcomes: &[Outcome], desired: Vec<Json>, ns: &str, notes: Vec<Strin
             }
         }
     }
+    live.extend(prune.iter().cloned());
     Drift {
         last_change: crate::release_state::last_change(&live),
         report: diff_objects(&live, &after, ns),
         desired,
         refused,
         notes,
+        prune,
     }
 }
 
@@ -201,12 +253,86 @@ pub async fn apply_release(
     tools: desired::Tools,
 ) -> Result<Vec<Outcome>, String> {
     let (desired, _) = desired_objects(ws, r, tools)?;
-    Ok(apply_objects(client, &desired, r).await)
+    Ok(apply_objects(client, &desired, r, &ApplyPlan::default()).await)
 }
 
-/// Server-side applies exactly these objects (those a drift diff showed).
-pub async fn apply_objects(client: &kube::Client, desired: &[Json], r: &Release) -> Vec<Outcome> {
-    apply::apply(client, desired, &r.namespace, false).await
+/// What an apply confirmed on a drift does besides applying its objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyPlan {
+    /// Take ownership of fields other managers own (`--force-conflicts`).
+    pub force: bool,
+    /// Members of the apply set to delete (the drift's `prune`, as confirmed).
+    pub prune: Vec<Json>,
+    /// Send only these objects (`ns/Kind/name`; empty: all) — taking over
+    /// the fields of those the server stopped on, after the second question.
+    pub only: Vec<String>,
+}
+
+/// Server-side applies exactly these objects (those a drift diff showed), as
+/// members of the release's apply set; then, when every object applied,
+/// deletes the confirmed prunes — the order of `kubectl apply --prune
+/// --applyset`: the parent first lists the old and new kinds, then the
+/// members, then the prune, then the parent lists only the new kinds.
+pub async fn apply_objects(
+    client: &kube::Client,
+    desired: &[Json],
+    r: &Release,
+    plan: &ApplyPlan,
+) -> Vec<Outcome> {
+    let set = applyset(r);
+    let (gks, namespaces) = members_of(desired, &r.namespace);
+    let mut out = Vec::new();
+    let (mut all_gks, mut all_ns) = match live_set::recorded(client, &set).await {
+        Ok(x) => x,
+        Err(e) => {
+            out.push(set_failure(&set, e));
+            return out;
+        }
+    };
+    all_gks.extend(gks.iter().cloned());
+    all_ns.extend(namespaces.iter().cloned());
+    // The namespace may not exist before this apply creates it: then the
+    // parent is written after the objects.
+    let early = live_set::write_parent(client, &set, &all_gks, &all_ns).await;
+    let opts = Opts {
+        dry_run: false,
+        force: plan.force,
+        set: Some(set.clone()),
+    };
+    let sent: Vec<Json> = desired
+        .iter()
+        .filter(|o| plan.only.is_empty() || plan.only.contains(&apply::describe(o, &r.namespace)))
+        .cloned()
+        .collect();
+    out.extend(apply::apply(client, &sent, &r.namespace, &opts).await);
+    let applied = out.iter().all(|o| o.applied.is_ok());
+    if early.is_err()
+        && let Err(e) = live_set::write_parent(client, &set, &all_gks, &all_ns).await
+    {
+        out.push(set_failure(&set, e));
+        return out;
+    }
+    if !applied {
+        return out;
+    }
+    out.extend(live_set::prune(client, &set, &plan.prune).await);
+    if out.iter().all(|o| o.applied.is_ok())
+        && let Err(e) = live_set::write_parent(client, &set, &gks, &namespaces).await
+    {
+        out.push(set_failure(&set, e));
+    }
+    out
+}
+
+fn set_failure(set: &ApplySet, e: String) -> Outcome {
+    Outcome {
+        object: format!("{}/Secret/{} (apply set)", set.namespace, set.name),
+        live: None,
+        applied: Err(e),
+        notes: Vec::new(),
+        conflict: false,
+        pruned: false,
+    }
 }
 
 /// The release in a fresh read of the workspace from disk (a save may not have

@@ -4,7 +4,9 @@
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::discovery::{Scope as ApiScope, pinned_kind};
 use serde_json::Value as Json;
+use tierui_core::render::applyset::ApplySet;
 use tierui_core::render::holes::{self, DECIDED_AT_APPLY};
+use tierui_core::render::ownership;
 
 pub const FIELD_MANAGER: &str = "tierui";
 
@@ -20,6 +22,21 @@ pub struct Outcome {
     /// Values the render could not know (secrets, known after apply) and what
     /// was sent in their place.
     pub notes: Vec<String>,
+    /// The server refused because other field managers own changed fields.
+    pub conflict: bool,
+    /// The object was deleted (pruned: no longer in the release's manifests).
+    pub pruned: bool,
+}
+
+/// How to apply.
+#[derive(Debug, Clone, Default)]
+pub struct Opts {
+    /// A server-side dry run: nothing changes.
+    pub dry_run: bool,
+    /// Take ownership of fields other managers hold (`--force-conflicts`).
+    pub force: bool,
+    /// Label every object as a member of this apply set.
+    pub set: Option<ApplySet>,
 }
 
 async fn api_for(
@@ -53,7 +70,8 @@ async fn api_for(
     })
 }
 
-fn describe(obj: &Json, default_ns: &str) -> String {
+/// `ns/Kind/name`, as outcomes name objects.
+pub fn describe(obj: &Json, default_ns: &str) -> String {
     let kind = obj["kind"].as_str().unwrap_or("?");
     let name = obj
         .pointer("/metadata/name")
@@ -66,7 +84,39 @@ fn describe(obj: &Json, default_ns: &str) -> String {
     }
 }
 
-fn api_error(e: kube::Error) -> String {
+/// A 409 of server-side apply: other managers own fields it changes.
+fn is_conflict(e: &str) -> bool {
+    e.starts_with("Apply failed with") && e.contains("409")
+}
+
+/// `conflict with "kubectl-edit" using apps/v1: .spec.replicas` — one line per
+/// field of a server-side apply conflict message.
+pub fn conflict_lines(message: &str) -> Vec<String> {
+    let body = message
+        .split_once(": ")
+        .filter(|(head, _)| head.starts_with("Apply failed with"))
+        .map_or(message, |(_, rest)| rest);
+    body.lines()
+        .map(|l| l.trim().trim_start_matches("- "))
+        .map(|l| l.rsplit_once(" (409 ").map_or(l, |(text, _)| text))
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The managers a conflict message names, each once.
+pub fn conflict_managers(message: &str) -> Vec<String> {
+    let mut out: Vec<String> = message
+        .split("conflict with \"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"').map(|(m, _)| m.to_string()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+pub(crate) fn api_error(e: kube::Error) -> String {
     match e {
         kube::Error::Api(s) => format!("{} ({} {})", s.message, s.code, s.reason),
         other => other.to_string(),
@@ -87,7 +137,7 @@ pub async fn get(
 }
 
 /// Server-side applies `objects` in order (Namespaces first), each with its live
-/// state from before. `dry_run` changes nothing on the server. `spec.replicas` of
+/// state from before. A dry run changes nothing on the server. `spec.replicas` of
 /// an existing Deployment an HPA scales is applied at its live value: the HPA keeps
 /// control (a different value would conflict with, or fight, the autoscaler, and
 /// dropping the field would reset it to 1 until the HPA scales back).
@@ -95,8 +145,9 @@ pub async fn apply(
     client: &kube::Client,
     objects: &[Json],
     default_ns: &str,
-    dry_run: bool,
+    opts: &Opts,
 ) -> Vec<Outcome> {
+    let dry_run = opts.dry_run;
     let hpa = tierui_core::render::normalize::hpa_targets(objects);
     let mut ordered: Vec<&Json> = objects
         .iter()
@@ -146,9 +197,18 @@ pub async fn apply(
             {
                 spec.insert("replicas".into(), current);
             }
+            if let Some(set) = &opts.set {
+                set.label(&mut body);
+            }
+            if !dry_run && let Some(l) = &live {
+                upgrade_client_side_apply(&api, &name, l).await?;
+            }
             let mut pp = PatchParams::apply(FIELD_MANAGER);
             if dry_run {
                 pp = pp.dry_run();
+            }
+            if opts.force {
+                pp = pp.force();
             }
             let applied = api
                 .patch(&name, &pp, &Patch::Apply(&body))
@@ -170,14 +230,74 @@ pub async fn apply(
                 live,
                 applied: Ok(applied),
                 notes,
+                conflict: false,
+                pruned: false,
             }),
             Err(e) => out.push(Outcome {
                 object,
                 live: None,
+                conflict: is_conflict(&e),
                 applied: Err(e),
                 notes: Vec::new(),
+                pruned: false,
             }),
         }
     }
     out
+}
+
+/// kubectl's upgrade of an object last written by client-side `kubectl apply`:
+/// its fields move to tierui's manager and the last-applied annotation goes, in
+/// one merge patch guarded by the resourceVersion read (so a write in between
+/// makes it fail rather than lose that write).
+async fn upgrade_client_side_apply(
+    api: &Api<DynamicObject>,
+    name: &str,
+    live: &Json,
+) -> Result<(), String> {
+    if !ownership::upgrades_client_side_apply(live) {
+        return Ok(());
+    }
+    let patch = serde_json::json!({
+        "metadata": {
+            "resourceVersion": live.pointer("/metadata/resourceVersion").cloned().unwrap_or(Json::Null),
+            "annotations": {tierui_core::render::normalize::LAST_APPLIED: null},
+            "managedFields": ownership::upgraded_managed_fields(live, FIELD_MANAGER),
+        }
+    });
+    let pp = PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    api.patch(name, &pp, &Patch::Merge(&patch))
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "moving kubectl's client-side apply fields to tierui: {}",
+                api_error(e)
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflict_messages_are_read_per_field() {
+        let one = "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using apps/v1: .spec.replicas (409 Conflict)";
+        assert_eq!(
+            conflict_lines(one),
+            ["conflict with \"kubectl-edit\" using apps/v1: .spec.replicas"]
+        );
+        let two = "Apply failed with 2 conflicts: - conflict with \"helm\" using v1: .data.a\n- conflict with \"kubectl-client-side-apply\" using v1: .data.b (409 Conflict)";
+        assert_eq!(conflict_lines(two).len(), 2);
+        assert_eq!(
+            conflict_managers(two),
+            ["helm", "kubectl-client-side-apply"]
+        );
+        assert!(is_conflict(&format!("{two}")));
+        assert!(!is_conflict("not found (404 NotFound)"));
+    }
 }

@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 use similar::{ChangeTag, TextDiff};
 
 use super::normalize::{CLUSTER_SCOPED, hpa_targets, mask_secret, mask_secret_pair, normalize};
+use super::ownership::{CLIENT_SIDE_APPLY, FieldOwner, owners, upgrades_client_side_apply};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ObjectKey {
@@ -92,6 +93,30 @@ pub struct ObjectDiff {
     pub before: String,
     #[serde(skip)]
     pub after: String,
+    /// Per changed field, the field managers that own it in the live object.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<FieldOwner>,
+    /// Applying first moves client-side `kubectl apply`'s fields to the
+    /// applier (the live object carries the last-applied annotation).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub upgrades_client_side_apply: bool,
+}
+
+impl ObjectDiff {
+    /// Changed fields another manager than `me` owns, which an apply without
+    /// force stops on (client-side apply's fields move to `me` first).
+    pub fn conflicts(&self, me: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for o in &self.owners {
+            for m in &o.managers {
+                let moves = self.upgrades_client_side_apply && m == CLIENT_SIDE_APPLY;
+                if m != me && !moves {
+                    out.push((m.clone(), o.path.clone()));
+                }
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -137,6 +162,10 @@ pub fn diff_objects(before: &[Json], after: &[Json], default_namespace: &str) ->
             .collect()
     };
     let (b, a) = (index(before), index(after));
+    let raw: BTreeMap<ObjectKey, &Json> = before
+        .iter()
+        .map(|o| (ObjectKey::of(o, default_namespace), o))
+        .collect();
     let mut keys: Vec<&ObjectKey> = b.keys().chain(a.keys()).collect();
     keys.sort_by_key(|k| (&k.namespace, &k.kind, &k.name, &k.group));
     keys.dedup();
@@ -167,11 +196,18 @@ pub fn diff_objects(before: &[Json], after: &[Json], default_namespace: &str) ->
                 }
                 (None, None) => (Change::Same, String::new(), String::new()),
             };
+            let live = raw.get(k).copied();
+            let owners = match (&change, live) {
+                (Change::Changed { paths }, Some(l)) => owners(l, paths),
+                _ => Vec::new(),
+            };
             ObjectDiff {
                 key: k.clone(),
                 change,
                 before,
                 after,
+                owners,
+                upgrades_client_side_apply: live.is_some_and(upgrades_client_side_apply),
             }
         })
         .collect();

@@ -75,6 +75,10 @@ pub fn normalize(obj: &Json, hpa: &BTreeSet<(String, String)>) -> Json {
             ann.remove(LAST_APPLIED);
             ann.remove("deployment.kubernetes.io/revision");
         }
+        // tierui's bookkeeping for pruning, like managedFields: not content.
+        if let Some(Json::Object(labels)) = meta.get_mut("labels") {
+            labels.remove(super::applyset::PART_OF_LABEL);
+        }
         for k in ["annotations", "labels"] {
             if meta
                 .get(k)

@@ -503,7 +503,15 @@ pub fn record_update(
         .filter(|p| old.is_none_or(|o| value_at(o, p) != value_at(new, p)))
         .cloned()
         .collect();
-    let mut entries = old.map(entries_of).unwrap_or_default();
+    // A write that changes managedFields itself sets them (as kubectl's
+    // client-side-apply upgrade does); otherwise the live ones carry over.
+    let given = new.pointer("/metadata/managedFields");
+    let mut entries = match (old, given) {
+        (Some(o), Some(g)) if o.pointer("/metadata/managedFields") != Some(g) => entries_of(new),
+        (None, Some(_)) => entries_of(new),
+        (Some(o), _) => entries_of(o),
+        (None, None) => Vec::new(),
+    };
     let same = |e: &ManagedEntry| {
         e.manager == manager && e.operation == "Update" && e.subresource.as_deref() == subresource
     };
@@ -615,5 +623,32 @@ mod tests {
         let err = server_side_apply(Some(&scaled), &manifest("a", 1), "alice", false, "apps/v1")
             .unwrap_err();
         assert_eq!(err[0].manager, "kubectl");
+    }
+
+    #[test]
+    fn a_write_that_changes_managed_fields_sets_them() {
+        let mut live = manifest("a", 1);
+        record_update(
+            None,
+            &mut live,
+            "kubectl-client-side-apply",
+            "apps/v1",
+            None,
+        );
+        // Hand every field to "tierui" as an Apply entry, as kubectl's upgrade does.
+        let mut moved = live.clone();
+        moved["metadata"]["managedFields"][0]["manager"] = json!("tierui");
+        moved["metadata"]["managedFields"][0]["operation"] = json!("Apply");
+        record_update(Some(&live), &mut moved, "tierui", "apps/v1", None);
+        let mf = moved["metadata"]["managedFields"].as_array().unwrap();
+        assert_eq!(mf.len(), 1);
+        assert_eq!(
+            (mf[0]["manager"].as_str(), mf[0]["operation"].as_str()),
+            (Some("tierui"), Some("Apply"))
+        );
+        // tierui now applies a new image without a conflict.
+        assert!(
+            server_side_apply(Some(&moved), &manifest("b", 1), "tierui", false, "apps/v1").is_ok()
+        );
     }
 }
