@@ -62,6 +62,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 let mut v = cli::status::to_json(&ws, &ctx.mode());
                 if let Some(live) = &live {
                     cli::status::add_live_json(&mut v, &ws, &live.clusters);
+                    cli::status::add_contexts_json(&mut v, live);
                     cli::status::add_releases_json(&mut v, live);
                 }
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -69,6 +70,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 print!("{}", cli::status::to_text(&ws, &ctx.mode()));
                 if let Some(live) = &live {
                     print!("{}", cli::status::live_text(&ws, &live.clusters));
+                    print!("{}", cli::status::contexts_text(&ws, live));
                     print!("{}", cli::status::releases_text(&ws, live));
                 }
             }

@@ -396,6 +396,12 @@ impl Effects {
             };
             let (ctx, sandbox, tx) = (self.ctx.clone(), self.sandbox.clone(), self.tx.clone());
             tokio::spawn(async move {
+                if sandbox.is_none() {
+                    let chosen = tierui_backends::release::context_of(&ctx, &cluster)
+                        .await
+                        .map(|ch| (ch.endpoint.describe(), ch.why));
+                    let _ = tx.send(Msg::Context(name.clone(), chosen));
+                }
                 let result =
                     tierui_backends::cluster::fetch_cluster(&ctx, sandbox.as_deref(), &cluster)
                         .await;

@@ -160,6 +160,9 @@ pub struct State {
     pub under: Vec<Screen>,
     /// Cluster name → live state, refreshed on `r` and every few minutes.
     pub live: std::collections::BTreeMap<String, LiveEntry>,
+    /// Cluster name → the kubeconfig context chosen for it and why (outside
+    /// the sandbox), or why none could be.
+    pub contexts: std::collections::BTreeMap<String, Result<(String, String), String>>,
 
     pub ws: Workspace,
     pub session: Session,
@@ -206,6 +209,7 @@ impl State {
             screen: Screen::Home,
             under: Vec::new(),
             live: std::collections::BTreeMap::new(),
+            contexts: std::collections::BTreeMap::new(),
 
             ws,
             session,

@@ -100,6 +100,8 @@ pub enum Msg {
     Resync,
     /// A source file of the workspace changed on disk.
     SourcesChanged,
+    /// A cluster's kubeconfig context and why it was chosen, or why none.
+    Context(String, Result<(String, String), String>),
     /// A watcher's change for a live view.
     LiveUpdate {
         view: u64,
@@ -450,6 +452,10 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         Msg::WalkOpened(view) => {
             s.message = None;
             s.screen = Screen::Walk(view);
+            Outcome::redraw()
+        }
+        Msg::Context(name, chosen) => {
+            s.contexts.insert(name, chosen);
             Outcome::redraw()
         }
         Msg::Live(name, result) => {

@@ -171,6 +171,8 @@ pub type LiveMap =
 /// from its cluster.
 pub struct Live {
     pub clusters: LiveMap,
+    /// Each cluster's kubeconfig context and why it was chosen, or why none.
+    pub contexts: std::collections::BTreeMap<String, Result<(String, String), String>>,
     pub releases: Vec<tierui_backends::release_state::ReleaseState>,
 }
 
@@ -208,11 +210,31 @@ pub fn fetch_live(ctx: &tierui_core::context::Context, ws: &Workspace) -> anyhow
             }
         });
         let clusters: LiveMap = futures::future::join_all(jobs).await.into_iter().collect();
+        let contexts = futures::future::join_all(ws.clusters.iter().map(|c| async move {
+            let chosen = if ctx.sandbox {
+                Ok((
+                    format!("sim/{}", c.name),
+                    "the sandbox's simulated cluster".to_string(),
+                ))
+            } else {
+                tierui_backends::release::context_of(ctx, c)
+                    .await
+                    .map(|ch| (ch.endpoint.describe(), ch.why))
+            };
+            (c.name.clone(), chosen)
+        }))
+        .await
+        .into_iter()
+        .collect();
         let sims = sandbox
             .as_ref()
             .map(|s| tierui_backends::sandbox::clusters::SimClusters::new(s, ctx.demo));
         let releases = probe_releases(ctx, ws, sims.as_ref(), &clusters).await;
-        Ok(Live { clusters, releases })
+        Ok(Live {
+            clusters,
+            contexts,
+            releases,
+        })
     })
 }
 
@@ -323,6 +345,41 @@ pub fn releases_text(ws: &Workspace, live: &Live) -> String {
         {
             let _ = writeln!(out, "  {:<width$}    {reason}", "");
         }
+    }
+    out
+}
+
+/// Each cluster's chosen context (`context`, `contextWhy`) or `contextProblem`.
+pub fn add_contexts_json(v: &mut Json, live: &Live) {
+    let Some(clusters) = v.get_mut("clusters").and_then(Json::as_array_mut) else {
+        return;
+    };
+    for entry in clusters {
+        let name = entry["name"].as_str().unwrap_or_default().to_string();
+        match live.contexts.get(&name) {
+            Some(Ok((context, why))) => {
+                entry["context"] = json!(context.trim_start_matches("context "));
+                entry["contextWhy"] = json!(why);
+            }
+            Some(Err(e)) => entry["contextProblem"] = json!(e),
+            None => {}
+        }
+    }
+}
+
+/// `CONTEXTS`: which kubeconfig context reaches each cluster, and why.
+pub fn contexts_text(ws: &Workspace, live: &Live) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("\nCONTEXTS\n");
+    for c in &ws.clusters {
+        let line = match live.contexts.get(&c.name) {
+            Some(Ok((context, why))) => {
+                format!("{} ({why})", context.trim_start_matches("context "))
+            }
+            Some(Err(e)) => format!("problem: {e}"),
+            None => "—".into(),
+        };
+        let _ = writeln!(out, "  {:<8} {line}", c.name);
     }
     out
 }

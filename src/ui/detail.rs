@@ -234,9 +234,19 @@ fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack, width: usi
             "{}   profile {}   context {}",
             c.region.as_deref().unwrap_or("—"),
             c.profile.as_deref().unwrap_or("default"),
-            c.kube_context()
+            match s.contexts.get(&c.name) {
+                Some(Ok((context, _))) => context.trim_start_matches("context ").to_string(),
+                Some(Err(_)) => "none (see below)".into(),
+                None if s.session.sandbox => format!("sim/{}", c.name),
+                None => c.context.clone().unwrap_or_else(|| "finding…".into()),
+            }
         ),
     );
+    match s.contexts.get(&c.name) {
+        Some(Ok((_, why))) => field(out, t, "", format!("context chosen: {why}")),
+        Some(Err(e)) => out.push(Line::styled(format!("kube context: {e}"), t.error())),
+        None => {}
+    }
     let Some(spec) = c.spec() else {
         out.push(Line::styled(
             "The source could not be read; see the problems below.",

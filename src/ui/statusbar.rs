@@ -54,7 +54,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     };
     let kube = match s.selected_cluster() {
         Some(c) if s.session.sandbox => format!("kube: sim/{}", c.name),
-        Some(c) => format!("kube: {}", c.kube_context()),
+        Some(c) => match s.contexts.get(&c.name) {
+            Some(Ok((context, why))) => {
+                format!("kube: {} ({why})", context.trim_start_matches("context "))
+            }
+            Some(Err(e)) => format!("kube: none — {e}"),
+            None => "kube: finding the context…".into(),
+        },
         None => "kube: —".into(),
     };
     left.extend([

@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 use crate::kube::apply::{self, Opts, Outcome};
 use crate::kube::applyset as live_set;
 use crate::kube::connect::{self, Endpoint};
+use crate::kube::context::Choice;
 use crate::sandbox::clusters::SimClusters;
 use tierui_core::context::Context;
 use tierui_core::render::applyset::{ApplySet, members_of};
@@ -28,11 +29,83 @@ pub async fn endpoint(
 ) -> Result<Endpoint, String> {
     match sims {
         Some(s) if ctx.sandbox => Ok(Endpoint::Url(s.endpoint(ws, c).await?)),
-        _ => Ok(Endpoint::Context {
-            name: c.kube_context().to_string(),
-            file: None,
-        }),
+        _ => Ok(context_of(ctx, c).await?.endpoint),
     }
+}
+
+/// Chosen contexts, per workspace and cluster, for the process's life (a
+/// DescribeCluster each time would cost more than the call it serves).
+static CHOSEN: std::sync::Mutex<Vec<((std::path::PathBuf, String), Choice)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The kubeconfig context of a cluster and why (see [`crate::kube::context`]):
+/// DescribeCluster is asked (5 s at most) for the endpoint and ARN.
+pub async fn context_of(ctx: &Context, c: &ClusterStack) -> Result<Choice, String> {
+    let key = (ctx.root.clone(), c.name.clone());
+    if let Some((_, hit)) = CHOSEN
+        .lock()
+        .ok()
+        .and_then(|l| l.iter().find(|(k, _)| *k == key).cloned())
+    {
+        return Ok(hit);
+    }
+    let spec = c.spec();
+    let eks_name = spec
+        .as_ref()
+        .map_or_else(|| c.name.clone(), |s| s.cluster_name.clone());
+    let region = c
+        .region
+        .clone()
+        .or_else(|| spec.as_ref().and_then(|s| s.region.clone()));
+    let live = match (&c.context, &region) {
+        (None, Some(region)) => describe(ctx, c, region, &eks_name).await,
+        _ => None,
+    };
+    let walk = ctx
+        .dirs
+        .workspace_state(&ctx.root)
+        .join("kubeconfig")
+        .join(format!("{eks_name}.yaml"));
+    let kc = crate::kube::context::operator_kubeconfig()?;
+    let eks = crate::kube::context::Eks {
+        name: &eks_name,
+        region: region.as_deref(),
+        arn: live
+            .as_ref()
+            .map(|l| l.arn.as_str())
+            .filter(|a| !a.is_empty()),
+        endpoint: live.as_ref().and_then(|l| l.endpoint.as_deref()),
+    };
+    let choice = crate::kube::context::choose(
+        &c.name,
+        c.context.as_deref(),
+        &eks,
+        kc.as_ref(),
+        walk.is_file().then_some(walk.as_path()),
+    )?;
+    if let Ok(mut l) = CHOSEN.lock() {
+        l.push((key, choice.clone()));
+    }
+    Ok(choice)
+}
+
+async fn describe(
+    ctx: &Context,
+    c: &ClusterStack,
+    region: &str,
+    name: &str,
+) -> Option<tierui_core::cloud::inventory::LiveCluster> {
+    use tierui_core::cloud::inventory::Inventory as _;
+    let ask = async {
+        let cloud = crate::aws::AwsCloud::connect_with(&ctx.options, region, c.profile.as_deref())
+            .await
+            .ok()?;
+        cloud.describe_cluster(name).await.ok().flatten()
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), ask)
+        .await
+        .ok()
+        .flatten()
 }
 
 pub async fn client_for(

@@ -50,6 +50,7 @@ impl Inventory for AwsCloud {
                 })
                 .unwrap_or_default(),
             vpc_id: vpc.and_then(|v| v.vpc_id()).map(str::to_string),
+            endpoint: c.endpoint().map(str::to_string),
             subnet_ids: vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
         }))
     }

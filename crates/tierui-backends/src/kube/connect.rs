@@ -38,7 +38,13 @@ pub async fn client(endpoint: &Endpoint) -> Result<kube::Client, String> {
                         .map_err(|e| format!("{}: {e}", f.display()))?;
                     kube::Config::from_custom_kubeconfig(kc, &options).await
                 }
-                None => kube::Config::from_kubeconfig(&options).await,
+                // Every file of KUBECONFIG, merged as kubectl merges them.
+                None => {
+                    let kc = super::context::operator_kubeconfig()?.ok_or_else(|| {
+                        "no kubeconfig: set KUBECONFIG or write ~/.kube/config (aws eks update-kubeconfig)".to_string()
+                    })?;
+                    kube::Config::from_custom_kubeconfig(kc, &options).await
+                }
             }
             .map_err(|e| format!("kubeconfig context {name}: {e}"))?
         }

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod applyset;
 pub mod connect;
+pub mod context;
 pub mod describe;
 pub mod rows;
 pub mod watch;

@@ -31,6 +31,7 @@ impl Inventory for SandboxCloud {
                     oidc_issuer: Some(c.issuer.clone()),
                     logging: c.logging.clone(),
                     vpc_id: Some(c.vpc.clone()),
+                    endpoint: None,
                     subnet_ids: c.subnets.clone(),
                 })
             }))

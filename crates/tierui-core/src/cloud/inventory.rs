@@ -23,6 +23,8 @@ pub struct LiveCluster {
     pub logging: Vec<String>,
     pub vpc_id: Option<String>,
     pub subnet_ids: Vec<String>,
+    /// The API server URL (what a kubeconfig's cluster `server` is).
+    pub endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -378,6 +378,7 @@ mod tests {
                 oidc_issuer: Some("https://oidc".into()),
                 logging: vec![],
                 vpc_id: Some("vpc-1".into()),
+                endpoint: None,
                 subnet_ids: vec![],
             })),
             nodegroups: Part::Ok(vec![LiveNodegroup {
