@@ -66,7 +66,7 @@ fn describe(obj: &Json, default_ns: &str) -> String {
     }
 }
 
-fn api_error(e: kube::Error) -> String {
+pub(crate) fn api_error(e: kube::Error) -> String {
     match e {
         kube::Error::Api(s) => format!("{} ({} {})", s.message, s.code, s.reason),
         other => other.to_string(),
