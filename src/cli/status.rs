@@ -66,9 +66,12 @@ pub fn to_json(ws: &Workspace, mode: &Mode) -> Json {
                     v["stack"] = json!(p.stack);
                     v["config"] = config_json(p.config.as_ref());
                 }
-                ReleaseSource::Kubectl { objects, kustomize, .. } => {
+                ReleaseSource::Kubectl { objects, kustomize, chart, .. } => {
                     v["files"] = json!(objects.iter().map(|(f, m)| json!({"file": f, "line": m.pos.line, "object": m.display_name()})).collect::<Vec<_>>());
                     v["kustomize"] = json!(kustomize);
+                    if let Some(chart) = chart {
+                        v["chart"] = json!(chart);
+                    }
                 }
             }
             v

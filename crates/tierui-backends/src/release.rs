@@ -171,6 +171,9 @@ pub fn desired_objects(
     if matches!(r.source, ReleaseSource::Pulumi(_)) {
         notes.push("a Pulumi release is deployed by `pulumi up`; this compares what the program renders with the cluster".into());
     }
+    if r.chart().is_some() {
+        notes.push("a Helm chart is installed by `helm upgrade --install`; this compares what `helm template` renders with the cluster".into());
+    }
     let (objects, auto_named): (Vec<Json>, Vec<Json>) = d.objects.into_iter().partition(|o| {
         o.pointer("/metadata/name").and_then(Json::as_str) != Some(holes::DECIDED_AT_APPLY)
     });

@@ -1,12 +1,12 @@
 //! The operator's own renderers run as programs: `kubectl kustomize`,
-//! `pulumi preview --json`, and Pulumi programs under the SDK's mocks. The
-//! core reads what they print.
+//! `helm template`, `pulumi preview --json`, and Pulumi programs under the
+//! SDK's mocks. The core reads what they print.
 
 use std::path::Path;
 
 use serde_json::Value as Json;
 
-use tierui_core::render::desired::{Renderers, Tools};
+use tierui_core::render::desired::{HelmTemplate, Renderers, Tools};
 use tierui_core::render::program::{ProgramFailure, ProgramRequest, Ran};
 
 /// The programs on PATH.
@@ -19,7 +19,8 @@ pub const LOCAL: Tools = Tools {
     renderers: &Programs,
 };
 
-/// The sandbox: kustomize without the operator's kubeconfig, and no preview.
+/// The sandbox: kustomize and helm without the operator's kubeconfig, and no
+/// preview.
 pub const SEALED: Tools = Tools {
     sealed: true,
     renderers: &Programs,
@@ -69,6 +70,30 @@ impl Renderers for Programs {
             ));
         }
         Ok(Some(out.stdout))
+    }
+
+    fn helm_template(&self, req: &HelmTemplate) -> Result<Option<String>, String> {
+        let mut cmd = std::process::Command::new("helm");
+        cmd.args(req.args()).stdin(std::process::Stdio::null());
+        if req.sealed {
+            // A local chart renders without a cluster: nothing of the
+            // operator's kubeconfig is read (`lookup` finds nothing).
+            cmd.env("KUBECONFIG", "/dev/null");
+        }
+        let dir = req.chart_dir.display();
+        let out = match cmd.output() {
+            Ok(o) => o,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("helm template {dir}: {e}")),
+        };
+        if !out.status.success() {
+            return Err(format!(
+                "helm template {} {dir} failed: {}",
+                req.release,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()))
     }
 
     fn program(&self, req: &ProgramRequest) -> Result<Ran, ProgramFailure> {

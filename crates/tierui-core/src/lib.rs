@@ -9,7 +9,8 @@
 //! with the drift of a cluster stack against it, the walkthrough's plan, cost
 //! and step engine, the embedded demo data and the local state directories. It
 //! uses no network, no terminal and no SDK; the operator's own renderers
-//! (`kubectl kustomize`, `pulumi preview`) come in through [`render::desired::Renderers`].
+//! (`kubectl kustomize`, `helm template`, `pulumi preview`) come in through
+//! [`render::desired::Renderers`].
 //! The backends and the application depend on it; it depends on no tierui crate.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::panic)]

@@ -1,9 +1,11 @@
-//! Kubernetes through kube-rs: connections, watchers projected into rows, and
-//! server-side apply. The same code talks to real clusters and to the simulator.
+//! Kubernetes through kube-rs: connections, watchers projected into rows,
+//! server-side apply, and Helm's release records. The same code talks to real
+//! clusters and to the simulator.
 pub mod apply;
 pub mod applyset;
 pub mod connect;
 pub mod context;
 pub mod describe;
+pub mod helm;
 pub mod rows;
 pub mod watch;

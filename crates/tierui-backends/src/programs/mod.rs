@@ -77,10 +77,11 @@ pub fn declare_clusters(
     ws.problems.extend(problems);
 }
 
-/// Renders every Python and TypeScript release under the mocks and fills its
-/// summary (image, replicas, HPA bounds, objects), as the UI does off its
-/// thread; a release whose program cannot run becomes a problem (a warning
-/// when it only needs its environment set up).
+/// Renders every Python and TypeScript release under the mocks, and every
+/// Helm chart release with `helm template`, and fills its summary (image,
+/// replicas, HPA bounds, objects), as the UI does off its thread; a release
+/// whose program cannot run becomes a problem (a warning when it only needs
+/// its environment set up), a chart without helm keeps the note saying so.
 pub fn summarize_releases(
     ws: &mut tierui_core::workspace::Workspace,
     tools: tierui_core::render::desired::Tools,
@@ -89,6 +90,27 @@ pub fn summarize_releases(
     let snapshot = ws.clone();
     let mut problems = Vec::new();
     for r in &mut ws.releases {
+        if let Some(chart) = r.chart() {
+            let file = r
+                .source_file()
+                .join(tierui_core::workspace::load::CHART_FILE);
+            match tierui_core::render::desired::render(&snapshot, r, &Default::default(), tools) {
+                Ok(d) => {
+                    r.summary = tierui_core::workspace::load::summarize(&d.objects);
+                    r.summary.render_notes = d.notes;
+                }
+                Err(e) => problems.push(tierui_core::workspace::Problem::file_level(
+                    &file,
+                    tierui_core::workspace::fields::Severity::Error,
+                    format!(
+                        "{}: Helm chart {} not rendered: {e}",
+                        r.title(),
+                        chart.label()
+                    ),
+                )),
+            }
+            continue;
+        }
         let ReleaseSource::Pulumi(ps) = &r.source else {
             continue;
         };

@@ -192,7 +192,9 @@ impl SimClusters {
         {
             return Ok(ep.url);
         }
-        let objects = if by_walkthrough {
+        let state_file = self.dir.join(format!("{}.json", c.name));
+        let restored = state_file.exists();
+        let mut objects = if by_walkthrough {
             Vec::new()
         } else {
             match read_release_seed(&self.dir, &c.name) {
@@ -205,6 +207,15 @@ impl SimClusters {
                 }
             }
         };
+        // The platform's Helm releases of the demo's seeded clusters.
+        let helm = if self.demo && !by_walkthrough {
+            crate::sandbox::seed::helm_releases(&c.name, Clock::System.now_ms())
+        } else {
+            Vec::new()
+        };
+        if !restored {
+            objects.extend(helm.iter().cloned());
+        }
         let scenario = format!("sandbox-{}", c.name);
         let has_scenario = self.demo
             && tierui_core::demo::file(&format!("fixtures/scenarios/{scenario}.yaml")).is_some();
@@ -223,13 +234,17 @@ impl SimClusters {
             speed: self.speed,
             scenario,
             objects,
-            state_file: Some(self.dir.join(format!("{}.json", c.name))),
+            state_file: Some(state_file),
             ..Default::default()
         };
         let handle = tierui_sim::start(config)
             .await
             .map_err(|e| format!("starting the simulated {} cluster: {e:#}", c.name))?;
         let url = handle.url();
+        if !by_walkthrough {
+            self.bring_seed_up_to_date(&c.name, &url, restored, &helm)
+                .await;
+        }
         let ep = EndpointFile {
             pid: std::process::id(),
             url: url.clone(),
@@ -241,6 +256,39 @@ impl SimClusters {
         Ok(url)
     }
 
+    /// A seeded cluster kept from an older seed receives what that seed lacked
+    /// (see [`CLUSTER_SEED`]), once; a fresh one had it all in its objects.
+    async fn bring_seed_up_to_date(
+        &self,
+        cluster: &str,
+        url: &str,
+        restored: bool,
+        helm: &[serde_json::Value],
+    ) {
+        let had = if restored {
+            read_seed_version(&self.dir, cluster)
+        } else {
+            CLUSTER_SEED
+        };
+        if had < 2 && !helm.is_empty() {
+            if let Err(e) = create_missing(url, helm).await {
+                tracing::warn!("sandbox {cluster}: its Helm releases were not added: {e}");
+                return;
+            }
+            tracing::info!(
+                "sandbox {cluster}: the platform's Helm releases added to a kept cluster"
+            );
+        }
+        if (!restored || had < CLUSTER_SEED)
+            && let Err(e) = tierui_core::paths::write_private(
+                &self.dir.join(format!("{cluster}.seed-version")),
+                CLUSTER_SEED.to_string().as_bytes(),
+            )
+        {
+            tracing::warn!("sandbox {cluster}: seed version not saved: {e:#}");
+        }
+    }
+
     /// Stops the clusters this process serves (their state files are written).
     pub async fn shutdown(&self) {
         let mut handles = self.handles.lock().await;
@@ -249,6 +297,39 @@ impl SimClusters {
             h.shutdown().await;
         }
     }
+}
+
+/// What the sandbox seeds into a cluster beyond the workspace's releases, by
+/// version: 1 nothing more; 2 the platform's Helm release records (the demo's
+/// clusters). `<cluster>.seed-version` says which a kept cluster has (none:
+/// 1), and a cluster kept from an older one receives what it lacks at its next
+/// start: a seed change reaches sandboxes that exist without a reset.
+pub const CLUSTER_SEED: u32 = 2;
+
+fn read_seed_version(clusters_dir: &std::path::Path, cluster: &str) -> u32 {
+    std::fs::read_to_string(clusters_dir.join(format!("{cluster}.seed-version")))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+/// Creates these objects (Secrets) in a running cluster; one that exists stays.
+async fn create_missing(url: &str, objects: &[serde_json::Value]) -> Result<(), String> {
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::{Api, PostParams};
+    let client =
+        crate::kube::connect::client(&crate::kube::connect::Endpoint::Url(url.to_string())).await?;
+    for o in objects {
+        let secret: Secret = serde_json::from_value(o.clone()).map_err(|e| e.to_string())?;
+        let ns = secret.metadata.namespace.clone().unwrap_or_default();
+        let api: Api<Secret> = Api::namespaced(client.clone(), &ns);
+        match api.create(&PostParams::default(), &secret).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 409 => {}
+            Err(e) => return Err(crate::kube::apply::api_error(e)),
+        }
+    }
+    Ok(())
 }
 
 fn seed_file(clusters_dir: &std::path::Path, cluster: &str) -> PathBuf {

@@ -5,9 +5,14 @@
 //! One drift is deliberate so the cluster pane has something to show: the first
 //! node group of the second Pulumi cluster runs one node more than its config says,
 //! as if someone had scaled it in the console.
+//!
+//! Inside those clusters, the platform's Helm releases (the AWS Load Balancer
+//! Controller and metrics-server) are there as Helm leaves them: its release
+//! records, one Secret per revision ([`helm_releases`]).
 
 use super::ops::zones;
 use super::world::*;
+use crate::kube::helm::{self, HelmRelease};
 use tierui_core::walkthrough::plan::subnet_cidrs;
 use tierui_core::workspace::model::Workspace;
 use tierui_core::workspace::spec::ClusterSpec;
@@ -362,6 +367,68 @@ fn create_nodegroups(
     }
 }
 
+/// The AWS Load Balancer Controller's chart and app version on the seeded
+/// clusters (installed before the walkthrough's newer release existed).
+pub const ALB_CHART: (&str, &str) = ("1.8.1", "v2.8.1");
+/// metrics-server's chart and app version on the seeded clusters.
+pub const METRICS_SERVER_CHART: (&str, &str) = ("3.12.1", "0.7.1");
+
+/// Helm's release records (Secrets in kube-system) of the platform's charts on
+/// a Pulumi-provisioned cluster, as `helm upgrade --install` left them: the
+/// load balancer controller installed a month before `now_ms` and upgraded
+/// last week (revision 1 superseded, 2 deployed), metrics-server installed
+/// once. Values as the platform team set them.
+pub fn helm_releases(cluster: &str, now_ms: u64) -> Vec<serde_json::Value> {
+    const DAY_MS: u64 = 24 * 3600 * 1000;
+    let at = |days: u64| {
+        jiff::Timestamp::from_millisecond(now_ms.saturating_sub(days * DAY_MS) as i64)
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string())
+            .unwrap_or_default()
+    };
+    let alb = |revision: u64, status: &str, days: u64, replicas: u64| HelmRelease {
+        name: "aws-load-balancer-controller".into(),
+        namespace: "kube-system".into(),
+        chart: "aws-load-balancer-controller".into(),
+        chart_version: ALB_CHART.0.into(),
+        app_version: ALB_CHART.1.into(),
+        revision,
+        status: status.into(),
+        last_deployed: at(days),
+        description: if revision == 1 {
+            "Install complete".into()
+        } else {
+            "Upgrade complete".into()
+        },
+        values: serde_json::json!({
+            "clusterName": cluster,
+            "replicaCount": replicas,
+            "serviceAccount": {"create": false, "name": "aws-load-balancer-controller"},
+        }),
+    };
+    let metrics_server = HelmRelease {
+        name: "metrics-server".into(),
+        namespace: "kube-system".into(),
+        chart: "metrics-server".into(),
+        chart_version: METRICS_SERVER_CHART.0.into(),
+        app_version: METRICS_SERVER_CHART.1.into(),
+        revision: 1,
+        status: "deployed".into(),
+        last_deployed: at(30),
+        description: "Install complete".into(),
+        values: serde_json::json!({
+            "args": ["--kubelet-preferred-address-types=InternalIP"],
+        }),
+    };
+    [
+        alb(1, "superseded", 30, 1),
+        alb(2, "deployed", 6, 2),
+        metrics_server,
+    ]
+    .iter()
+    .map(helm::release_secret)
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,5 +448,58 @@ mod tests {
         let day = &w.regions["us-west-2"].nodegroups["day/general"];
         assert_eq!(day.desired_size, 3);
         assert_eq!(w.regions["us-west-2"].nats.len(), 3, "HighlyAvailable");
+    }
+
+    #[test]
+    fn helm_records_decode_to_the_platform_releases() {
+        let now = 1_750_000_000_000;
+        let secrets = helm_releases("day", now);
+        let records: Vec<_> = secrets
+            .iter()
+            .map(|s| {
+                use base64::Engine as _;
+                assert_eq!(s["type"], helm::SECRET_TYPE);
+                let data = s["data"]["release"].as_str().unwrap();
+                let inner = base64::engine::general_purpose::STANDARD
+                    .decode(data)
+                    .unwrap();
+                helm::decode_release(&inner).unwrap()
+            })
+            .collect();
+        let list = helm::newest(records);
+        let got: Vec<_> = list
+            .iter()
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    r.chart_label(),
+                    r.revision,
+                    r.status.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "aws-load-balancer-controller",
+                    "aws-load-balancer-controller-1.8.1".to_string(),
+                    2,
+                    "deployed"
+                ),
+                (
+                    "metrics-server",
+                    "metrics-server-3.12.1".to_string(),
+                    1,
+                    "deployed"
+                ),
+            ]
+        );
+        assert_eq!(list[0].values["clusterName"], "day");
+        assert!(
+            list[0].last_deployed.starts_with("2025-06-09T"),
+            "{}",
+            list[0].last_deployed
+        );
     }
 }

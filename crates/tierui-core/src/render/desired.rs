@@ -9,12 +9,12 @@ use serde_json::Value as Json;
 
 use super::program::{self, ProgramFailure, ProgramRequest, Ran};
 use crate::workspace::fields::Severity;
-use crate::workspace::model::{PulumiStack, ReleaseSource, Workspace};
+use crate::workspace::model::{HelmChart, PulumiStack, ReleaseSource, Workspace};
 use crate::workspace::pulumi_yaml;
 use crate::workspace::{Release, manifests, pulumi, yaml};
 
-/// The operator's own renderers: the programs that turn a kustomization or a
-/// non-YAML Pulumi program into objects. The core runs no program itself; the
+/// The operator's own renderers: the programs that turn a kustomization, a
+/// Helm chart or a non-YAML Pulumi program into objects. The core runs no program itself; the
 /// backends crate supplies these, and the core reads what they print.
 pub trait Renderers: Sync {
     /// What `kubectl kustomize <dir>` prints. `sealed`: nothing of the
@@ -29,6 +29,45 @@ pub trait Renderers: Sync {
     /// `pulumi stack output --json --show-secrets=false` for a stack whose
     /// state is not in a file backend, or `None` without the Pulumi CLI.
     fn stack_outputs(&self, project_dir: &Path, stack: &str) -> Result<Option<Json>, String>;
+    /// What `helm template` prints for a chart folder, or `None` when helm is
+    /// not installed (then the chart is shown as a chart, with a note).
+    fn helm_template(&self, req: &HelmTemplate) -> Result<Option<String>, String> {
+        let _ = req;
+        Ok(None)
+    }
+}
+
+/// One `helm template` of a chart folder for a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelmTemplate {
+    /// The Helm release name (the service's name).
+    pub release: String,
+    /// The chart folder (absolute).
+    pub chart_dir: PathBuf,
+    pub namespace: String,
+    /// `-f` files in order (absolute): values.yaml, then values-<env>.yaml.
+    pub values_files: Vec<PathBuf>,
+    /// Nothing of the operator's kubeconfig may be read.
+    pub sealed: bool,
+}
+
+impl HelmTemplate {
+    /// `template <release> <chart> --namespace <ns> [-f <values>]…`: the
+    /// arguments after `helm`.
+    pub fn args(&self) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "template".into(),
+            self.release.clone().into(),
+            self.chart_dir.clone().into(),
+            "--namespace".into(),
+            self.namespace.clone().into(),
+        ];
+        for f in &self.values_files {
+            args.push("-f".into());
+            args.push(f.clone().into());
+        }
+        args
+    }
 }
 
 /// Whether rendering may run the operator's own tools (`pulumi preview`, which
@@ -97,6 +136,8 @@ pub enum How {
     PulumiPreview,
     /// A Python or Node.js program run under the Pulumi SDK's mocks.
     PulumiProgram,
+    /// A Helm chart folder through `helm template`.
+    Helm,
     /// Neither rendered natively nor by the CLI: only config values are compared.
     ConfigOnly,
 }
@@ -129,6 +170,11 @@ pub fn render(
     tools: Tools,
 ) -> Result<Desired, String> {
     match &release.source {
+        ReleaseSource::Kubectl {
+            manifest_dir,
+            chart: Some(chart),
+            ..
+        } => helm_chart(&ws.root, release, manifest_dir, chart, tools),
         ReleaseSource::Kubectl {
             manifest_dir,
             kustomize: true,
@@ -386,6 +432,68 @@ fn kustomize(root: &Path, dir: &Path, tools: Tools) -> Result<Desired, String> {
         objects,
         how: How::Kustomize,
         notes: vec![format!("rendered with kubectl kustomize {}", dir.display())],
+    })
+}
+
+/// A chart folder through `helm template` (release name, namespace, values
+/// files); without helm, the chart with a note saying so — never an error.
+fn helm_chart(
+    root: &Path,
+    r: &Release,
+    dir: &Path,
+    chart: &HelmChart,
+    tools: Tools,
+) -> Result<Desired, String> {
+    let values = chart.values_for(r.environment.as_deref());
+    let req = HelmTemplate {
+        release: r.service.clone(),
+        chart_dir: root.join(dir),
+        namespace: r.namespace.clone(),
+        values_files: values.iter().map(|f| root.join(f)).collect(),
+        sealed: tools.sealed,
+    };
+    let Some(out) = tools.renderers.helm_template(&req)? else {
+        return Ok(Desired {
+            objects: Vec::new(),
+            how: How::ConfigOnly,
+            notes: vec![format!(
+                "Helm chart {} — helm is not on PATH; install helm to render it",
+                chart.label()
+            )],
+        });
+    };
+    let mut diags = Vec::new();
+    let objects = manifests::parse(&out, &mut diags)
+        .into_iter()
+        .map(|m| m.object)
+        .collect();
+    if let Some(d) = diags.iter().find(|d| d.severity == Severity::Error) {
+        return Err(format!(
+            "helm template {}: its output {}:{}: {}",
+            dir.display(),
+            d.line,
+            d.col,
+            d.message
+        ));
+    }
+    let files: Vec<String> = values
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    Ok(Desired {
+        objects,
+        how: How::Helm,
+        notes: vec![format!(
+            "Helm chart {} rendered with helm template (release {}, namespace {}{})",
+            chart.label(),
+            r.service,
+            r.namespace,
+            if files.is_empty() {
+                String::new()
+            } else {
+                format!(", values {}", files.join(", "))
+            }
+        )],
     })
 }
 

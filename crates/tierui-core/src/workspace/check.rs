@@ -16,6 +16,9 @@ pub enum Kind {
     ClusterConfig,
     Descriptor,
     Manifests,
+    /// A file of a Helm chart folder: Chart.yaml and values files are YAML,
+    /// templates are Go templates (not checked).
+    HelmChart,
 }
 
 impl Kind {
@@ -26,7 +29,29 @@ impl Kind {
             Kind::ClusterConfig => "eksctl ClusterConfig",
             Kind::Descriptor => "tierui.yaml",
             Kind::Manifests => "Kubernetes manifests",
+            Kind::HelmChart => "Helm chart",
         }
+    }
+}
+
+/// The chart folder (relative to the root) a file belongs to, if any.
+fn chart_of<'a>(ws: &'a Workspace, path: &Path) -> Option<&'a Path> {
+    ws.releases.iter().find_map(|r| match &r.source {
+        super::model::ReleaseSource::Kubectl {
+            manifest_dir,
+            chart: Some(_),
+            ..
+        } if path.starts_with(manifest_dir) => Some(manifest_dir.as_path()),
+        _ => None,
+    })
+}
+
+/// [`kind_of`], knowing the workspace's chart folders.
+pub fn kind_in(ws: &Workspace, path: &Path, text: &str) -> Kind {
+    if chart_of(ws, path).is_some() {
+        Kind::HelmChart
+    } else {
+        kind_of(path, text)
     }
 }
 
@@ -50,10 +75,33 @@ pub fn kind_of(path: &Path, text: &str) -> Kind {
 
 /// Every problem in `text`, for a file at `path` (relative to the workspace).
 pub fn check(ws: &Workspace, path: &Path, text: &str) -> Diags {
-    let kind = kind_of(path, text);
+    let kind = kind_in(ws, path, text);
     let mut diags = Diags::new();
     if kind == Kind::Manifests {
         manifests::parse(text, &mut diags);
+        return diags;
+    }
+    if kind == Kind::HelmChart {
+        let in_templates = chart_of(ws, path)
+            .and_then(|dir| path.strip_prefix(dir).ok())
+            .is_some_and(|rest| rest.components().count() > 1);
+        let yaml_file = path.extension().is_some_and(|x| x == "yaml" || x == "yml");
+        // Templates and subcharts are Helm's to read; the chart's own YAML
+        // files are checked for syntax only.
+        if yaml_file
+            && !in_templates
+            && let Err(e) = yaml::parse_documents(text)
+        {
+            diags.push(Diagnostic::error(
+                Pos {
+                    line: e.line,
+                    col: e.col,
+                    offset: 0,
+                },
+                "",
+                e.message,
+            ));
+        }
         return diags;
     }
     let root = match yaml::parse_single(text) {
@@ -99,7 +147,7 @@ pub fn check(ws: &Workspace, path: &Path, text: &str) -> Diags {
         Kind::Descriptor => {
             descriptor::parse(&root, &mut diags);
         }
-        Kind::Manifests => {}
+        Kind::Manifests | Kind::HelmChart => {}
     }
     diags
 }

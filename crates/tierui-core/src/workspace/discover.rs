@@ -8,6 +8,9 @@
 //!   cluster; a shell script beside it that names the file is its manual script.
 //! - every other folder of Kubernetes manifests is a kubectl service, named after
 //!   its Deployment, on the cluster whose name appears in the folder's path.
+//! - every folder with a `Chart.yaml` is a Helm chart: a service named after the
+//!   chart, rendered with `helm template`; nothing inside it is read as a
+//!   manifest (its templates are Go templates, its subcharts part of it).
 
 use std::path::{Path, PathBuf};
 
@@ -289,6 +292,12 @@ fn walk(root: &Path, dir: &Path, depth: usize, found: &mut Found, problems: &mut
     let rel_dir = dir
         .strip_prefix(root)
         .map_or_else(|_| dir.to_path_buf(), Path::to_path_buf);
+    if super::load::is_chart(dir) {
+        let name = read_yaml(&dir.join(super::load::CHART_FILE))
+            .and_then(|c| c.get("name").and_then(Node::scalar_text));
+        found.manifest_dirs.push((rel_dir, name, None));
+        return;
+    }
     let is_pulumi = entries.iter().any(|p| {
         p.file_name()
             .is_some_and(|n| n == "Pulumi.yaml" || n == "Pulumi.yml")

@@ -347,7 +347,7 @@ impl Loader {
                 }
             }
             ServiceManager::Kubectl { manifests } => {
-                let (objects, kustomize) = self.manifest_dir(manifests);
+                let (objects, kustomize, chart) = self.manifest_dir(manifests);
                 let jsons: Vec<Json> = objects.iter().map(|(_, m)| m.object.clone()).collect();
                 let summary = summarize(&jsons);
                 let default_ns = common_namespace(&jsons);
@@ -376,6 +376,7 @@ impl Loader {
                             manifest_dir: manifests.clone(),
                             objects: objects.clone(),
                             kustomize,
+                            chart: chart.clone(),
                         },
                         summary: summary.clone(),
                     });
@@ -384,15 +385,20 @@ impl Loader {
         }
     }
 
-    fn manifest_dir(&mut self, dir: &Path) -> (Vec<(PathBuf, Manifest)>, bool) {
+    /// A release's folder: its manifests and whether kustomize renders them,
+    /// or the Helm chart it is (whose files are never manifests).
+    fn manifest_dir(&mut self, dir: &Path) -> (Vec<(PathBuf, Manifest)>, bool, Option<HelmChart>) {
         let abs = self.root.join(dir);
+        if is_chart(&abs) {
+            return (Vec::new(), false, Some(self.chart(dir)));
+        }
         let Ok(entries) = std::fs::read_dir(&abs) else {
             self.problems.push(Problem::file_level(
                 dir,
                 Severity::Error,
                 "manifest folder not found",
             ));
-            return (Vec::new(), false);
+            return (Vec::new(), false, None);
         };
         let mut files: Vec<PathBuf> = entries
             .flatten()
@@ -415,8 +421,53 @@ impl Loader {
             self.report(&rel, &d);
             out.extend(objs.into_iter().map(|m| (rel.clone(), m)));
         }
-        (out, kustomize)
+        (out, kustomize, None)
     }
+
+    /// A chart folder's `Chart.yaml` and values files. A Chart.yaml that
+    /// cannot be read is a problem of that file; the folder is still a chart.
+    fn chart(&mut self, dir: &Path) -> HelmChart {
+        let file = dir.join(CHART_FILE);
+        let meta = self.yaml(&file);
+        let field = |k: &str| meta.as_ref()?.get(k)?.scalar_text();
+        let name = field("name");
+        if meta.is_some() && name.is_none() {
+            self.problems.push(Problem::file_level(
+                &file,
+                Severity::Warning,
+                "Chart.yaml has no name: the folder's name is used",
+            ));
+        }
+        let mut values_files: Vec<PathBuf> = std::fs::read_dir(self.root.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                let values = n == "values.yaml"
+                    || (n.starts_with("values-") && (n.ends_with(".yaml") || n.ends_with(".yml")));
+                values.then(|| dir.join(n))
+            })
+            .collect();
+        values_files.sort();
+        HelmChart {
+            name: name.unwrap_or_else(|| {
+                dir.file_name()
+                    .map_or_else(|| "chart".into(), |n| n.to_string_lossy().into_owned())
+            }),
+            version: field("version").unwrap_or_default(),
+            app_version: field("appVersion"),
+            values_files,
+        }
+    }
+}
+
+/// The file that makes a folder a Helm chart.
+pub const CHART_FILE: &str = "Chart.yaml";
+
+/// Whether a folder is a Helm chart (it has a `Chart.yaml`).
+pub fn is_chart(dir: &Path) -> bool {
+    dir.join(CHART_FILE).is_file()
 }
 
 fn is_manifest_name(p: &Path) -> bool {

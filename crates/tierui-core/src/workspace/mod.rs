@@ -17,7 +17,9 @@ pub mod yaml;
 use std::path::{Path, PathBuf};
 
 pub use load::load;
-pub use model::{ClusterSource, ClusterStack, Problem, Release, ReleaseSource, Workspace};
+pub use model::{
+    ClusterSource, ClusterStack, HelmChart, Problem, Release, ReleaseSource, Workspace,
+};
 
 /// Where the workspace to open is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -180,7 +180,51 @@ pub enum ReleaseSource {
         objects: Vec<(PathBuf, Manifest)>,
         /// The folder has a kustomization.yaml (rendered with `kubectl kustomize`).
         kustomize: bool,
+        /// The folder is a Helm chart (it has a Chart.yaml): rendered with
+        /// `helm template`, its files never read as manifests.
+        chart: Option<HelmChart>,
     },
+}
+
+/// A Helm chart folder as its `Chart.yaml` describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmChart {
+    pub name: String,
+    pub version: String,
+    pub app_version: Option<String>,
+    /// The chart's values files (`values.yaml`, `values-<env>.yaml`…),
+    /// relative to the workspace root.
+    pub values_files: Vec<PathBuf>,
+}
+
+impl HelmChart {
+    /// `name version`, as an operator names a chart.
+    pub fn label(&self) -> String {
+        if self.version.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{} {}", self.name, self.version)
+        }
+    }
+
+    /// The values files `helm template` gets for an environment, in order:
+    /// `values.yaml`, then `values-<env>.yaml`, those that exist.
+    pub fn values_for(&self, environment: Option<&str>) -> Vec<PathBuf> {
+        let mut names = vec!["values.yaml".to_string()];
+        if let Some(env) = environment {
+            names.push(format!("values-{env}.yaml"));
+        }
+        names
+            .iter()
+            .filter_map(|n| {
+                self.values_files
+                    .iter()
+                    .find(|f| f.file_name().is_some_and(|f| f == n.as_str()))
+                    .cloned()
+            })
+            .collect()
+    }
 }
 
 /// The handful of values an operator looks at first.
@@ -205,7 +249,16 @@ impl Release {
     pub fn manager(&self) -> &'static str {
         match self.source {
             ReleaseSource::Pulumi(_) => "pulumi",
+            ReleaseSource::Kubectl { chart: Some(_), .. } => "helm",
             ReleaseSource::Kubectl { .. } => "kubectl",
+        }
+    }
+
+    /// The Helm chart the release renders, when its folder is one.
+    pub fn chart(&self) -> Option<&HelmChart> {
+        match &self.source {
+            ReleaseSource::Kubectl { chart, .. } => chart.as_ref(),
+            ReleaseSource::Pulumi(_) => None,
         }
     }
 
