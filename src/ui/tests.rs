@@ -1091,6 +1091,124 @@ fn apply_sends_exactly_the_objects_of_the_drift_shown_and_a_reload_forgets_it() 
     );
 }
 
+/// Objects of other field managers: the apply question names the prunes and
+/// the owners; a conflict the server reports opens a second question naming
+/// the managers, and only its "y" sends those objects again with force.
+#[test]
+fn conflicts_ask_a_second_question_before_taking_ownership() {
+    use crate::app::diff::{DiffKind, DiffView, Pending};
+    use crate::app::state::{Confirmed, Overlay, Screen};
+    use crate::app::update::Effect;
+    use tierui_backends::kube::apply::Outcome as Applied;
+    let (_dir, mut s) = demo_state("default");
+    let live = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "x", "namespace": "day-service", "managedFields": [
+            {"manager": "kubectl-edit", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:data": {"f:FLAGS": {}}}}]},
+        "data": {"FLAGS": "a"}});
+    let desired = vec![serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "x", "namespace": "day-service"}, "data": {"FLAGS": "b"}})];
+    let gone = serde_json::json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "old", "namespace": "day-service"}});
+    let report =
+        tierui_core::render::diff::diff_objects(&[live, gone.clone()], &desired, "day-service");
+    let mut view = DiffView::new(1, "day-service · production".into(), DiffKind::Drift);
+    view.drift = Pending::Ready(report);
+    view.drift_desired = Some(desired.clone());
+    view.drift_prune = vec![gone.clone()];
+    s.push(Screen::Diff(Box::new(view)));
+    press(&mut s, "a");
+    let Some(Overlay::Confirm { lines, .. }) = &s.overlay else {
+        panic!("no question")
+    };
+    let text = lines.join("\n");
+    assert!(text.contains("1 deleted"), "{text}");
+    assert!(text.contains("Deletes day-service/Service/old"), "{text}");
+    assert!(text.contains("kubectl-edit (data.FLAGS)"), "{text}");
+    let out = press_out(&mut s, 'y');
+    assert_eq!(
+        out.effects,
+        vec![Effect::ApplyRelease {
+            release: 1,
+            objects: desired.clone(),
+            plan: tierui_backends::release::ApplyPlan {
+                force: false,
+                prune: vec![gone.clone()],
+                only: Vec::new(),
+            },
+        }]
+    );
+    // The server stops on kubectl-edit's field.
+    let refused = Applied {
+        object: "day-service/ConfigMap/x".into(),
+        live: None,
+        applied: Err("Apply failed with 1 conflict: conflict with \"kubectl-edit\" using v1: .data.FLAGS (409 Conflict)".into()),
+        notes: Vec::new(),
+        conflict: true,
+        pruned: false,
+    };
+    update(
+        &mut s,
+        Msg::Applied {
+            release: 1,
+            result: Ok(vec![refused]),
+        },
+    );
+    let Some(Overlay::Confirm {
+        title,
+        lines,
+        on_yes,
+        ..
+    }) = &s.overlay
+    else {
+        panic!("no second question")
+    };
+    assert!(title.starts_with("Take ownership"), "{title}");
+    let text = lines.join("\n");
+    assert!(
+        text.contains("conflict with \"kubectl-edit\" using v1: .data.FLAGS"),
+        "{text}"
+    );
+    assert!(text.contains("--force-conflicts"), "{text}");
+    assert_eq!(
+        on_yes,
+        &Confirmed::TakeOwnership {
+            release: 1,
+            objects: vec!["day-service/ConfigMap/x".into()]
+        }
+    );
+    // "n" leaves the fields; asked again, "y" forces just that object.
+    let out = press_out(&mut s, 'n');
+    assert!(out.effects.is_empty());
+    update(
+        &mut s,
+        Msg::Applied {
+            release: 1,
+            result: Ok(vec![Applied {
+                object: "day-service/ConfigMap/x".into(),
+                live: None,
+                applied: Err("Apply failed with 1 conflict: conflict with \"kubectl-edit\" using v1: .data.FLAGS (409 Conflict)".into()),
+                notes: Vec::new(),
+                conflict: true,
+                pruned: false,
+            }]),
+        },
+    );
+    let out = press_out(&mut s, 'y');
+    assert_eq!(
+        out.effects,
+        vec![Effect::ApplyRelease {
+            release: 1,
+            objects: desired,
+            plan: tierui_backends::release::ApplyPlan {
+                force: true,
+                prune: vec![gone],
+                only: vec!["day-service/ConfigMap/x".into()],
+            },
+        }]
+    );
+}
+
 /// A click on a scrolled list selects the row under the pointer (as drawn), not
 /// the row at that position from the top — and `a`/`t` act on that one.
 #[test]
