@@ -380,7 +380,7 @@ impl Effects {
         let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
         tokio::task::spawn_blocking(move || {
             let result = tierui_core::render::desired::render(&ws, &r, &Default::default(), tools)
-                .map(|d| d.objects);
+                .map(|d| (d.objects, d.notes));
             let _ = tx.send(Msg::ProgramRendered { release, result });
         });
     }

@@ -39,10 +39,11 @@ pub enum Msg {
     /// The infra programs ran: what each cluster stack's program declares, and
     /// the problems of those that failed.
     ClustersDeclared(Box<Workspace>),
-    /// A release's program ran under the Pulumi SDK's mocks.
+    /// A release's program ran under the Pulumi SDK's mocks, or its Helm
+    /// chart through `helm template`: its objects and the render's notes.
     ProgramRendered {
         release: usize,
-        result: Result<Vec<serde_json::Value>, String>,
+        result: Result<(Vec<serde_json::Value>, Vec<String>), String>,
     },
     /// A frame was drawn: what the drawing learnt that scrolling needs.
     Drawn(crate::app::state::Drawn),
@@ -242,6 +243,12 @@ fn render_programs(s: &mut State) -> Vec<Effect> {
         vec![Effect::DeclareClusters]
     };
     for (i, r) in s.ws.releases.iter().enumerate() {
+        // A Helm chart renders through helm template, off the UI's thread.
+        if r.chart().is_some() {
+            s.programs.insert(i, super::state::ProgramRender::Rendering);
+            effects.push(Effect::RenderProgram { release: i });
+            continue;
+        }
         let tierui_core::workspace::ReleaseSource::Pulumi(ps) = &r.source else {
             continue;
         };
@@ -279,18 +286,23 @@ fn clusters_declared(s: &mut State, declared: Workspace) -> Outcome {
     Outcome::redraw()
 }
 
-/// A program's objects fill the release's summary; a failure is a problem.
+/// A program's (or chart's) objects fill the release's summary; a failure is
+/// a problem. A chart's notes say how it rendered, or that helm is missing.
 fn program_rendered(
     s: &mut State,
     release: usize,
-    result: Result<Vec<serde_json::Value>, String>,
+    result: Result<(Vec<serde_json::Value>, Vec<String>), String>,
 ) -> Outcome {
     let Some(r) = s.ws.releases.get_mut(release) else {
         return Outcome::default();
     };
     match result {
-        Ok(objects) => {
-            let notes = std::mem::take(&mut r.summary.render_notes);
+        Ok((objects, rendered_notes)) => {
+            let notes = if r.chart().is_some() {
+                rendered_notes
+            } else {
+                std::mem::take(&mut r.summary.render_notes)
+            };
             r.summary = tierui_core::workspace::load::summarize(&objects);
             r.summary.render_notes = notes;
             s.programs
@@ -303,6 +315,9 @@ fn program_rendered(
                     "program",
                     &e,
                 ));
+            }
+            if let Some(p) = tierui_core::render::desired::chart_problem(r, &e) {
+                s.ws.problems.push(p);
             }
             s.programs
                 .insert(release, super::state::ProgramRender::Failed(e));
