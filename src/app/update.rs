@@ -62,6 +62,11 @@ pub enum Msg {
     ),
     /// Time to ask AWS again.
     RefreshLive,
+    /// A cluster's Helm releases arrived (newest revision of each).
+    Helm {
+        cluster: String,
+        result: Result<Vec<tierui_backends::kube::helm::HelmRelease>, String>,
+    },
     EditorOpened {
         rel: PathBuf,
         opened: Opened,
@@ -145,6 +150,8 @@ pub enum Effect {
     CloseWalk,
     /// Ask AWS (or the sandbox) about these clusters.
     FetchLive(Vec<String>),
+    /// List the Helm releases installed in this cluster.
+    FetchHelm(String),
     /// Run a Python or TypeScript release's program under the SDK's mocks.
     RenderProgram {
         release: usize,
@@ -334,12 +341,13 @@ fn refresh_live(s: &mut State) -> Outcome {
             .entry(n.clone())
             .or_insert(super::state::LiveEntry::Loading);
     }
-    if names.is_empty() {
-        return Outcome::default();
+    let mut effects = super::helm::refresh(s);
+    if !names.is_empty() {
+        effects.insert(0, Effect::FetchLive(names));
     }
     Outcome {
-        effects: vec![Effect::FetchLive(names)],
-        redraw: true,
+        redraw: !effects.is_empty(),
+        effects,
     }
 }
 
@@ -367,6 +375,18 @@ impl Outcome {
 }
 
 pub fn update(s: &mut State, msg: Msg) -> Outcome {
+    // A drawn frame's outcome is not carried out: it asks for nothing.
+    let drawn = matches!(msg, Msg::Drawn(_));
+    let mut out = dispatch(s, msg);
+    // The cluster pane on screen asks for its Helm releases once.
+    if !drawn && let Some(effect) = super::helm::wanted(s) {
+        out.effects.push(effect);
+        out.redraw = true;
+    }
+    out
+}
+
+fn dispatch(s: &mut State, msg: Msg) -> Outcome {
     match msg {
         Msg::Key(k) if k.kind == KeyEventKind::Release => Outcome::default(),
         Msg::Key(k) => key(s, k),
@@ -474,6 +494,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             Outcome::redraw()
         }
         Msg::RefreshLive => refresh_live(s),
+        Msg::Helm { cluster, result } => super::helm::arrived(s, cluster, result),
         Msg::WalkFailed(e) => {
             s.message = Some((Level::Error, e));
             Outcome::redraw()
@@ -939,6 +960,7 @@ fn act(s: &mut State, action: Action) -> Outcome {
             _ => s.message = Some((Level::Info, "select a release to apply".into())),
         },
         Action::ToggleProblems => toggle_problems(s),
+        Action::HelmValues => return super::helm::toggle_values(s),
         Action::SetupProgram => return ask_setup(s),
     }
     Outcome::redraw()

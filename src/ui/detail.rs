@@ -76,9 +76,12 @@ fn hint_line(s: &State, width: usize) -> Line<'static> {
             Action::Live,
             Action::LiveAll,
         ],
-        Some(Selection::Cluster(_)) if s.focus != Pane::Detail => {
-            &[Action::Edit, Action::Live, Action::Walkthrough]
-        }
+        Some(Selection::Cluster(_)) if s.focus != Pane::Detail => &[
+            Action::Edit,
+            Action::Live,
+            Action::Walkthrough,
+            Action::HelmValues,
+        ],
         _ => &[Action::ScrollLeft, Action::ScrollRight],
     };
     let general = [
@@ -129,6 +132,7 @@ fn short(a: Action) -> &'static str {
         Action::Live => "live",
         Action::LiveAll => "all clusters",
         Action::Walkthrough => "walk",
+        Action::HelmValues => "values",
         Action::ScrollLeft => "←",
         Action::ScrollRight => "→ scroll",
         _ => a.name(),
@@ -247,6 +251,8 @@ fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack, width: usi
     cluster_spec(out, t, &spec);
     // What AWS says and the drift, right under what the source says.
     out.extend(super::cluster_live::lines(s, c, width));
+    // What Helm installed in it, from Helm's own records.
+    out.extend(super::cluster_helm::lines(s, c, width));
     match &c.source {
         ClusterSource::Pulumi(p) => pulumi_cluster(out, t, p),
         ClusterSource::Eksctl {
