@@ -148,3 +148,76 @@ fn releases_and_missing_clusters_ask_nothing() {
         "{screen}"
     );
 }
+
+/// A workspace whose one service is a Helm chart folder (fixtures/helm-chart).
+fn chart_state() -> (tempfile::TempDir, crate::app::state::State) {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().flatten() {
+            if e.path().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/helm-chart"),
+        dir.path(),
+    );
+    let ws = tierui_core::workspace::load(dir.path());
+    let s = crate::app::state::State::new(
+        ws,
+        crate::app::state::Session::default(),
+        crate::app::theme::Theme::builtin("default").unwrap(),
+        crate::app::keymap::Keymap::default(),
+    );
+    (dir, s)
+}
+
+#[test]
+fn a_chart_release_renders_at_start_and_without_helm_says_so() {
+    let (_dir, mut s) = chart_state();
+    assert!(s.ws.problems.is_empty(), "{:?}", s.ws.problems);
+    let out = crate::app::update::start(&mut s);
+    assert!(
+        out.effects.contains(&Effect::RenderProgram { release: 0 }),
+        "{:?}",
+        out.effects
+    );
+    let screen = format!("{:?}", render(&mut s, 120, 30).backend());
+    assert!(screen.contains("rendering… (helm template)"), "{screen}");
+    let note = "Helm chart web 0.3.1 — helm is not on PATH; install helm to render it";
+    update(
+        &mut s,
+        Msg::ProgramRendered {
+            release: 0,
+            result: Ok((Vec::new(), vec![note.into()])),
+        },
+    );
+    let screen = format!("{:?}", render(&mut s, 120, 30).backend());
+    for want in [
+        "helm · charts/web · chart web 0.3.1 (app 1.4.0)",
+        "Desired objects (0, not rendered)",
+        "note: Helm chart web 0.3.1 — helm is not on PATH",
+    ] {
+        assert!(screen.contains(want), "{want}: {screen}");
+    }
+    assert!(s.ws.problems.is_empty(), "a note, not a problem");
+    // Rendered by helm: its objects fill the release's summary.
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 4, "template": {"spec": {"containers": [{"name": "web", "image": "ghcr.io/example/web:1.4.0"}]}}}});
+    update(
+        &mut s,
+        Msg::ProgramRendered {
+            release: 0,
+            result: Ok((vec![deployment], vec!["rendered".into()])),
+        },
+    );
+    assert_eq!(s.ws.releases[0].summary.replicas, Some(4));
+    let screen = format!("{:?}", render(&mut s, 120, 30).backend());
+    assert!(
+        screen.contains("Desired objects (1, from helm template)"),
+        "{screen}"
+    );
+}
