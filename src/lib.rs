@@ -64,6 +64,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     cli::status::add_live_json(&mut v, &ws, &live.clusters);
                     cli::status::add_contexts_json(&mut v, live);
                     cli::status::add_releases_json(&mut v, live);
+                    cli::status::add_helm_json(&mut v, &live.helm);
                 }
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -72,6 +73,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     print!("{}", cli::status::live_text(&ws, &live.clusters));
                     print!("{}", cli::status::contexts_text(&ws, live));
                     print!("{}", cli::status::releases_text(&ws, live));
+                    print!("{}", cli::status::helm_text(&ws, &live.helm));
                 }
             }
             let attention = args.strict && live.as_ref().is_some_and(|l| l.needs_attention());

@@ -260,3 +260,71 @@ fn live_status_carries_every_release_sync_and_health() {
         "{text}"
     );
 }
+
+/// `status --live`: the Helm releases each cluster holds, read from Helm's own
+/// records (the sandbox seeds the platform's charts on day and dusk); a cluster
+/// that does not exist is not asked.
+#[test]
+fn live_status_lists_each_clusters_helm_releases() {
+    let sb = Sandbox::new();
+    let empty = tempfile::tempdir().unwrap();
+    let (_, json, text) = status(&sb, empty.path(), &["--live"]);
+    let cluster = |name: &str| -> Value {
+        json["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    for name in ["day", "dusk"] {
+        let helm = cluster(name)["helmReleases"].clone();
+        let got: Vec<String> = helm
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {helm} / {text}"))
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}/{} {}-{} {} r{} {}",
+                    r["namespace"].as_str().unwrap(),
+                    r["name"].as_str().unwrap(),
+                    r["chart"].as_str().unwrap(),
+                    r["chartVersion"].as_str().unwrap(),
+                    r["appVersion"].as_str().unwrap(),
+                    r["revision"],
+                    r["status"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "kube-system/aws-load-balancer-controller aws-load-balancer-controller-1.8.1 v2.8.1 r2 deployed",
+                "kube-system/metrics-server metrics-server-3.12.1 0.7.1 r1 deployed"
+            ],
+            "{name}"
+        );
+        assert_eq!(helm[0]["values"]["clusterName"], name);
+    }
+    assert!(
+        cluster("dawn").get("helmReleases").is_none(),
+        "dawn does not exist"
+    );
+    let out = sb
+        .command()
+        .current_dir(empty.path())
+        .args(["status", "--live"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("HELM RELEASES (live)"), "{text}");
+    assert!(
+        text.lines().any(|l| l.contains("day")
+            && l.contains("kube-system/aws-load-balancer-controller")
+            && l.contains("rev 2")
+            && l.contains("deployed")),
+        "{text}"
+    );
+    assert!(text.contains("dawn     not asked"), "{text}");
+}

@@ -84,7 +84,7 @@ impl EditorView {
         let endings = Endings::of(&opened.text);
         let mut area = TextArea::new(Endings::split(text));
         area.set_max_histories(500);
-        let kind = check::kind_of(&rel, text);
+        let kind = check::kind_in(ws, &rel, text);
         let mut v = EditorView {
             rel,
             opened,

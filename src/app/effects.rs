@@ -150,6 +150,7 @@ impl Effects {
             Effect::ReloadWorkspace => self.reload_workspace(),
             Effect::LoadTheme(name) => self.load_theme(name),
             Effect::FetchLive(names) => self.fetch_live(names, state),
+            Effect::FetchHelm(cluster) => self.fetch_helm(cluster, state),
             Effect::OpenEditor { rel } => self.open_editor(rel),
             // Handled by the event loop, which owns the terminal.
             Effect::ExternalEdit { .. } | Effect::PulumiUp { .. } => {}
@@ -382,7 +383,7 @@ impl Effects {
         let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
         tokio::task::spawn_blocking(move || {
             let result = tierui_core::render::desired::render(&ws, &r, &Default::default(), tools)
-                .map(|d| d.objects);
+                .map(|d| (d.objects, d.notes));
             let _ = tx.send(Msg::ProgramRendered { release, result });
         });
     }
@@ -411,6 +412,26 @@ impl Effects {
                 ));
             });
         }
+    }
+
+    /// The Helm releases installed in a cluster, from Helm's own records.
+    fn fetch_helm(&self, cluster: String, state: &State) {
+        let Some(c) = state.ws.cluster(&cluster).cloned() else {
+            return;
+        };
+        let ws = self
+            .ws
+            .clone()
+            .unwrap_or_else(|| Arc::new(state.ws.clone()));
+        let (ctx, sims, tx) = (self.ctx.clone(), self.sims.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let result =
+                tierui_backends::release::helm_releases(&ctx, sims.as_deref(), &ws, &c).await;
+            if let Err(e) = &result {
+                tracing::info!("helm releases of {cluster}: {e}");
+            }
+            let _ = tx.send(Msg::Helm { cluster, result });
+        });
     }
 
     fn drift_diff(&self, release: usize, state: &State) {

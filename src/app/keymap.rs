@@ -92,6 +92,7 @@ actions! {
 
     ToggleProblems, "problems", "Show or hide the problems panel", Home, ["p"];
     Walkthrough, "walkthrough", "Walk through creating the selected (eksctl) cluster", Home, ["w"];
+    HelmValues, "helm_values", "Show or hide the values of the cluster's Helm releases", Home, ["v"];
     RunStep, "run_step", "Run the selected step", Walkthrough, ["enter"];
     RunAll, "run_all", "Run every remaining step to the end", Walkthrough, ["R"];
     Pause, "pause", "Pause after the current call", Walkthrough, ["p"];

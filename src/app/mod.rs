@@ -5,6 +5,7 @@ pub mod diff;
 pub mod editor;
 pub mod effects;
 pub mod files;
+pub mod helm;
 pub mod keymap;
 pub mod layout;
 pub mod live;

@@ -201,6 +201,10 @@ pub struct State {
     pub detail_hscroll: u16,
     /// Where the periodic refresh of release states goes on.
     pub resync_cursor: usize,
+    /// Helm releases per cluster, asked when its pane is shown.
+    pub helm: std::collections::BTreeMap<String, super::helm::HelmEntry>,
+    /// `v`: the cluster pane shows each Helm release's values.
+    pub helm_values: bool,
 }
 
 impl State {
@@ -237,6 +241,8 @@ impl State {
             monitor: Default::default(),
             detail_hscroll: 0,
             resync_cursor: 0,
+            helm: Default::default(),
+            helm_values: false,
         };
         if s.ws.clusters.is_empty() && !s.ws.releases.is_empty() {
             s.focus = Pane::Releases;

@@ -39,10 +39,11 @@ pub enum Msg {
     /// The infra programs ran: what each cluster stack's program declares, and
     /// the problems of those that failed.
     ClustersDeclared(Box<Workspace>),
-    /// A release's program ran under the Pulumi SDK's mocks.
+    /// A release's program ran under the Pulumi SDK's mocks, or its Helm
+    /// chart through `helm template`: its objects and the render's notes.
     ProgramRendered {
         release: usize,
-        result: Result<Vec<serde_json::Value>, String>,
+        result: Result<(Vec<serde_json::Value>, Vec<String>), String>,
     },
     /// A frame was drawn: what the drawing learnt that scrolling needs.
     Drawn(crate::app::state::Drawn),
@@ -61,6 +62,11 @@ pub enum Msg {
     ),
     /// Time to ask AWS again.
     RefreshLive,
+    /// A cluster's Helm releases arrived (newest revision of each).
+    Helm {
+        cluster: String,
+        result: Result<Vec<tierui_backends::kube::helm::HelmRelease>, String>,
+    },
     EditorOpened {
         rel: PathBuf,
         opened: Opened,
@@ -146,6 +152,8 @@ pub enum Effect {
     CloseWalk,
     /// Ask AWS (or the sandbox) about these clusters.
     FetchLive(Vec<String>),
+    /// List the Helm releases installed in this cluster.
+    FetchHelm(String),
     /// Run a Python or TypeScript release's program under the SDK's mocks.
     RenderProgram {
         release: usize,
@@ -246,6 +254,12 @@ fn render_programs(s: &mut State) -> Vec<Effect> {
         vec![Effect::DeclareClusters]
     };
     for (i, r) in s.ws.releases.iter().enumerate() {
+        // A Helm chart renders through helm template, off the UI's thread.
+        if r.chart().is_some() {
+            s.programs.insert(i, super::state::ProgramRender::Rendering);
+            effects.push(Effect::RenderProgram { release: i });
+            continue;
+        }
         let tierui_core::workspace::ReleaseSource::Pulumi(ps) = &r.source else {
             continue;
         };
@@ -283,18 +297,23 @@ fn clusters_declared(s: &mut State, declared: Workspace) -> Outcome {
     Outcome::redraw()
 }
 
-/// A program's objects fill the release's summary; a failure is a problem.
+/// A program's (or chart's) objects fill the release's summary; a failure is
+/// a problem. A chart's notes say how it rendered, or that helm is missing.
 fn program_rendered(
     s: &mut State,
     release: usize,
-    result: Result<Vec<serde_json::Value>, String>,
+    result: Result<(Vec<serde_json::Value>, Vec<String>), String>,
 ) -> Outcome {
     let Some(r) = s.ws.releases.get_mut(release) else {
         return Outcome::default();
     };
     match result {
-        Ok(objects) => {
-            let notes = std::mem::take(&mut r.summary.render_notes);
+        Ok((objects, rendered_notes)) => {
+            let notes = if r.chart().is_some() {
+                rendered_notes
+            } else {
+                std::mem::take(&mut r.summary.render_notes)
+            };
             r.summary = tierui_core::workspace::load::summarize(&objects);
             r.summary.render_notes = notes;
             s.programs
@@ -307,6 +326,9 @@ fn program_rendered(
                     "program",
                     &e,
                 ));
+            }
+            if let Some(p) = tierui_core::render::desired::chart_problem(r, &e) {
+                s.ws.problems.push(p);
             }
             s.programs
                 .insert(release, super::state::ProgramRender::Failed(e));
@@ -323,12 +345,13 @@ fn refresh_live(s: &mut State) -> Outcome {
             .entry(n.clone())
             .or_insert(super::state::LiveEntry::Loading);
     }
-    if names.is_empty() {
-        return Outcome::default();
+    let mut effects = super::helm::refresh(s);
+    if !names.is_empty() {
+        effects.insert(0, Effect::FetchLive(names));
     }
     Outcome {
-        effects: vec![Effect::FetchLive(names)],
-        redraw: true,
+        redraw: !effects.is_empty(),
+        effects,
     }
 }
 
@@ -356,6 +379,18 @@ impl Outcome {
 }
 
 pub fn update(s: &mut State, msg: Msg) -> Outcome {
+    // A drawn frame's outcome is not carried out: it asks for nothing.
+    let drawn = matches!(msg, Msg::Drawn(_));
+    let mut out = dispatch(s, msg);
+    // The cluster pane on screen asks for its Helm releases once.
+    if !drawn && let Some(effect) = super::helm::wanted(s) {
+        out.effects.push(effect);
+        out.redraw = true;
+    }
+    out
+}
+
+fn dispatch(s: &mut State, msg: Msg) -> Outcome {
     match msg {
         Msg::Key(k) if k.kind == KeyEventKind::Release => Outcome::default(),
         Msg::Key(k) => key(s, k),
@@ -467,6 +502,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             Outcome::redraw()
         }
         Msg::RefreshLive => refresh_live(s),
+        Msg::Helm { cluster, result } => super::helm::arrived(s, cluster, result),
         Msg::WalkFailed(e) => {
             s.message = Some((Level::Error, e));
             Outcome::redraw()
@@ -973,6 +1009,7 @@ fn act(s: &mut State, action: Action) -> Outcome {
             _ => s.message = Some((Level::Info, "select a release to apply".into())),
         },
         Action::ToggleProblems => toggle_problems(s),
+        Action::HelmValues => return super::helm::toggle_values(s),
         Action::SetupProgram => return ask_setup(s),
     }
     Outcome::redraw()

@@ -36,6 +36,15 @@ pub fn selection_file(s: &State) -> Option<PathBuf> {
         Selection::Cluster(i) => Some(s.ws.clusters.get(i)?.source_file().to_path_buf()),
         Selection::Release(i) => match &s.ws.releases.get(i)?.source {
             ReleaseSource::Pulumi(p) => Some(p.config_file.clone()),
+            // A chart: the environment's values file, else Chart.yaml.
+            ReleaseSource::Kubectl {
+                chart: Some(chart),
+                manifest_dir,
+                ..
+            } => chart
+                .values_for(s.ws.releases.get(i)?.environment.as_deref())
+                .pop()
+                .or_else(|| Some(manifest_dir.join("Chart.yaml"))),
             // The Deployment's file; other files via :edit.
             ReleaseSource::Kubectl {
                 objects,

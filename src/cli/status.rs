@@ -170,13 +170,21 @@ pub fn to_text(ws: &Workspace, mode: &Mode) -> String {
 pub type LiveMap =
     std::collections::BTreeMap<String, Result<tierui_core::cloud::inventory::ClusterLive, String>>;
 
+/// Each cluster's Helm releases (newest revision of each), or why there are none.
+pub type HelmMap = std::collections::BTreeMap<
+    String,
+    Result<Vec<tierui_backends::kube::helm::HelmRelease>, String>,
+>;
+
 /// What `--live` learns: each cluster from its cloud, each release (by index)
-/// from its cluster.
+/// from its cluster, and the Helm releases each cluster holds.
 pub struct Live {
     pub clusters: LiveMap,
     /// Each cluster's kubeconfig context and why it was chosen, or why none.
     pub contexts: std::collections::BTreeMap<String, Result<(String, String), String>>,
     pub releases: Vec<tierui_backends::release_state::ReleaseState>,
+    /// Clusters the cloud says do not exist are not asked.
+    pub helm: HelmMap,
 }
 
 impl Live {
@@ -233,12 +241,38 @@ pub fn fetch_live(ctx: &tierui_core::context::Context, ws: &Workspace) -> anyhow
             .as_ref()
             .map(|s| tierui_backends::sandbox::clusters::SimClusters::new(s, ctx.demo));
         let releases = probe_releases(ctx, ws, sims.as_ref(), &clusters).await;
+        let helm = helm_releases(ctx, ws, sims.as_ref(), &clusters).await;
         Ok(Live {
             clusters,
             contexts,
             releases,
+            helm,
         })
     })
+}
+
+/// Each cluster's Helm releases, all clusters at once; a cluster the cloud
+/// says does not exist is not asked.
+async fn helm_releases(
+    ctx: &tierui_core::context::Context,
+    ws: &Workspace,
+    sims: Option<&tierui_backends::sandbox::clusters::SimClusters>,
+    clusters: &LiveMap,
+) -> HelmMap {
+    let jobs = ws.clusters.iter().filter_map(|c| {
+        if let Some(Ok(l)) = clusters.get(&c.name)
+            && matches!(l.cluster.ok(), Some(None))
+        {
+            return None;
+        }
+        Some(async move {
+            (
+                c.name.clone(),
+                tierui_backends::release::helm_releases(ctx, sims, ws, c).await,
+            )
+        })
+    });
+    futures::future::join_all(jobs).await.into_iter().collect()
 }
 
 /// Each release's sync and health, at most [`PROBES_PER_CLUSTER`] at once per cluster.
@@ -383,6 +417,60 @@ pub fn contexts_text(ws: &Workspace, live: &Live) -> String {
             None => "—".into(),
         };
         let _ = writeln!(out, "  {:<8} {line}", c.name);
+    }
+    out
+}
+
+/// Adds each cluster's `helmReleases` (or `{"error": …}`) where it was asked.
+pub fn add_helm_json(v: &mut Json, helm: &HelmMap) {
+    let Some(clusters) = v.get_mut("clusters").and_then(Json::as_array_mut) else {
+        return;
+    };
+    for entry in clusters {
+        let name = entry.get("name").and_then(Json::as_str).unwrap_or_default();
+        match helm.get(name) {
+            Some(Ok(list)) => entry["helmReleases"] = json!(list),
+            Some(Err(e)) => entry["helmReleases"] = json!({"error": e}),
+            None => {}
+        }
+    }
+}
+
+/// `HELM RELEASES (live)`: each cluster's releases as `helm list -A` shows them.
+pub fn helm_text(ws: &Workspace, helm: &HelmMap) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("\nHELM RELEASES (live)\n");
+    for c in &ws.clusters {
+        match helm.get(&c.name) {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  {:<8} not asked (the cluster does not exist)",
+                    c.name
+                );
+            }
+            Some(Err(e)) => {
+                let _ = writeln!(out, "  {:<8} could not be listed: {e}", c.name);
+            }
+            Some(Ok(list)) if list.is_empty() => {
+                let _ = writeln!(out, "  {:<8} none", c.name);
+            }
+            Some(Ok(list)) => {
+                for r in list {
+                    let _ = writeln!(
+                        out,
+                        "  {:<8} {:<40} {:<40} app {:<8} rev {:<3} {:<16} {}",
+                        c.name,
+                        format!("{}/{}", r.namespace, r.name),
+                        r.chart_label(),
+                        r.app_version,
+                        r.revision,
+                        r.status,
+                        r.deployed()
+                    );
+                }
+            }
+        }
     }
     out
 }

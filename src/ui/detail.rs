@@ -76,9 +76,12 @@ fn hint_line(s: &State, width: usize) -> Line<'static> {
             Action::Live,
             Action::LiveAll,
         ],
-        Some(Selection::Cluster(_)) if s.focus != Pane::Detail => {
-            &[Action::Edit, Action::Live, Action::Walkthrough]
-        }
+        Some(Selection::Cluster(_)) if s.focus != Pane::Detail => &[
+            Action::Edit,
+            Action::Live,
+            Action::Walkthrough,
+            Action::HelmValues,
+        ],
         _ => &[Action::ScrollLeft, Action::ScrollRight],
     };
     let general = [
@@ -129,6 +132,7 @@ fn short(a: Action) -> &'static str {
         Action::Live => "live",
         Action::LiveAll => "all clusters",
         Action::Walkthrough => "walk",
+        Action::HelmValues => "values",
         Action::ScrollLeft => "←",
         Action::ScrollRight => "→ scroll",
         _ => a.name(),
@@ -257,6 +261,8 @@ fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack, width: usi
     cluster_spec(out, t, &spec);
     // What AWS says and the drift, right under what the source says.
     out.extend(super::cluster_live::lines(s, c, width));
+    // What Helm installed in it, from Helm's own records.
+    out.extend(super::cluster_helm::lines(s, c, width));
     match &c.source {
         ClusterSource::Pulumi(p) => pulumi_cluster(out, t, p),
         ClusterSource::Eksctl {
@@ -573,6 +579,25 @@ fn release(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
         ),
         ReleaseSource::Kubectl {
             manifest_dir,
+            chart: Some(chart),
+            ..
+        } => field(
+            out,
+            t,
+            "manager",
+            format!(
+                "helm · {} · chart {}{}",
+                manifest_dir.display(),
+                chart.label(),
+                chart
+                    .app_version
+                    .as_ref()
+                    .map(|a| format!(" (app {a})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        ReleaseSource::Kubectl {
+            manifest_dir,
             kustomize,
             ..
         } => field(
@@ -644,7 +669,44 @@ fn desired_section(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
     let sm = &r.summary;
     let index = s.ws.releases.iter().position(|x| std::ptr::eq(x, r));
     let program = index.and_then(|i| s.programs.get(&i));
-    let how = match (&r.source, program) {
+    let how = match (r.chart(), program) {
+        (Some(_), Some(ProgramRender::Rendering)) => "rendering… (helm template)".to_string(),
+        (Some(_), Some(ProgramRender::Failed(_))) => "helm template failed".to_string(),
+        (Some(_), _) if sm.objects.is_empty() => "not rendered".to_string(),
+        (Some(_), _) => "from helm template".to_string(),
+        (None, _) => program_how(r, program),
+    };
+    section(
+        out,
+        t,
+        &format!("Desired objects ({}, {how})", sm.objects.len()),
+    );
+    match &r.source {
+        ReleaseSource::Kubectl {
+            objects,
+            chart: None,
+            ..
+        } => {
+            for (file, m) in objects {
+                out.push(Line::from(vec![
+                    Span::raw(format!("  {:<36} ", m.display_name())),
+                    Span::styled(format!("{}:{}", file.display(), m.pos.line), t.muted()),
+                ]));
+            }
+        }
+        ReleaseSource::Kubectl { .. } | ReleaseSource::Pulumi(_) => {
+            out.extend(sm.objects.iter().map(|o| Line::raw(format!("  {o}"))))
+        }
+    }
+    program_failure(out, s, program);
+    for n in &sm.render_notes {
+        out.push(Line::styled(format!("  note: {n}"), t.warn()));
+    }
+}
+
+/// How a release's objects came to be, for the desired section's title.
+fn program_how(r: &Release, program: Option<&ProgramRender>) -> String {
+    match (&r.source, program) {
         (_, Some(ProgramRender::Rendering)) => {
             "rendering… (the program runs under the Pulumi SDK's mocks)".to_string()
         }
@@ -662,25 +724,12 @@ fn desired_section(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
             p.project.as_ref().map_or("unknown", |p| p.runtime.as_str())
         ),
         (ReleaseSource::Kubectl { .. }, None) => "from the manifest files".to_string(),
-    };
-    section(
-        out,
-        t,
-        &format!("Desired objects ({}, {how})", sm.objects.len()),
-    );
-    match &r.source {
-        ReleaseSource::Kubectl { objects, .. } => {
-            for (file, m) in objects {
-                out.push(Line::from(vec![
-                    Span::raw(format!("  {:<36} ", m.display_name())),
-                    Span::styled(format!("{}:{}", file.display(), m.pos.line), t.muted()),
-                ]));
-            }
-        }
-        ReleaseSource::Pulumi(_) => {
-            out.extend(sm.objects.iter().map(|o| Line::raw(format!("  {o}"))))
-        }
     }
+}
+
+/// A failed program (or chart) render: its error, traceback and fix.
+fn program_failure(out: &mut Vec<Line<'static>>, s: &State, program: Option<&ProgramRender>) {
+    let t = &s.theme;
     if let Some(ProgramRender::Failed(e)) = program {
         for (i, line) in e.lines().enumerate() {
             let style = if i == 0 { t.error() } else { t.muted() };
@@ -697,8 +746,5 @@ fn desired_section(out: &mut Vec<Line<'static>>, s: &State, r: &Release) {
                 t.accent(),
             ));
         }
-    }
-    for n in &sm.render_notes {
-        out.push(Line::styled(format!("  note: {n}"), t.warn()));
     }
 }

@@ -1,6 +1,7 @@
 //! Drawing: pure functions of the state. No I/O here.
 
 pub mod bottom;
+pub mod cluster_helm;
 pub mod cluster_live;
 pub mod detail;
 pub mod diff_view;
@@ -14,6 +15,8 @@ pub mod statusbar;
 pub mod text;
 pub mod walkthrough_view;
 
+#[cfg(test)]
+mod helm_tests;
 #[cfg(test)]
 mod states_tests;
 #[cfg(test)]

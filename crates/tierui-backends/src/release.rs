@@ -117,6 +117,39 @@ pub async fn client_for(
     connect::client(&endpoint(ctx, sims, ws, cluster_of(ws, r)?).await?).await
 }
 
+/// A client for a cluster stack's API (its kubeconfig context, or its
+/// simulated cluster in the sandbox).
+pub async fn client_for_cluster(
+    ctx: &Context,
+    sims: Option<&SimClusters>,
+    ws: &Workspace,
+    c: &ClusterStack,
+) -> Result<kube::Client, String> {
+    connect::client(&endpoint(ctx, sims, ws, c).await?).await
+}
+
+/// How long a cluster has to list its Helm releases.
+const HELM_LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The Helm releases installed in a cluster stack (newest revision of each).
+pub async fn helm_releases(
+    ctx: &Context,
+    sims: Option<&SimClusters>,
+    ws: &Workspace,
+    c: &ClusterStack,
+) -> Result<Vec<crate::kube::helm::HelmRelease>, String> {
+    let client = client_for_cluster(ctx, sims, ws, c).await?;
+    tokio::time::timeout(HELM_LIST_TIMEOUT, crate::kube::helm::list(&client))
+        .await
+        .map_err(|_| {
+            format!(
+                "{}: no answer to the Helm release list in {} s",
+                c.name,
+                HELM_LIST_TIMEOUT.as_secs()
+            )
+        })?
+}
+
 /// The cluster stack a release runs on.
 fn cluster_of<'a>(ws: &'a Workspace, r: &Release) -> Result<&'a ClusterStack, String> {
     let name = r

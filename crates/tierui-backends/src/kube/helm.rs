@@ -65,6 +65,16 @@ impl HelmRelease {
         }
     }
 
+    /// When it was deployed, `2025-06-09 15:06 UTC` (Helm's text when that
+    /// cannot be read, `—` when there is none).
+    pub fn deployed(&self) -> String {
+        match self.last_deployed.parse::<jiff::Timestamp>() {
+            Ok(ts) => ts.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            Err(_) if self.last_deployed.is_empty() => "—".into(),
+            Err(_) => self.last_deployed.clone(),
+        }
+    }
+
     /// The name of the Secret Helm keeps this revision in.
     pub fn secret_name(&self) -> String {
         format!("sh.helm.release.v1.{}.v{}", self.name, self.revision)
@@ -329,6 +339,7 @@ mod tests {
         assert_eq!(back.revision, 1);
         assert_eq!(back.status, "deployed");
         assert_eq!(back.last_deployed, r.last_deployed);
+        assert_eq!(back.deployed(), "2025-01-02 03:04 UTC");
         assert_eq!(back.description, "Install complete");
         assert_eq!(
             back.values,

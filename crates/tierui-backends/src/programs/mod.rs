@@ -90,24 +90,13 @@ pub fn summarize_releases(
     let snapshot = ws.clone();
     let mut problems = Vec::new();
     for r in &mut ws.releases {
-        if let Some(chart) = r.chart() {
-            let file = r
-                .source_file()
-                .join(tierui_core::workspace::load::CHART_FILE);
+        if r.chart().is_some() {
             match tierui_core::render::desired::render(&snapshot, r, &Default::default(), tools) {
                 Ok(d) => {
                     r.summary = tierui_core::workspace::load::summarize(&d.objects);
                     r.summary.render_notes = d.notes;
                 }
-                Err(e) => problems.push(tierui_core::workspace::Problem::file_level(
-                    &file,
-                    tierui_core::workspace::fields::Severity::Error,
-                    format!(
-                        "{}: Helm chart {} not rendered: {e}",
-                        r.title(),
-                        chart.label()
-                    ),
-                )),
+                Err(e) => problems.extend(tierui_core::render::desired::chart_problem(r, &e)),
             }
             continue;
         }

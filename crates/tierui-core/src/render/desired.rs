@@ -174,7 +174,15 @@ pub fn render(
             manifest_dir,
             chart: Some(chart),
             ..
-        } => helm_chart(&ws.root, release, manifest_dir, chart, tools),
+        } => {
+            let mut d = helm_chart(&ws.root, release, manifest_dir, chart, tools)?;
+            if overrides.keys().any(|f| f.starts_with(manifest_dir)) {
+                d.notes.push(
+                    "helm renders the chart's files as saved: an unsaved edit of them is not in this render".into(),
+                );
+            }
+            Ok(d)
+        }
         ReleaseSource::Kubectl {
             manifest_dir,
             kustomize: true,
@@ -433,6 +441,21 @@ fn kustomize(root: &Path, dir: &Path, tools: Tools) -> Result<Desired, String> {
         how: How::Kustomize,
         notes: vec![format!("rendered with kubectl kustomize {}", dir.display())],
     })
+}
+
+/// A chart release that did not render (`helm template` failed) as a problem
+/// of its Chart.yaml; `None` for other releases.
+pub fn chart_problem(r: &Release, error: &str) -> Option<crate::workspace::Problem> {
+    let chart = r.chart()?;
+    Some(crate::workspace::Problem::file_level(
+        &r.source_file().join(crate::workspace::load::CHART_FILE),
+        Severity::Error,
+        format!(
+            "{}: Helm chart {} not rendered: {error}",
+            r.title(),
+            chart.label()
+        ),
+    ))
 }
 
 /// A chart folder through `helm template` (release name, namespace, values
