@@ -14,6 +14,21 @@ use std::time::Duration;
 use common::moto;
 use common::tmux::Tmux;
 
+/// metrics-server revision 3, deployed, as `helm upgrade` stores it.
+const HELM_RECORD: &str = r#"
+import base64, gzip, json
+release = {"name": "metrics-server", "namespace": "kube-system", "version": 3,
+  "info": {"status": "deployed", "first_deployed": "2026-10-01T09:00:00Z",
+           "last_deployed": "2026-11-30T10:00:00Z", "deleted": "", "description": "Upgrade complete"},
+  "chart": {"metadata": {"name": "metrics-server", "version": "3.12.1", "appVersion": "0.7.1", "apiVersion": "v2"}},
+  "config": {"args": ["--kubelet-insecure-tls"]}, "manifest": "", "hooks": []}
+payload = base64.b64encode(gzip.compress(json.dumps(release).encode())).decode()
+print(json.dumps({"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+  "metadata": {"name": "sh.helm.release.v1.metrics-server.v3", "namespace": "kube-system",
+               "labels": {"owner": "helm", "name": "metrics-server", "status": "deployed", "version": "3"}},
+  "data": {"release": base64.b64encode(payload.encode()).decode()}}))
+"#;
+
 fn kubectl(kubeconfig: &std::ffi::OsStr, path: &std::ffi::OsStr, args: &[&str]) -> String {
     let out = Command::new("kubectl")
         .env("KUBECONFIG", kubeconfig)
@@ -138,6 +153,20 @@ fn a_cluster_kubectl_and_helm_populated_is_found_owned_fields_confirmed_and_prun
         "by-hand",
         "--from-literal=a=b",
     ]);
+    // A Helm release record as Helm writes it (JSON, gzip, base64, in a Secret
+    // of type helm.sh/release.v1) — made here with Python, not with tierui.
+    let record = Command::new("python3")
+        .args(["-c", HELM_RECORD])
+        .output()
+        .expect("python3");
+    assert!(
+        record.status.success(),
+        "{}",
+        String::from_utf8_lossy(&record.stderr)
+    );
+    let secret = dir.path().join("helm-secret.json");
+    std::fs::write(&secret, &record.stdout).unwrap();
+    k(&["create", "-f", secret.to_str().unwrap()]);
 
     let line = format!(
         "env TIERUI_STATE_DIR='{}' TIERUI_CONFIG_DIR='{}' KUBECONFIG='{}' PATH='{}' AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing '{}' --endpoint-url {} --workspace '{}'",
@@ -156,6 +185,14 @@ fn a_cluster_kubectl_and_helm_populated_is_found_owned_fields_confirmed_and_prun
     t.wait_for("dawn's context", Duration::from_secs(30), |s| {
         s.contains("named by the cluster's ARN")
     });
+    // …and the Helm releases installed in it, read from Helm's own records.
+    let pane = t.wait_for("dawn's Helm releases", Duration::from_secs(30), |s| {
+        s.contains("Helm releases (1")
+    });
+    assert!(
+        pane.contains("metrics-server") && pane.contains("3.12.1") && pane.contains("0.7.1"),
+        "{pane}"
+    );
     // dawn-service: the drift names the owner of each changed field.
     t.send(&["Tab"]);
     t.send(&["-l", "/dawn-service"]);
