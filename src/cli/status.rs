@@ -22,7 +22,8 @@ pub fn to_json(ws: &Workspace, mode: &Mode) -> Json {
                 "provisioner": c.provisioner(),
                 "region": c.region,
                 "profile": c.profile,
-                "context": c.kube_context(),
+                // What tierui.yaml sets; `--live` finds the one that reaches it.
+                "context": c.context,
                 "source": c.source_file(),
                 "spec": c.spec(),
                 "releases": ws.releases_on(&c.name).map(|r| r.title()).collect::<Vec<_>>(),

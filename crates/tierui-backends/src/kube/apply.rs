@@ -297,7 +297,7 @@ mod tests {
             conflict_managers(two),
             ["helm", "kubectl-client-side-apply"]
         );
-        assert!(is_conflict(&format!("{two}")));
+        assert!(is_conflict(two));
         assert!(!is_conflict("not found (404 NotFound)"));
     }
 }

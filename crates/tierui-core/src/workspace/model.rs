@@ -75,7 +75,8 @@ pub struct ClusterStack {
     pub name: String,
     pub region: Option<String>,
     pub profile: Option<String>,
-    /// kube context for this cluster (tierui.yaml); defaults to the cluster name.
+    /// kube context for this cluster (tierui.yaml); without it tierui finds
+    /// one (the backends' `kube::context`).
     pub context: Option<String>,
     pub source: ClusterSource,
 }
@@ -152,10 +153,6 @@ impl ClusterStack {
             ClusterSource::Pulumi(p) => Some(p),
             ClusterSource::Eksctl { .. } => None,
         }
-    }
-
-    pub fn kube_context(&self) -> &str {
-        self.context.as_deref().unwrap_or(&self.name)
     }
 }
 
