@@ -233,6 +233,49 @@ fn full_walkthrough_creates_what_eksctl_would_and_teardown_removes_it() {
         );
     });
 
+    // With no context in tierui.yaml and none in the operator's kubeconfig, the
+    // new cluster is reached through the kubeconfig the walkthrough's step G wrote.
+    let descriptor = e.ws.path().join("tierui.yaml");
+    let text = std::fs::read_to_string(&descriptor).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("context:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&descriptor, without).unwrap();
+    let out =
+        e.sb.command()
+            .args([
+                "status",
+                "--live",
+                "--json",
+                "--endpoint-url",
+                &e.url,
+                "--workspace",
+            ])
+            .arg(e.ws.path())
+            .env("KUBECONFIG", e.ws.path().join("no-operator-kubeconfig"))
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|x| panic!("{x}: {}", String::from_utf8_lossy(&out.stderr)));
+    let dawn = v["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "dawn")
+        .unwrap();
+    assert!(
+        dawn["contextWhy"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("written by the walkthrough's step G")),
+        "{dawn:#}"
+    );
+    assert_eq!(dawn["context"], "dawn", "{dawn:#}");
+
     let out = e.walk(&["--teardown"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

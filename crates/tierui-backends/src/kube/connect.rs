@@ -41,7 +41,7 @@ pub async fn client(endpoint: &Endpoint) -> Result<kube::Client, String> {
                 // Every file of KUBECONFIG, merged as kubectl merges them.
                 None => {
                     let kc = super::context::operator_kubeconfig()?.ok_or_else(|| {
-                        "no kubeconfig: set KUBECONFIG or write ~/.kube/config (aws eks update-kubeconfig)".to_string()
+                        format!("context {name}: no kubeconfig (no file of KUBECONFIG exists, nor ~/.kube/config); aws eks update-kubeconfig writes one")
                     })?;
                     kube::Config::from_custom_kubeconfig(kc, &options).await
                 }
