@@ -523,10 +523,16 @@ fn reloaded(s: &mut State, ws: Workspace) -> Outcome {
         "workspace reloaded ({n} problem{})",
         if n == 1 { "" } else { "s" }
     );
-    // A save reloads the workspace: keep saying what was saved.
+    // A reload (after a save, or a change on disk) must not hide what was
+    // being said — what was saved, or "press a again to apply".
     s.message = Some(match s.message.take() {
-        Some((Level::Info, m)) if m.starts_with("saved ") => {
-            (Level::Info, format!("{m} · {reloaded}"))
+        Some((level, m)) if !m.starts_with("workspace reloaded") => {
+            let m = m
+                .split(" · workspace reloaded")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            (level, format!("{m} · {reloaded}"))
         }
         _ => (Level::Info, reloaded),
     });
