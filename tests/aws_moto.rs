@@ -235,14 +235,7 @@ fn full_walkthrough_creates_what_eksctl_would_and_teardown_removes_it() {
 
     // With no context in tierui.yaml and none in the operator's kubeconfig, the
     // new cluster is reached through the kubeconfig the walkthrough's step G wrote.
-    let descriptor = e.ws.path().join("tierui.yaml");
-    let text = std::fs::read_to_string(&descriptor).unwrap();
-    let without: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("context:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&descriptor, without).unwrap();
+    e.without_contexts();
     let out =
         e.sb.command()
             .args([

@@ -16,47 +16,13 @@ fn the_arn_named_context_of_update_kubeconfig_is_found_and_used() {
     let e = moto::env();
     let ws = e.ws.path();
     // No `context:` in tierui.yaml: tierui has to find it.
-    let descriptor = ws.join("tierui.yaml");
-    let text = std::fs::read_to_string(&descriptor).unwrap();
-    let without: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("context:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&descriptor, without).unwrap();
-
+    e.without_contexts();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let arn = rt.block_on(async {
-        let (_, iam, eks) = e.clients().await;
-        let role = iam
-            .create_role()
-            .role_name("dawn-eks")
-            .assume_role_policy_document("{}")
-            .send()
-            .await
-            .unwrap()
-            .role()
-            .unwrap()
-            .arn()
-            .to_string();
-        eks.create_cluster()
-            .name("dawn")
-            .version("1.31")
-            .role_arn(&role)
-            .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
-            .send()
-            .await
-            .unwrap()
-            .cluster()
-            .unwrap()
-            .arn()
-            .unwrap()
-            .to_string()
-    });
+    let arn = rt.block_on(e.create_cluster("dawn"));
     assert_eq!(arn, "arn:aws:eks:eu-west-1:123456789012:cluster/dawn");
     let sim = rt
         .block_on(tierui_sim::start(tierui_sim::SimConfig {
@@ -69,24 +35,11 @@ fn the_arn_named_context_of_update_kubeconfig_is_found_and_used() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("get-token-ran");
     let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let aws = bin.join("aws");
-    std::fs::write(
-        &aws,
-        format!(
-            "#!/bin/sh\necho \"$@\" >> '{}'\necho '{{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"spec\":{{}},\"status\":{{\"expirationTimestamp\":\"2099-01-01T00:00:00Z\",\"token\":\"k8s-aws-v1.test\"}}}}'\n",
-            marker.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&aws, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    moto::fake_aws(&bin, Some(&marker));
     let eks_file = dir.path().join("eks");
     std::fs::write(
         &eks_file,
-        format!(
-            "apiVersion: v1\nclusters:\n- cluster:\n    server: {url}\n  name: {arn}\ncontexts:\n- context:\n    cluster: {arn}\n    user: {arn}\n  name: {arn}\ncurrent-context: {arn}\nkind: Config\npreferences: {{}}\nusers:\n- name: {arn}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      args:\n      - --region\n      - eu-west-1\n      - eks\n      - get-token\n      - --cluster-name\n      - dawn\n      - --output\n      - json\n      command: aws\n",
-            url = sim.url()
-        ),
+        moto::eks_kubeconfig(&arn, &sim.url(), "dawn", "eu-west-1"),
     )
     .unwrap();
     let other = dir.path().join("other");

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -44,57 +43,18 @@ fn kubectl(kubeconfig: &std::ffi::OsStr, path: &std::ffi::OsStr, args: &[&str]) 
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn write_exec(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-}
-
 #[test]
 fn a_cluster_kubectl_and_helm_populated_is_found_owned_fields_confirmed_and_pruned() {
     let _one = moto::MOTO.lock().unwrap_or_else(|e| e.into_inner());
     let e = moto::env();
     let ws = e.ws.path();
-    let descriptor = ws.join("tierui.yaml");
-    let text = std::fs::read_to_string(&descriptor).unwrap();
-    let without: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("context:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&descriptor, without).unwrap();
-
+    e.without_contexts();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let arn = rt.block_on(async {
-        let (_, iam, eks) = e.clients().await;
-        let role = iam
-            .create_role()
-            .role_name("dawn-eks")
-            .assume_role_policy_document("{}")
-            .send()
-            .await
-            .unwrap()
-            .role()
-            .unwrap()
-            .arn()
-            .to_string();
-        eks.create_cluster()
-            .name("dawn")
-            .version("1.31")
-            .role_arn(&role)
-            .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
-            .send()
-            .await
-            .unwrap()
-            .cluster()
-            .unwrap()
-            .arn()
-            .unwrap()
-            .to_string()
-    });
+    let arn = rt.block_on(e.create_cluster("dawn"));
     let sim = rt
         .block_on(tierui_sim::start(tierui_sim::SimConfig {
             cluster_name: "dawn".into(),
@@ -105,18 +65,11 @@ fn a_cluster_kubectl_and_helm_populated_is_found_owned_fields_confirmed_and_prun
 
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    write_exec(
-        &bin.join("aws"),
-        "#!/bin/sh\necho '{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"spec\":{},\"status\":{\"token\":\"k8s-aws-v1.test\"}}'\n",
-    );
+    moto::fake_aws(&bin, None);
     let kc = dir.path().join("config");
     std::fs::write(
         &kc,
-        format!(
-            "apiVersion: v1\nclusters:\n- cluster:\n    server: {url}\n  name: {arn}\ncontexts:\n- context:\n    cluster: {arn}\n    user: {arn}\n  name: {arn}\ncurrent-context: {arn}\nkind: Config\npreferences: {{}}\nusers:\n- name: {arn}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      args: [--region, eu-west-1, eks, get-token, --cluster-name, dawn, --output, json]\n      command: aws\n",
-            url = sim.url()
-        ),
+        moto::eks_kubeconfig(&arn, &sim.url(), "dawn", "eu-west-1"),
     )
     .unwrap();
     let path = std::env::join_paths(

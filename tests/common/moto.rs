@@ -144,3 +144,70 @@ pub fn kill_when(mut cmd: Command, stop: impl Fn(&str) -> bool) -> String {
     let _ = child.wait();
     seen
 }
+
+impl Env {
+    /// Drops every `context:` of tierui.yaml, so tierui has to find the contexts.
+    pub fn without_contexts(&self) {
+        let descriptor = self.ws.path().join("tierui.yaml");
+        let text = std::fs::read_to_string(&descriptor).unwrap();
+        let kept: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("context:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&descriptor, kept).unwrap();
+    }
+
+    /// An EKS cluster in moto (a role for it, no subnets); its ARN.
+    pub async fn create_cluster(&self, name: &str) -> String {
+        let (_, iam, eks) = self.clients().await;
+        let role = iam
+            .create_role()
+            .role_name(format!("{name}-eks"))
+            .assume_role_policy_document("{}")
+            .send()
+            .await
+            .unwrap()
+            .role()
+            .unwrap()
+            .arn()
+            .to_string();
+        eks.create_cluster()
+            .name(name)
+            .version("1.31")
+            .role_arn(&role)
+            .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
+            .send()
+            .await
+            .unwrap()
+            .cluster()
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// A kubeconfig as `aws eks update-kubeconfig` writes it: cluster, user and
+/// context all named by the cluster's ARN, the token from `aws eks get-token`.
+pub fn eks_kubeconfig(arn: &str, server: &str, cluster: &str, region: &str) -> String {
+    format!(
+        "apiVersion: v1\nclusters:\n- cluster:\n    server: {server}\n  name: {arn}\ncontexts:\n- context:\n    cluster: {arn}\n    user: {arn}\n  name: {arn}\ncurrent-context: {arn}\nkind: Config\npreferences: {{}}\nusers:\n- name: {arn}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      args:\n      - --region\n      - {region}\n      - eks\n      - get-token\n      - --cluster-name\n      - {cluster}\n      - --output\n      - json\n      command: aws\n"
+    )
+}
+
+/// A stand-in `aws` for the exec plugin: prints an ExecCredential, and
+/// appends its arguments to `record` when given.
+pub fn fake_aws(bin: &std::path::Path, record: Option<&std::path::Path>) {
+    std::fs::create_dir_all(bin).unwrap();
+    let log = record
+        .map(|r| format!("echo \"$@\" >> '{}'\n", r.display()))
+        .unwrap_or_default();
+    let path = bin.join("aws");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\n{log}echo '{{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"spec\":{{}},\"status\":{{\"expirationTimestamp\":\"2099-01-01T00:00:00Z\",\"token\":\"k8s-aws-v1.test\"}}}}'\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
