@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use super::fields::{Diagnostic, Diags};
+use super::fields::Diags;
 use super::model::Workspace;
-use super::yaml::{self, Pos};
+use super::yaml;
 use super::{descriptor, eksctl, manifests, pulumi};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,30 +92,14 @@ pub fn check(ws: &Workspace, path: &Path, text: &str) -> Diags {
             && !in_templates
             && let Err(e) = yaml::parse_documents(text)
         {
-            diags.push(Diagnostic::error(
-                Pos {
-                    line: e.line,
-                    col: e.col,
-                    offset: 0,
-                },
-                "",
-                e.message,
-            ));
+            diags.push(e.diagnostic());
         }
         return diags;
     }
     let root = match yaml::parse_single(text) {
         Ok(r) => r,
         Err(e) => {
-            diags.push(Diagnostic::error(
-                Pos {
-                    line: e.line,
-                    col: e.col,
-                    offset: 0,
-                },
-                "",
-                e.message,
-            ));
+            diags.push(e.diagnostic());
             return diags;
         }
     };

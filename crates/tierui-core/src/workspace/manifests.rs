@@ -37,15 +37,7 @@ pub fn parse(src: &str, diags: &mut Diags) -> Vec<Manifest> {
     let docs = match yaml::parse_documents(src) {
         Ok(d) => d,
         Err(e) => {
-            diags.push(Diagnostic::error(
-                Pos {
-                    line: e.line,
-                    col: e.col,
-                    offset: 0,
-                },
-                "",
-                e.message,
-            ));
+            diags.push(e.diagnostic());
             return Vec::new();
         }
     };

@@ -73,6 +73,19 @@ pub struct YamlError {
 }
 
 impl YamlError {
+    /// The error as a file diagnostic at its line:column.
+    pub fn diagnostic(self) -> super::fields::Diagnostic {
+        super::fields::Diagnostic::error(
+            Pos {
+                line: self.line,
+                col: self.col,
+                offset: 0,
+            },
+            "",
+            self.message,
+        )
+    }
+
     pub fn at(pos: Pos, message: impl Into<String>) -> Self {
         YamlError {
             line: pos.line,
