@@ -397,15 +397,21 @@ impl Effects {
             };
             let (ctx, sandbox, tx) = (self.ctx.clone(), self.sandbox.clone(), self.tx.clone());
             tokio::spawn(async move {
-                if sandbox.is_none() {
-                    let chosen = tierui_backends::release::context_of(&ctx, &cluster)
-                        .await
-                        .map(|ch| (ch.endpoint.describe(), ch.why));
-                    let _ = tx.send(Msg::Context(name.clone(), chosen));
-                }
                 let result =
                     tierui_backends::cluster::fetch_cluster(&ctx, sandbox.as_deref(), &cluster)
                         .await;
+                if sandbox.is_none() {
+                    // With DescribeCluster's answer just had: not asked twice.
+                    let known = result
+                        .as_ref()
+                        .ok()
+                        .and_then(|l| l.cluster.ok())
+                        .and_then(Option::as_ref);
+                    let chosen = tierui_backends::release::context_with(&ctx, &cluster, known)
+                        .await
+                        .map(|ch| (ch.label(), ch.why));
+                    let _ = tx.send(Msg::Context(name.clone(), chosen));
+                }
                 let _ = tx.send(Msg::Live(
                     name,
                     result.map(Box::new).map_err(|e| format!("{e:#}")),

@@ -182,7 +182,7 @@ pub type HelmMap = std::collections::BTreeMap<
 pub struct Live {
     pub clusters: LiveMap,
     /// Each cluster's kubeconfig context and why it was chosen, or why none.
-    pub contexts: std::collections::BTreeMap<String, Result<(String, String), String>>,
+    pub contexts: std::collections::BTreeMap<String, Result<ContextLine, String>>,
     pub releases: Vec<tierui_backends::release_state::ReleaseState>,
     /// Clusters the cloud says do not exist are not asked.
     pub helm: HelmMap,
@@ -222,18 +222,13 @@ pub fn fetch_live(ctx: &tierui_core::context::Context, ws: &Workspace) -> anyhow
             }
         });
         let clusters: LiveMap = futures::future::join_all(jobs).await.into_iter().collect();
-        let contexts = futures::future::join_all(ws.clusters.iter().map(|c| async move {
-            let chosen = if ctx.sandbox {
-                Ok((
-                    format!("sim/{}", c.name),
-                    "the sandbox's simulated cluster".to_string(),
-                ))
-            } else {
-                tierui_backends::release::context_of(ctx, c)
-                    .await
-                    .map(|ch| (ch.endpoint.describe(), ch.why))
-            };
-            (c.name.clone(), chosen)
+        let contexts = futures::future::join_all(ws.clusters.iter().map(|c| {
+            let known = clusters
+                .get(&c.name)
+                .and_then(|l| l.as_ref().ok())
+                .and_then(|l| l.cluster.ok())
+                .and_then(Option::as_ref);
+            async move { (c.name.clone(), context_line(ctx, c, known).await) }
         }))
         .await
         .into_iter()
@@ -387,7 +382,43 @@ pub fn releases_text(ws: &Workspace, live: &Live) -> String {
     out
 }
 
-/// Each cluster's chosen context (`context`, `contextWhy`) or `contextProblem`.
+/// The context that reaches a cluster, as `status --live` reports it.
+pub struct ContextLine {
+    /// The context's name (the simulated cluster's, in the sandbox).
+    pub name: String,
+    /// Its kubeconfig when it is not the operator's (the walkthrough's).
+    pub file: Option<std::path::PathBuf>,
+    pub why: String,
+}
+
+/// The chosen context of a cluster, with what DescribeCluster already said
+/// of it (so it is not asked twice).
+async fn context_line(
+    ctx: &tierui_core::context::Context,
+    c: &tierui_core::workspace::ClusterStack,
+    known: Option<&tierui_core::cloud::inventory::LiveCluster>,
+) -> Result<ContextLine, String> {
+    if ctx.sandbox {
+        return Ok(ContextLine {
+            name: format!("sim/{}", c.name),
+            file: None,
+            why: "the sandbox's simulated cluster".into(),
+        });
+    }
+    let ch = tierui_backends::release::context_with(ctx, c, known).await?;
+    let (name, file) = match ch.endpoint {
+        tierui_backends::kube::connect::Endpoint::Context { name, file } => (name, file),
+        tierui_backends::kube::connect::Endpoint::Url(u) => (u, None),
+    };
+    Ok(ContextLine {
+        name,
+        file,
+        why: ch.why,
+    })
+}
+
+/// Each cluster's chosen context (`context`, `contextFile`, `contextWhy`) or
+/// `contextProblem`.
 pub fn add_contexts_json(v: &mut Json, live: &Live) {
     let Some(clusters) = v.get_mut("clusters").and_then(Json::as_array_mut) else {
         return;
@@ -395,9 +426,12 @@ pub fn add_contexts_json(v: &mut Json, live: &Live) {
     for entry in clusters {
         let name = entry["name"].as_str().unwrap_or_default().to_string();
         match live.contexts.get(&name) {
-            Some(Ok((context, why))) => {
-                entry["context"] = json!(context.trim_start_matches("context "));
-                entry["contextWhy"] = json!(why);
+            Some(Ok(line)) => {
+                entry["context"] = json!(line.name);
+                if let Some(f) = &line.file {
+                    entry["contextFile"] = json!(f);
+                }
+                entry["contextWhy"] = json!(line.why);
             }
             Some(Err(e)) => entry["contextProblem"] = json!(e),
             None => {}
@@ -411,9 +445,7 @@ pub fn contexts_text(ws: &Workspace, live: &Live) -> String {
     let mut out = String::from("\nCONTEXTS\n");
     for c in &ws.clusters {
         let line = match live.contexts.get(&c.name) {
-            Some(Ok((context, why))) => {
-                format!("{} ({why})", context.trim_start_matches("context "))
-            }
+            Some(Ok(line)) => format!("{} ({})", line.name, line.why),
             Some(Err(e)) => format!("problem: {e}"),
             None => "—".into(),
         };

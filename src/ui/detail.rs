@@ -239,7 +239,7 @@ fn cluster(out: &mut Vec<Line<'static>>, s: &State, c: &ClusterStack, width: usi
             c.region.as_deref().unwrap_or("—"),
             c.profile.as_deref().unwrap_or("default"),
             match s.contexts.get(&c.name) {
-                Some(Ok((context, _))) => context.trim_start_matches("context ").to_string(),
+                Some(Ok((context, _))) => context.clone(),
                 Some(Err(_)) => "none (see below)".into(),
                 None if s.session.sandbox => format!("sim/{}", c.name),
                 None => c.context.clone().unwrap_or_else(|| "finding…".into()),

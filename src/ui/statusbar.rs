@@ -56,7 +56,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         Some(c) if s.session.sandbox => format!("kube: sim/{}", c.name),
         Some(c) => match s.contexts.get(&c.name) {
             Some(Ok((context, why))) => {
-                format!("kube: {} ({why})", context.trim_start_matches("context "))
+                format!("kube: {context} ({why})")
             }
             Some(Err(e)) => format!("kube: none — {e}"),
             None => "kube: finding the context…".into(),

@@ -33,15 +33,26 @@ pub async fn endpoint(
     }
 }
 
-/// Chosen contexts, per workspace and cluster, for the process's life (a
-/// DescribeCluster each time would cost more than the call it serves).
-static CHOSEN: std::sync::Mutex<Vec<((std::path::PathBuf, String), Choice)>> =
-    std::sync::Mutex::new(Vec::new());
+/// Chosen contexts, per workspace, cluster and configured context, for the
+/// process's life (a DescribeCluster each time would cost more than the call
+/// it serves); a failed choice is not kept, so it is asked again.
+type ChoiceKey = (std::path::PathBuf, String, Option<String>);
+static CHOSEN: std::sync::Mutex<Vec<(ChoiceKey, Choice)>> = std::sync::Mutex::new(Vec::new());
 
 /// The kubeconfig context of a cluster and why (see [`crate::kube::context`]):
 /// DescribeCluster is asked (5 s at most) for the endpoint and ARN.
 pub async fn context_of(ctx: &Context, c: &ClusterStack) -> Result<Choice, String> {
-    let key = (ctx.root.clone(), c.name.clone());
+    context_with(ctx, c, None).await
+}
+
+/// [`context_of`] with what DescribeCluster already said of the cluster (the
+/// cluster pane and `status --live` have asked it): not asked again.
+pub async fn context_with(
+    ctx: &Context,
+    c: &ClusterStack,
+    known: Option<&tierui_core::cloud::inventory::LiveCluster>,
+) -> Result<Choice, String> {
+    let key = (ctx.root.clone(), c.name.clone(), c.context.clone());
     if let Some((_, hit)) = CHOSEN
         .lock()
         .ok()
@@ -57,8 +68,9 @@ pub async fn context_of(ctx: &Context, c: &ClusterStack) -> Result<Choice, Strin
         .region
         .clone()
         .or_else(|| spec.as_ref().and_then(|s| s.region.clone()));
-    let live = match (&c.context, &region) {
-        (None, Some(region)) => describe(ctx, c, region, &eks_name).await,
+    let live = match (known, &c.context, &region) {
+        (Some(l), ..) => Some(l.clone()),
+        (None, None, Some(region)) => describe(ctx, c, region, &eks_name).await,
         _ => None,
     };
     let walk = ctx
@@ -175,7 +187,8 @@ impl Clients {
         r: &Release,
     ) -> Result<kube::Client, String> {
         let ep = endpoint(ctx, sims, ws, cluster_of(ws, r)?).await?;
-        let key = ep.describe();
+        // The file too: the walkthrough's "dawn" is not the kubeconfig's "dawn".
+        let key = format!("{ep:?}");
         if let Some(client) = self.0.lock().await.get(&key) {
             return Ok(client.clone());
         }

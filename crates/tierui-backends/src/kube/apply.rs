@@ -6,6 +6,7 @@ use kube::discovery::{Scope as ApiScope, pinned_kind};
 use serde_json::Value as Json;
 use tierui_core::render::applyset::ApplySet;
 use tierui_core::render::holes::{self, DECIDED_AT_APPLY};
+use tierui_core::render::normalize::CLUSTER_SCOPED;
 use tierui_core::render::ownership;
 
 pub const FIELD_MANAGER: &str = "tierui";
@@ -39,7 +40,7 @@ pub struct Opts {
     pub set: Option<ApplySet>,
 }
 
-async fn api_for(
+pub(crate) async fn api_for(
     client: &kube::Client,
     obj: &Json,
     default_ns: &str,
@@ -79,14 +80,14 @@ pub fn describe(obj: &Json, default_ns: &str) -> String {
         .unwrap_or("?");
     match obj.pointer("/metadata/namespace").and_then(Json::as_str) {
         Some(ns) => format!("{ns}/{kind}/{name}"),
-        None if kind == "Namespace" => format!("{kind}/{name}"),
+        None if CLUSTER_SCOPED.contains(&kind) => format!("{kind}/{name}"),
         None => format!("{default_ns}/{kind}/{name}"),
     }
 }
 
-/// A 409 of server-side apply: other managers own fields it changes.
-fn is_conflict(e: &str) -> bool {
-    e.starts_with("Apply failed with") && e.contains("409")
+/// A 409 of server-side apply: other field managers own fields it changes.
+fn is_conflict(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 409 && s.reason == "Conflict")
 }
 
 /// `conflict with "kubectl-edit" using apps/v1: .spec.replicas` — one line per
@@ -158,6 +159,7 @@ pub async fn apply(
     let mut new_namespaces: Vec<String> = Vec::new();
     for obj in ordered {
         let object = describe(obj, default_ns);
+        let mut conflict = false;
         let result = async {
             if obj.pointer("/metadata/name").and_then(Json::as_str) == Some(DECIDED_AT_APPLY) {
                 return Err(format!(
@@ -213,7 +215,10 @@ pub async fn apply(
             let applied = api
                 .patch(&name, &pp, &Patch::Apply(&body))
                 .await
-                .map_err(api_error)?;
+                .map_err(|e| {
+                    conflict = is_conflict(&e);
+                    api_error(e)
+                })?;
             if obj["kind"] == "Namespace" && live.is_none() {
                 new_namespaces.push(name.clone());
             }
@@ -236,7 +241,7 @@ pub async fn apply(
             Err(e) => out.push(Outcome {
                 object,
                 live: None,
-                conflict: is_conflict(&e),
+                conflict,
                 applied: Err(e),
                 notes: Vec::new(),
                 pruned: false,
@@ -297,7 +302,5 @@ mod tests {
             conflict_managers(two),
             ["helm", "kubectl-client-side-apply"]
         );
-        assert!(is_conflict(two));
-        assert!(!is_conflict("not found (404 NotFound)"));
     }
 }

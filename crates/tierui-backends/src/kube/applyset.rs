@@ -9,15 +9,20 @@ use kube::discovery::Scope as ApiScope;
 use serde_json::Value as Json;
 use tierui_core::render::applyset::{self, ApplySet};
 
-use super::apply::{FIELD_MANAGER, Outcome, api_error};
+use super::apply::{FIELD_MANAGER, Outcome, api_error, api_for, describe};
 
-/// The parent Secret, when the set was ever applied.
-async fn parent(client: &kube::Client, set: &ApplySet) -> Result<Option<Json>, String> {
-    let api: Api<DynamicObject> = Api::namespaced_with(
+/// Where the parent Secret lives.
+fn parent_api(client: &kube::Client, set: &ApplySet) -> Api<DynamicObject> {
+    Api::namespaced_with(
         client.clone(),
         &set.namespace,
         &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
-    );
+    )
+}
+
+/// The parent Secret, when the set was ever applied.
+async fn parent(client: &kube::Client, set: &ApplySet) -> Result<Option<Json>, String> {
+    let api = parent_api(client, set);
     match api.get_opt(&set.name).await {
         Ok(o) => Ok(o.map(|o| serde_json::to_value(o).unwrap_or(Json::Null))),
         Err(e) => Err(format!(
@@ -94,26 +99,22 @@ pub async fn write_parent(
     namespaces: &BTreeSet<String>,
 ) -> Result<(), String> {
     let body = set.parent(gks, namespaces);
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        &set.namespace,
-        &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
-    );
-    api.patch(
-        &set.name,
-        &PatchParams::apply(FIELD_MANAGER),
-        &Patch::Apply(&body),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| {
-        format!(
-            "recording apply set {}/Secret/{}: {}",
-            set.namespace,
-            set.name,
-            api_error(e)
+    parent_api(client, set)
+        .patch(
+            &set.name,
+            &PatchParams::apply(FIELD_MANAGER),
+            &Patch::Apply(&body),
         )
-    })
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "recording apply set {}/Secret/{}: {}",
+                set.namespace,
+                set.name,
+                api_error(e)
+            )
+        })
 }
 
 /// The group-kinds and namespaces the parent records now (none before the
@@ -133,7 +134,7 @@ pub async fn recorded(
 pub async fn prune(client: &kube::Client, set: &ApplySet, objects: &[Json]) -> Vec<Outcome> {
     let mut out = Vec::new();
     for obj in objects {
-        let object = describe(obj);
+        let object = describe(obj, &set.namespace);
         let result = prune_one(client, set, obj).await;
         out.push(Outcome {
             object,
@@ -147,32 +148,9 @@ pub async fn prune(client: &kube::Client, set: &ApplySet, objects: &[Json]) -> V
     out
 }
 
-fn describe(obj: &Json) -> String {
-    let s = |p: &str| obj.pointer(p).and_then(Json::as_str).unwrap_or_default();
-    match s("/metadata/namespace") {
-        "" => format!("{}/{}", s("/kind"), s("/metadata/name")),
-        ns => format!("{ns}/{}/{}", s("/kind"), s("/metadata/name")),
-    }
-}
-
 async fn prune_one(client: &kube::Client, set: &ApplySet, obj: &Json) -> Result<(), String> {
-    let api_version = obj["apiVersion"].as_str().unwrap_or_default();
-    let kind = obj["kind"].as_str().unwrap_or_default();
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
-    let (ar, caps) = kube::discovery::pinned_kind(client, &gvk)
-        .await
-        .map_err(|e| format!("{api_version} {kind}: {e}"))?;
-    let name = obj
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or_default();
-    let api: Api<DynamicObject> = match (caps.scope, obj.pointer("/metadata/namespace")) {
-        (ApiScope::Namespaced, Some(Json::String(ns))) => {
-            Api::namespaced_with(client.clone(), ns, &ar)
-        }
-        _ => Api::all_with(client.clone(), &ar),
-    };
+    let (api, name) = api_for(client, obj, &set.namespace).await?;
+    let name = name.as_str();
     let Some(now) = api.get_opt(name).await.map_err(api_error)? else {
         return Ok(());
     };

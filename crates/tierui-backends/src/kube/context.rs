@@ -17,6 +17,20 @@ pub struct Choice {
     pub why: String,
 }
 
+impl Choice {
+    /// The context's name (and its file, when not the operator's kubeconfig).
+    pub fn label(&self) -> String {
+        match &self.endpoint {
+            Endpoint::Context { name, file: None } => name.clone(),
+            Endpoint::Context {
+                name,
+                file: Some(f),
+            } => format!("{name} in {}", f.display()),
+            Endpoint::Url(u) => u.clone(),
+        }
+    }
+}
+
 /// What is known of the cluster on the AWS side.
 #[derive(Debug, Clone, Default)]
 pub struct Eks<'a> {
