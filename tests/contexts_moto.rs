@@ -55,12 +55,12 @@ fn the_arn_named_context_of_update_kubeconfig_is_found_and_used() {
             .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
     )
     .unwrap();
-    let run = |args: &[&str]| {
+    let run_with = |kubeconfig: &std::ffi::OsStr, args: &[&str]| {
         let mut c: Command = e.sb.command();
         c.args(args)
             .args(["--endpoint-url", &e.url, "--workspace"])
             .arg(ws)
-            .env("KUBECONFIG", &kubeconfig)
+            .env("KUBECONFIG", kubeconfig)
             .env("PATH", &path)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -72,6 +72,7 @@ fn the_arn_named_context_of_update_kubeconfig_is_found_and_used() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
+    let run = |args: &[&str]| run_with(&kubeconfig, args);
     let (_, out, err) = tokio::task::block_in_place(|| run(&["status", "--live", "--json"]));
     let v: serde_json::Value =
         serde_json::from_str(&out).unwrap_or_else(|x| panic!("{x}: {out}{err}"));
@@ -99,6 +100,45 @@ fn the_arn_named_context_of_update_kubeconfig_is_found_and_used() {
     assert!(
         calls.contains("eks get-token --cluster-name dawn"),
         "{calls}"
+    );
+
+    // A context the operator named themselves, whose server is the endpoint
+    // DescribeCluster reports, is chosen before the ARN-named one.
+    let endpoint = rt.block_on(async {
+        let (_, _, eks) = e.clients().await;
+        eks.describe_cluster()
+            .name("dawn")
+            .send()
+            .await
+            .unwrap()
+            .cluster()
+            .unwrap()
+            .endpoint()
+            .expect("moto reports an endpoint")
+            .to_string()
+    });
+    let team = dir.path().join("team");
+    std::fs::write(
+        &team,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: prod-eu\n  cluster:\n    server: {endpoint}/\ncontexts:\n- name: team-dawn\n  context:\n    cluster: prod-eu\n    user: me\nusers:\n- name: me\n  user: {{}}\n"),
+    )
+    .unwrap();
+    let both = std::env::join_paths([&team, &eks_file]).unwrap();
+    let (_, out, err) =
+        tokio::task::block_in_place(|| run_with(&both, &["status", "--live", "--json"]));
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|x| panic!("{x}: {out}{err}"));
+    let dawn = v["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "dawn")
+        .unwrap();
+    assert_eq!(dawn["context"], "team-dawn", "{dawn:#}");
+    assert_eq!(
+        dawn["contextWhy"],
+        format!("its server is the EKS endpoint {endpoint}"),
+        "{dawn:#}"
     );
     rt.block_on(sim.shutdown());
 }

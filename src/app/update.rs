@@ -490,7 +490,7 @@ fn dispatch(s: &mut State, msg: Msg) -> Outcome {
             Outcome::redraw()
         }
         Msg::Context(name, chosen) => {
-            s.contexts.insert(name, chosen);
+            context_chosen(s, name, chosen);
             Outcome::redraw()
         }
         Msg::Live(name, result) => {
@@ -1361,4 +1361,27 @@ fn mouse(s: &mut State, m: MouseEvent) -> Outcome {
         }
         _ => Outcome::default(),
     }
+}
+
+/// A cluster's context choice; an ambiguous one is also a problem of
+/// tierui.yaml (where `context:` settles it), listed with the file problems.
+fn context_chosen(s: &mut State, cluster: String, chosen: Result<(String, String), String>) {
+    use tierui_backends::kube::context::AMBIGUOUS;
+    let file = std::path::PathBuf::from("tierui.yaml");
+    let mine = |p: &tierui_core::workspace::model::Problem| {
+        p.message.starts_with(&format!("{cluster}: {AMBIGUOUS}"))
+    };
+    s.ws.problems.retain(|p| !mine(p));
+    if let Err(e) = &chosen
+        && e.starts_with(&format!("{cluster}: {AMBIGUOUS}"))
+    {
+        s.ws.problems.push(tierui_core::workspace::model::Problem {
+            file,
+            line: 0,
+            col: 0,
+            severity: tierui_core::workspace::fields::Severity::Error,
+            message: e.clone(),
+        });
+    }
+    s.contexts.insert(cluster, chosen);
 }

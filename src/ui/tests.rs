@@ -1091,6 +1091,40 @@ fn apply_sends_exactly_the_objects_of_the_drift_shown_and_a_reload_forgets_it() 
     );
 }
 
+/// Two contexts on one EKS endpoint: the cluster's choice fails and the
+/// failure is listed with the file problems (tierui.yaml settles it); a later
+/// good choice takes the problem away.
+#[test]
+fn an_ambiguous_context_is_a_problem_of_tierui_yaml() {
+    let (_dir, mut s) = demo_state("default");
+    let before = s.ws.problems.len();
+    let e = format!(
+        "day: {} point at the EKS endpoint https://x: a, b; choose one with `context:` in tierui.yaml",
+        tierui_backends::kube::context::AMBIGUOUS
+    );
+    update(&mut s, Msg::Context("day".into(), Err(e.clone())));
+    assert_eq!(s.ws.problems.len(), before + 1);
+    let p = s.ws.problems.last().unwrap();
+    assert_eq!(
+        (p.file.to_str(), p.message.as_str()),
+        (Some("tierui.yaml"), e.as_str())
+    );
+    // An unreachable cluster is not a problem of the files.
+    update(
+        &mut s,
+        Msg::Context(
+            "dusk".into(),
+            Err("dusk: no kubeconfig context reaches EKS cluster dusk".into()),
+        ),
+    );
+    assert_eq!(s.ws.problems.len(), before + 1);
+    update(
+        &mut s,
+        Msg::Context("day".into(), Ok(("a".into(), "set in tierui.yaml".into()))),
+    );
+    assert_eq!(s.ws.problems.len(), before);
+}
+
 /// Objects of other field managers: the apply question names the prunes and
 /// the owners; a conflict the server reports opens a second question naming
 /// the managers, and only its "y" sends those objects again with force.

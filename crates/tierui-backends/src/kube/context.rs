@@ -10,6 +10,10 @@ use kube::config::Kubeconfig;
 
 use super::connect::Endpoint;
 
+/// What an ambiguous choice says (a problem to fix in tierui.yaml, not a
+/// cluster that is merely unreachable).
+pub const AMBIGUOUS: &str = "several kubeconfig contexts";
+
 /// A chosen context and why it was chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Choice {
@@ -98,7 +102,7 @@ pub fn choose(
             [] => {}
             many => {
                 return Err(format!(
-                    "{workspace_name}: several kubeconfig contexts point at the EKS endpoint {endpoint}: {}; choose one with `context:` in tierui.yaml",
+                    "{workspace_name}: {AMBIGUOUS} point at the EKS endpoint {endpoint}: {}; choose one with `context:` in tierui.yaml",
                     many.join(", ")
                 ));
             }
@@ -133,7 +137,7 @@ pub fn choose(
         [] => {}
         many => {
             return Err(format!(
-                "{workspace_name}: several kubeconfig contexts are named by an ARN of cluster {}: {}; choose one with `context:` in tierui.yaml",
+                "{workspace_name}: {AMBIGUOUS} are named by an ARN of cluster {}: {}; choose one with `context:` in tierui.yaml",
                 eks.name,
                 many.join(", ")
             ));
