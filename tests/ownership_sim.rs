@@ -132,7 +132,13 @@ fn scenario(e: &Env) {
     let ns = e.ws.join("k8s/dusk/namespace.yaml");
     e.kubectl(&["apply", "-f", ns.to_str().unwrap()]);
     let dusk = e.ws.join("k8s/dusk");
-    e.kubectl(&["apply", "-f", dusk.to_str().unwrap()]);
+    // Every file by client-side apply, but the Service by `kubectl create`.
+    for f in ["configmap", "deployment", "hpa", "ingress"] {
+        let file = dusk.join(format!("{f}.yaml"));
+        e.kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    }
+    let service = dusk.join("service.yaml");
+    e.kubectl(&["create", "-f", service.to_str().unwrap()]);
     e.kubectl(&[
         "-n",
         "dusk-service",
@@ -152,6 +158,11 @@ fn scenario(e: &Env) {
         "--from-literal=a=b",
     ]);
     e.edit("k8s/dusk/deployment.yaml", "v2.4.1", "v2.5.0");
+    e.edit(
+        "k8s/dusk/service.yaml",
+        "  labels:\n    app: dusk-service",
+        "  labels:\n    app: dusk",
+    );
 
     // The diff names who owns each changed field.
     let (code, out, err) = e.tierui(&["diff", "dusk-service", "--json"], "");
@@ -186,6 +197,10 @@ fn scenario(e: &Env) {
             (
                 "Deployment spec.template.spec.containers[name=dusk-service].image".to_string(),
                 "kubectl-client-side-apply".to_string()
+            ),
+            (
+                "Service metadata.labels.app".to_string(),
+                "kubectl-create".to_string()
             ),
         ],
         "{out}"
@@ -231,7 +246,7 @@ fn scenario(e: &Env) {
     let (code, _, err) = e.tierui(&["apply", "dusk-service"], "y\nn\n");
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("Take ownership of those fields from kubectl-patch"),
+        err.contains("Take ownership of those fields from kubectl-create, kubectl-patch"),
         "{err}"
     );
     assert_eq!(
@@ -247,6 +262,13 @@ fn scenario(e: &Env) {
     let cm = e.json(&["-n", "dusk-service", "get", "cm", "dusk-service"]);
     assert_eq!(cm["data"]["FEATURE_FLAGS"], "search,checkout");
     assert_eq!(owner_of(&cm, &["f:data", "f:FEATURE_FLAGS"]), ["tierui"]);
+    let svc = e.json(&["-n", "dusk-service", "get", "service", "dusk-service"]);
+    assert_eq!(svc["metadata"]["labels"]["app"], "dusk");
+    assert_eq!(
+        owner_of(&svc, &["f:metadata", "f:labels", "f:app"]),
+        ["tierui"],
+        "kubectl-create's field is tierui's now"
+    );
     let (code, _, _) = e.tierui(&["diff", "dusk-service"], "");
     assert_eq!(code, 0, "in sync after the forced apply");
 
