@@ -402,11 +402,7 @@ impl Effects {
                         .await;
                 if sandbox.is_none() {
                     // With DescribeCluster's answer just had: not asked twice.
-                    let known = result
-                        .as_ref()
-                        .ok()
-                        .and_then(|l| l.cluster.ok())
-                        .and_then(Option::as_ref);
+                    let known = result.as_ref().ok().and_then(|l| l.described());
                     let chosen = tierui_backends::release::context_with(&ctx, &cluster, known)
                         .await
                         .map(|ch| (ch.label(), ch.why));
@@ -429,10 +425,16 @@ impl Effects {
             .ws
             .clone()
             .unwrap_or_else(|| Arc::new(state.ws.clone()));
-        let (ctx, sims, tx) = (self.ctx.clone(), self.sims.clone(), self.tx.clone());
+        let (ctx, sims, clients, tx) = (
+            self.ctx.clone(),
+            self.sims.clone(),
+            self.clients.clone(),
+            self.tx.clone(),
+        );
         tokio::spawn(async move {
             let result =
-                tierui_backends::release::helm_releases(&ctx, sims.as_deref(), &ws, &c).await;
+                tierui_backends::release::helm_releases(&clients, &ctx, sims.as_deref(), &ws, &c)
+                    .await;
             if let Err(e) = &result {
                 tracing::info!("helm releases of {cluster}: {e}");
             }

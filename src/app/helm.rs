@@ -27,19 +27,13 @@ pub fn shown(s: &State) -> Option<String> {
     }
 }
 
-/// Whether the cloud says the cluster does not exist (nothing to ask).
-pub fn missing(s: &State, cluster: &str) -> bool {
-    matches!(
-        s.live.get(cluster),
-        Some(super::state::LiveEntry::Ready(l))
-            if matches!(l.cluster, tierui_core::cloud::inventory::Part::Ok(None))
-    )
-}
-
 /// The shown cluster's Helm releases, when nobody has asked for them yet.
 pub fn wanted(s: &mut State) -> Option<Effect> {
     let name = shown(s)?;
-    if s.helm.contains_key(&name) || missing(s, &name) {
+    // After the cloud's answer: a cluster it says is missing is not asked,
+    // and the context is chosen with that answer (no second DescribeCluster).
+    let asking = matches!(s.live.get(&name), Some(super::state::LiveEntry::Loading));
+    if s.helm.contains_key(&name) || asking || super::monitor::cluster_absent(s, &name) {
         return None;
     }
     s.helm.insert(name.clone(), HelmEntry::Loading);
@@ -53,7 +47,7 @@ pub fn refresh(s: &mut State) -> Vec<Effect> {
     s.helm.retain(|c, _| Some(c) == name.as_ref());
     match name {
         // A missing cluster is asked once the cloud says it exists ([`wanted`]).
-        Some(name) if missing(s, &name) => {
+        Some(name) if super::monitor::cluster_absent(s, &name) => {
             s.helm.remove(&name);
             Vec::new()
         }

@@ -64,9 +64,8 @@ fn targets(s: &State) -> Vec<(String, String)> {
 }
 
 /// Whether the cluster is known not to exist (AWS or the sandbox said so).
-fn cluster_absent(s: &State, cluster: &str) -> bool {
-    matches!(s.live.get(cluster), Some(LiveEntry::Ready(l))
-        if matches!(l.cluster.ok(), Some(None)))
+pub fn cluster_absent(s: &State, cluster: &str) -> bool {
+    matches!(s.live.get(cluster), Some(LiveEntry::Ready(l)) if l.absent())
 }
 
 /// Watches for every (cluster, namespace) of the workspace's releases, and a

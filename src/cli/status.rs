@@ -226,8 +226,7 @@ pub fn fetch_live(ctx: &tierui_core::context::Context, ws: &Workspace) -> anyhow
             let known = clusters
                 .get(&c.name)
                 .and_then(|l| l.as_ref().ok())
-                .and_then(|l| l.cluster.ok())
-                .and_then(Option::as_ref);
+                .and_then(|l| l.described());
             async move { (c.name.clone(), context_line(ctx, c, known).await) }
         }))
         .await
@@ -236,8 +235,12 @@ pub fn fetch_live(ctx: &tierui_core::context::Context, ws: &Workspace) -> anyhow
         let sims = sandbox
             .as_ref()
             .map(|s| tierui_backends::sandbox::clusters::SimClusters::new(s, ctx.demo));
-        let releases = probe_releases(ctx, ws, sims.as_ref(), &clusters).await;
-        let helm = helm_releases(ctx, ws, sims.as_ref(), &clusters).await;
+        // One client per cluster for both, asked at once.
+        let clients = tierui_backends::release::Clients::default();
+        let (releases, helm) = futures::join!(
+            probe_releases(ctx, ws, sims.as_ref(), &clusters, &clients),
+            helm_releases(ctx, ws, sims.as_ref(), &clusters, &clients)
+        );
         Ok(Live {
             clusters,
             contexts,
@@ -254,17 +257,18 @@ async fn helm_releases(
     ws: &Workspace,
     sims: Option<&tierui_backends::sandbox::clusters::SimClusters>,
     clusters: &LiveMap,
+    clients: &tierui_backends::release::Clients,
 ) -> HelmMap {
     let jobs = ws.clusters.iter().filter_map(|c| {
         if let Some(Ok(l)) = clusters.get(&c.name)
-            && matches!(l.cluster.ok(), Some(None))
+            && l.absent()
         {
             return None;
         }
         Some(async move {
             (
                 c.name.clone(),
-                tierui_backends::release::helm_releases(ctx, sims, ws, c).await,
+                tierui_backends::release::helm_releases(clients, ctx, sims, ws, c).await,
             )
         })
     });
@@ -277,6 +281,7 @@ async fn probe_releases(
     ws: &Workspace,
     sims: Option<&tierui_backends::sandbox::clusters::SimClusters>,
     clusters: &LiveMap,
+    clients: &tierui_backends::release::Clients,
 ) -> Vec<tierui_backends::release_state::ReleaseState> {
     use tierui_backends::release_state::{Health, ReleaseState, Sync};
     let mut permits = std::collections::BTreeMap::new();
@@ -286,15 +291,14 @@ async fn probe_releases(
             tokio::sync::Semaphore::new(PROBES_PER_CLUSTER),
         );
     }
-    let clients = tierui_backends::release::Clients::default();
     let jobs = ws.releases.iter().map(|r| {
-        let (permits, clients) = (&permits, &clients);
+        let permits = &permits;
         async move {
             let Some(cluster) = r.cluster.as_deref() else {
                 return ReleaseState::unknown("no cluster (set it in tierui.yaml)");
             };
             if let Some(Ok(l)) = clusters.get(cluster)
-                && matches!(l.cluster.ok(), Some(None))
+                && l.absent()
             {
                 let mut st = ReleaseState::unknown("");
                 st.sync = Sync::Missing;

@@ -27,7 +27,7 @@ pub fn lines(s: &State, c: &ClusterStack, width: usize) -> Vec<Line<'static>> {
     let t = &s.theme;
     let mut out = vec![Line::default()];
     let key = s.keymap.hint(Action::HelmValues);
-    if crate::app::helm::missing(s, &c.name) {
+    if crate::app::monitor::cluster_absent(s, &c.name) {
         out.push(Line::styled(
             "Helm releases: none — the cluster does not exist",
             t.header(),

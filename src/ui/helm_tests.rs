@@ -221,3 +221,17 @@ fn a_chart_release_renders_at_start_and_without_helm_says_so() {
         "{screen}"
     );
 }
+
+/// While the cloud is still asked about the cluster, Helm waits: the answer
+/// says whether it exists, and the context is chosen with it.
+#[test]
+fn helm_waits_for_the_clouds_answer() {
+    let (_dir, mut s) = demo_state("default");
+    s.live
+        .insert("day".into(), crate::app::state::LiveEntry::Loading);
+    let out = update(&mut s, Msg::Resize(120, 45));
+    assert!(fetches(&out.effects).is_empty());
+    s.live.remove("day");
+    let out = update(&mut s, Msg::Resize(120, 45));
+    assert_eq!(fetches(&out.effects), ["day"]);
+}

@@ -129,28 +129,18 @@ pub async fn client_for(
     connect::client(&endpoint(ctx, sims, ws, cluster_of(ws, r)?).await?).await
 }
 
-/// A client for a cluster stack's API (its kubeconfig context, or its
-/// simulated cluster in the sandbox).
-pub async fn client_for_cluster(
-    ctx: &Context,
-    sims: Option<&SimClusters>,
-    ws: &Workspace,
-    c: &ClusterStack,
-) -> Result<kube::Client, String> {
-    connect::client(&endpoint(ctx, sims, ws, c).await?).await
-}
-
 /// How long a cluster has to list its Helm releases.
 const HELM_LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The Helm releases installed in a cluster stack (newest revision of each).
 pub async fn helm_releases(
+    clients: &Clients,
     ctx: &Context,
     sims: Option<&SimClusters>,
     ws: &Workspace,
     c: &ClusterStack,
 ) -> Result<Vec<crate::kube::helm::HelmRelease>, String> {
-    let client = client_for_cluster(ctx, sims, ws, c).await?;
+    let client = clients.for_cluster(ctx, sims, ws, c).await?;
     tokio::time::timeout(HELM_LIST_TIMEOUT, crate::kube::helm::list(&client))
         .await
         .map_err(|_| {
@@ -186,7 +176,18 @@ impl Clients {
         ws: &Workspace,
         r: &Release,
     ) -> Result<kube::Client, String> {
-        let ep = endpoint(ctx, sims, ws, cluster_of(ws, r)?).await?;
+        self.for_cluster(ctx, sims, ws, cluster_of(ws, r)?).await
+    }
+
+    /// The client of a cluster stack (made on first use).
+    pub async fn for_cluster(
+        &self,
+        ctx: &Context,
+        sims: Option<&SimClusters>,
+        ws: &Workspace,
+        c: &ClusterStack,
+    ) -> Result<kube::Client, String> {
+        let ep = endpoint(ctx, sims, ws, c).await?;
         // The file too: the walkthrough's "dawn" is not the kubeconfig's "dawn".
         let key = format!("{ep:?}");
         if let Some(client) = self.0.lock().await.get(&key) {

@@ -263,6 +263,36 @@ pub fn newest(records: impl IntoIterator<Item = HelmRelease>) -> Vec<HelmRelease
     by_release.into_values().collect()
 }
 
+/// Helm's records (its type; the selector asked only for owner=helm), and of
+/// each release only the newest revision by its `name`/`version` labels, so
+/// the superseded ones (each a gzipped chart and manifest) are not decoded.
+/// Records without those labels are all kept (decoded, then [`newest`]).
+fn newest_records(secrets: Vec<Secret>) -> Vec<Secret> {
+    let mut best: BTreeMap<(String, String), (u64, Secret)> = BTreeMap::new();
+    let mut unlabelled = Vec::new();
+    for s in secrets {
+        if s.type_.as_deref() != Some(SECRET_TYPE) {
+            continue;
+        }
+        let labels = s.metadata.labels.as_ref();
+        let label = |k: &str| labels.and_then(|l| l.get(k)).cloned();
+        match (
+            label("name"),
+            label("version").and_then(|v| v.parse::<u64>().ok()),
+        ) {
+            (Some(name), Some(version)) => {
+                let key = (s.metadata.namespace.clone().unwrap_or_default(), name);
+                if best.get(&key).is_none_or(|(have, _)| *have < version) {
+                    best.insert(key, (version, s));
+                }
+            }
+            _ => unlabelled.push(s),
+        }
+    }
+    unlabelled.extend(best.into_values().map(|(_, s)| s));
+    unlabelled
+}
+
 /// The Helm releases installed in a cluster (every namespace): the newest
 /// revision of each, from Helm's Secrets. A record that cannot be decoded is
 /// left out (and logged); a failed list is the API's answer.
@@ -278,11 +308,7 @@ pub async fn list(client: &kube::Client) -> Result<Vec<HelmRelease>, String> {
             )
         })?;
     let mut records = Vec::new();
-    for s in secrets {
-        // The selector asks for owner=helm; only Helm's own type is a record.
-        if s.type_.as_deref() != Some(SECRET_TYPE) {
-            continue;
-        }
+    for s in newest_records(secrets.items) {
         let ns = s.metadata.namespace.clone().unwrap_or_default();
         let name = s.metadata.name.clone().unwrap_or_default();
         let Some(data) = s.data.as_ref().and_then(|d| d.get("release")) else {

@@ -107,6 +107,18 @@ pub struct ClusterLive {
     pub oidc_provider: Part<bool>,
 }
 
+impl ClusterLive {
+    /// The cloud said the cluster does not exist.
+    pub fn absent(&self) -> bool {
+        matches!(self.cluster, Part::Ok(None))
+    }
+
+    /// What DescribeCluster said of it, when it exists.
+    pub fn described(&self) -> Option<&LiveCluster> {
+        self.cluster.ok().and_then(Option::as_ref)
+    }
+}
+
 /// The read calls behind a [`ClusterLive`]; both clouds implement them.
 pub trait Inventory: Send + Sync + 'static {
     fn describe_cluster(

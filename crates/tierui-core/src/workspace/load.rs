@@ -444,8 +444,8 @@ impl Loader {
             .flatten()
             .filter_map(|e| {
                 let n = e.file_name().to_string_lossy().into_owned();
-                let values = n == "values.yaml"
-                    || (n.starts_with("values-") && (n.ends_with(".yaml") || n.ends_with(".yml")));
+                let yaml = n.ends_with(".yaml") || n.ends_with(".yml");
+                let values = yaml && (n.starts_with("values.") || n.starts_with("values-"));
                 values.then(|| dir.join(n))
             })
             .collect();

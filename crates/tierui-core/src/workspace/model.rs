@@ -206,11 +206,12 @@ impl HelmChart {
     }
 
     /// The values files `helm template` gets for an environment, in order:
-    /// `values.yaml`, then `values-<env>.yaml`, those that exist.
+    /// `values.yaml`, then `values-<env>.yaml` (or `.yml`), those that exist.
     pub fn values_for(&self, environment: Option<&str>) -> Vec<PathBuf> {
-        let mut names = vec!["values.yaml".to_string()];
+        let mut names = vec!["values.yaml".to_string(), "values.yml".to_string()];
         if let Some(env) = environment {
             names.push(format!("values-{env}.yaml"));
+            names.push(format!("values-{env}.yml"));
         }
         names
             .iter()
