@@ -131,7 +131,8 @@ fn a_cluster_kubectl_and_helm_populated_is_found_owned_fields_confirmed_and_prun
         e.url,
         ws.display()
     );
-    let t = Tmux::start(&line, 160, 45);
+    // Tall enough for the dawn pane's drift and its Helm table below it.
+    let t = Tmux::start(&line, 160, 70);
     t.wait_text("Releases (4)");
     // The dawn cluster: its context found by ARN, and why.
     t.send(&["G"]);
