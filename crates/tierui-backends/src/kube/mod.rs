@@ -7,5 +7,7 @@ pub mod connect;
 pub mod context;
 pub mod describe;
 pub mod helm;
+pub mod logs;
+pub mod rollback;
 pub mod rows;
 pub mod watch;
