@@ -122,6 +122,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             logging::init(&ctx.dirs.state)?;
             cli::watch::run(&ctx, &args)
         }
+        Some(Command::Logs(args)) => {
+            let ctx = Context::open(&cli.global.options(), false)?;
+            logging::init(&ctx.dirs.state)?;
+            cli::logs::run(&ctx, &args)
+        }
         Some(Command::Sim(args)) => {
             if let Some(s) = cli.global.speed {
                 context::check_speed(s)?;

@@ -2,6 +2,7 @@
 //! that run without the UI (`status`, `walk`, `diff`/`apply`, `watch`). clap
 //! stays in this folder: flags become the core's own option types here.
 
+pub mod logs;
 pub mod release;
 pub mod status;
 pub mod walk;
@@ -62,6 +63,8 @@ pub enum Command {
     Walk(WalkArgs),
     /// Print a release's pod and HPA rows as they change.
     Watch(WatchArgs),
+    /// Logs of every pod of a release, prefixed by pod and container (stern-like).
+    Logs(LogsArgs),
     /// Drift diff of a release: desired (server-side dry run) against live.
     Diff(DiffArgs),
     /// Server-side apply a release after showing its drift diff.
@@ -129,6 +132,33 @@ pub struct WatchArgs {
     /// Stop after this long (e.g. 30s, 2m).
     #[arg(long = "for", value_name = "DURATION")]
     pub for_: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub release: ReleaseSelector,
+    /// Keep following new lines (and new pods) until Ctrl-c.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Only lines newer than this (e.g. 10m, 1h).
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// The last N lines of each container.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<i64>,
+    /// The previous (terminated) container of each pod: why it crashed.
+    #[arg(long, short = 'p')]
+    pub previous: bool,
+    /// Only this container of each pod.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// Each line's time as the kubelet recorded it.
+    #[arg(long)]
+    pub timestamps: bool,
+    /// One JSON object per line: time, pod, container, message.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
