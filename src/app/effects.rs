@@ -248,6 +248,53 @@ impl Effects {
                 objects,
                 plan,
             } => self.apply_release(release, objects, plan, state),
+            Effect::StartLogs { view, cluster, req } => self.start_logs(view, &cluster, req, state),
+            Effect::LoadRevisions {
+                cluster,
+                namespace,
+                deployment,
+                release,
+            } => self.on_cluster(&cluster.clone(), state, move |client| async move {
+                let result =
+                    tierui_backends::kube::rollback::history(&client, &namespace, &deployment)
+                        .await
+                        .map(Box::new);
+                Msg::Revisions {
+                    cluster,
+                    release,
+                    result,
+                }
+            }),
+            Effect::Undo {
+                cluster,
+                namespace,
+                deployment,
+                revision,
+                release,
+                image,
+            } => self.on_cluster(&cluster.clone(), state, move |client| async move {
+                let result = tierui_backends::kube::rollback::undo(
+                    &client,
+                    &namespace,
+                    &deployment,
+                    revision,
+                )
+                .await;
+                Msg::Undone {
+                    cluster,
+                    namespace,
+                    deployment,
+                    release,
+                    image,
+                    result,
+                }
+            }),
+            Effect::SaveLogs { name, text } => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::LogsSaved(save_logs(&name, &text)));
+                });
+            }
             Effect::OpenWalk { cluster } => self.open_walk(cluster),
             Effect::Walk(cmd) => {
                 if let Some(w) = &self.walk {
@@ -656,6 +703,83 @@ impl Effects {
         .abort_handle()
     }
 
+    /// Connects to a cluster and runs `job` with the client, off the UI's
+    /// thread; its message (or the connection's failure, as an error
+    /// message) comes back.
+    fn on_cluster<F, Fut>(&self, cluster: &str, state: &State, job: F)
+    where
+        F: FnOnce(kube::Client) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Msg> + Send,
+    {
+        let Some(c) = state.ws.cluster(cluster).cloned() else {
+            let _ = self.tx.send(Msg::FileFailed(format!(
+                "cluster {cluster} is not in the workspace"
+            )));
+            return;
+        };
+        let (ctx, sims, ws, tx) = (
+            self.ctx.clone(),
+            self.sims.clone(),
+            state.ws.clone(),
+            self.tx.clone(),
+        );
+        tokio::spawn(async move {
+            let client = async {
+                let endpoint =
+                    tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
+                tierui_backends::kube::connect::client(&endpoint).await
+            }
+            .await;
+            let msg = match client {
+                Ok(client) => job(client).await,
+                Err(e) => Msg::FileFailed(format!("{}: {e}", c.name)),
+            };
+            let _ = tx.send(msg);
+        });
+    }
+
+    /// Reads logs for a log view off the UI's thread; `StopWatches { view }`
+    /// aborts the reader (and with it every stream).
+    fn start_logs(
+        &mut self,
+        view: u64,
+        cluster: &str,
+        req: tierui_backends::kube::logs::LogRequest,
+        state: &State,
+    ) {
+        let Some(c) = state.ws.cluster(cluster).cloned() else {
+            let _ = self.tx.send(Msg::LogsFailed {
+                view,
+                error: format!("cluster {cluster} is not in the workspace"),
+            });
+            return;
+        };
+        let (ctx, sims, ws, tx) = (
+            self.ctx.clone(),
+            self.sims.clone(),
+            state.ws.clone(),
+            self.tx.clone(),
+        );
+        let task = tokio::spawn(async move {
+            let run = async {
+                let endpoint =
+                    tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
+                let client = tierui_backends::kube::connect::client(&endpoint).await?;
+                let events = tx.clone();
+                let sink: tierui_backends::kube::logs::Sink = Arc::new(move |event| {
+                    let _ = events.send(Msg::Logs { view, event });
+                });
+                tierui_backends::kube::logs::run(client, req, sink).await
+            }
+            .await;
+            if let Err(error) = run {
+                let _ = tx.send(Msg::LogsFailed { view, error });
+            }
+        })
+        .abort_handle();
+        self.watches.entry(view).or_default().push(task);
+    }
+
     fn show_object(
         &self,
         view: u64,
@@ -856,4 +980,27 @@ pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Writes a log view's lines to a new file in the current folder; an
+/// existing file is never replaced.
+fn save_logs(name: &str, text: &str) -> Result<String, String> {
+    use std::io::Write as _;
+    let path = std::env::current_dir()
+        .map_err(|e| format!("save: the current folder: {e}"))?
+        .join(name);
+    let shown = path.display().to_string();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                format!("save: {shown} exists (choose another name)")
+            }
+            _ => format!("save: {shown}: {e}"),
+        })?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("save: {shown}: {e}"))?;
+    Ok(shown)
 }

@@ -27,6 +27,7 @@ pub enum Scope {
     Diff,
     Live,
     Releases,
+    Logs,
 }
 
 impl Scope {
@@ -39,6 +40,7 @@ impl Scope {
             Scope::Diff => "diff",
             Scope::Live => "live",
             Scope::Releases => "releases",
+            Scope::Logs => "logs",
         }
     }
 
@@ -51,6 +53,7 @@ impl Scope {
             Scope::Diff,
             Scope::Live,
             Scope::Releases,
+            Scope::Logs,
         ]
         .into_iter()
         .find(|sc| sc.name() == s)
@@ -132,6 +135,25 @@ actions! {
     SortMemory, "sort_memory", "Sort by memory", Live, ["M"];
     ScrollLeft, "scroll_left", "Scroll the detail pane left (h while it has focus)", Home, ["left"];
     ScrollRight, "scroll_right", "Scroll the detail pane right (l while it has focus)", Home, ["right"];
+    Logs, "logs", "Logs of the selected pod, or of every pod of the selected Deployment (Enter on a pod too)", Live, ["o"];
+    ReleaseLogs, "logs", "Logs of every pod of the selected release, merged", Home, ["o"];
+    Undo, "undo", "Roll the selected Deployment back to an earlier revision (asks)", Live, ["u"];
+    ReleaseUndo, "undo", "Roll the release back: a Deployment revision, or a Pulumi deployment's config", Home, ["u"];
+    LogPause, "pause", "Pause or resume following (counts new lines)", Logs, ["space"];
+    LogWrap, "wrap", "Wrap long lines", Logs, ["w"];
+    LogTimestamps, "timestamps", "Show each line's time", Logs, ["t"];
+    LogPrevious, "previous", "The previous container (after a restart): why it crashed", Logs, ["p"];
+    LogContainer, "container", "Choose a container (multi-container pods)", Logs, ["c"];
+    LogSave, "save", "Save the lines to a file in the current folder (asks the name)", Logs, ["s"];
+    LogTail, "tail", "Last N lines of each container (asks N)", Logs, ["T"];
+    LogSinceAll, "since_all", "Since: everything", Logs, ["0"];
+    LogSince1m, "since_1m", "Since: 1 minute", Logs, ["1"];
+    LogSince5m, "since_5m", "Since: 5 minutes", Logs, ["2"];
+    LogSince15m, "since_15m", "Since: 15 minutes", Logs, ["3"];
+    LogSince30m, "since_30m", "Since: 30 minutes", Logs, ["4"];
+    LogSince1h, "since_1h", "Since: 1 hour", Logs, ["5"];
+    NextMatch, "next_match", "Next search match", Logs, ["n"];
+    PrevMatch, "prev_match", "Previous search match", Logs, ["N"];
     SortService, "sort_service", "Sort by service (again: reverse)", Releases, ["N"];
     SortCluster, "sort_cluster", "Sort by cluster", Releases, ["C"];
     SortSync, "sort_sync", "Sort by sync (out of sync first)", Releases, ["S"];
@@ -306,7 +328,7 @@ impl Keymap {
         for (section, value) in &table {
             let Some(scope) = Scope::from_name(section) else {
                 bail!(
-                    "{origin}: unknown section [{section}] (sections: global, home, walkthrough, editor, diff, live, releases)"
+                    "{origin}: unknown section [{section}] (sections: global, home, walkthrough, editor, diff, live, releases, logs)"
                 );
             };
             let Some(bindings) = value.as_table() else {

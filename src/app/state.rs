@@ -30,12 +30,20 @@ pub enum Input {
     },
     /// `/` filter, applied live.
     Filter { text: String },
+    /// A log view's question: the file to save to, or how many lines.
+    LogPrompt { what: LogAsk, text: String },
     /// A quick edit's new value for a release.
     Prompt {
         release: usize,
         field: tierui_core::workspace::quick::Field,
         text: String,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogAsk {
+    Save,
+    Tail,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +82,14 @@ pub enum Choice {
     ConflictDiff {
         disk: Option<String>,
     },
+    /// The log view reads this container only (None: every container).
+    LogContainer(Option<String>),
+    /// A Deployment revision to roll back to (shown as a diff first).
+    Revision(usize),
+    /// A Pulumi deployment (index in the history) whose config to restore.
+    PulumiDeployment(usize),
+    /// Which Deployment of a release to roll back.
+    UndoDeployment(String),
 }
 
 /// What a confirmed question does.
@@ -94,6 +110,8 @@ pub enum Confirmed {
         release: usize,
         objects: Vec<String>,
     },
+    /// Roll the pending Deployment back to this revision.
+    Undo(i64),
 }
 
 /// The screen on top; Home is always underneath.
@@ -106,6 +124,8 @@ pub enum Screen {
     Live(Box<super::live::LiveView>),
     /// `:releases`: every release with its sync and health, sortable.
     Releases(Box<super::releases::ReleasesView>),
+    /// Logs of a pod, a Deployment's pods or a release's pods.
+    Logs(Box<super::logs::LogView>),
 }
 
 /// What the detail pane shows.
@@ -205,6 +225,8 @@ pub struct State {
     pub helm: std::collections::BTreeMap<String, super::helm::HelmEntry>,
     /// `v`: the cluster pane shows each Helm release's values.
     pub helm_values: bool,
+    /// A rollback being chosen: the history it was chosen from.
+    pub rollback: Option<super::update_rollback::Pending>,
 }
 
 impl State {
@@ -243,6 +265,7 @@ impl State {
             resync_cursor: 0,
             helm: Default::default(),
             helm_values: false,
+            rollback: None,
         };
         if s.ws.clusters.is_empty() && !s.ws.releases.is_empty() {
             s.focus = Pane::Releases;
@@ -262,6 +285,7 @@ impl State {
             Screen::Diff(_) => Scope::Diff,
             Screen::Live(_) => Scope::Live,
             Screen::Releases(_) => Scope::Releases,
+            Screen::Logs(_) => Scope::Logs,
         }
     }
 
@@ -333,7 +357,7 @@ impl State {
         self.walk()
             .is_some_and(super::walkthrough::WalkView::running)
             || matches!(&self.screen, Screen::Editor(e) if e.unsaved_since.is_some())
-            || matches!(&self.screen, Screen::Live(_))
+            || matches!(&self.screen, Screen::Live(_) | Screen::Logs(_))
     }
 
     /// Indices of clusters that pass the filter (its text and `cluster:` term;
@@ -443,6 +467,13 @@ impl State {
             Selection::Release(i) => self
                 .ws
                 .cluster(self.ws.releases.get(i)?.cluster.as_deref()?),
+        }
+    }
+
+    pub fn selected_release_index(&self) -> Option<usize> {
+        match self.selection? {
+            Selection::Release(i) if i < self.ws.releases.len() => Some(i),
+            _ => None,
         }
     }
 

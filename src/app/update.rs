@@ -131,6 +131,33 @@ pub enum Msg {
         result: Result<Vec<tierui_backends::kube::apply::Outcome>, String>,
     },
     DiffReady(Box<DiffView>),
+    /// A log view's reader: sources, lines, notes.
+    Logs {
+        view: u64,
+        event: tierui_backends::kube::logs::LogEvent,
+    },
+    /// A log view's reader could not start (the API's status).
+    LogsFailed {
+        view: u64,
+        error: String,
+    },
+    /// A log view was saved (the path), or why not.
+    LogsSaved(Result<String, String>),
+    /// A Deployment's revisions (for `u`).
+    Revisions {
+        cluster: String,
+        release: Option<usize>,
+        result: Result<Box<tierui_backends::kube::rollback::History>, String>,
+    },
+    /// A rollback was sent (kubectl's words), or why not.
+    Undone {
+        cluster: String,
+        namespace: String,
+        deployment: String,
+        release: Option<usize>,
+        image: Option<String>,
+        result: Result<String, String>,
+    },
     /// `$EDITOR` returned; the file is read again.
     ExternallyEdited {
         rel: PathBuf,
@@ -223,6 +250,34 @@ pub enum Effect {
     },
     StopWatches {
         view: u64,
+    },
+    /// Read logs for a log view (stopped with `StopWatches { view }`).
+    StartLogs {
+        view: u64,
+        cluster: String,
+        req: tierui_backends::kube::logs::LogRequest,
+    },
+    /// Read a Deployment's revisions (its ReplicaSets).
+    LoadRevisions {
+        cluster: String,
+        namespace: String,
+        deployment: String,
+        release: Option<usize>,
+    },
+    /// Roll a Deployment back to a revision (`kubectl rollout undo`).
+    Undo {
+        cluster: String,
+        namespace: String,
+        deployment: String,
+        revision: i64,
+        release: Option<usize>,
+        /// The revision's (first) image, for the quick edit offered after.
+        image: Option<String>,
+    },
+    /// Write a log view's lines to a new file in the current folder.
+    SaveLogs {
+        name: String,
+        text: String,
     },
     /// Fetch an object for `y` (YAML) or `d` (describe).
     ShowObject {
@@ -364,13 +419,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn redraw() -> Self {
+    pub(crate) fn redraw() -> Self {
         Outcome {
             effects: Vec::new(),
             redraw: true,
         }
     }
-    fn with(effect: Effect) -> Self {
+    pub(crate) fn with(effect: Effect) -> Self {
         Outcome {
             effects: vec![effect],
             redraw: true,
@@ -484,6 +539,30 @@ fn dispatch(s: &mut State, msg: Msg) -> Outcome {
         Msg::Applied { release, result } => update_edit::applied(s, release, result),
         Msg::DiffReady(view) => update_edit::diff_ready(s, *view),
         Msg::ExternallyEdited { rel, result } => externally_edited(s, &rel, result),
+        Msg::Logs { view, event } => super::update_logs::event(s, view, event),
+        Msg::LogsFailed { view, error } => super::update_logs::failed(s, view, error),
+        Msg::LogsSaved(result) => super::update_logs::saved(s, result),
+        Msg::Revisions {
+            cluster,
+            release,
+            result,
+        } => super::update_rollback::revisions(s, cluster, release, result),
+        Msg::Undone {
+            cluster,
+            namespace,
+            deployment,
+            release,
+            image,
+            result,
+        } => super::update_rollback::undone(
+            s,
+            &cluster,
+            &namespace,
+            &deployment,
+            release,
+            image,
+            result,
+        ),
         Msg::WalkOpened(view) => {
             s.message = None;
             s.screen = Screen::Walk(view);
@@ -652,8 +731,14 @@ fn key(s: &mut State, ev: KeyEvent) -> Outcome {
         }
         return update_edit::diff_act(s, action);
     }
+    if let Some(out) = super::update_rollback::act(s, action) {
+        return out;
+    }
     if matches!(s.screen, Screen::Live(_)) {
         return super::update_live::act(s, action);
+    }
+    if matches!(s.screen, Screen::Logs(_)) {
+        return super::update_logs::act(s, action);
     }
     if matches!(s.screen, Screen::Releases(_)) {
         return match action {
@@ -684,6 +769,7 @@ fn confirm_key(s: &mut State, on_yes: Confirmed, code: KeyCode) -> Outcome {
     };
     s.overlay = None;
     match (on_yes, yes) {
+        (Confirmed::Undo(revision), yes) => super::update_rollback::confirmed(s, revision, yes),
         (Confirmed::Teardown, true) => {
             if let Some(w) = s.walk_mut() {
                 w.busy = true;
@@ -927,6 +1013,7 @@ fn act(s: &mut State, action: Action) -> Outcome {
             }
         }
         Action::Back => back(s),
+        Action::ReleaseLogs => return super::update_logs::open_release(s),
         Action::Help => s.overlay = Some(Overlay::Help { scroll: 0 }),
         Action::Command => {
             s.input = Some(Input::Command {
@@ -1005,7 +1092,25 @@ fn act(s: &mut State, action: Action) -> Outcome {
         | Action::SortCluster
         | Action::SortSync
         | Action::SortHealth
-        | Action::SortChange => {
+        | Action::SortChange
+        | Action::Logs
+        | Action::Undo
+        | Action::ReleaseUndo
+        | Action::LogPause
+        | Action::LogWrap
+        | Action::LogTimestamps
+        | Action::LogPrevious
+        | Action::LogContainer
+        | Action::LogSave
+        | Action::LogTail
+        | Action::LogSinceAll
+        | Action::LogSince1m
+        | Action::LogSince5m
+        | Action::LogSince15m
+        | Action::LogSince30m
+        | Action::LogSince1h
+        | Action::NextMatch
+        | Action::PrevMatch => {
             return Outcome::default();
         }
         Action::Live => return super::update_live::home_open(s, super::live::Tab::Pods, false),
@@ -1190,16 +1295,34 @@ fn input_key(s: &mut State, ev: KeyEvent) -> Outcome {
         }
         return Outcome::redraw();
     }
+    if let Input::LogPrompt { what, text } = input {
+        match ev.code {
+            KeyCode::Esc => s.input = None,
+            KeyCode::Enter => {
+                let (what, text) = (*what, text.clone());
+                s.input = None;
+                return super::update_logs::prompt_done(s, what, &text);
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+            _ => return Outcome::default(),
+        }
+        return Outcome::redraw();
+    }
     let (text, is_filter) = match input {
         Input::Command { text, .. } => (text, false),
         Input::Filter { text } => (text, true),
-        Input::Prompt { .. } => return Outcome::default(),
+        Input::Prompt { .. } | Input::LogPrompt { .. } => return Outcome::default(),
     };
     match ev.code {
         KeyCode::Esc => {
             if is_filter {
                 if let Screen::Live(v) = &mut s.screen {
                     v.filter.clear();
+                } else if let Screen::Logs(v) = &mut s.screen {
+                    v.set_search("");
                 } else {
                     s.filter.clear();
                     s.sync_selection();
@@ -1249,6 +1372,8 @@ fn input_key(s: &mut State, ev: KeyEvent) -> Outcome {
         if let Screen::Live(v) = &mut s.screen {
             v.filter = text.clone();
             v.cursor = 0;
+        } else if let Screen::Logs(v) = &mut s.screen {
+            v.set_search(text);
         } else {
             s.filter = text.clone();
             s.sync_selection();

@@ -318,6 +318,13 @@ pub fn act(s: &mut State, action: Action) -> Outcome {
                 return super::update_edit::ask_apply(s, r);
             }
         }
+        Action::Logs => return super::update_logs::open_from_live(s),
+        Action::Open => {
+            if v.selected().is_some_and(|(kind, _, _)| kind == "Pod") {
+                return super::update_logs::open_from_live(s);
+            }
+            return Outcome::default();
+        }
         Action::Help => s.overlay = Some(super::state::Overlay::Help { scroll: 0 }),
         Action::Command => {
             s.input = Some(super::state::Input::Command {
@@ -333,15 +340,23 @@ pub fn act(s: &mut State, action: Action) -> Outcome {
     }
 }
 
+/// The live view with this id, on top or under another screen (its log
+/// view): it stays current while covered.
+fn find(s: &mut State, view: u64) -> Option<&mut LiveView> {
+    std::iter::once(&mut s.screen)
+        .chain(s.under.iter_mut())
+        .find_map(|sc| match sc {
+            Screen::Live(v) if v.id == view => Some(&mut **v),
+            _ => None,
+        })
+}
+
 /// A watcher's update for a view.
 pub fn update(s: &mut State, view: u64, cluster: &str, u: Update) -> Outcome {
     let now = s.now_s;
-    let Screen::Live(v) = &mut s.screen else {
+    let Some(v) = find(s, view) else {
         return Outcome::default();
     };
-    if v.id != view {
-        return Outcome::default();
-    }
     if let Some(p) = v.panes.iter_mut().find(|p| p.cluster == cluster) {
         p.failed = None;
         p.apply(u, now);
@@ -357,12 +372,9 @@ pub fn update(s: &mut State, view: u64, cluster: &str, u: Update) -> Outcome {
 }
 
 pub fn failed(s: &mut State, view: u64, cluster: &str, error: String) -> Outcome {
-    let Screen::Live(v) = &mut s.screen else {
+    let Some(v) = find(s, view) else {
         return Outcome::default();
     };
-    if v.id != view {
-        return Outcome::default();
-    }
     if let Some(p) = v.panes.iter_mut().find(|p| p.cluster == cluster) {
         p.failed = Some(error);
     }

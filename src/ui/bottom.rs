@@ -55,6 +55,27 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                 Span::styled("   Enter shows the diff · Esc cancels", t.muted()),
             ])
         }
+        Some(Input::LogPrompt { what, text }) => {
+            let (label, hint) = match what {
+                crate::app::state::LogAsk::Save => (
+                    "save the lines to (a new file in the current folder): ",
+                    "   Enter saves · Esc cancels",
+                ),
+                crate::app::state::LogAsk::Tail => (
+                    "last lines of each container (a number, or all): ",
+                    "   Enter reads again · Esc cancels",
+                ),
+            };
+            f.set_cursor_position(Position::new(
+                area.x + (label.chars().count() + text.chars().count()) as u16,
+                area.y,
+            ));
+            Line::from(vec![
+                Span::styled(label, t.accent()),
+                Span::raw(text.clone()),
+                Span::styled(hint, t.muted()),
+            ])
+        }
         Some(Input::Filter { text }) => {
             f.set_cursor_position(Position::new(
                 area.x + 1 + text.chars().count() as u16,
@@ -92,6 +113,16 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                     "{} move · 1-4 pods/deploy/hpa/events · {} command (:pods :deploy :hpa :events :ns :ctx) · {} help",
                     s.keymap.hint(Action::Down),
                     s.keymap.hint(Action::Command),
+                    s.keymap.hint(Action::Help),
+                ),
+                t.muted(),
+            ),
+            None if matches!(s.screen, crate::app::state::Screen::Logs(_)) => Line::styled(
+                format!(
+                    "{}/{} scroll (pauses) · {} follow · 0-5 since all/1m/5m/15m/30m/1h · {} help",
+                    s.keymap.hint(Action::Down),
+                    s.keymap.hint(Action::Up),
+                    s.keymap.hint(Action::Bottom),
                     s.keymap.hint(Action::Help),
                 ),
                 t.muted(),

@@ -75,6 +75,8 @@ fn hint_line(s: &State, width: usize) -> Line<'static> {
             Action::Apply,
             Action::Live,
             Action::LiveAll,
+            Action::ReleaseLogs,
+            Action::ReleaseUndo,
         ],
         Some(Selection::Cluster(_)) if s.focus != Pane::Detail => &[
             Action::Edit,
@@ -131,6 +133,8 @@ fn short(a: Action) -> &'static str {
         Action::Apply => "apply",
         Action::Live => "live",
         Action::LiveAll => "all clusters",
+        Action::ReleaseLogs => "logs",
+        Action::ReleaseUndo => "undo",
         Action::Walkthrough => "walk",
         Action::HelmValues => "values",
         Action::ScrollLeft => "←",

@@ -137,6 +137,8 @@ fn draw_foot(f: &mut Frame, area: Rect, s: &State, v: &LiveView) {
             (Action::SortAge, "age"),
             (Action::SortCpu, "cpu"),
             (Action::SortMemory, "mem"),
+            (Action::Logs, "logs"),
+            (Action::Undo, "undo"),
             (Action::Apply, "apply"),
             (Action::Back, "back"),
         ]

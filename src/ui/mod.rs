@@ -8,6 +8,7 @@ pub mod diff_view;
 pub mod editor_view;
 pub mod help;
 pub mod live_view;
+pub mod logs_view;
 pub mod navigator;
 pub mod problems;
 pub mod releases_view;
@@ -17,6 +18,8 @@ pub mod walkthrough_view;
 
 #[cfg(test)]
 mod helm_tests;
+#[cfg(test)]
+mod logs_tests;
 #[cfg(test)]
 mod states_tests;
 #[cfg(test)]
@@ -68,6 +71,9 @@ pub fn draw(f: &mut Frame, s: &State) -> Drawn {
         }
         Screen::Releases(v) => {
             releases_view::draw(f, body, s, v);
+        }
+        Screen::Logs(v) => {
+            logs_view::draw(f, body, s, v);
         }
     }
     bottom::draw(f, l.bottom, s);
