@@ -20,6 +20,7 @@ pub mod cluster;
 pub mod controllers;
 pub mod defaults;
 pub mod kinds;
+pub mod logs;
 pub mod metrics;
 pub mod ops;
 pub mod patch;

@@ -65,6 +65,21 @@ impl<'a> LoadIndex<'a> {
     }
 }
 
+impl LoadIndex<'_> {
+    /// The load a pod shares and how many ready pods share it.
+    pub fn for_pod(&self, pod: &Value) -> Option<(&Load, usize)> {
+        let ns = pod
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let labels = pod.pointer("/metadata/labels");
+        self.entries
+            .iter()
+            .find(|(n, sel, _, _)| n == ns && sel.matches_json(labels))
+            .map(|(_, _, load, ready)| (*load, *ready))
+    }
+}
+
 fn jitter(seed: u64, uid: &str, t: f64, noise: f64) -> f64 {
     let bucket = (t / 15.0).floor() as u64;
     let h = mix(seed ^ super::clock::fnv(uid.as_bytes()) ^ bucket.wrapping_mul(0x9E37));

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use super::{Query, json_response, table, value_response};
 use crate::cluster::Sim;
 use crate::kinds::{self, KindId};
+use crate::logs;
+use crate::scenario::Load;
 use crate::metrics;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, ApiResult};
@@ -226,12 +228,66 @@ fn metrics_list(
     ))
 }
 
-/// `kubectl logs`: a few plausible lines derived from the pod's state.
+/// The pod (if it still exists) and the load its lines follow.
+fn pod_and_load(sim: &Sim, ns: &str, name: &str) -> Option<(Value, Option<(Load, usize)>)> {
+    let st = sim.lock();
+    let pod = st.get_value(kinds::POD, ns, name)?;
+    let load = if metrics::is_ready(&pod) {
+        metrics::LoadIndex::new(sim, &st)
+            .for_pod(&pod)
+            .map(|(l, r)| (l.clone(), r))
+    } else {
+        None
+    };
+    Some((pod, load))
+}
+
+fn wall_now() -> f64 {
+    jiff::Timestamp::now().as_nanosecond() as f64 / 1e9
+}
+
+/// How lines are written out: timestamps, and what is left of `limitBytes`.
+struct Writer {
+    timestamps: bool,
+    left: Option<usize>,
+}
+
+impl Writer {
+    /// Appends a line; false once `limitBytes` is used up (the line cut there).
+    fn put(&mut self, out: &mut String, at: f64, text: &str) -> bool {
+        let mut line = String::new();
+        if self.timestamps {
+            line.push_str(&logs::stamp(at));
+            line.push(' ');
+        }
+        line.push_str(text);
+        line.push('\n');
+        match &mut self.left {
+            Some(0) => false,
+            Some(left) => {
+                let mut cut = line.len().min(*left);
+                while !line.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                out.push_str(&line[..cut]);
+                *left -= cut;
+                *left > 0
+            }
+            None => {
+                out.push_str(&line);
+                true
+            }
+        }
+    }
+}
+
+/// `kubectl logs`: the container instance the kubelet would read, its lines
+/// written from the pod's state and the clock (see [`crate::logs`]), with
+/// `container`, `previous`, `follow`, `sinceSeconds`, `sinceTime`,
+/// `tailLines`, `timestamps` and `limitBytes` as kubectl sends them.
 pub fn log(sim: &Arc<Sim>, ns: &str, name: &str, q: &Query) -> ApiResult<Response> {
-    let pod = sim
-        .lock()
-        .get_value(kinds::POD, ns, name)
-        .ok_or_else(|| ApiError::not_found(kinds::POD, name))?;
+    let (pod, load) =
+        pod_and_load(sim, ns, name).ok_or_else(|| ApiError::not_found(kinds::POD, name))?;
     let containers = pod
         .pointer("/spec/containers")
         .and_then(Value::as_array)
@@ -260,40 +316,110 @@ pub fn log(sim: &Arc<Sim>, ns: &str, name: &str, q: &Query) -> ApiResult<Respons
             wanted.unwrap_or_default()
         )));
     };
-    let cname = c.get("name").and_then(Value::as_str).unwrap_or_default();
-    let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
-    let status = pod
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array)
-        .and_then(|s| {
-            s.iter()
-                .find(|x| x.get("name").and_then(Value::as_str) == Some(cname))
-        });
-    if status.and_then(|s| s.pointer("/state/running")).is_none()
-        && status
-            .and_then(|s| s.pointer("/lastState/terminated"))
-            .is_none()
-    {
-        return Err(ApiError::bad_request(format!(
-            "container \"{cname}\" in pod \"{name}\" is waiting to start: ContainerCreating"
-        )));
-    }
-    let started = status
-        .and_then(|s| s.pointer("/state/running/startedAt"))
+    let cname = c
+        .get("name")
         .and_then(Value::as_str)
-        .unwrap_or_default();
-    let mut text =
-        format!("{started} INFO starting {cname} ({image})\n{started} INFO listening on :8080\n");
-    if status
-        .and_then(|s| s.pointer("/lastState/terminated"))
-        .is_some()
-    {
-        text.push_str(&format!(
-            "{started} ERROR fatal: configuration invalid, exiting with code 1\n"
-        ));
+        .unwrap_or_default()
+        .to_string();
+    let previous = super::flag(q, "previous");
+    let inst = logs::instance(&pod, &cname, previous).map_err(ApiError::bad_request)?;
+    let number = |k: &str| -> ApiResult<Option<i64>> {
+        q.get(k)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ApiError::bad_request(format!("invalid {k}: {v:?}")))
+            })
+            .transpose()
+    };
+    let now = wall_now();
+    let from = match (number("sinceSeconds")?, q.get("sinceTime")) {
+        (Some(s), _) => now - s as f64,
+        (None, Some(t)) => {
+            let t: jiff::Timestamp = t
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid sinceTime: {t:?}")))?;
+            t.as_nanosecond() as f64 / 1e9 - 1e-9
+        }
+        (None, None) => f64::NEG_INFINITY,
+    };
+    let tail = number("tailLines")?.map(|n| n.max(0) as usize);
+    let mut w = Writer {
+        timestamps: super::flag(q, "timestamps"),
+        left: number("limitBytes")?.map(|n| n.max(0) as usize),
+    };
+    let rate = logs::rate(load, sim.clock.speed(), sim.clock.now(), now);
+    let mut first: std::collections::VecDeque<(f64, String)> = Default::default();
+    logs::lines(&inst, &rate, from, now, |t, text| {
+        first.push_back((t, text));
+        if tail.is_some_and(|n| first.len() > n) {
+            first.pop_front();
+        }
+        true
+    });
+    let mut text = String::new();
+    let mut open = true;
+    for (t, line) in &first {
+        if !w.put(&mut text, *t, line) {
+            open = false;
+            break;
+        }
     }
+    let follow = super::flag(q, "follow") && !previous && inst.ended.is_none() && open;
+    if !follow {
+        return Ok(Response::builder()
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from(text))
+            .unwrap_or_default());
+    }
+    let (mut tx, rx) = futures::channel::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(64);
+    let mut shutdown = sim.shutdown.subscribe();
+    let sim = sim.clone();
+    let (ns, name) = (ns.to_string(), name.to_string());
+    tokio::spawn(async move {
+        use futures::SinkExt as _;
+        if !text.is_empty() && tx.send(Ok(bytes::Bytes::from(text))).await.is_err() {
+            return;
+        }
+        let mut last = now;
+        let mut inst = inst;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                _ = shutdown.changed() => return,
+            }
+            let Some((pod, load)) = pod_and_load(&sim, &ns, &name) else {
+                return;
+            };
+            // This run, as the pod now describes it (ended, perhaps).
+            let now_inst = [false, true]
+                .into_iter()
+                .filter_map(|p| logs::instance(&pod, &cname, p).ok())
+                .find(|i| i.run == inst.run && (i.started - inst.started).abs() < 1.0);
+            if let Some(i) = now_inst {
+                inst = i;
+            } else if inst.ended.is_none() {
+                // Gone from the status (the pod was replaced): end here.
+                return;
+            }
+            let now = wall_now();
+            let rate = logs::rate(load, sim.clock.speed(), sim.clock.now(), now);
+            let mut chunk = String::new();
+            let mut open = true;
+            logs::lines(&inst, &rate, last, now, |t, text| {
+                open = w.put(&mut chunk, t, &text);
+                open
+            });
+            last = now;
+            if !chunk.is_empty() && tx.send(Ok(bytes::Bytes::from(chunk))).await.is_err() {
+                return;
+            }
+            if !open || inst.ended.as_ref().is_some_and(|e| e.at <= now) {
+                return;
+            }
+        }
+    });
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, "text/plain")
-        .body(Body::from(text))
+        .body(Body::from_stream(rx))
         .unwrap_or_default())
 }

@@ -87,6 +87,11 @@ impl DeploymentController {
                 json!((max_rev + 1).to_string());
             st.store.commit(kinds::REPLICASET, new_rs.clone());
         }
+        // The new ReplicaSet carries the Deployment's annotations (change-cause
+        // among them), as the controller's setNewReplicaSetAnnotations does.
+        if copy_annotations(d.pointer("/metadata/annotations"), &mut new_rs) {
+            st.store.commit(kinds::REPLICASET, new_rs.clone());
+        }
         if !paused {
             if rollout.recreate {
                 self.recreate(st, ns, &d, &new_rs, &olds, rollout.replicas);
@@ -417,6 +422,34 @@ fn owned_replica_sets(st: &State, uid: &str) -> Vec<Value> {
         .collect();
     rses.sort_by_key(|r| s(r, "/metadata/creationTimestamp").to_string());
     rses
+}
+
+/// Annotations the controller keeps to itself (never copied to ReplicaSets).
+const NOT_COPIED: [&str; 6] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "deployment.kubernetes.io/revision",
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+];
+
+/// Copies the Deployment's annotations onto a ReplicaSet; true if any changed.
+fn copy_annotations(from: Option<&Value>, rs: &mut Value) -> bool {
+    let Some(from) = from.and_then(Value::as_object) else {
+        return false;
+    };
+    let mut changed = false;
+    for (k, v) in from {
+        if NOT_COPIED.contains(&k.as_str()) {
+            continue;
+        }
+        if rs.pointer("/metadata/annotations").and_then(|a| a.get(k)) != Some(v) {
+            rs["metadata"]["annotations"][k.as_str()] = v.clone();
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// A ReplicaSet's `deployment.kubernetes.io/revision`.
