@@ -106,7 +106,8 @@ fn a_deployment_rolled_forward_twice_goes_back_to_revision_1() {
     );
     let diff = h.template_diff(h.revision(1).unwrap());
     assert!(
-        diff.iter().any(|l| l.starts_with('+') && l.contains("shop/web:v1")),
+        diff.iter()
+            .any(|l| l.starts_with('+') && l.contains("shop/web:v1")),
         "{diff:?}"
     );
 

@@ -122,7 +122,9 @@ pub fn instance(pod: &Value, container: &str, previous: bool) -> Result<Instance
     let terminated = |t: &Value, run: i64| -> Option<Instance> {
         let started = ts(t, "/startedAt")?;
         // Timestamps have whole seconds: an exit is placed at the end of its second.
-        let at = ts(t, "/finishedAt").map_or(started, |f| f + 0.9).max(started + 0.5);
+        let at = ts(t, "/finishedAt")
+            .map_or(started, |f| f + 0.9)
+            .max(started + 0.5);
         Some(Instance {
             pod: name.to_string(),
             container: container.to_string(),
@@ -185,7 +187,8 @@ const PATHS: [&str; 6] = [
 
 fn request_line(h: u64) -> String {
     let method = if h % 5 == 0 { "POST" } else { "GET" };
-    let path = PATHS[(h >> 8) as usize % PATHS.len()].replace("{id}", &((h >> 16) % 9000 + 1000).to_string());
+    let path = PATHS[(h >> 8) as usize % PATHS.len()]
+        .replace("{id}", &((h >> 16) % 9000 + 1000).to_string());
     let status = match (h >> 24) % 100 {
         0 => 500,
         1..=3 => 404,
@@ -197,7 +200,8 @@ fn request_line(h: u64) -> String {
     format!("{level}{method} {path} {status} {ms}ms")
 }
 
-/// Lines of an instance written in (from, to] (wall seconds), in order.
+/// Lines of an instance written in (from, to] (wall seconds), in order; an
+/// instance that ended gives every line after `from`.
 /// `emit` gets each line's time and text; returning false stops.
 pub fn lines(
     inst: &Instance,
@@ -206,13 +210,24 @@ pub fn lines(
     to: f64,
     mut emit: impl FnMut(f64, String) -> bool,
 ) {
-    let end = inst.ended.as_ref().map_or(to, |e| e.at.min(to));
+    // An instance that ended is complete: its last lines are written even if
+    // its end (placed within the finishing second) is a moment ahead.
+    let (end, to) = match &inst.ended {
+        Some(e) => (e.at, e.at),
+        None => (to, to),
+    };
     let s = inst.started;
     let mut special: Vec<(f64, String)> = vec![
-        (s, format!("INFO starting {} ({})", inst.container, inst.image)),
+        (
+            s,
+            format!("INFO starting {} ({})", inst.container, inst.image),
+        ),
         (
             s + 0.05,
-            format!("INFO config loaded from /etc/{}/config.yaml", inst.container),
+            format!(
+                "INFO config loaded from /etc/{}/config.yaml",
+                inst.container
+            ),
         ),
         (s + 0.2, "INFO listening on :8080".to_string()),
     ];
@@ -355,7 +370,10 @@ mod tests {
             container: "web".into(),
             image: "shop/web:v1".into(),
             started: 1000.0,
-            ended: Some(Ended { at: 1010.0, exit: 1 }),
+            ended: Some(Ended {
+                at: 1010.0,
+                exit: 1,
+            }),
             run: 0,
             sigterm: None,
         };
@@ -369,7 +387,11 @@ mod tests {
         // A window is the same lines, cut.
         let part = collect(&i, &still(1.0), 1003.0, 1006.0);
         assert!(part.iter().all(|(t, _)| *t > 1003.0 && *t <= 1006.0));
-        assert!(all.iter().filter(|(t, _)| *t > 1003.0 && *t <= 1006.0).eq(part.iter()));
+        assert!(
+            all.iter()
+                .filter(|(t, _)| *t > 1003.0 && *t <= 1006.0)
+                .eq(part.iter())
+        );
     }
 
     #[test]

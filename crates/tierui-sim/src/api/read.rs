@@ -13,8 +13,8 @@ use super::{Query, json_response, table, value_response};
 use crate::cluster::Sim;
 use crate::kinds::{self, KindId};
 use crate::logs;
-use crate::scenario::Load;
 use crate::metrics;
+use crate::scenario::Load;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, ApiResult};
 use crate::store::{Entry, Key};
@@ -413,7 +413,7 @@ pub fn log(sim: &Arc<Sim>, ns: &str, name: &str, q: &Query) -> ApiResult<Respons
             if !chunk.is_empty() && tx.send(Ok(bytes::Bytes::from(chunk))).await.is_err() {
                 return;
             }
-            if !open || inst.ended.as_ref().is_some_and(|e| e.at <= now) {
+            if !open || inst.ended.is_some() {
                 return;
             }
         }
