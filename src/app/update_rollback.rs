@@ -175,7 +175,7 @@ pub fn revisions(
     let mut options = Vec::new();
     for (key, (n, r)) in (b'a'..).zip(h.revisions.iter().enumerate().take(26)) {
         let mut label = format!(
-            "revision {} · {} · {} old",
+            "revision {} · {} · {}",
             r.revision,
             images(r),
             age(now, r.created)
@@ -184,7 +184,7 @@ pub fn revisions(
             label.push_str(&format!(" · {c}"));
         }
         if r.current {
-            label.push_str("  (running now)");
+            label.push_str(" (running)");
         }
         options.push((key as char, label, Choice::Revision(n)));
     }

@@ -148,6 +148,9 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode> {
                         return Ok(ExitCode::SUCCESS);
                     }
                     if done {
+                        if printer.sources.is_empty() {
+                            eprintln!("No pods found in namespace {} for {}.", r.namespace, r.title());
+                        }
                         break ExitCode::SUCCESS;
                     }
                 }
