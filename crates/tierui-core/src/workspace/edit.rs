@@ -223,6 +223,63 @@ pub fn set_key(
     Ok(out)
 }
 
+/// Removes `key` (and its value's lines) from the mapping at `p`; unchanged
+/// text when the key is not there. Comments above the key stay.
+pub fn remove_key(src: &str, doc: usize, p: &[Step], key: &str) -> Result<String, EditError> {
+    let docs = yaml::parse_documents(src)?;
+    let root = docs
+        .get(doc)
+        .map(|d| &d.root)
+        .ok_or_else(|| EditError::NotFound {
+            path: describe(p),
+            doc,
+        })?;
+    let Some(entries) = find(root, p).and_then(|m| m.as_map()) else {
+        return Err(EditError::NotFound {
+            path: describe(p),
+            doc,
+        });
+    };
+    let Some((k, v)) = entries
+        .iter()
+        .find(|(k, _)| k.key_text().as_deref() == Some(key))
+    else {
+        return Ok(src.to_string());
+    };
+    let start = src[..k.span.start.offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = last_scalar_end(v).max(k.span.end.offset);
+    let end = src[end..].find('\n').map_or(src.len(), |i| end + i + 1);
+    Ok(format!("{}{}", &src[..start], &src[end..]))
+}
+
+/// Sets `key` in the mapping at `p` to a `secure:` value (Pulumi's encrypted
+/// config), in place when it is one already, else replacing or adding the key.
+pub fn set_secure(
+    src: &str,
+    doc: usize,
+    p: &[Step],
+    key: &str,
+    ciphertext: &str,
+) -> Result<String, EditError> {
+    let mut full = p.to_vec();
+    full.push(Step::Key(key.to_string()));
+    full.push(Step::Key("secure".into()));
+    if let Ok(out) = set_scalar(src, doc, &full, &NewValue::Str(ciphertext.to_string())) {
+        return Ok(out);
+    }
+    // Not a secure value yet: written as one, where the key was (or at the end).
+    const MARK: &str = "tierui-secure-placeholder";
+    let with = set_key(src, doc, p, key, &NewValue::Str(MARK.into()))?;
+    let at = with.find(MARK).ok_or_else(|| EditError::NotFound {
+        path: describe(&full),
+        doc,
+    })?;
+    let line_start = with[..at].rfind('\n').map_or(0, |i| i + 1);
+    let indent = with[line_start..].len() - with[line_start..].trim_start().len();
+    let block = format!(":\n{}secure: {}", " ".repeat(indent + 2), ciphertext);
+    Ok(with.replacen(&format!(": {MARK}"), &block, 1))
+}
+
 /// The image reference with its tag replaced (a digest, if any, is dropped).
 pub fn with_tag(image: &str, tag: &str) -> String {
     let base = image.split('@').next().unwrap_or(image);

@@ -9,6 +9,7 @@ pub mod load;
 pub mod manifests;
 pub mod model;
 pub mod pulumi;
+pub mod pulumi_history;
 pub mod pulumi_yaml;
 pub mod quick;
 pub mod spec;

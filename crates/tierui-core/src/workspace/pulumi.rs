@@ -641,15 +641,10 @@ pub fn mask_secrets(v: &Json) -> Json {
     }
 }
 
-/// Where a stack's checkpoint would be, in order of preference: the project's
-/// `backend.url` (file:// only), `PULUMI_BACKEND_URL`, the workspace root and the
-/// project directory. The first existing file wins; `None` when none exists.
-pub fn find_checkpoint(
-    project_dir: &Path,
-    workspace_root: &Path,
-    project: &Project,
-    stack: &str,
-) -> Option<PathBuf> {
+/// The folders a file-backend stack's state may be under, in order of
+/// preference: the project's `backend.url` (file:// only),
+/// `PULUMI_BACKEND_URL`, the workspace root and the project directory.
+pub fn state_roots(project_dir: &Path, workspace_root: &Path, project: &Project) -> Vec<PathBuf> {
     let mut roots = Vec::new();
     for url in [
         project.backend_url.clone(),
@@ -669,15 +664,28 @@ pub fn find_checkpoint(
     }
     roots.push(workspace_root.to_path_buf());
     roots.push(project_dir.to_path_buf());
-    roots.into_iter().find_map(|root| {
-        let stacks = root.join(".pulumi").join("stacks");
-        [
-            stacks.join(&project.name).join(format!("{stack}.json")),
-            stacks.join(format!("{stack}.json")),
-        ]
+    roots
+}
+
+/// Where a stack's checkpoint would be (see [`state_roots`]): the first
+/// existing file wins; `None` when none exists.
+pub fn find_checkpoint(
+    project_dir: &Path,
+    workspace_root: &Path,
+    project: &Project,
+    stack: &str,
+) -> Option<PathBuf> {
+    state_roots(project_dir, workspace_root, project)
         .into_iter()
-        .find(|p| p.is_file())
-    })
+        .find_map(|root| {
+            let stacks = root.join(".pulumi").join("stacks");
+            [
+                stacks.join(&project.name).join(format!("{stack}.json")),
+                stacks.join(format!("{stack}.json")),
+            ]
+            .into_iter()
+            .find(|p| p.is_file())
+        })
 }
 
 #[cfg(test)]
