@@ -109,6 +109,95 @@ pub(crate) fn quick_edit_diff(
     Ok(view)
 }
 
+/// A Pulumi release's stack and where its files are.
+fn pulumi_stack(
+    ws: &tierui_core::workspace::Workspace,
+    release: usize,
+) -> Result<&tierui_core::workspace::model::PulumiStack, String> {
+    let r = ws.releases.get(release).ok_or("release not found")?;
+    match &r.source {
+        tierui_core::workspace::ReleaseSource::Pulumi(ps) => Ok(ps),
+        _ => Err(format!("{} is not a Pulumi release", r.title())),
+    }
+}
+
+/// The deployments of a Pulumi release's stack in its file backend.
+fn pulumi_history(
+    ws: &tierui_core::workspace::Workspace,
+    release: usize,
+) -> Result<Vec<tierui_core::workspace::pulumi_history::Deployment>, String> {
+    let ps = pulumi_stack(ws, release)?;
+    let project = ps.project.as_ref().ok_or_else(|| {
+        format!(
+            "{}: Pulumi.yaml could not be read",
+            ps.project_dir.display()
+        )
+    })?;
+    tierui_core::workspace::pulumi_history::find_history(
+        &ws.root.join(&ps.project_dir),
+        &ws.root,
+        project,
+        &ps.stack,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The stack file with a deployment's config restored, as an edit diff with
+/// its render diff (Ctrl-s saves it under the usual conflict rules).
+pub(crate) fn restore_diff(
+    ws: &tierui_core::workspace::Workspace,
+    release: usize,
+    d: &tierui_core::workspace::pulumi_history::Deployment,
+    tools: Tools,
+) -> Result<super::diff::DiffView, String> {
+    use tierui_core::workspace::pulumi_history as history;
+    let ps = pulumi_stack(ws, release)?;
+    let file = ps.config_file.clone();
+    let opened = crate::app::files::open(&ws.root.join(&file))?;
+    let (new_text, mut notes) =
+        history::restore_config(&opened.text, d).map_err(|e| format!("{}: {e}", file.display()))?;
+    let changes = history::config_diff(&history::current_config(&opened.text)?, &d.config);
+    if changes.is_empty() {
+        return Err(format!(
+            "{} already has the config of deployment #{}",
+            file.display(),
+            d.version
+        ));
+    }
+    let (report, render_notes) =
+        render_diff(ws, release, Some((file.clone(), new_text.clone())), tools)?;
+    let mut lines: Vec<String> = vec![format!(
+        "config of {}: {}",
+        history::summary(d),
+        changes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" · ")
+    )];
+    lines.append(&mut notes);
+    lines.extend(render_notes);
+    let title = ws
+        .releases
+        .get(release)
+        .map(|r| r.title())
+        .unwrap_or_default();
+    let mut view = super::diff::DiffView::new(
+        release,
+        format!("{title} · config of deployment #{}", d.version),
+        super::diff::DiffKind::Edit,
+    );
+    view.edit = Some(super::diff::EditDiff {
+        file,
+        before: opened.text.clone(),
+        after: new_text.clone(),
+    });
+    view.render = super::diff::Pending::Ready(report);
+    view.notes = lines;
+    view.pending_save = Some((opened, new_text));
+    Ok(view)
+}
+
 impl Effects {
     fn drafts(&self) -> std::path::PathBuf {
         self.ctx.dirs.workspace_state(&self.ctx.root).join("drafts")
@@ -168,6 +257,26 @@ impl Effects {
                 value,
             } => self.quick_edit(release, field, value, state),
             Effect::RenderDiff { release, edit } => self.render_diff(release, edit, state),
+            Effect::LoadPulumiHistory { release } => {
+                let (ws, tx) = (state.ws.clone(), self.tx.clone());
+                tokio::task::spawn_blocking(move || {
+                    let result = pulumi_history(&ws, release);
+                    let _ = tx.send(Msg::PulumiHistory { release, result });
+                });
+            }
+            Effect::RestorePulumiConfig {
+                release,
+                deployment,
+            } => {
+                let (ws, tx) = (state.ws.clone(), self.tx.clone());
+                let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(match restore_diff(&ws, release, &deployment, tools) {
+                        Ok(view) => Msg::DiffReady(Box::new(view)),
+                        Err(e) => Msg::FileFailed(e),
+                    });
+                });
+            }
             Effect::RenderProgram { release } => self.render_program(release, state),
             Effect::RunSetup { release, command } => {
                 let tx = self.tx.clone();

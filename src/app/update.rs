@@ -149,6 +149,11 @@ pub enum Msg {
         release: Option<usize>,
         result: Result<Box<tierui_backends::kube::rollback::History>, String>,
     },
+    /// A Pulumi release's deployment history (newest first).
+    PulumiHistory {
+        release: usize,
+        result: Result<Vec<tierui_core::workspace::pulumi_history::Deployment>, String>,
+    },
     /// A rollback was sent (kubectl's words), or why not.
     Undone {
         cluster: String,
@@ -273,6 +278,15 @@ pub enum Effect {
         release: Option<usize>,
         /// The revision's (first) image, for the quick edit offered after.
         image: Option<String>,
+    },
+    /// Read a Pulumi release's deployment history from its file backend.
+    LoadPulumiHistory {
+        release: usize,
+    },
+    /// Write a deployment's config into the stack file as an edit (a diff first).
+    RestorePulumiConfig {
+        release: usize,
+        deployment: Box<tierui_core::workspace::pulumi_history::Deployment>,
     },
     /// Write a log view's lines to a new file in the current folder.
     SaveLogs {
@@ -547,6 +561,9 @@ fn dispatch(s: &mut State, msg: Msg) -> Outcome {
             release,
             result,
         } => super::update_rollback::revisions(s, cluster, release, result),
+        Msg::PulumiHistory { release, result } => {
+            super::update_rollback::pulumi_history(s, release, result)
+        }
         Msg::Undone {
             cluster,
             namespace,

@@ -407,7 +407,7 @@ pub fn choice(s: &mut State, c: Choice) -> Outcome {
         Choice::LogContainer(c) => super::update_logs::container_chosen(s, c),
         Choice::Revision(n) => super::update_rollback::revision_chosen(s, n),
         Choice::UndoDeployment(d) => super::update_rollback::deployment_chosen(s, d),
-        Choice::PulumiDeployment(_) => Outcome::default(),
+        Choice::PulumiDeployment(n) => super::update_rollback::pulumi_chosen(s, n),
     }
 }
 

@@ -22,6 +22,10 @@ pub enum Pending {
         release: Option<usize>,
         history: Box<History>,
     },
+    Pulumi {
+        release: usize,
+        history: Vec<tierui_core::workspace::pulumi_history::Deployment>,
+    },
 }
 
 fn message(s: &mut State, level: Level, text: impl Into<String>) -> Outcome {
@@ -65,7 +69,7 @@ pub fn from_home(s: &mut State) -> Outcome {
     };
     let r = &s.ws.releases[i];
     if let ReleaseSource::Pulumi(_) = &r.source {
-        return message(s, Level::Info, "undo of a Pulumi release: not built yet");
+        return Outcome::with(Effect::LoadPulumiHistory { release: i });
     }
     let Some(cluster) = r.cluster.clone() else {
         let t = format!("{} has no cluster (set it in tierui.yaml)", r.title());
@@ -349,6 +353,80 @@ pub fn undone(
     }
     s.message = Some((Level::Info, text));
     out
+}
+
+/// A Pulumi release's deployments arrived: choose one whose config to restore.
+pub fn pulumi_history(
+    s: &mut State,
+    release: usize,
+    result: Result<Vec<tierui_core::workspace::pulumi_history::Deployment>, String>,
+) -> Outcome {
+    let title =
+        s.ws.releases
+            .get(release)
+            .map(|r| r.title())
+            .unwrap_or_default();
+    let history = match result {
+        Ok(h) => h,
+        Err(e) => return message(s, Level::Error, format!("undo: {e}")),
+    };
+    let updates: Vec<usize> = history
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.kind == "update")
+        .map(|(i, _)| i)
+        .collect();
+    if updates.is_empty() {
+        let t = format!(
+            "undo: {title} has no deployment history in its file backend (.pulumi/history/<project>/<stack>/); Pulumi Cloud stacks keep theirs in the service"
+        );
+        return message(s, Level::Info, t);
+    }
+    let options: Vec<(char, String, Choice)> = (b'a'..)
+        .zip(updates.iter().take(26))
+        .map(|(k, i)| {
+            (
+                k as char,
+                tierui_core::workspace::pulumi_history::summary(&history[*i]),
+                Choice::PulumiDeployment(*i),
+            )
+        })
+        .collect();
+    let mut lines = vec![
+        "Each `pulumi up` of the stack, newest first. The chosen one's config is written back into the stack file as an edit: its diff and the render diff first, Ctrl-s saves, then a (apply) deploys it.".to_string(),
+        String::new(),
+    ];
+    lines.extend(options_lines(&options));
+    lines.push("Esc: none".into());
+    s.overlay = Some(Overlay::Choice {
+        title: format!("Roll {title} back to which deployment's config?"),
+        lines,
+        options,
+    });
+    s.rollback = Some(Pending::Pulumi { release, history });
+    Outcome::redraw()
+}
+
+/// A Pulumi deployment chosen: its config restored into the stack file (a
+/// diff to look at before saving).
+pub fn pulumi_chosen(s: &mut State, n: usize) -> Outcome {
+    let Some(Pending::Pulumi { release, history }) = s.rollback.take() else {
+        return Outcome::default();
+    };
+    let Some(d) = history.get(n).cloned() else {
+        return Outcome::default();
+    };
+    if s.session.readonly {
+        return message(s, Level::Error, READONLY);
+    }
+    s.message = Some((
+        Level::Info,
+        format!("restoring the config of deployment #{}…", d.version),
+    ));
+    Outcome::with(Effect::RestorePulumiConfig {
+        release,
+        deployment: Box::new(d),
+    })
 }
 
 /// Keys that start a rollback.

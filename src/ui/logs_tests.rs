@@ -278,3 +278,86 @@ fn rollback_is_refused_read_only() {
     );
     assert!(out.effects.is_empty());
 }
+
+#[test]
+fn a_pulumi_release_goes_back_to_an_earlier_deployments_config() {
+    use tierui_core::workspace::pulumi_history;
+    let (_dir, mut s) = demo_state("default");
+    press(&mut s, "\tj");
+    let out = update(
+        &mut s,
+        Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('u'),
+        )),
+    );
+    let Some(Effect::LoadPulumiHistory { release }) = out.effects.first().cloned() else {
+        panic!("u on a Pulumi release reads its history: {:?}", out.effects);
+    };
+    let r = &s.ws.releases[release];
+    let tierui_core::workspace::ReleaseSource::Pulumi(ps) = &r.source else {
+        panic!("day-service production is a Pulumi release");
+    };
+    let history = pulumi_history::find_history(
+        &s.ws.root.join(&ps.project_dir),
+        &s.ws.root,
+        ps.project.as_ref().unwrap(),
+        &ps.stack,
+    )
+    .unwrap();
+    assert_eq!(history.len(), 2);
+    update(
+        &mut s,
+        Msg::PulumiHistory {
+            release,
+            result: Ok(history),
+        },
+    );
+    insta::assert_snapshot!("pulumi_history_110x30", render(&mut s, 110, 30).backend());
+    // b: deployment #1 (v1.2.2).
+    let out = update(
+        &mut s,
+        Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('b'),
+        )),
+    );
+    let Some(Effect::RestorePulumiConfig { deployment, .. }) = out.effects.first().cloned() else {
+        panic!("a deployment restores its config: {:?}", out.effects);
+    };
+    assert_eq!(deployment.version, 1);
+    let view = crate::app::effects::restore_diff(
+        &s.ws,
+        release,
+        &deployment,
+        tierui_backends::tools::for_sandbox(true),
+    )
+    .unwrap();
+    let edit = view.edit.as_ref().unwrap();
+    assert!(
+        edit.after.contains("day-service:image_tag: v1.2.2"),
+        "{}",
+        edit.after
+    );
+    // Only the tag changes; the secret is kept as it is, and never shown.
+    assert_eq!(
+        edit.before
+            .replace("image_tag: v1.2.3", "image_tag: v1.2.2"),
+        edit.after
+    );
+    assert!(
+        view.notes[0].contains("~ day-service:image_tag: v1.2.3 → v1.2.2"),
+        "{:?}",
+        view.notes
+    );
+    assert!(view.notes.iter().all(|n| !n.contains("AAABAF")));
+    assert!(view.pending_save.is_some(), "Ctrl-s saves it");
+    let crate::app::diff::Pending::Ready(report) = &view.render else {
+        panic!("the render diff is ready");
+    };
+    assert!(report.differs(), "the Deployment's image changes");
+    update(&mut s, Msg::DiffReady(Box::new(view)));
+    assert!(matches!(s.screen, Screen::Diff(_)));
+    insta::assert_snapshot!(
+        "pulumi_restore_diff_110x30",
+        render(&mut s, 110, 30).backend()
+    );
+}

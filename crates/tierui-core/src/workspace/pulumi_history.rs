@@ -60,7 +60,7 @@ impl fmt::Display for HistValue {
 }
 
 /// One deployment (update, refresh, destroy…) of a stack.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deployment {
     pub file: PathBuf,
     pub kind: String,
