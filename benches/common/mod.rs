@@ -90,6 +90,15 @@ impl InPty {
         assert!(ok.success(), "tmux send-keys failed");
     }
 
+    /// What the pane shows now.
+    pub fn screen(&self) -> String {
+        Command::new("tmux")
+            .args(["-L", TMUX_SOCKET, "capture-pane", "-p", "-t", &self.session])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
     pub fn enter(&mut self) {
         tmux(&["send-keys", "-t", &self.session, "Enter"]);
     }

@@ -96,6 +96,8 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     let mut key_at: Option<Instant> = None;
     // A live view's watchers started at: logged when its first full table is drawn.
     let mut watching: Option<(u64, Instant)> = None;
+    // A log view's reader started at: logged when its first lines are drawn.
+    let mut reading: Option<(u64, Instant)> = None;
     let mut states = StatesKnown::new(&state);
     loop {
         let due = match (key_at, last_frame) {
@@ -116,6 +118,7 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
                 tracing::debug!(target: "perf", ms = k.elapsed().as_secs_f64() * 1000.0, "key to frame");
             }
             log_first_table(&mut watching, &state);
+            log_first_lines(&mut reading, &state);
             last_frame = Some(Instant::now());
             dirty = false;
         }
@@ -168,6 +171,9 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
             {
                 watching = Some((*view, Instant::now()));
             }
+            if let crate::app::update::Effect::StartLogs { view, .. } = &effect {
+                reading = Some((*view, Instant::now()));
+            }
             effects.run(effect, &state);
         }
         if state.quit {
@@ -197,6 +203,18 @@ fn log_first_table(watching: &mut Option<(u64, Instant)>, state: &State) {
         let rows: usize = v.panes.iter().map(|p| p.pods.len()).sum();
         tracing::info!(target: "perf", ms = at.elapsed().as_secs_f64() * 1000.0, rows, "live view: first full table drawn");
         *watching = None;
+    }
+}
+
+/// Logs when a log view's first lines are drawn (its reader started at `at`).
+fn log_first_lines(reading: &mut Option<(u64, Instant)>, state: &State) {
+    if let Some((view, at)) = *reading
+        && let crate::app::state::Screen::Logs(v) = &state.screen
+        && v.id == view
+        && !v.lines.is_empty()
+    {
+        tracing::info!(target: "perf", ms = at.elapsed().as_secs_f64() * 1000.0, lines = v.lines.len(), sources = v.sources.len(), "log view: first lines drawn");
+        *reading = None;
     }
 }
 
