@@ -169,7 +169,10 @@ fn main() {
         status_kib(pid, "VmHWM") as f64 / 1024.0
     );
     // Keys while following: each `t` (timestamps) redraws the window.
-    let keys_from = std::fs::read_to_string(&log).unwrap_or_default().lines().count();
+    let keys_from = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count();
     for _ in 0..30 {
         pty.type_text("t");
         std::thread::sleep(Duration::from_millis(200));

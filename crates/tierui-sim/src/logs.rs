@@ -186,7 +186,7 @@ const PATHS: [&str; 6] = [
 ];
 
 fn request_line(h: u64) -> String {
-    let method = if h % 5 == 0 { "POST" } else { "GET" };
+    let method = if h.is_multiple_of(5) { "POST" } else { "GET" };
     let path = PATHS[(h >> 8) as usize % PATHS.len()]
         .replace("{id}", &((h >> 16) % 9000 + 1000).to_string());
     let status = match (h >> 24) % 100 {

@@ -200,7 +200,7 @@ pub fn find_history(
         let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
         out.push(parse(&path, &bytes)?);
     }
-    out.sort_by(|a, b| (b.version, b.start).cmp(&(a.version, a.start)));
+    out.sort_by_key(|d| std::cmp::Reverse((d.version, d.start)));
     Ok(out)
 }
 
