@@ -9,6 +9,9 @@ use tierui_backends::kube::logs::{Line, LogEvent, LogRequest};
 
 /// Lines a log view keeps; older ones are dropped (and counted).
 pub const CAP: usize = 20_000;
+/// Bytes of line text a log view keeps at most; with long lines this, not
+/// [`CAP`], is what drops the oldest.
+pub const CAP_BYTES: usize = 16 * 1024 * 1024;
 
 /// Lines per container asked for when a view opens (kubectl --tail).
 pub const DEFAULT_TAIL: i64 = 200;
@@ -60,6 +63,8 @@ pub struct LogView {
     pub lines: VecDeque<Entry>,
     /// Lines dropped off the front of the ring.
     pub dropped: u64,
+    /// Bytes of text in `lines`.
+    pub bytes: usize,
     pub reading: Reading,
     /// Streams that could not be read (the API's message, with pod/container).
     pub problems: Vec<String>,
@@ -86,6 +91,7 @@ impl LogView {
             sources: Vec::new(),
             lines: VecDeque::new(),
             dropped: 0,
+            bytes: 0,
             reading: Reading::Connecting,
             problems: Vec::new(),
             anchor: None,
@@ -190,6 +196,7 @@ impl LogView {
         if !e.note && matches(&self.search, &e.text) {
             self.hits += 1;
         }
+        self.bytes += e.text.len();
         match self.lines.back() {
             Some(last) if last.at > e.at => {
                 let at = self.lines.partition_point(|x| x.at <= e.at);
@@ -200,11 +207,12 @@ impl LogView {
     }
 
     fn trim(&mut self) {
-        while self.lines.len() > CAP {
-            if let Some(e) = self.lines.pop_front()
-                && !e.note
-                && matches(&self.search, &e.text)
-            {
+        while self.lines.len() > CAP || (self.bytes > CAP_BYTES && self.lines.len() > 1) {
+            let Some(e) = self.lines.pop_front() else {
+                break;
+            };
+            self.bytes -= e.text.len();
+            if !e.note && matches(&self.search, &e.text) {
                 self.hits -= 1;
             }
             self.dropped += 1;
@@ -447,6 +455,17 @@ mod tests {
         assert_eq!(v.lines.len(), CAP);
         assert_eq!(v.dropped, 500);
         assert_eq!(v.lines.front().map(|l| l.at), Some(500));
+    }
+
+    #[test]
+    fn long_lines_bound_the_ring_by_bytes_too() {
+        let mut v = view();
+        let big = "x".repeat(16 * 1024);
+        v.push((0..2_000).map(|i| line(i, 0, &big)).collect());
+        assert_eq!(v.lines.len(), CAP_BYTES / big.len());
+        assert_eq!(v.bytes, v.lines.iter().map(|l| l.text.len()).sum::<usize>());
+        assert!(v.bytes <= CAP_BYTES);
+        assert_eq!(v.dropped, 2_000 - v.lines.len() as u64);
     }
 
     #[test]

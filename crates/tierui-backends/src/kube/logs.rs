@@ -282,13 +282,30 @@ fn now_ns() -> i64 {
     jiff::Timestamp::now().as_nanosecond() as i64
 }
 
+/// The longest line kept whole; the rest of a longer one is cut so the log
+/// view's ring (a fixed number of lines) also has a fixed size in bytes.
+pub const MAX_LINE: usize = 16 * 1024;
+
 fn line(source: u32, raw: &str) -> Line {
     let (at, text) = split_timestamp(raw, now_ns());
     Line {
         at,
         source,
-        text: text.to_string(),
+        text: clip(text),
     }
+}
+
+/// `text`, or its first [`MAX_LINE`] bytes (on a character boundary) and how
+/// much was cut.
+pub fn clip(text: &str) -> String {
+    if text.len() <= MAX_LINE {
+        return text.to_string();
+    }
+    let mut end = MAX_LINE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes cut)", &text[..end], text.len() - end)
 }
 
 fn flush(batch: &mut Vec<Line>, sink: &Sink) {
@@ -432,6 +449,16 @@ mod tests {
             selector_string(&sel),
             "app=web,tier=front,track in (stable,canary),!legacy"
         );
+    }
+
+    #[test]
+    fn long_lines_are_cut_on_a_character_boundary() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(MAX_LINE); // two bytes each
+        let cut = clip(&long);
+        assert!(cut.ends_with(&format!("… ({} bytes cut)", MAX_LINE)));
+        assert!(cut.len() < MAX_LINE + 40);
+        assert!(cut.starts_with("éé"));
     }
 
     #[test]
