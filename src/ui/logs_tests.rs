@@ -361,3 +361,51 @@ fn a_pulumi_release_goes_back_to_an_earlier_deployments_config() {
         render(&mut s, 110, 30).backend()
     );
 }
+
+#[test]
+fn after_a_rollback_the_manifests_tag_is_offered_as_a_quick_edit() {
+    let (_dir, mut s) = demo_state("default");
+    // dusk-service: kubectl manifests at v2.4.1.
+    let i =
+        s.ws.releases
+            .iter()
+            .position(|r| r.service == "dusk-service")
+            .unwrap();
+    update(
+        &mut s,
+        Msg::Undone {
+            cluster: "dusk".into(),
+            namespace: "dusk-service".into(),
+            deployment: "dusk-service".into(),
+            release: Some(i),
+            image: Some("ghcr.io/example/dusk-service:v2.3.9".into()),
+            result: Ok("deployment.apps/dusk-service rolled back to revision 1".into()),
+        },
+    );
+    // The live view follows the rollout on its Deployments tab…
+    assert!(matches!(&s.screen, Screen::Live(v) if v.tab == crate::app::live::Tab::Deployments));
+    // …and the tag waits in the quick-edit prompt: Enter shows the diff.
+    assert!(
+        matches!(&s.input, Some(crate::app::state::Input::Prompt { field, text, .. })
+            if *field == tierui_core::workspace::quick::Field::ImageTag && text == "v2.3.9"),
+        "{:?}",
+        s.input
+    );
+    let (_, m) = s.message.clone().unwrap();
+    assert!(m.contains("the manifests still say v2.4.1"), "{m}");
+    // A failure says why, and nothing is offered.
+    let (_dir, mut s) = demo_state("default");
+    update(
+        &mut s,
+        Msg::Undone {
+            cluster: "dusk".into(),
+            namespace: "dusk-service".into(),
+            deployment: "dusk-service".into(),
+            release: Some(i),
+            image: None,
+            result: Err("deployment dusk-service is paused: resume it first".into()),
+        },
+    );
+    assert!(s.input.is_none());
+    assert!(s.message.unwrap().1.contains("paused"));
+}
