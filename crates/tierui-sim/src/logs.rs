@@ -213,7 +213,8 @@ pub fn lines(
     // An instance that ended is complete: its last lines are written even if
     // its end (placed within the finishing second) is a moment ahead.
     let (end, to) = match &inst.ended {
-        Some(e) => (e.at, e.at),
+        Some(e) if e.at - to <= 1.0 => (e.at, e.at),
+        Some(e) => (e.at, to),
         None => (to, to),
     };
     let s = inst.started;
