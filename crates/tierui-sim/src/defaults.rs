@@ -112,8 +112,148 @@ pub fn apply(kind: KindId, o: &mut Value) {
             };
             set_default(spec, "minReplicas", json!(1));
         }
+        kinds::JOB => {
+            let Some(spec) = obj(o).and_then(|m| child(m, "spec")) else {
+                return;
+            };
+            job_spec(spec);
+        }
+        kinds::CRONJOB => {
+            let Some(spec) = obj(o).and_then(|m| child(m, "spec")) else {
+                return;
+            };
+            set_default(spec, "concurrencyPolicy", json!("Allow"));
+            set_default(spec, "suspend", json!(false));
+            set_default(spec, "successfulJobsHistoryLimit", json!(3));
+            set_default(spec, "failedJobsHistoryLimit", json!(1));
+            if let Some(js) = child(spec, "jobTemplate").and_then(|t| child(t, "spec")) {
+                template(js);
+            }
+        }
+        kinds::STATEFULSET => {
+            let Some(spec) = obj(o).and_then(|m| child(m, "spec")) else {
+                return;
+            };
+            set_default(spec, "replicas", json!(1));
+            set_default(spec, "podManagementPolicy", json!("OrderedReady"));
+            set_default(spec, "revisionHistoryLimit", json!(10));
+            set_default(
+                spec,
+                "persistentVolumeClaimRetentionPolicy",
+                json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+            );
+            if let Some(us) = child(spec, "updateStrategy") {
+                set_default(us, "type", json!("RollingUpdate"));
+                if us.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+                    && let Some(ru) = child(us, "rollingUpdate")
+                {
+                    set_default(ru, "partition", json!(0));
+                }
+            }
+            if let Some(claims) = spec
+                .get_mut("volumeClaimTemplates")
+                .and_then(Value::as_array_mut)
+            {
+                for c in claims.iter_mut() {
+                    if let Some(cs) = obj(c).and_then(|m| child(m, "spec")) {
+                        set_default(cs, "volumeMode", json!("Filesystem"));
+                    }
+                }
+            }
+            template(spec);
+        }
+        kinds::DAEMONSET => {
+            let Some(spec) = obj(o).and_then(|m| child(m, "spec")) else {
+                return;
+            };
+            set_default(spec, "revisionHistoryLimit", json!(10));
+            if let Some(us) = child(spec, "updateStrategy") {
+                set_default(us, "type", json!("RollingUpdate"));
+                if us.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+                    && let Some(ru) = child(us, "rollingUpdate")
+                {
+                    set_default(ru, "maxUnavailable", json!(1));
+                    set_default(ru, "maxSurge", json!(0));
+                }
+            }
+            template(spec);
+        }
+        kinds::PVC => {
+            let Some(spec) = obj(o).and_then(|m| child(m, "spec")) else {
+                return;
+            };
+            set_default(spec, "volumeMode", json!("Filesystem"));
+        }
+        kinds::PV => {
+            let Some(spec) = obj(o).and_then(|m| child(m, "spec")) else {
+                return;
+            };
+            set_default(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
+            set_default(spec, "volumeMode", json!("Filesystem"));
+        }
+        kinds::STORAGECLASS => {
+            let Some(m) = obj(o) else { return };
+            set_default(m, "reclaimPolicy", json!("Delete"));
+            set_default(m, "volumeBindingMode", json!("Immediate"));
+        }
+        kinds::PRIORITYCLASS => {
+            let Some(m) = obj(o) else { return };
+            set_default(m, "preemptionPolicy", json!("PreemptLowerPriority"));
+        }
         _ => {}
     }
+}
+
+/// What the Job strategy adds on create unless `spec.manualSelector`: a
+/// selector on the job's uid and the labels on its pod template that match it.
+pub fn job_selector(obj: &mut Value, uid: &str) {
+    if obj.pointer("/spec/manualSelector") == Some(&Value::Bool(true)) {
+        return;
+    }
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    spec.insert(
+        "selector".into(),
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
+    );
+    let tpl = spec.entry("template").or_insert_with(|| json!({}));
+    if !tpl.get("metadata").is_some_and(Value::is_object) {
+        tpl["metadata"] = json!({});
+    }
+    let meta = &mut tpl["metadata"];
+    if !meta.get("labels").is_some_and(Value::is_object) {
+        meta["labels"] = json!({});
+    }
+    if let Some(labels) = meta["labels"].as_object_mut() {
+        for (k, v) in [
+            ("batch.kubernetes.io/controller-uid", uid),
+            ("batch.kubernetes.io/job-name", name.as_str()),
+            ("controller-uid", uid),
+            ("job-name", name.as_str()),
+        ] {
+            labels.insert(k.into(), json!(v));
+        }
+    }
+}
+
+fn job_spec(spec: &mut Map<String, Value>) {
+    // Both counts default to 1 only when neither is given (a work queue
+    // sets parallelism alone and leaves completions unset).
+    if !spec.contains_key("completions") && !spec.contains_key("parallelism") {
+        spec.insert("completions".into(), json!(1));
+    }
+    set_default(spec, "parallelism", json!(1));
+    set_default(spec, "backoffLimit", json!(6));
+    set_default(spec, "completionMode", json!("NonIndexed"));
+    set_default(spec, "suspend", json!(false));
+    set_default(spec, "podReplacementPolicy", json!("TerminatingOrFailed"));
+    template(spec);
 }
 
 fn template(spec: &mut Map<String, Value>) {

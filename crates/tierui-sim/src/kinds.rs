@@ -93,6 +93,23 @@ pub const INGRESS: KindId = 12;
 pub const POD_METRICS: KindId = 13;
 pub const NODE_METRICS: KindId = 14;
 pub const ENDPOINTSLICE: KindId = 15;
+pub const PVC: KindId = 16;
+pub const PV: KindId = 17;
+pub const STORAGECLASS: KindId = 18;
+pub const JOB: KindId = 19;
+pub const CRONJOB: KindId = 20;
+pub const STATEFULSET: KindId = 21;
+pub const DAEMONSET: KindId = 22;
+pub const PDB: KindId = 23;
+pub const NETWORKPOLICY: KindId = 24;
+pub const ROLE: KindId = 25;
+pub const ROLEBINDING: KindId = 26;
+pub const CLUSTERROLE: KindId = 27;
+pub const CLUSTERROLEBINDING: KindId = 28;
+pub const RESOURCEQUOTA: KindId = 29;
+pub const LIMITRANGE: KindId = 30;
+pub const INGRESSCLASS: KindId = 31;
+pub const PRIORITYCLASS: KindId = 32;
 
 // One row of the table below; positional so the table reads as a table.
 #[allow(clippy::too_many_arguments)]
@@ -290,6 +307,194 @@ pub static KINDS: &[Kind] = &[
         &[],
         &[],
     ),
+    // The kinds an application release ships beside its Deployments.
+    stored(
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        true,
+        &["pvc"],
+        &[],
+        &["status"],
+    ),
+    stored(
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        "persistentvolume",
+        false,
+        &["pv"],
+        &[],
+        &["status"],
+    ),
+    stored(
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        "storageclasses",
+        "storageclass",
+        false,
+        &["sc"],
+        &[],
+        &[],
+    ),
+    stored(
+        "batch",
+        "v1",
+        "Job",
+        "jobs",
+        "job",
+        true,
+        &[],
+        &["all"],
+        &["status"],
+    ),
+    stored(
+        "batch",
+        "v1",
+        "CronJob",
+        "cronjobs",
+        "cronjob",
+        true,
+        &["cj"],
+        &["all"],
+        &["status"],
+    ),
+    stored(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        "statefulset",
+        true,
+        &["sts"],
+        &["all"],
+        &["scale", "status"],
+    ),
+    stored(
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        "daemonset",
+        true,
+        &["ds"],
+        &["all"],
+        &["status"],
+    ),
+    stored(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        true,
+        &["pdb"],
+        &[],
+        &["status"],
+    ),
+    stored(
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        "networkpolicy",
+        true,
+        &["netpol"],
+        &[],
+        &[],
+    ),
+    stored(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        "role",
+        true,
+        &[],
+        &[],
+        &[],
+    ),
+    stored(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        "rolebinding",
+        true,
+        &[],
+        &[],
+        &[],
+    ),
+    stored(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        "clusterrole",
+        false,
+        &[],
+        &[],
+        &[],
+    ),
+    stored(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        "clusterrolebinding",
+        false,
+        &[],
+        &[],
+        &[],
+    ),
+    stored(
+        "",
+        "v1",
+        "ResourceQuota",
+        "resourcequotas",
+        "resourcequota",
+        true,
+        &["quota"],
+        &[],
+        &["status"],
+    ),
+    stored(
+        "",
+        "v1",
+        "LimitRange",
+        "limitranges",
+        "limitrange",
+        true,
+        &["limits"],
+        &[],
+        &[],
+    ),
+    stored(
+        "networking.k8s.io",
+        "v1",
+        "IngressClass",
+        "ingressclasses",
+        "ingressclass",
+        false,
+        &[],
+        &[],
+        &[],
+    ),
+    stored(
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        "priorityclass",
+        false,
+        &["pc"],
+        &[],
+        &[],
+    ),
 ];
 
 pub fn get(id: KindId) -> &'static Kind {
@@ -345,6 +550,27 @@ mod tests {
         assert_eq!(get(NODE_METRICS).kind, "NodeMetrics");
         assert_eq!(by_gvk("apps/v1", "ReplicaSet"), Some(REPLICASET));
         assert_eq!(by_resource("", "v1", "pods"), Some(POD));
+        for (id, kind) in [
+            (PVC, "PersistentVolumeClaim"),
+            (PV, "PersistentVolume"),
+            (STORAGECLASS, "StorageClass"),
+            (JOB, "Job"),
+            (CRONJOB, "CronJob"),
+            (STATEFULSET, "StatefulSet"),
+            (DAEMONSET, "DaemonSet"),
+            (PDB, "PodDisruptionBudget"),
+            (NETWORKPOLICY, "NetworkPolicy"),
+            (ROLE, "Role"),
+            (ROLEBINDING, "RoleBinding"),
+            (CLUSTERROLE, "ClusterRole"),
+            (CLUSTERROLEBINDING, "ClusterRoleBinding"),
+            (RESOURCEQUOTA, "ResourceQuota"),
+            (LIMITRANGE, "LimitRange"),
+            (INGRESSCLASS, "IngressClass"),
+            (PRIORITYCLASS, "PriorityClass"),
+        ] {
+            assert_eq!(get(id).kind, kind);
+        }
         assert_eq!(
             by_resource("metrics.k8s.io", "v1beta1", "pods"),
             Some(POD_METRICS)

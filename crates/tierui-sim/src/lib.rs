@@ -18,6 +18,7 @@ pub mod api;
 pub mod clock;
 pub mod cluster;
 pub mod controllers;
+pub mod cron;
 pub mod defaults;
 pub mod kinds;
 pub mod logs;
@@ -109,6 +110,8 @@ pub async fn start(config: SimConfig) -> anyhow::Result<SimHandle> {
         }
         controllers::bootstrap::load_pods(&mut st, config.pods);
     }
+    // EKS's storage classes, on restored clusters too (saved before they existed).
+    controllers::volumes::storage_classes(&mut st, &scenario);
     let sim = Arc::new(Sim::new(
         st,
         Clock::new(config.speed),

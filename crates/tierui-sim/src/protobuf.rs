@@ -1,5 +1,5 @@
 //! Reads the protobuf request bodies that kubectl's typed clients send
-//! (`kubectl create namespace|configmap|secret|deployment|service`, `kubectl
+//! (`kubectl create namespace|configmap|secret|deployment|service|job`, `kubectl
 //! run`, `kubectl expose`): the `k8s\0` envelope around `runtime.Unknown`, and
 //! the message fields those commands set, turned into the JSON the rest of the
 //! simulator works with. Fields not listed here are skipped, not rejected.
@@ -39,6 +39,7 @@ fn schema(msg: &str) -> Option<Schema> {
         .or_else(|| pod_schema(msg))
         .or_else(|| apps_schema(msg))
         .or_else(|| service_schema(msg))
+        .or_else(|| batch_schema(msg))
 }
 
 /// ObjectMeta and the other meta/v1 messages.
@@ -185,6 +186,35 @@ fn apps_schema(msg: &str) -> Option<Schema> {
             (2, "rollingUpdate", Msg("RollingUpdateDeployment")),
         ],
         "RollingUpdateDeployment" => &[(1, "maxUnavailable", IntOrStr), (2, "maxSurge", IntOrStr)],
+        _ => return None,
+    };
+    Some(s)
+}
+
+/// Jobs (`kubectl create job [--from=cronjob/x]`).
+fn batch_schema(msg: &str) -> Option<Schema> {
+    use F::*;
+    let s: Schema = match msg {
+        "Job" => &[
+            (1, "metadata", Msg("ObjectMeta")),
+            (2, "spec", Msg("JobSpec")),
+        ],
+        "JobSpec" => &[
+            (1, "parallelism", IntP),
+            (2, "completions", IntP),
+            (3, "activeDeadlineSeconds", IntP),
+            (4, "selector", Msg("LabelSelector")),
+            (5, "manualSelector", BoolP),
+            (6, "template", Msg("PodTemplateSpec")),
+            (7, "backoffLimit", IntP),
+            (8, "ttlSecondsAfterFinished", IntP),
+            (9, "completionMode", Str),
+            (10, "suspend", BoolP),
+            (12, "backoffLimitPerIndex", IntP),
+            (13, "maxFailedIndexes", IntP),
+            (14, "podReplacementPolicy", Str),
+            (15, "managedBy", Str),
+        ],
         _ => return None,
     };
     Some(s)

@@ -77,6 +77,20 @@ impl ApiError {
         self
     }
 
+    /// The eviction API's refusal (429): the pod's disruption budget would be
+    /// broken. kubectl drain waits and tries again.
+    pub fn disruption_budget(message: String) -> Self {
+        let mut e = Self::new(
+            429,
+            "TooManyRequests",
+            "Cannot evict pod as it would violate the pod's disruption budget.",
+        );
+        e.details = Some(
+            serde_json::json!({"causes": [{"reason": "DisruptionBudget", "message": message}]}),
+        );
+        e
+    }
+
     pub fn not_found(kind: KindId, name: &str) -> Self {
         let k = kinds::get(kind);
         Self::new(

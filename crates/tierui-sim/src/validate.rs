@@ -1,7 +1,9 @@
 //! What the API server rejects: objects that do not decode as their kind (400)
 //! and objects that decode but break the kind's rules (422 with field causes).
 
-use k8s_openapi::api::{apps, autoscaling, core, discovery, networking};
+use k8s_openapi::api::{
+    apps, autoscaling, batch, core, discovery, networking, policy, rbac, scheduling, storage,
+};
 use serde_json::Value;
 
 use super::kinds::{self, KindId};
@@ -45,6 +47,23 @@ pub fn decode(kind: KindId, obj: &Value) -> ApiResult<()> {
         kinds::HPA => check::<autoscaling::v2::HorizontalPodAutoscaler>(obj),
         kinds::INGRESS => check::<networking::v1::Ingress>(obj),
         kinds::ENDPOINTSLICE => check::<discovery::v1::EndpointSlice>(obj),
+        kinds::PVC => check::<core::v1::PersistentVolumeClaim>(obj),
+        kinds::PV => check::<core::v1::PersistentVolume>(obj),
+        kinds::STORAGECLASS => check::<storage::v1::StorageClass>(obj),
+        kinds::JOB => check::<batch::v1::Job>(obj),
+        kinds::CRONJOB => check::<batch::v1::CronJob>(obj),
+        kinds::STATEFULSET => check::<apps::v1::StatefulSet>(obj),
+        kinds::DAEMONSET => check::<apps::v1::DaemonSet>(obj),
+        kinds::PDB => check::<policy::v1::PodDisruptionBudget>(obj),
+        kinds::NETWORKPOLICY => check::<networking::v1::NetworkPolicy>(obj),
+        kinds::ROLE => check::<rbac::v1::Role>(obj),
+        kinds::ROLEBINDING => check::<rbac::v1::RoleBinding>(obj),
+        kinds::CLUSTERROLE => check::<rbac::v1::ClusterRole>(obj),
+        kinds::CLUSTERROLEBINDING => check::<rbac::v1::ClusterRoleBinding>(obj),
+        kinds::RESOURCEQUOTA => check::<core::v1::ResourceQuota>(obj),
+        kinds::LIMITRANGE => check::<core::v1::LimitRange>(obj),
+        kinds::INGRESSCLASS => check::<networking::v1::IngressClass>(obj),
+        kinds::PRIORITYCLASS => check::<scheduling::v1::PriorityClass>(obj),
         _ => Ok(()),
     };
     r.map_err(|e| {
@@ -80,6 +99,23 @@ pub fn unknown_fields(kind: KindId, obj: &Value) -> Vec<String> {
         kinds::HPA => round::<autoscaling::v2::HorizontalPodAutoscaler>(obj),
         kinds::INGRESS => round::<networking::v1::Ingress>(obj),
         kinds::ENDPOINTSLICE => round::<discovery::v1::EndpointSlice>(obj),
+        kinds::PVC => round::<core::v1::PersistentVolumeClaim>(obj),
+        kinds::PV => round::<core::v1::PersistentVolume>(obj),
+        kinds::STORAGECLASS => round::<storage::v1::StorageClass>(obj),
+        kinds::JOB => round::<batch::v1::Job>(obj),
+        kinds::CRONJOB => round::<batch::v1::CronJob>(obj),
+        kinds::STATEFULSET => round::<apps::v1::StatefulSet>(obj),
+        kinds::DAEMONSET => round::<apps::v1::DaemonSet>(obj),
+        kinds::PDB => round::<policy::v1::PodDisruptionBudget>(obj),
+        kinds::NETWORKPOLICY => round::<networking::v1::NetworkPolicy>(obj),
+        kinds::ROLE => round::<rbac::v1::Role>(obj),
+        kinds::ROLEBINDING => round::<rbac::v1::RoleBinding>(obj),
+        kinds::CLUSTERROLE => round::<rbac::v1::ClusterRole>(obj),
+        kinds::CLUSTERROLEBINDING => round::<rbac::v1::ClusterRoleBinding>(obj),
+        kinds::RESOURCEQUOTA => round::<core::v1::ResourceQuota>(obj),
+        kinds::LIMITRANGE => round::<core::v1::LimitRange>(obj),
+        kinds::INGRESSCLASS => round::<networking::v1::IngressClass>(obj),
+        kinds::PRIORITYCLASS => round::<scheduling::v1::PriorityClass>(obj),
         _ => None,
     };
     let mut out = Vec::new();
@@ -167,8 +203,75 @@ pub fn validate(kind: KindId, obj: &Value) -> ApiResult<()> {
     }
     match kind {
         kinds::POD => pod_spec(obj.get("spec"), "spec", &mut causes),
-        kinds::DEPLOYMENT | kinds::REPLICASET => {
+        kinds::DEPLOYMENT | kinds::REPLICASET | kinds::STATEFULSET | kinds::DAEMONSET => {
             workload(kind, obj, &mut causes);
+        }
+        kinds::JOB => job(obj.get("spec"), "spec", &mut causes),
+        kinds::CRONJOB => {
+            match s(obj, "/spec/schedule") {
+                None | Some("") => causes.push(Cause::required("spec.schedule")),
+                Some(text) => {
+                    if let Err(e) = crate::cron::Schedule::parse(text) {
+                        causes.push(Cause::invalid(
+                            "spec.schedule",
+                            &Value::String(text.into()),
+                            &e,
+                        ));
+                    }
+                }
+            }
+            if let Some(p) = s(obj, "/spec/concurrencyPolicy") {
+                let allowed = ["Allow", "Forbid", "Replace"];
+                if !allowed.contains(&p) {
+                    causes.push(Cause::unsupported("spec.concurrencyPolicy", p, &allowed));
+                }
+            }
+            job(
+                obj.pointer("/spec/jobTemplate/spec"),
+                "spec.jobTemplate.spec",
+                &mut causes,
+            );
+        }
+        kinds::PVC => {
+            let modes = obj.pointer("/spec/accessModes").and_then(Value::as_array);
+            if modes.is_none_or(|m| m.is_empty()) {
+                causes.push(Cause {
+                    reason: "FieldValueRequired",
+                    message: "Required value: at least 1 access mode is required".into(),
+                    field: "spec.accessModes".into(),
+                });
+            }
+            if obj.pointer("/spec/resources/requests/storage").is_none() {
+                causes.push(Cause::required("spec.resources[storage]"));
+            }
+        }
+        kinds::PDB
+            if obj.pointer("/spec/minAvailable").is_some()
+                && obj.pointer("/spec/maxUnavailable").is_some() =>
+        {
+            causes.push(Cause::invalid(
+                "spec",
+                obj.get("spec").unwrap_or(&Value::Null),
+                "minAvailable and maxUnavailable cannot be both set",
+            ));
+        }
+        kinds::ROLEBINDING | kinds::CLUSTERROLEBINDING => {
+            if s(obj, "/roleRef/name").unwrap_or_default().is_empty() {
+                causes.push(Cause::required("roleRef.name"));
+            }
+            if let Some(k) = s(obj, "/roleRef/kind") {
+                let allowed: &[&str] = if kind == kinds::ROLEBINDING {
+                    &["Role", "ClusterRole"]
+                } else {
+                    &["ClusterRole"]
+                };
+                if !allowed.contains(&k) {
+                    causes.push(Cause::unsupported("roleRef.kind", k, allowed));
+                }
+            }
+        }
+        kinds::PRIORITYCLASS if obj.get("value").and_then(Value::as_i64).is_none() => {
+            causes.push(Cause::required("value"));
         }
         kinds::SERVICE => {
             if let Some(ports) = obj.pointer("/spec/ports").and_then(Value::as_array) {
@@ -288,6 +391,41 @@ fn workload(_kind: KindId, obj: &Value, causes: &mut Vec<Cause>) {
         "spec.template.spec",
         causes,
     );
+}
+
+/// A Job's spec (or a CronJob's job template): pods that end, counts that make sense.
+fn job(spec: Option<&Value>, at: &str, causes: &mut Vec<Cause>) {
+    let tpl = spec.and_then(|s| s.pointer("/template/spec"));
+    match tpl
+        .and_then(|t| t.get("restartPolicy"))
+        .and_then(Value::as_str)
+    {
+        Some("Never" | "OnFailure") => {}
+        Some(p) => causes.push(Cause::unsupported(
+            format!("{at}.template.spec.restartPolicy"),
+            p,
+            &["OnFailure", "Never"],
+        )),
+        None => causes.push(Cause::required(format!("{at}.template.spec.restartPolicy"))),
+    }
+    for f in [
+        "parallelism",
+        "completions",
+        "backoffLimit",
+        "activeDeadlineSeconds",
+    ] {
+        if let Some(n) = spec.and_then(|s| s.get(f)).and_then(Value::as_i64) {
+            let min = if f == "activeDeadlineSeconds" { 1 } else { 0 };
+            if n < min {
+                causes.push(Cause::invalid(
+                    format!("{at}.{f}"),
+                    &Value::from(n),
+                    &format!("must be greater than or equal to {min}"),
+                ));
+            }
+        }
+    }
+    pod_spec(tpl, &format!("{at}.template.spec"), causes);
 }
 
 fn pod_spec(spec: Option<&Value>, at: &str, causes: &mut Vec<Cause>) {

@@ -100,6 +100,8 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
         }
         if k.kind == "Pod" {
             resources.push(json!({"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]}));
+            // What kubectl drain looks for before evicting instead of deleting.
+            resources.push(json!({"name": "pods/eviction", "singularName": "", "namespaced": true, "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]}));
         }
     }
     if resources.is_empty() {

@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod openapi;
 pub mod read;
 pub mod table;
+pub mod table_app;
 pub mod watch;
 
 use std::collections::HashMap;
@@ -111,7 +112,7 @@ fn resource_route(group: &str, version: &str, rest: &[&str]) -> Route {
         }
         if let Some(s) = sub
             && !k.subresources.contains(&s)
-            && !(k.kind == "Pod" && s == "log")
+            && !(k.kind == "Pod" && (s == "log" || s == "eviction"))
         {
             return None;
         }
@@ -430,6 +431,20 @@ fn resource(
             Some("log") => read::log(sim, &ns, name, q),
             _ => read::get(sim, t.kind, &ns, name, form),
         },
+        (Method::POST, Some(name)) if sub == Some("eviction") => {
+            let d = delete_opts(q, b"")?;
+            let mut st = sim.lock();
+            let pod = st
+                .get_value(kinds::POD, &ns, name)
+                .ok_or_else(|| ApiError::not_found(kinds::POD, name))?;
+            crate::controllers::pdb::may_evict(&st, &ns, &pod)
+                .map_err(ApiError::disruption_budget)?;
+            st.api_delete(kinds::POD, &ns, name, &d)?;
+            Ok(value_response(
+                201,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+            ))
+        }
         (Method::POST, None) => {
             let obj = parse(&body)?;
             let o = write_opts(q, headers, None)?;

@@ -63,6 +63,19 @@ fn top_fields(k: &Kind) -> &'static [&'static str] {
         "PodMetrics" => &["timestamp", "window", "containers"],
         "EndpointSlice" => &["addressType", "endpoints", "ports"],
         "NodeMetrics" => &["timestamp", "window", "usage"],
+        "StorageClass" => &[
+            "provisioner",
+            "parameters",
+            "reclaimPolicy",
+            "mountOptions",
+            "allowVolumeExpansion",
+            "volumeBindingMode",
+            "allowedTopologies",
+        ],
+        "Role" | "ClusterRole" => &["rules", "aggregationRule"],
+        "RoleBinding" | "ClusterRoleBinding" => &["subjects", "roleRef"],
+        "PriorityClass" => &["value", "globalDefault", "description", "preemptionPolicy"],
+        "LimitRange" | "NetworkPolicy" | "IngressClass" => &["spec"],
         _ => &["spec", "status"],
     }
 }
@@ -81,13 +94,23 @@ fn kind_schema(k: &Kind, ref_prefix: &str) -> Value {
                 json!({"type": "object", "additionalProperties": {"type": "string"}})
             }
             "count" => json!({"type": "integer", "format": "int32"}),
-            "immutable" | "automountServiceAccountToken" => json!({"type": "boolean"}),
+            "immutable"
+            | "automountServiceAccountToken"
+            | "allowVolumeExpansion"
+            | "globalDefault" => json!({"type": "boolean"}),
+            "value" => json!({"type": "integer", "format": "int32"}),
+            "parameters" => json!({"type": "object", "additionalProperties": {"type": "string"}}),
+            "mountOptions" => json!({"type": "array", "items": {"type": "string"}}),
+            "rules" | "subjects" | "allowedTopologies" => {
+                json!({"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}})
+            }
             "containers" | "subsets" | "secrets" | "imagePullSecrets" | "endpoints" | "ports" => {
                 json!({"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}})
             }
             "reason" | "message" | "type" | "firstTimestamp" | "lastTimestamp" | "eventTime"
             | "action" | "reportingComponent" | "reportingInstance" | "timestamp" | "window"
-            | "addressType" => {
+            | "addressType" | "provisioner" | "reclaimPolicy" | "volumeBindingMode"
+            | "description" | "preemptionPolicy" => {
                 json!({"type": "string"})
             }
             _ => json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),

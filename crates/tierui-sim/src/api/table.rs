@@ -169,7 +169,8 @@ pub fn columns(kind: KindId) -> Vec<Col> {
             ("Endpoints", "string", 0),
             ("Age", "string", 0),
         ],
-        _ => vec![("Name", "string", 0), ("Age", "string", 0)],
+        k => super::table_app::columns(k)
+            .unwrap_or_else(|| vec![("Name", "string", 0), ("Age", "string", 0)]),
     };
     if kind == kinds::EVENT {
         cols.push(("Name", "string", 1));
@@ -302,7 +303,10 @@ pub fn cells(kind: KindId, o: &Value) -> Vec<Value> {
         kinds::EVENT => event_cells(o, name),
         kinds::ENDPOINTS => endpoints_cells(o, name, age),
         kinds::ENDPOINTSLICE => endpointslice_cells(o, name, age),
-        _ => vec![name, age],
+        k => match super::table_app::cells(k, o, name.clone(), age.clone()) {
+            Some(row) => row,
+            None => vec![name, age],
+        },
     }
 }
 

@@ -137,7 +137,16 @@ fn omit_empty_metadata(obj: &mut Value) {
 fn kinds_with_generation(kind: KindId) -> bool {
     matches!(
         kind,
-        kinds::DEPLOYMENT | kinds::REPLICASET | kinds::HPA | kinds::INGRESS
+        kinds::DEPLOYMENT
+            | kinds::REPLICASET
+            | kinds::HPA
+            | kinds::INGRESS
+            | kinds::JOB
+            | kinds::CRONJOB
+            | kinds::STATEFULSET
+            | kinds::DAEMONSET
+            | kinds::PDB
+            | kinds::NETWORKPOLICY
     )
 }
 

@@ -290,6 +290,18 @@ impl State {
             meta.insert("creationTimestamp".into(), json!(Clock::timestamp()));
             meta.remove("generation");
             meta.remove("deletionTimestamp");
+            if kind == kinds::JOB {
+                defaults::job_selector(&mut obj, &uid);
+            }
+            if kind == kinds::PVC
+                && obj.pointer("/spec/storageClassName").is_none()
+                && let Some(class) = self.default_storage_class()
+            {
+                // The DefaultStorageClass admission plugin.
+                if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.insert("storageClassName".into(), json!(class));
+                }
+            }
         }
         validate::decode(kind, &obj)?;
         if o.strict {
@@ -325,6 +337,25 @@ impl State {
             code,
             body: entry.bytes.clone(),
         })
+    }
+
+    /// The StorageClass annotated as the default, if exactly one is.
+    pub fn default_storage_class(&self) -> Option<String> {
+        let defaults: Vec<String> = self
+            .store
+            .range(kinds::STORAGECLASS, None, None)
+            .filter(|e| {
+                e.value()
+                    .pointer("/metadata/annotations/storageclass.kubernetes.io~1is-default-class")
+                    .and_then(Value::as_str)
+                    == Some("true")
+            })
+            .map(|e| e.name.clone())
+            .collect();
+        match defaults.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        }
     }
 
     /// Services other than ExternalName keep their cluster IP, or get a new one.
@@ -393,10 +424,12 @@ fn keep_system_metadata(old_v: &Value, obj: &mut Value) -> ApiResult<()> {
     Ok(())
 }
 
-/// A Deployment's or ReplicaSet's `spec.selector` is immutable.
+/// A workload's `spec.selector` is immutable.
 fn check_immutable_selector(kind: KindId, old_v: &Value, obj: &Value) -> ApiResult<()> {
-    if matches!(kind, kinds::DEPLOYMENT | kinds::REPLICASET)
-        && obj.pointer("/spec/selector") != old_v.pointer("/spec/selector")
+    if matches!(
+        kind,
+        kinds::DEPLOYMENT | kinds::REPLICASET | kinds::STATEFULSET | kinds::DAEMONSET | kinds::JOB
+    ) && obj.pointer("/spec/selector") != old_v.pointer("/spec/selector")
         && obj.pointer("/spec/selector").is_some()
     {
         let sel = obj
