@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Clock {
     start: Instant,
+    /// Wall-clock unix seconds when the cluster started.
+    start_wall: f64,
     speed: f64,
 }
 
@@ -22,6 +24,7 @@ impl Clock {
         };
         Clock {
             start: Instant::now(),
+            start_wall: jiff::Timestamp::now().as_microsecond() as f64 / 1e6,
             speed,
         }
     }
@@ -33,6 +36,13 @@ impl Clock {
     /// Simulated seconds since the cluster started.
     pub fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64() * self.speed
+    }
+
+    /// The cluster's own wall clock at simulated time `t`, in unix seconds:
+    /// the real time it started plus the simulated seconds since, so at
+    /// `--speed 60` a CronJob's `*/5` fires every five real seconds.
+    pub fn wall_at(&self, t: f64) -> i64 {
+        (self.start_wall + t).floor() as i64
     }
 
     /// Real time until simulated time `at`.

@@ -18,6 +18,10 @@ pub struct Scenario {
     /// Repository -> the only tags that exist; any other tag fails to pull.
     pub registry: BTreeMap<String, Vec<String>>,
     pub crash_loop: Vec<CrashRule>,
+    /// EKS add-ons the cluster runs; `aws-ebs-csi-driver` brings the `gp3` StorageClass.
+    pub addons: Vec<String>,
+    /// Jobs' pods that exit 1 instead of completing (by image or `ns/job`).
+    pub job_failures: Vec<String>,
     pub load: Vec<Load>,
     pub actions: Vec<Action>,
 }
@@ -64,6 +68,8 @@ pub struct Timing {
     pub ready: [f64; 2],
     pub terminate: [f64; 2],
     pub crash_after: [f64; 2],
+    /// How long a Job's pod runs before its containers exit.
+    pub run: [f64; 2],
     /// HPA sync period.
     pub hpa_sync: f64,
 }
@@ -77,6 +83,7 @@ impl Default for Timing {
             ready: [0.5, 2.0],
             terminate: [0.5, 1.5],
             crash_after: [2.0, 5.0],
+            run: [2.0, 6.0],
             hpa_sync: 15.0,
         }
     }
@@ -156,6 +163,13 @@ impl Scenario {
             r.image.as_deref() == Some(image)
                 || (r.deployment.is_some() && r.deployment.as_deref() == deployment)
         })
+    }
+
+    /// Whether a Job's pod with this image, of the Job `ns/name`, fails.
+    pub fn job_fails(&self, image: &str, job: Option<&str>) -> bool {
+        self.job_failures
+            .iter()
+            .any(|f| f == image || Some(f.as_str()) == job)
     }
 
     pub fn load_for(&self, deployment: &str) -> Option<&Load> {

@@ -23,6 +23,8 @@ enum Step {
     Start,
     Ready,
     Crash,
+    /// A run-to-completion pod's containers exit.
+    Finish,
     Remove,
 }
 
@@ -189,6 +191,10 @@ impl Kubelet {
                 let d = draw(st, timing.ready);
                 self.at(t + d, ns, name, uid, Step::Ready);
             }
+            _ if s(pod, "/status/phase") == "Running" && runs_to_completion(pod) => {
+                let d = draw(st, timing.run);
+                self.at(t + d, ns, name, uid, Step::Finish);
+            }
             _ if s(pod, "/status/phase").is_empty() || s(pod, "/status/phase") == "Pending" => {
                 let d = draw(st, timing.pull);
                 self.at(t + d, ns, name, uid, Step::Pull);
@@ -228,8 +234,19 @@ impl Kubelet {
             Step::Pull => self.pull_images(sim, st, pod, &key, t),
             Step::PullBackOff => self.back_off_image_pull(sim, st, pod, &key, t),
             Step::Start => self.start_containers(sim, st, pod, &key, t),
-            Step::Ready => mark_ready(st, pod),
+            Step::Ready => {
+                let ends = runs_to_completion(&pod);
+                mark_ready(st, pod);
+                if ends {
+                    let d = draw(st, sim.scenario.timing.run);
+                    self.then(t + d, &key, Step::Finish);
+                }
+            }
             Step::Crash => self.crash_containers(st, pod, &key, t),
+            Step::Finish => {
+                let fails = fails(sim, st, &pod);
+                finish(st, pod, !fails);
+            }
             Step::Remove => {
                 self.terminating.remove(&key.uid);
                 st.store.remove(kinds::POD, &key.ns, &key.name);
@@ -245,6 +262,22 @@ impl Kubelet {
     /// Scheduler: binds the pod to a node and sets it Pending/ContainerCreating, or reports FailedScheduling.
     fn schedule(&mut self, sim: &Sim, st: &mut State, mut pod: Value, key: &PodKey, t: f64) {
         if !s(&pod, "/spec/nodeName").is_empty() {
+            return;
+        }
+        let total = st.store.count(kinds::NODE);
+        if let Some(claim) = claims_of(&pod)
+            .into_iter()
+            .find(|c| st.store.get(kinds::PVC, &key.ns, c).is_none())
+        {
+            st.event(
+                kinds::POD,
+                &pod,
+                "Warning",
+                "FailedScheduling",
+                &format!("0/{total} nodes are available: persistentvolumeclaim \"{claim}\" not found. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."),
+                "default-scheduler",
+            );
+            self.then(t + 5.0, key, Step::Schedule);
             return;
         }
         let Some((node, host_ip)) = self.pick_node(st, &pod) else {
@@ -454,7 +487,18 @@ impl Kubelet {
             .iter()
             .any(|c| sim.scenario.crashes(&image_of(c), deployment.as_deref()));
         let timing = &sim.scenario.timing;
-        if crashes {
+        let restart = s(&pod, "/spec/restartPolicy");
+        if runs_to_completion(&pod) && fails(sim, st, &pod) {
+            // A failing batch container: `Never` ends the pod Failed, `OnFailure`
+            // restarts it in place with the crash back-off.
+            let d = draw(st, timing.crash_after);
+            let step = if restart == "Never" {
+                Step::Finish
+            } else {
+                Step::Crash
+            };
+            self.then(t + d, key, step);
+        } else if crashes {
             let d = draw(st, timing.crash_after);
             self.then(t + d, key, Step::Crash);
         } else {
@@ -523,6 +567,20 @@ impl PodKey {
             uid: s(pod, "/metadata/uid").to_string(),
         }
     }
+}
+
+/// Names of the PersistentVolumeClaims a pod's volumes use.
+pub fn claims_of(pod: &Value) -> Vec<String> {
+    pod.pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .map(|vs| {
+            vs.iter()
+                .filter_map(|v| v.pointer("/persistentVolumeClaim/claimName"))
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn containers_of(pod: &Value) -> Vec<Value> {
@@ -627,6 +685,70 @@ fn set_condition(pod: &mut Value, ty: &str, status: &str, now: &str) {
             }
         }
     }
+}
+
+/// A pod whose containers end (a Job's, or `restartPolicy: Never|OnFailure`).
+fn runs_to_completion(pod: &Value) -> bool {
+    matches!(s(pod, "/spec/restartPolicy"), "Never" | "OnFailure")
+}
+
+/// Whether a run-to-completion pod's containers exit with an error this run.
+fn fails(sim: &Sim, st: &State, pod: &Value) -> bool {
+    let job = owner_of_kind(pod, "Job").map(|j| format!("{}/{j}", s(pod, "/metadata/namespace")));
+    let deployment = owner_deployment(st, pod);
+    containers_of(pod).iter().any(|c| {
+        let image = image_of(c);
+        sim.scenario.job_fails(&image, job.as_deref())
+            || sim.scenario.crashes(&image, deployment.as_deref())
+    })
+}
+
+/// The controller owner's name if it is of `kind`.
+pub fn owner_of_kind<'a>(obj: &'a Value, kind: &str) -> Option<&'a str> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|r| s(r, "/kind") == kind)
+        .map(|r| s(r, "/name"))
+}
+
+/// The containers exited: 0 and `Completed` (pod Succeeded) or 1 and
+/// `Error` (pod Failed), as the kubelet reports a finished pod.
+fn finish(st: &mut State, mut pod: Value, ok: bool) {
+    let now = Clock::timestamp();
+    let (code, reason) = if ok { (0, "Completed") } else { (1, "Error") };
+    if let Some(cs) = pod
+        .pointer_mut("/status/containerStatuses")
+        .and_then(Value::as_array_mut)
+    {
+        for c in cs.iter_mut() {
+            let started = c
+                .pointer("/state/running/startedAt")
+                .cloned()
+                .unwrap_or(json!(now));
+            c["ready"] = json!(false);
+            c["started"] = json!(false);
+            c["state"] = json!({"terminated": {"exitCode": code, "reason": reason, "startedAt": started, "finishedAt": now, "containerID": c.get("containerID").cloned().unwrap_or(Value::Null)}});
+        }
+    }
+    pod["status"]["phase"] = json!(if ok { "Succeeded" } else { "Failed" });
+    for ty in ["Ready", "ContainersReady", "PodReadyToStartContainers"] {
+        set_condition(&mut pod, ty, "False", &now);
+    }
+    if let Some(conds) = pod
+        .pointer_mut("/status/conditions")
+        .and_then(Value::as_array_mut)
+    {
+        for c in conds.iter_mut() {
+            if matches!(s(c, "/type"), "Ready" | "ContainersReady") {
+                c["reason"] = json!(if ok { "PodCompleted" } else { "PodFailed" });
+                if let Some(m) = c.as_object_mut() {
+                    m.remove("message");
+                }
+            }
+        }
+    }
+    st.store.commit(kinds::POD, pod);
 }
 
 /// `namespace/name` of the deployment behind a pod (through its ReplicaSet).

@@ -1,16 +1,20 @@
 //! The control plane's loops, run as one task on simulated time: scenario
 //! actions, Deployment → ReplicaSet → Pod reconciliation, the kubelet's pod
-//! lifecycle, the HPA and the `--churn` load.
+//! lifecycle, volumes, Jobs and CronJobs, the HPA and the `--churn` load.
 
 pub mod autoscale;
 pub mod bootstrap;
 pub mod churn;
+pub mod cronjobs;
 pub mod deployment;
 pub mod endpoints;
 pub mod hpa;
+pub mod jobs;
 pub mod kubelet;
+pub mod pdb;
 pub mod replicaset;
 pub mod rollout;
+pub mod volumes;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +37,8 @@ pub async fn run(sim: Arc<Sim>) {
     let mut deployments = deployment::DeploymentController::default();
     let mut hpas = hpa::HpaController::default();
     let mut churn = churn::Churn::default();
+    let mut cronjobs = cronjobs::CronJobController::default();
+    let mut last_second = i64::MIN;
     let mut next_action = 0usize;
     let mut shutdown = sim.shutdown.subscribe();
     let mut cursor = sim.lock().store.rv();
@@ -70,10 +76,20 @@ pub async fn run(sim: Arc<Sim>) {
             });
             kubelet.observe(&sim, &mut st, &changes, t);
             kubelet.fire_due(&sim, &mut st, t);
-            if relevant || std::mem::take(&mut first_pass) {
+            let wall = sim.clock.wall_at(t);
+            let new_second = wall != std::mem::replace(&mut last_second, wall);
+            let first = std::mem::take(&mut first_pass);
+            if relevant || first {
                 replicaset::reconcile_all(&mut st);
                 deployments.reconcile_all(&mut st, t);
                 endpoints::reconcile_all(&mut st);
+                volumes::reconcile_all(&mut st);
+                pdb::reconcile_all(&mut st);
+            }
+            // Batch work also runs on the clock: deadlines, schedules, TTLs.
+            if relevant || first || new_second {
+                jobs::reconcile_all(&mut st, wall);
+                cronjobs.reconcile_all(&mut st, wall);
             }
             hpas.tick(&sim, &mut st, t);
             churn.tick(&mut st, sim.churn, real_dt);
