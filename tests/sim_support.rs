@@ -121,6 +121,19 @@ impl SimProcess {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// kubectl with `stdin` that must succeed; returns stdout.
+    #[allow(dead_code)]
+    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.kubectl_stdin(args, Some(stdin));
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub fn kubectl_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(kubectl_path());
         cmd.env("KUBECONFIG", &self.kubeconfig)

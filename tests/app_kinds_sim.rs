@@ -1,0 +1,373 @@
+//! The kinds an application ships beside its Deployments, against the
+//! simulator: stock kubectl applies `fixtures/app-kinds` and sees each reach the
+//! end state EKS gives it (PVC Bound on a provisioned gp3 volume, Job Complete,
+//! CronJob scheduling Jobs, PDB status and the eviction API that kubectl drain
+//! uses), and tierui applies the same manifests as part of the demo's
+//! dusk-service release with an empty diff afterwards. Fails (never skips)
+//! without kubectl.
+
+#[path = "sim_support.rs"]
+mod support;
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use support::{SimProcess, wait_until};
+
+const NS: &str = "dusk-service";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/app-kinds")
+}
+
+fn jsonpath(sim: &SimProcess, what: &[&str], path: &str) -> String {
+    let mut args = vec!["get"];
+    args.extend_from_slice(what);
+    let jp = format!("jsonpath={path}");
+    args.extend_from_slice(&["-n", NS, "-o", &jp]);
+    let out = sim.kubectl(&args);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn err_of(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn kubectl_sees_every_kind_reach_its_end_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("app-kinds.yaml");
+    std::fs::write(
+        &scenario,
+        "name: app-kinds\naddons: [aws-ebs-csi-driver]\njobFailures: [example/flaky:1]\ntiming: {run: [1, 3]}\n",
+    )
+    .unwrap();
+    let sim = SimProcess::start(&["--scenario", scenario.to_str().unwrap(), "--speed", "20"]);
+    sim.ok(&["create", "namespace", NS]);
+
+    // EKS's classes: gp2 and, with the EBS CSI add-on, gp3 as the default.
+    let sc = sim.ok(&["get", "storageclass"]);
+    assert!(
+        sc.contains("gp3 (default)") && sc.contains("ebs.csi.aws.com"),
+        "{sc}"
+    );
+    assert!(
+        sc.contains("WaitForFirstConsumer") && sc.contains("gp2 "),
+        "{sc}"
+    );
+
+    let applied = sim.ok(&["apply", "--server-side", "-f", fixtures().to_str().unwrap()]);
+    for what in [
+        "persistentvolumeclaim/dusk-uploads serverside-applied",
+        "job.batch/dusk-migrate serverside-applied",
+        "cronjob.batch/dusk-report serverside-applied",
+        "poddisruptionbudget.policy/dusk-service serverside-applied",
+        "networkpolicy.networking.k8s.io/dusk-service-ingress serverside-applied",
+        "role.rbac.authorization.k8s.io/dusk-reporter serverside-applied",
+        "rolebinding.rbac.authorization.k8s.io/dusk-reporter serverside-applied",
+    ] {
+        assert!(applied.contains(what), "{what} in {applied}");
+    }
+
+    // The Job runs its two completions one at a time and completes.
+    sim.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/dusk-migrate",
+        "-n",
+        NS,
+        "--timeout=120s",
+    ]);
+    let jobs = sim.ok(&["get", "job", "dusk-migrate", "-n", NS]);
+    assert!(jobs.contains("Complete") && jobs.contains("2/2"), "{jobs}");
+    let done = sim.ok(&[
+        "get",
+        "pods",
+        "-n",
+        NS,
+        "-l",
+        "batch.kubernetes.io/job-name=dusk-migrate",
+    ]);
+    assert_eq!(done.matches("Completed").count(), 2, "{done}");
+
+    // The claim waited for its first consumer, then bound to a new volume.
+    wait_until("the claim bound", Duration::from_secs(60), || {
+        jsonpath(&sim, &["pvc", "dusk-uploads"], "{.status.phase}") == "Bound"
+    });
+    let pv = sim.ok(&["get", "pv"]);
+    assert!(
+        pv.contains("dusk-service/dusk-uploads") && pv.contains("5Gi") && pv.contains("gp3"),
+        "{pv}"
+    );
+    let events = sim.ok(&[
+        "get",
+        "events",
+        "-n",
+        NS,
+        "--field-selector",
+        "involvedObject.name=dusk-uploads",
+    ]);
+    assert!(events.contains("WaitForFirstConsumer"), "{events}");
+    assert!(events.contains("ProvisioningSucceeded"), "{events}");
+
+    // The CronJob schedules a Job a minute (3 s at --speed 20) and records it.
+    wait_until("a scheduled report", Duration::from_secs(60), || {
+        let jobs = sim.ok(&["get", "jobs", "-n", NS]);
+        jobs.lines()
+            .any(|l| l.starts_with("dusk-report-") && l.contains("Complete"))
+    });
+    let cj = sim.ok(&["get", "cronjob", "dusk-report", "-n", NS]);
+    assert!(
+        cj.contains("* * * * *") && !cj.contains("<none>   <none>"),
+        "{cj}"
+    );
+    assert!(
+        !jsonpath(
+            &sim,
+            &["cronjob", "dusk-report"],
+            "{.status.lastScheduleTime}"
+        )
+        .is_empty()
+    );
+    // kubectl builds a Job from the CronJob's template on the client side.
+    sim.ok(&[
+        "create",
+        "job",
+        "--from=cronjob/dusk-report",
+        "report-by-hand",
+        "-n",
+        NS,
+    ]);
+    sim.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/report-by-hand",
+        "-n",
+        NS,
+        "--timeout=60s",
+    ]);
+
+    // A Job whose pods fail exhausts its backoff limit.
+    sim.ok_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: flaky, namespace: dusk-service}\nspec:\n  backoffLimit: 1\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: c, image: 'example/flaky:1'}]\n",
+    );
+    sim.ok(&[
+        "wait",
+        "--for=condition=failed",
+        "job/flaky",
+        "-n",
+        NS,
+        "--timeout=90s",
+    ]);
+    assert_eq!(
+        jsonpath(
+            &sim,
+            &["job", "flaky"],
+            "{.status.conditions[?(@.type==\"Failed\")].reason}"
+        ),
+        "BackoffLimitExceeded"
+    );
+
+    // Tables as kubectl prints them.
+    let t = sim.ok(&["get", "netpol,role,rolebinding,pdb", "-n", NS]);
+    for want in [
+        "app=dusk-service",
+        "Role/dusk-reporter",
+        "MIN AVAILABLE",
+        "ALLOWED DISRUPTIONS",
+    ] {
+        assert!(t.contains(want), "{want} in {t}");
+    }
+    assert_eq!(
+        jsonpath(&sim, &["pdb", "dusk-service"], "{.status.expectedPods}"),
+        "0"
+    );
+
+    // A budget on the uploads pod: drain waits on it (the eviction API's 429),
+    // then goes through once the budget allows it.
+    sim.ok_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: uploads, namespace: dusk-service}\nspec:\n  minAvailable: 1\n  selector: {matchLabels: {app: dusk-uploads}}\n",
+    );
+    wait_until("the budget counted", Duration::from_secs(30), || {
+        jsonpath(&sim, &["pdb", "uploads"], "{.status.currentHealthy}") == "1"
+    });
+    let node = jsonpath(
+        &sim,
+        &["pods", "-l", "app=dusk-uploads"],
+        "{.items[0].spec.nodeName}",
+    );
+    let drain = sim.kubectl(&[
+        "drain",
+        &node,
+        "--pod-selector",
+        "app=dusk-uploads",
+        "--ignore-daemonsets",
+        "--timeout=6s",
+    ]);
+    assert!(!drain.status.success());
+    assert!(
+        err_of(&drain).contains("violate the pod's disruption budget"),
+        "{}",
+        err_of(&drain)
+    );
+    sim.ok(&[
+        "patch",
+        "pdb",
+        "uploads",
+        "-n",
+        NS,
+        "--type=merge",
+        "-p",
+        "{\"spec\":{\"minAvailable\":0}}",
+    ]);
+    wait_until("the budget allows one", Duration::from_secs(30), || {
+        jsonpath(&sim, &["pdb", "uploads"], "{.status.disruptionsAllowed}") == "1"
+    });
+    let drained = sim.ok(&[
+        "drain",
+        &node,
+        "--pod-selector",
+        "app=dusk-uploads",
+        "--timeout=30s",
+    ]);
+    assert!(drained.contains("evicted"), "{drained}");
+
+    // Nothing to change: kubectl diff of the same manifests is empty.
+    let diff = sim.kubectl(&["diff", "--server-side", "-f", fixtures().to_str().unwrap()]);
+    assert_eq!(diff.status.code(), Some(0), "{}", err_of(&diff));
+
+    // The API server's validation of the new kinds.
+    let bad = sim.kubectl_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        Some("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: bad, namespace: dusk-service}\nspec:\n  schedule: '61 * * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Always\n          containers: [{name: c, image: x}]\n"),
+    );
+    let e = err_of(&bad);
+    assert!(!bad.status.success());
+    assert!(
+        e.contains(
+            "spec.schedule: Invalid value: \"61 * * * *\": end of range (61) above maximum (59): 61"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: \"Always\""
+        ),
+        "{e}"
+    );
+}
+
+/// The first try, redone: a CronJob, a PVC, a PDB and the rest added to
+/// the demo's `k8s/dusk` apply with the release, reach their end states, and
+/// the diff afterwards is empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tierui_applies_them_with_the_release_and_then_sees_no_drift() {
+    let sb = common::Sandbox::new();
+    let ws = tempfile::tempdir().unwrap();
+    tierui_core::paths::extract_demo(ws.path()).unwrap();
+    for f in std::fs::read_dir(fixtures()).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "yaml") {
+            std::fs::copy(&f, ws.path().join("k8s/dusk").join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let sim = tierui_sim::start(tierui_sim::SimConfig {
+        cluster_name: "dusk".into(),
+        speed: 20.0,
+        scenario: tierui_sim::scenario::Scenario {
+            addons: vec!["aws-ebs-csi-driver".into()],
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let kubeconfig = ws.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, sim.kubeconfig_yaml("dusk")).unwrap();
+    let env = sb.env();
+    let (root, kc) = (ws.path().to_path_buf(), kubeconfig.clone());
+    let run = move |args: Vec<&'static str>| {
+        let (env, root, kc) = (env.clone(), root.clone(), kc.clone());
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new(env!("CARGO_BIN_EXE_tierui"))
+                .envs(env)
+                .current_dir(&root)
+                .env("KUBECONFIG", &kc)
+                .args(&args)
+                .output()
+                .expect("run tierui");
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+    };
+    let kubectl = move |args: Vec<String>| {
+        let kc = kubeconfig.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new(support::kubectl_path())
+                .env("KUBECONFIG", &kc)
+                .args(&args)
+                .output()
+                .expect("kubectl must be installed (the README's test command installs it)");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+    };
+
+    let (code, out, err) = run(vec!["diff", "dusk-service", "--json"]).await.unwrap();
+    assert_eq!(code, 1, "every object would be created: {out}{err}");
+    let (code, out, err) = run(vec!["apply", "dusk-service", "--yes"]).await.unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    for what in [
+        "CronJob/dusk-report serverside-applied",
+        "PersistentVolumeClaim/dusk-uploads serverside-applied",
+        "PodDisruptionBudget/dusk-service serverside-applied",
+        "Job/dusk-migrate serverside-applied",
+    ] {
+        assert!(out.contains(what), "{what} in {out}");
+    }
+    let get = |what: &'static str, path: &'static str| {
+        kubectl(vec![
+            "get".into(),
+            what.into(),
+            "-n".into(),
+            NS.into(),
+            "-o".into(),
+            format!("jsonpath={path}"),
+        ])
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let pvc = get("pvc/dusk-uploads", "{.status.phase}").await.unwrap();
+        let job = get(
+            "job/dusk-migrate",
+            "{.status.conditions[?(@.type==\"Complete\")].status}",
+        )
+        .await
+        .unwrap();
+        let cj = get("cronjob/dusk-report", "{.status.lastScheduleTime}")
+            .await
+            .unwrap();
+        if pvc == "Bound" && job == "True" && !cj.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "end states not reached: pvc {pvc:?}, job complete {job:?}, cronjob last schedule {cj:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (code, out, err) = run(vec!["diff", "dusk-service"]).await.unwrap();
+    assert_eq!((code, out.as_str()), (0, ""), "no drift after apply: {err}");
+    drop(sim);
+}
