@@ -371,3 +371,130 @@ async fn tierui_applies_them_with_the_release_and_then_sees_no_drift() {
     assert_eq!((code, out.as_str()), (0, ""), "no drift after apply: {err}");
     drop(sim);
 }
+
+const STATEFUL: &str = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: dusk-service}
+spec:
+  serviceName: db
+  replicas: 3
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: "postgres:16.4"}]
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec:
+        accessModes: [ReadWriteOnce]
+        storageClassName: gp3
+        resources: {requests: {storage: 2Gi}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-agent, namespace: dusk-service}
+spec:
+  selector: {matchLabels: {app: node-agent}}
+  template:
+    metadata: {labels: {app: node-agent}}
+    spec:
+      containers: [{name: agent, image: "fluent/fluent-bit:3.1"}]
+"#;
+
+#[test]
+fn statefulsets_and_daemonsets_roll_out_as_kubectl_expects() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("app-kinds.yaml");
+    std::fs::write(&scenario, "name: app-kinds\naddons: [aws-ebs-csi-driver]\n").unwrap();
+    let sim = SimProcess::start(&["--scenario", scenario.to_str().unwrap(), "--speed", "20"]);
+    sim.ok(&["create", "namespace", NS]);
+    sim.ok_stdin(&["apply", "--server-side", "-f", "-"], STATEFUL);
+
+    let out = sim.ok(&[
+        "rollout",
+        "status",
+        "statefulset/db",
+        "-n",
+        NS,
+        "--timeout=120s",
+    ]);
+    assert!(
+        out.contains("roll out complete") || out.contains("rolling update complete"),
+        "{out}"
+    );
+    let pods = sim.ok(&["get", "pods", "-n", NS, "-l", "app=db", "-o", "name"]);
+    assert_eq!(
+        pods.lines().collect::<Vec<_>>(),
+        ["pod/db-0", "pod/db-1", "pod/db-2"],
+        "stable names"
+    );
+    wait_until("three claims bound", Duration::from_secs(60), || {
+        jsonpath(&sim, &["pvc", "-l", "app=db"], "{.items[*].status.phase}") == "Bound Bound Bound"
+    });
+    let sts = sim.ok(&["get", "sts", "db", "-n", NS]);
+    assert!(sts.contains("3/3"), "{sts}");
+
+    // A new image rolls from db-2 down; then a scale-down keeps the claims.
+    sim.ok(&[
+        "set",
+        "image",
+        "statefulset/db",
+        "db=postgres:16.5",
+        "-n",
+        NS,
+    ]);
+    sim.ok(&[
+        "rollout",
+        "status",
+        "statefulset/db",
+        "-n",
+        NS,
+        "--timeout=120s",
+    ]);
+    let images = jsonpath(
+        &sim,
+        &["pods", "-l", "app=db"],
+        "{.items[*].spec.containers[0].image}",
+    );
+    assert_eq!(images, "postgres:16.5 postgres:16.5 postgres:16.5");
+    sim.ok(&["scale", "statefulset/db", "--replicas=1", "-n", NS]);
+    wait_until("scaled to one", Duration::from_secs(60), || {
+        sim.ok(&["get", "pods", "-n", NS, "-l", "app=db", "-o", "name"])
+            .trim()
+            == "pod/db-0"
+    });
+    let claims = sim.ok(&["get", "pvc", "-n", NS, "-o", "name"]);
+    assert_eq!(
+        claims.lines().count(),
+        3,
+        "claims outlive the scale-down: {claims}"
+    );
+
+    // One agent per node, rolled out.
+    let out = sim.ok(&[
+        "rollout",
+        "status",
+        "daemonset/node-agent",
+        "-n",
+        NS,
+        "--timeout=120s",
+    ]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let nodes = sim.ok(&["get", "nodes", "-o", "name"]).lines().count();
+    let agents = jsonpath(
+        &sim,
+        &["pods", "-l", "app=node-agent"],
+        "{.items[*].spec.nodeName}",
+    );
+    let mut on: Vec<&str> = agents.split_whitespace().collect();
+    on.sort();
+    on.dedup();
+    assert_eq!(on.len(), nodes, "one per node: {agents}");
+    let counts = jsonpath(
+        &sim,
+        &["ds", "node-agent"],
+        "{.status.desiredNumberScheduled} {.status.numberReady} {.status.updatedNumberScheduled}",
+    );
+    assert_eq!(counts, format!("{nodes} {nodes} {nodes}"));
+}

@@ -73,7 +73,11 @@ impl Kubelet {
     /// default scheduler's balanced scoring); honours `nodeName`-less pods'
     /// `nodeSelector`. Returns (node, its InternalIP).
     fn pick_node(&mut self, st: &State, pod: &Value) -> Option<(String, String)> {
-        let selector = pod.pointer("/spec/nodeSelector").and_then(Value::as_object);
+        let spec = pod.get("spec").cloned().unwrap_or(Value::Null);
+        let pinned = s(
+            pod,
+            "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchFields/0/values/0",
+        );
         let mut best: Option<(usize, usize, String, String)> = None;
         let nodes: Vec<Value> = st
             .store
@@ -97,12 +101,11 @@ impl Kubelet {
                         .any(|x| s(x, "/type") == "Ready" && s(x, "/status") == "True")
                 });
             let cordoned = node.pointer("/spec/unschedulable") == Some(&Value::Bool(true));
-            let selected = selector.is_none_or(|sel| {
-                sel.iter().all(|(k, v)| {
-                    node.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(v)
-                })
-            });
-            if !ready || cordoned || !selected {
+            // nodeSelector and taints; a daemon pod is pinned by node affinity
+            // (and tolerates the unschedulable taint a cordon sets).
+            let selected = super::daemonset::fits(&spec, node, &[]);
+            let pinned_here = pinned.is_empty() || pinned == name;
+            if !ready || (cordoned && pinned.is_empty()) || !selected || !pinned_here {
                 continue;
             }
             let pods = per_node.get(name).copied().unwrap_or(0);

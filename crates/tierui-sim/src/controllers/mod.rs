@@ -6,6 +6,7 @@ pub mod autoscale;
 pub mod bootstrap;
 pub mod churn;
 pub mod cronjobs;
+pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
 pub mod hpa;
@@ -14,6 +15,7 @@ pub mod kubelet;
 pub mod pdb;
 pub mod replicaset;
 pub mod rollout;
+pub mod statefulset;
 pub mod volumes;
 
 use std::sync::Arc;
@@ -83,6 +85,8 @@ pub async fn run(sim: Arc<Sim>) {
                 replicaset::reconcile_all(&mut st);
                 deployments.reconcile_all(&mut st, t);
                 endpoints::reconcile_all(&mut st);
+                statefulset::reconcile_all(&mut st);
+                daemonset::reconcile_all(&mut st);
                 volumes::reconcile_all(&mut st);
                 pdb::reconcile_all(&mut st);
             }
