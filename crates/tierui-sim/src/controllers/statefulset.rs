@@ -87,9 +87,15 @@ fn reconcile(st: &mut State, ns: &str, set: Value) {
                 }
             }
             None => {
-                for claim in claims_for(&set, o) {
+                for mut claim in claims_for(&set, o) {
                     let cname = s(&claim, "/metadata/name").to_string();
                     if st.store.get(kinds::PVC, ns, &cname).is_none() {
+                        // Created through the API, so the default class applies.
+                        if claim.pointer("/spec/storageClassName").is_none()
+                            && let Some(class) = st.default_storage_class()
+                        {
+                            claim["spec"]["storageClassName"] = json!(class);
+                        }
                         st.put(kinds::PVC, claim);
                         events.push((
                             "Normal",
