@@ -32,6 +32,7 @@ impl Watched {
         let scope = Scope {
             namespace: Some(namespace.into()),
             selector: None,
+            resource: None,
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let sink: watch::Sink = Arc::new(move |u| {

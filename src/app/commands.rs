@@ -17,6 +17,8 @@ pub enum Command {
     Ctx(String),
     /// Namespace of the live view (`all` for every namespace).
     Ns(String),
+    /// Any other word: a kind the cluster serves (`:cronjobs`, `:sts`, `:pvc`), as in k9s.
+    Kind(String),
     /// An empty line.
     Nothing,
 }
@@ -75,6 +77,13 @@ pub fn parse(line: &str) -> Result<Command, String> {
         .iter()
         .find(|(n, aliases, _, _)| *n == name || aliases.contains(&name))
     else {
+        // Anything else names a kind, as k9s reads `:cronjobs`.
+        let kind_like = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        if kind_like && arg.is_empty() {
+            return Ok(Command::Kind(name.to_string()));
+        }
         return Err(format!(
             "unknown command :{name} (Tab completes; ? lists commands)"
         ));
@@ -104,6 +113,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
 }
 
 /// Commands starting with the typed word, for completion and the hint line.
+/// What `complete` asks `values` for to complete a command word with kinds.
+pub const KINDS: &str = ":kinds";
+
 pub fn candidates(prefix: &str) -> Vec<&'static str> {
     COMMANDS
         .iter()
@@ -155,7 +167,13 @@ pub fn complete(
         return (text.to_string(), None);
     }
     let prefix = state.as_ref().map_or(text, |(p, _)| p.as_str()).to_string();
-    let list = candidates(&prefix);
+    // Commands first, then the kinds the cluster serves (`:KIND`).
+    let mut list: Vec<String> = candidates(&prefix).into_iter().map(String::from).collect();
+    for k in values(KINDS) {
+        if k.starts_with(prefix.trim()) && !list.contains(&k) {
+            list.push(k);
+        }
+    }
     match (state, list.as_slice()) {
         (_, []) => (text.to_string(), None),
         (None, [only]) => (format!("{only} "), None),
@@ -181,8 +199,13 @@ mod tests {
             parse("theme"),
             Err(":theme needs an argument: <default|light|high-contrast|name>".into())
         );
+        assert_eq!(parse("cronjobs"), Ok(Command::Kind("cronjobs".into())));
         assert_eq!(
-            parse("nope"),
+            parse("targetgroupbindings.elbv2.k8s.aws"),
+            Ok(Command::Kind("targetgroupbindings.elbv2.k8s.aws".into()))
+        );
+        assert_eq!(
+            parse("nope x"),
             Err("unknown command :nope (Tab completes; ? lists commands)".into())
         );
         assert_eq!(parse("reload now"), Err(":reload takes no argument".into()));
@@ -195,6 +218,18 @@ mod tests {
             ("clusters ".into(), None)
         );
         assert_eq!(complete("xyz", &None, &|_| vec![]), ("xyz".into(), None));
+        let kinds = |w: &str| {
+            if w == KINDS {
+                vec!["cronjobs".to_string(), "cj".into(), "configmaps".into()]
+            } else {
+                vec![]
+            }
+        };
+        assert_eq!(complete("cr", &None, &kinds), ("cronjobs ".into(), None));
+        let (first, st) = complete("c", &None, &kinds);
+        assert_eq!(first, "clusters");
+        assert_eq!(complete(&first, &st, &kinds).0, "ctx");
+        assert_eq!(complete("cj", &None, &kinds).0, "cj ");
         let (first, st) = complete("re", &None, &|_| vec![]);
         assert_eq!(first, "releases");
         let (second, st) = complete(&first, &st, &|_| vec![]);

@@ -329,6 +329,12 @@ impl Effects {
                 targets,
                 kinds,
             } => self.start_watches(view, targets, kinds, state),
+            Effect::Discover { cluster } => {
+                self.on_cluster(&cluster.clone(), state, move |client| async move {
+                    let result = tierui_backends::kube::table::resources(&client).await;
+                    Msg::Discovered { cluster, result }
+                })
+            }
             Effect::StopWatches { view } => {
                 for h in self.watches.remove(&view).unwrap_or_default() {
                     h.abort();
@@ -337,6 +343,7 @@ impl Effects {
             Effect::ShowObject {
                 view,
                 cluster,
+                api_version,
                 kind,
                 namespace,
                 name,
@@ -345,6 +352,7 @@ impl Effects {
                 view,
                 &cluster,
                 ObjectRef {
+                    api_version,
                     kind,
                     namespace,
                     name,
@@ -658,6 +666,7 @@ impl Effects {
             let scope = Scope {
                 namespace: (!namespace.is_empty()).then(|| namespace.clone()),
                 selector: None,
+                resource: None,
             };
             let (name, ns) = (cluster.clone(), namespace.clone());
             let (name2, ns2) = (cluster.clone(), namespace.clone());
@@ -907,20 +916,14 @@ impl Effects {
             self.tx.clone(),
         );
         tokio::spawn(async move {
-            let ObjectRef {
-                kind,
-                namespace,
-                name,
-            } = object;
             let text = async {
                 let endpoint =
                     tierui_backends::release::endpoint(&ctx, sims.as_deref(), &ws, &c).await?;
                 let client = tierui_backends::kube::connect::client(&endpoint).await?;
                 if describe {
-                    tierui_backends::kube::describe::describe(&client, &kind, &namespace, &name)
-                        .await
+                    tierui_backends::kube::describe::describe(&client, &object).await
                 } else {
-                    tierui_backends::kube::describe::yaml(&client, &kind, &namespace, &name).await
+                    tierui_backends::kube::describe::yaml(&client, &object).await
                 }
             }
             .await;
@@ -980,11 +983,7 @@ impl Effects {
 }
 
 /// The object a live view asks to see as YAML or described.
-struct ObjectRef {
-    kind: String,
-    namespace: String,
-    name: String,
-}
+type ObjectRef = tierui_backends::kube::describe::Target;
 
 /// Plans the walkthrough, connects its cloud (the cluster's own profile and
 /// region) and serves the runner until the screen closes. The workspace's

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use tierui_backends::kube::rows::*;
+use tierui_backends::kube::table::{Column, Resource, TableRow};
 use tierui_backends::kube::watch::{Change, Conn, Kind, Scope, Update};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +16,9 @@ pub enum Tab {
     Deployments,
     Hpa,
     Events,
+    /// Any kind (`:cronjobs`), as the server's table; the kind is the panes'
+    /// `scope.resource`.
+    Kind,
 }
 
 impl Tab {
@@ -24,6 +28,7 @@ impl Tab {
             Tab::Deployments => "deploy",
             Tab::Hpa => "hpa",
             Tab::Events => "events",
+            Tab::Kind => "kind",
         }
     }
 
@@ -35,6 +40,7 @@ impl Tab {
             (Tab::Deployments, false) => vec![Kind::Deployments, Kind::ReplicaSets, Kind::Events],
             (Tab::Hpa, false) => vec![Kind::Hpas, Kind::Events],
             (Tab::Events, false) => vec![Kind::Events],
+            (Tab::Kind, false) => vec![Kind::Table, Kind::Events],
         }
     }
 }
@@ -79,6 +85,9 @@ pub struct ClusterPane {
     /// ConfigMaps, Secrets, Services and Ingresses, by kind then (namespace,
     /// `Kind/name`): their versions only.
     pub objects: BTreeMap<&'static str, BTreeMap<Key, MetaRow>>,
+    /// A `:KIND` view's columns and rows, as the server prints them.
+    pub columns: Vec<Column>,
+    pub table: BTreeMap<Key, TableRow>,
     /// Kinds whose first list has arrived.
     pub listed: Vec<&'static str>,
     /// Kinds in a relist: rows not seen again by `Listed` are dropped.
@@ -97,6 +106,7 @@ fn kind_name(k: Kind) -> &'static str {
         Kind::Events => "events",
         Kind::Metrics => "metrics",
         Kind::Objects => "objects",
+        Kind::Table => "table",
     }
 }
 
@@ -150,6 +160,8 @@ impl ClusterPane {
             usage: BTreeMap::new(),
             history: BTreeMap::new(),
             objects: BTreeMap::new(),
+            columns: Vec::new(),
+            table: BTreeMap::new(),
             listed: Vec::new(),
             relisting: BTreeMap::new(),
         }
@@ -237,6 +249,10 @@ impl ClusterPane {
                 let map = self.objects.entry(kind).or_default();
                 apply_change(map, r, l, kind, change, |o| key(&o.namespace, &o.name))
             }
+            Update::Table(c) => apply_change(&mut self.table, r, l, "table", c, |o| {
+                key(&o.namespace, &o.name)
+            }),
+            Update::Columns(c) => self.columns = c,
             Update::Conn { kind, conn } => {
                 self.conn.insert(kind_name(kind), conn);
             }
@@ -300,11 +316,56 @@ pub struct LiveView {
     pub text: Option<TextView>,
     /// Wall clock in seconds, for ages (updated by ticks).
     pub now_s: i64,
+    /// A `:KIND` view opened from an owner's row (Enter): only rows it owns,
+    /// as (owner uid, `Kind/name`).
+    pub owner: Option<(String, String)>,
+    /// Where Esc goes back to from an owner's rows.
+    pub back: Vec<Drill>,
+}
+
+/// A `:KIND` view left for the rows of one of its objects.
+#[derive(Debug, Clone)]
+pub struct Drill {
+    pub resource: Resource,
+    pub owner: Option<(String, String)>,
+    pub cursor: usize,
 }
 
 impl LiveView {
     pub fn multi(&self) -> bool {
         self.panes.len() > 1
+    }
+
+    /// The kind a `:KIND` view shows.
+    pub fn resource(&self) -> Option<&Resource> {
+        self.panes.first()?.scope.resource.as_ref()
+    }
+
+    /// Rows of a `:KIND` view: those of the owner (when drilled into), then
+    /// the `/` filter on any cell; by name, or by age with `A`.
+    pub fn table_rows<'a>(&self, pane: &'a ClusterPane) -> Vec<&'a TableRow> {
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&TableRow> = pane
+            .table
+            .values()
+            .filter(|r| {
+                self.owner
+                    .as_ref()
+                    .is_none_or(|(uid, _)| r.owners.iter().any(|(_, u)| u == uid))
+            })
+            .filter(|r| {
+                needle.is_empty()
+                    || r.name.to_lowercase().contains(&needle)
+                    || r.cells.iter().any(|c| c.to_lowercase().contains(&needle))
+            })
+            .collect();
+        if self.sort == SortBy::Age {
+            rows.sort_by_key(|r| std::cmp::Reverse(r.created));
+        }
+        if self.descending {
+            rows.reverse();
+        }
+        rows
     }
 
     pub fn pane(&self, cluster: &str) -> Option<&ClusterPane> {
@@ -369,33 +430,41 @@ impl LiveView {
             Tab::Deployments => p.deployments.len(),
             Tab::Hpa => p.hpas.len(),
             Tab::Events => p.events.len(),
+            Tab::Kind if self.filter.is_empty() && self.owner.is_none() => p.table.len(),
+            Tab::Kind => self.table_rows(p).len(),
         }
     }
 
     /// The selected object as (kind, namespace, name), for `y` and `d`.
-    pub fn selected(&self) -> Option<(&'static str, String, String)> {
+    pub fn selected(&self) -> Option<(String, String, String)> {
         let p = self.panes.first()?;
+        let row =
+            |kind: &str, ns: &str, name: &str| (kind.to_string(), ns.to_string(), name.to_string());
         match self.tab {
             Tab::Pods => self
                 .pod_rows(p)
                 .get(self.cursor)
-                .map(|r| ("Pod", r.namespace.clone(), r.name.clone())),
+                .map(|r| row("Pod", &r.namespace, &r.name)),
             Tab::Deployments => p
                 .deployments
                 .values()
                 .nth(self.cursor)
-                .map(|r| ("Deployment", r.namespace.clone(), r.name.clone())),
-            Tab::Hpa => p.hpas.values().nth(self.cursor).map(|r| {
-                (
-                    "HorizontalPodAutoscaler",
-                    r.namespace.clone(),
-                    r.name.clone(),
-                )
-            }),
+                .map(|r| row("Deployment", &r.namespace, &r.name)),
+            Tab::Hpa => p
+                .hpas
+                .values()
+                .nth(self.cursor)
+                .map(|r| row("HorizontalPodAutoscaler", &r.namespace, &r.name)),
             Tab::Events => self
                 .events(p, None)
                 .get(self.cursor)
-                .map(|r| ("Event", r.namespace.clone(), r.name.clone())),
+                .map(|r| row("Event", &r.namespace, &r.name)),
+            Tab::Kind => {
+                let kind = &self.resource()?.kind;
+                self.table_rows(p)
+                    .get(self.cursor)
+                    .map(|r| row(kind, &r.namespace, &r.name))
+            }
         }
     }
 }
@@ -470,6 +539,7 @@ mod tests {
             Scope {
                 namespace: None,
                 selector: None,
+                resource: None,
             },
         );
         p.apply(Update::Pods(Change::Relist), 0);
@@ -518,6 +588,7 @@ mod tests {
             Scope {
                 namespace: None,
                 selector: None,
+                resource: None,
             },
         );
         assert_eq!(p.connection(), "connecting…");

@@ -80,6 +80,7 @@ pub fn start(s: &mut State) -> Vec<Effect> {
                 Scope {
                     namespace: (!ns.is_empty()).then(|| ns.clone()),
                     selector: None,
+                    resource: None,
                 },
             )
         });

@@ -227,6 +227,10 @@ pub struct State {
     pub helm_values: bool,
     /// A rollback being chosen: the history it was chosen from.
     pub rollback: Option<super::update_rollback::Pending>,
+    /// Cluster name → the kinds its discovery lists (for `:KIND` and its completion).
+    pub kinds: std::collections::BTreeMap<String, Vec<tierui_backends::kube::table::Resource>>,
+    /// A `:KIND` waiting for its cluster's discovery: (cluster, word).
+    pub pending_kind: Option<(String, String)>,
 }
 
 impl State {
@@ -266,6 +270,8 @@ impl State {
             helm: Default::default(),
             helm_values: false,
             rollback: None,
+            kinds: Default::default(),
+            pending_kind: None,
         };
         if s.ws.clusters.is_empty() && !s.ws.releases.is_empty() {
             s.focus = Pane::Releases;

@@ -120,6 +120,11 @@ pub enum Msg {
         cluster: String,
         error: String,
     },
+    /// A cluster's discovery: the kinds it serves.
+    Discovered {
+        cluster: String,
+        result: Result<Vec<tierui_backends::kube::table::Resource>, String>,
+    },
     /// YAML or describe text for a live view's overlay.
     ObjectText {
         view: u64,
@@ -294,9 +299,15 @@ pub enum Effect {
         text: String,
     },
     /// Fetch an object for `y` (YAML) or `d` (describe).
+    /// Reads a cluster's discovery (`Msg::Discovered`).
+    Discover {
+        cluster: String,
+    },
     ShowObject {
         view: u64,
         cluster: String,
+        /// For kinds other than the live view's own (a `:KIND` view).
+        api_version: Option<String>,
         kind: String,
         namespace: String,
         name: String,
@@ -514,6 +525,7 @@ fn dispatch(s: &mut State, msg: Msg) -> Outcome {
             error,
         } => super::update_live::failed(s, view, &cluster, error),
         Msg::ObjectText { view, text } => super::update_live::object_text(s, view, text),
+        Msg::Discovered { cluster, result } => super::update_live::discovered(s, cluster, result),
         Msg::SyncReady { key, result } => {
             let effects =
                 super::monitor::drift_in(s, &key, result.as_deref().map_err(String::as_str), true);
@@ -1365,9 +1377,11 @@ fn input_key(s: &mut State, ev: KeyEvent) -> Outcome {
         KeyCode::Tab if !is_filter => {
             let clusters: Vec<String> = s.ws.clusters.iter().map(|c| c.name.clone()).collect();
             let namespaces = super::update_live::namespaces(s);
+            let kinds = super::update_live::kind_words(s);
             let values = move |cmd: &str| match cmd {
                 "ctx" => clusters.clone(),
                 "ns" => namespaces.clone(),
+                commands::KINDS => kinds.clone(),
                 _ => Vec::new(),
             };
             if let Some(Input::Command { text, completion }) = s.input.as_mut() {
@@ -1432,6 +1446,7 @@ fn run_command(s: &mut State, text: &str) -> Outcome {
             return super::update_live::open_cluster(s, &c, super::live::Tab::Pods);
         }
         Ok(Command::Ns(ns)) => return super::update_live::set_namespace(s, &ns),
+        Ok(Command::Kind(word)) => return super::update_live::open_kind(s, &word),
         Ok(Command::Nothing) => {}
         Err(e) => s.message = Some((Level::Error, e)),
     }

@@ -63,6 +63,8 @@ fn open(
         cursor: 0,
         text: None,
         now_s: s.now_s,
+        owner: None,
+        back: Vec::new(),
     };
     // A live view replaces another one rather than stacking on it.
     let mut effects = Vec::new();
@@ -71,12 +73,217 @@ fn open(
         s.pop();
     }
     s.push(Screen::Live(Box::new(view)));
+    // The cluster's kinds, for `:KIND` and its completion.
+    if let Some((cluster, _)) = targets.first()
+        && !s.kinds.contains_key(cluster)
+    {
+        effects.push(Effect::Discover {
+            cluster: cluster.clone(),
+        });
+    }
     effects.push(Effect::StartWatches {
         view: id,
         targets,
         kinds: tab.kinds(multi),
     });
     with(effects)
+}
+
+/// Words that name the kinds the current cluster serves (plural and short names).
+pub fn kind_words(s: &State) -> Vec<String> {
+    let Some(cluster) = kind_target(s).map(|t| t.0) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = s
+        .kinds
+        .get(&cluster)
+        .map(|all| {
+            all.iter()
+                .flat_map(|r| {
+                    std::iter::once(r.plural.clone()).chain(r.short_names.iter().cloned())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Where a `:KIND` opens: the live view's cluster and namespace, else the
+/// selected release's or cluster's. (cluster, namespace, release)
+fn kind_target(s: &State) -> Option<(String, Option<String>, Option<usize>)> {
+    if let Screen::Live(v) = &s.screen
+        && !v.multi()
+    {
+        let p = v.panes.first()?;
+        return Some((p.cluster.clone(), p.scope.namespace.clone(), v.release));
+    }
+    match s.selection {
+        Some(Selection::Release(i)) => {
+            let r = s.ws.releases.get(i)?;
+            Some((r.cluster.clone()?, Some(r.namespace.clone()), Some(i)))
+        }
+        Some(Selection::Cluster(i)) => Some((s.ws.clusters.get(i)?.name.clone(), None, None)),
+        _ => None,
+    }
+}
+
+/// `:KIND`: a live table of any kind the cluster serves, in the current scope.
+pub fn open_kind(s: &mut State, word: &str) -> Outcome {
+    let Some((cluster, namespace, release)) = kind_target(s) else {
+        return message(
+            s,
+            Level::Info,
+            format!(":{word} — select a release or a cluster first (or open a live view)"),
+        );
+    };
+    let Some(all) = s.kinds.get(&cluster) else {
+        s.pending_kind = Some((cluster.clone(), word.to_string()));
+        s.message = Some((Level::Info, format!("reading the kinds {cluster} serves…")));
+        return with(vec![Effect::Discover { cluster }]);
+    };
+    let res = match tierui_backends::kube::table::resolve(all, word) {
+        Ok(r) => r.clone(),
+        Err(e) => return message(s, Level::Error, format!("{cluster}: {e}")),
+    };
+    let where_ = match namespace.as_deref().filter(|_| res.namespaced) {
+        Some(ns) => format!("namespace {ns}"),
+        None => "all namespaces".into(),
+    };
+    let title = format!("{} on {cluster} · {where_}", res.qualified());
+    let scope = Scope {
+        namespace: namespace.filter(|_| res.namespaced),
+        selector: None,
+        resource: Some(res),
+    };
+    open(
+        s,
+        title,
+        release,
+        vec![ClusterPane::new(cluster, scope)],
+        Tab::Kind,
+    )
+}
+
+/// A cluster's discovery arrived: kept for completion, and a waiting `:KIND` opens.
+pub fn discovered(
+    s: &mut State,
+    cluster: String,
+    result: Result<Vec<tierui_backends::kube::table::Resource>, String>,
+) -> Outcome {
+    let waiting = s
+        .pending_kind
+        .as_ref()
+        .filter(|(c, _)| *c == cluster)
+        .map(|(_, w)| w.clone());
+    match result {
+        Ok(all) => {
+            s.kinds.insert(cluster, all);
+            if let Some(word) = waiting {
+                s.pending_kind = None;
+                s.message = None;
+                return open_kind(s, &word);
+            }
+            Outcome::default()
+        }
+        Err(e) => {
+            if waiting.is_some() {
+                s.pending_kind = None;
+                return message(s, Level::Error, format!("{cluster}: {e}"));
+            }
+            Outcome::default()
+        }
+    }
+}
+
+/// What an object of `kind` owns, as the word of the kind to show.
+fn owned_kind(kind: &str) -> Option<&'static str> {
+    match kind {
+        "CronJob" => Some("jobs"),
+        "Job" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => Some("pods"),
+        "Deployment" => Some("replicasets"),
+        _ => None,
+    }
+}
+
+/// Enter on a `:KIND` row: the rows it owns (CronJob → Jobs → Pods); Esc comes back.
+fn drill(s: &mut State) -> Outcome {
+    let Screen::Live(v) = &s.screen else {
+        return Outcome::default();
+    };
+    let Some(pane) = v.panes.first() else {
+        return Outcome::default();
+    };
+    let Some(res) = pane.scope.resource.clone() else {
+        return Outcome::default();
+    };
+    let Some(row) = v.table_rows(pane).get(v.cursor).map(|r| (*r).clone()) else {
+        return Outcome::default();
+    };
+    let cluster = pane.cluster.clone();
+    if res.kind == "Pod" {
+        return super::update_logs::open_from_live(s);
+    }
+    let Some(word) = owned_kind(&res.kind) else {
+        return message(
+            s,
+            Level::Info,
+            format!(
+                "a {} owns nothing to list; y shows its YAML, d describes it",
+                res.kind
+            ),
+        );
+    };
+    let Some(child) = s
+        .kinds
+        .get(&cluster)
+        .and_then(|all| tierui_backends::kube::table::resolve(all, word).ok())
+        .cloned()
+    else {
+        return message(s, Level::Warn, format!("{cluster} does not serve {word}"));
+    };
+    let Screen::Live(v) = &mut s.screen else {
+        return Outcome::default();
+    };
+    v.back.push(super::live::Drill {
+        resource: res.clone(),
+        owner: v.owner.clone(),
+        cursor: v.cursor,
+    });
+    v.owner = Some((row.uid.clone(), format!("{}/{}", res.kind, row.name)));
+    switch_resource(v, child, 0)
+}
+
+/// Points a `:KIND` view at another kind (rows cleared, watchers restarted).
+fn switch_resource(
+    v: &mut LiveView,
+    res: tierui_backends::kube::table::Resource,
+    cursor: usize,
+) -> Outcome {
+    let cluster = v
+        .panes
+        .first()
+        .map(|p| p.cluster.clone())
+        .unwrap_or_default();
+    let ns = v.panes.first().and_then(|p| p.scope.namespace.clone());
+    let where_ = match ns.as_deref() {
+        Some(ns) => format!("namespace {ns}"),
+        None => "all namespaces".into(),
+    };
+    v.title = match &v.owner {
+        Some((_, of)) => format!("{} of {of} on {cluster} · {where_}", res.qualified()),
+        None => format!("{} on {cluster} · {where_}", res.qualified()),
+    };
+    let scope = Scope {
+        namespace: ns,
+        selector: None,
+        resource: Some(res),
+    };
+    v.panes = vec![ClusterPane::new(cluster, scope)];
+    v.cursor = cursor;
+    v.filter.clear();
+    with(restart(v))
 }
 
 /// The live view of a release (its namespace and pod selector on its cluster).
@@ -94,6 +301,7 @@ pub fn open_release(s: &mut State, i: usize, tab: Tab) -> Outcome {
     let scope = Scope {
         namespace: Some(r.namespace.clone()),
         selector: r.summary.selector.clone(),
+        resource: None,
     };
     let title = format!("{} on {cluster}", r.title());
     open(
@@ -124,6 +332,7 @@ pub fn open_cluster(s: &mut State, cluster: &str, tab: Tab) -> Outcome {
             Scope {
                 namespace: None,
                 selector: None,
+                resource: None,
             },
         )],
         tab,
@@ -152,6 +361,7 @@ pub fn open_all(s: &mut State, i: usize) -> Outcome {
                     Scope {
                         namespace: Some(ns),
                         selector,
+                        resource: None,
                     },
                 )
             })
@@ -283,6 +493,10 @@ pub fn act(s: &mut State, action: Action) -> Outcome {
                 return Outcome::default();
             };
             let describe = action == Action::Describe;
+            let api_version = match v.tab {
+                Tab::Kind => v.resource().map(|r| r.api_version()),
+                _ => None,
+            };
             v.text = Some(TextView {
                 title: format!("{kind} {namespace}/{name}"),
                 lines: vec!["loading…".into()],
@@ -291,7 +505,8 @@ pub fn act(s: &mut State, action: Action) -> Outcome {
             return with(vec![Effect::ShowObject {
                 view: v.id,
                 cluster,
-                kind: kind.to_string(),
+                api_version,
+                kind,
                 namespace,
                 name,
                 describe,
@@ -309,6 +524,10 @@ pub fn act(s: &mut State, action: Action) -> Outcome {
                     redraw: true,
                 };
             }
+            if let Some(d) = v.back.pop() {
+                v.owner = d.owner;
+                return switch_resource(v, d.resource, d.cursor);
+            }
             let id = v.id;
             s.pop();
             return with(vec![Effect::StopWatches { view: id }]);
@@ -319,6 +538,7 @@ pub fn act(s: &mut State, action: Action) -> Outcome {
             }
         }
         Action::Logs => return super::update_logs::open_from_live(s),
+        Action::Open if v.tab == Tab::Kind => return drill(s),
         Action::Open => {
             if v.selected().is_some_and(|(kind, _, _)| kind == "Pod") {
                 return super::update_logs::open_from_live(s);

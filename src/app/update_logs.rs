@@ -51,7 +51,7 @@ pub fn open_from_live(s: &mut State) -> Outcome {
     let Some((kind, namespace, name)) = v.selected() else {
         return message(s, Level::Info, "no pod or Deployment selected");
     };
-    let (title, target) = match kind {
+    let (title, target) = match kind.as_str() {
         "Pod" => (format!("pod {namespace}/{name}"), Target::Pod(name)),
         "Deployment" => (
             format!("deployment {namespace}/{name}"),

@@ -48,12 +48,14 @@ pub fn from_live(s: &mut State) -> Outcome {
     };
     let release = v.release;
     match v.selected() {
-        Some(("Deployment", namespace, name)) => Outcome::with(Effect::LoadRevisions {
-            cluster,
-            namespace,
-            deployment: name,
-            release,
-        }),
+        Some((kind, namespace, name)) if kind == "Deployment" => {
+            Outcome::with(Effect::LoadRevisions {
+                cluster,
+                namespace,
+                deployment: name,
+                release,
+            })
+        }
         _ => message(s, Level::Info, "undo: select a Deployment (tab 2)"),
     }
 }

@@ -240,6 +240,7 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
         let scope = Scope {
             namespace: Some(r.namespace.clone()),
             selector: r.summary.selector.clone(),
+            resource: None,
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let sink: watch::Sink = Arc::new(move |u| {

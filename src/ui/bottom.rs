@@ -110,7 +110,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             ),
             None if matches!(s.screen, crate::app::state::Screen::Live(_)) => Line::styled(
                 format!(
-                    "{} move · 1-4 pods/deploy/hpa/events · {} command (:pods :deploy :hpa :events :ns :ctx) · {} help",
+                    "{} move · 1-4 pods/deploy/hpa/events · {} command (:pods :deploy :ns :ctx, any kind: :sts :pvc :cronjobs…) · {} help",
                     s.keymap.hint(Action::Down),
                     s.keymap.hint(Action::Command),
                     s.keymap.hint(Action::Help),

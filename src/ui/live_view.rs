@@ -49,6 +49,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, v: &LiveView) {
         Tab::Pods => draw_pods_tab(f, body, s, v, pane),
         Tab::Deployments => draw_deploy_tab(f, body, s, v, pane),
         Tab::Hpa => draw_hpa_tab(f, body, s, v, pane),
+        Tab::Kind => draw_kind_tab(f, body, s, v, pane),
         Tab::Events => {
             let rows = v.events(pane, None);
             draw_events(
@@ -96,6 +97,9 @@ fn draw_head(f: &mut Frame, area: Rect, s: &State, v: &LiveView) {
             };
             spans.push(Span::styled(format!(" {} {} ", i + 1, tab.label()), style));
         }
+        if let (Tab::Kind, Some(r)) = (v.tab, v.resource()) {
+            spans.push(Span::styled(format!(" :{} ", r.plural), t.selection(true)));
+        }
         spans.push(Span::raw("  "));
     }
     // Several clusters say their state above their own column.
@@ -118,6 +122,16 @@ fn draw_foot(f: &mut Frame, area: Rect, s: &State, v: &LiveView) {
     }
     let keys: &[(Action, &str)] = if v.text.is_some() {
         &[(Action::Down, "scroll"), (Action::Back, "close")]
+    } else if v.tab == Tab::Kind {
+        &[
+            (Action::Open, "owned / logs"),
+            (Action::Yaml, "yaml"),
+            (Action::Describe, "describe"),
+            (Action::Filter, "filter"),
+            (Action::SortName, "sort name"),
+            (Action::SortAge, "age"),
+            (Action::Back, "back"),
+        ]
     } else if v.multi() {
         &[
             (Action::Filter, "filter"),
@@ -883,6 +897,122 @@ fn draw_deploy_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Cl
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
     draw_replicasets(f, rs_a, s, pane, d);
     draw_events_for(f, ev_a, s, v, pane, Some(&format!("Deployment/{}", d.name)));
+}
+
+/// Widths of a `:KIND` table's columns: each as wide as its header and the
+/// widest of the first rows (at most 40), the last taking what is left.
+pub fn kind_widths(headers: &[&str], rows: &[&[String]], width: usize) -> Vec<usize> {
+    let mut w: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let widest = rows
+                .iter()
+                .take(500)
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0);
+            (widest.max(h.chars().count()) + 2).min(40)
+        })
+        .collect();
+    if let Some(last) = w.len().checked_sub(1) {
+        let used: usize = w[..last].iter().sum();
+        w[last] = width.saturating_sub(used).max(w[last].min(width));
+    }
+    w
+}
+
+fn draw_kind_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &ClusterPane) {
+    let t = &s.theme;
+    let Some(res) = v.resource() else {
+        return;
+    };
+    let rows = v.table_rows(pane);
+    let lower = (area.height / 3).max(5);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Min(4), Constraint::Length(lower)]).areas(area);
+    let width = top.width.saturating_sub(2) as usize;
+    // The columns `kubectl get` prints (priority 0), names upper-cased as it does.
+    let shown: Vec<usize> = pane
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.priority == 0)
+        .map(|(i, _)| i)
+        .collect();
+    let headers: Vec<String> = shown
+        .iter()
+        .map(|i| pane.columns[*i].name.to_uppercase())
+        .collect();
+    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .take(500)
+        .map(|r| {
+            shown
+                .iter()
+                .map(|i| r.cells.get(*i).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let cell_refs: Vec<&[String]> = cells.iter().map(Vec::as_slice).collect();
+    let widths = kind_widths(&header_refs, &cell_refs, width);
+    let line_of = |texts: &[String]| -> String {
+        texts
+            .iter()
+            .zip(&widths)
+            .map(|(x, w)| cell(x, *w))
+            .collect::<String>()
+    };
+    let what = res.plural.clone();
+    let mut title = format!("{} ({})", res.kind, rows.len());
+    if let Some((_, of)) = &v.owner {
+        title = format!("{title} · owned by {of}");
+    }
+    if !v.filter.is_empty() {
+        title = format!("{title} · /{}", v.filter);
+    }
+    let table = Table {
+        title,
+        header: Line::styled(line_of(&headers), t.header()),
+        rows: rows.len(),
+        cursor: Some(v.cursor),
+    };
+    let (inner, first) = table.frame(f, top, t);
+    let lines: Vec<Line> = if !pane.listed(Kind::Table) {
+        vec![loading_line(t, pane, &what)]
+    } else if rows.is_empty() {
+        let why = match (&v.owner, v.filter.is_empty()) {
+            (Some((_, of)), true) => format!("no {what} owned by {of}"),
+            (_, false) => format!("no {what} match /{}", v.filter),
+            (None, true) => format!("no {what}"),
+        };
+        vec![Line::styled(why, t.muted())]
+    } else {
+        rows.iter()
+            .enumerate()
+            .skip(first)
+            .take(inner.height as usize)
+            .map(|(i, r)| {
+                let texts: Vec<String> = shown
+                    .iter()
+                    .map(|c| r.cells.get(*c).cloned().unwrap_or_default())
+                    .collect();
+                let l = Line::raw(fit(&line_of(&texts), width));
+                if i == v.cursor {
+                    l.style(t.selection(true))
+                } else {
+                    l
+                }
+            })
+            .collect()
+    };
+    f.render_widget(Paragraph::new(lines), inner);
+    let about = rows
+        .get(v.cursor)
+        .map(|r| format!("{}/{}", res.kind, r.name));
+    draw_events_for(f, bottom, s, v, pane, about.as_deref());
 }
 
 fn draw_replicasets(f: &mut Frame, area: Rect, s: &State, pane: &ClusterPane, d: &DeploymentRow) {

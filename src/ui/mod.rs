@@ -19,6 +19,8 @@ pub mod walkthrough_view;
 #[cfg(test)]
 mod helm_tests;
 #[cfg(test)]
+mod kinds_tests;
+#[cfg(test)]
 mod logs_tests;
 #[cfg(test)]
 mod states_tests;

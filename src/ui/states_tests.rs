@@ -98,6 +98,7 @@ fn put(
             tierui_backends::kube::watch::Scope {
                 namespace: None,
                 selector: None,
+                resource: None,
             },
         )
     });

@@ -16,26 +16,36 @@ pub fn api_version(kind: &str) -> &'static str {
     }
 }
 
-async fn fetch(
-    client: &kube::Client,
-    kind: &str,
-    namespace: &str,
-    name: &str,
-) -> Result<Json, String> {
-    let stub = serde_json::json!({"apiVersion": api_version(kind), "kind": kind, "metadata": {"name": name, "namespace": namespace}});
+/// What `y` and `d` show: a kind (with its apiVersion when it is not one of
+/// the live view's own kinds) and the object's namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub api_version: Option<String>,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+async fn fetch(client: &kube::Client, t: &Target) -> Result<Json, String> {
+    let Target {
+        kind,
+        namespace,
+        name,
+        ..
+    } = t;
+    let av = t
+        .api_version
+        .clone()
+        .unwrap_or_else(|| api_version(kind).to_string());
+    let stub = serde_json::json!({"apiVersion": av, "kind": kind, "metadata": {"name": name, "namespace": namespace}});
     apply::get(client, &stub, namespace)
         .await?
         .ok_or_else(|| format!("{kind} {namespace}/{name} no longer exists"))
 }
 
 /// The object as YAML, without managedFields, Secret values masked.
-pub async fn yaml(
-    client: &kube::Client,
-    kind: &str,
-    namespace: &str,
-    name: &str,
-) -> Result<String, String> {
-    let mut obj = fetch(client, kind, namespace, name).await?;
+pub async fn yaml(client: &kube::Client, t: &Target) -> Result<String, String> {
+    let mut obj = fetch(client, t).await?;
     if let Some(m) = obj.get_mut("metadata").and_then(Json::as_object_mut) {
         m.remove("managedFields");
     }
@@ -52,13 +62,9 @@ fn s(v: Option<&Json>) -> String {
 }
 
 /// A summary in the spirit of `kubectl describe`, with the object's events.
-pub async fn describe(
-    client: &kube::Client,
-    kind: &str,
-    namespace: &str,
-    name: &str,
-) -> Result<String, String> {
-    let obj = fetch(client, kind, namespace, name).await?;
+pub async fn describe(client: &kube::Client, t: &Target) -> Result<String, String> {
+    let obj = fetch(client, t).await?;
+    let (kind, namespace, name) = (t.kind.as_str(), t.namespace.as_str(), t.name.as_str());
     let mut out = Vec::new();
     describe_metadata(&obj, name, namespace, &mut out);
     match kind {

@@ -10,4 +10,5 @@ pub mod helm;
 pub mod logs;
 pub mod rollback;
 pub mod rows;
+pub mod table;
 pub mod watch;

@@ -22,6 +22,9 @@ pub struct Scope {
     pub namespace: Option<String>,
     /// Label selector for pods (`app=day-service`).
     pub selector: Option<String>,
+    /// The kind a `:KIND` view shows (watched as the server's table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<super::table::Resource>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,6 +39,8 @@ pub enum Kind {
     /// Metadata only (never a Secret's data) of the ConfigMaps, Secrets,
     /// Services and Ingresses: which changed, not how.
     Objects,
+    /// Rows of the scope's `resource`, in the server's Table form.
+    Table,
 }
 
 /// A change to one kind's rows.
@@ -87,6 +92,10 @@ pub enum Update {
         kind: &'static str,
         change: Change<MetaRow>,
     },
+    /// Rows of a `:KIND` view.
+    Table(Change<super::table::TableRow>),
+    /// The server's columns for a `:KIND` view (sent with each first page).
+    Columns(Vec<super::table::Column>),
     Conn {
         kind: Kind,
         conn: Conn,
@@ -117,6 +126,7 @@ pub async fn run(client: kube::Client, scope: Scope, kinds: Vec<Kind>, sink: Sin
 
 async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) {
     match kind {
+        Kind::Table => super::table::watch_table(client, scope, sink).await,
         Kind::Pods => {
             let cfg = watcher::Config {
                 label_selector: scope.selector.clone(),
