@@ -23,6 +23,10 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/app-kinds")
 }
 
+fn crds() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/crds")
+}
+
 fn jsonpath(sim: &SimProcess, what: &[&str], path: &str) -> String {
     let mut args = vec!["get"];
     args.extend_from_slice(what);
@@ -63,6 +67,18 @@ fn kubectl_sees_every_kind_reach_its_end_state() {
         "{sc}"
     );
 
+    // The ALB controller's and Argo CD's published CRDs, served at once.
+    let crd_out = sim.ok(&["apply", "--server-side", "-f", crds().to_str().unwrap()]);
+    assert!(
+        crd_out.contains("customresourcedefinition.apiextensions.k8s.io/targetgroupbindings.elbv2.k8s.aws serverside-applied"),
+        "{crd_out}"
+    );
+    let established = jsonpath(
+        &sim,
+        &["crd", "applications.argoproj.io"],
+        "{.status.conditions[?(@.type==\"Established\")].status}",
+    );
+    assert_eq!(established, "True");
     let applied = sim.ok(&["apply", "--server-side", "-f", fixtures().to_str().unwrap()]);
     for what in [
         "persistentvolumeclaim/dusk-uploads serverside-applied",
@@ -72,6 +88,7 @@ fn kubectl_sees_every_kind_reach_its_end_state() {
         "networkpolicy.networking.k8s.io/dusk-service-ingress serverside-applied",
         "role.rbac.authorization.k8s.io/dusk-reporter serverside-applied",
         "rolebinding.rbac.authorization.k8s.io/dusk-reporter serverside-applied",
+        "targetgroupbinding.elbv2.k8s.aws/dusk-service serverside-applied",
     ] {
         assert!(applied.contains(what), "{what} in {applied}");
     }
@@ -241,9 +258,53 @@ fn kubectl_sees_every_kind_reach_its_end_state() {
     ]);
     assert!(drained.contains("evicted"), "{drained}");
 
+    // A custom resource prints the CRD's columns, and its schema is enforced.
+    let tgb = sim.ok(&["get", "targetgroupbindings", "-n", NS]);
+    for want in [
+        "SERVICE-NAME",
+        "SERVICE-PORT",
+        "TARGET-TYPE",
+        "dusk-service",
+        "80",
+        "ip",
+    ] {
+        assert!(tgb.contains(want), "{want} in {tgb}");
+    }
+    let apps = sim.kubectl(&["get", "applications.argoproj.io", "-A"]);
+    assert!(apps.status.success(), "{}", err_of(&apps));
+    let bad_tgb = |spec: &str| {
+        sim.kubectl_stdin(
+            &["apply", "--server-side", "-f", "-"],
+            Some(&format!("apiVersion: elbv2.k8s.aws/v1beta1\nkind: TargetGroupBinding\nmetadata: {{name: bad, namespace: dusk-service}}\nspec: {spec}\n")),
+        )
+    };
+    let e = err_of(&bad_tgb(
+        "{serviceRef: {name: x, port: 80}, targetType: pod}",
+    ));
+    assert!(
+        e.contains("spec.targetType: Unsupported value: \"pod\""),
+        "{e}"
+    );
+    let e = err_of(&bad_tgb("{serviceRef: {name: x, port: 80}, targetTyp: ip}"));
+    assert!(e.contains("unknown field \"spec.targetTyp\""), "{e}");
+    let e = err_of(&bad_tgb("{targetType: ip}"));
+    assert!(e.contains("spec.serviceRef: Required value"), "{e}");
+
     // Nothing to change: kubectl diff of the same manifests is empty.
     let diff = sim.kubectl(&["diff", "--server-side", "-f", fixtures().to_str().unwrap()]);
     assert_eq!(diff.status.code(), Some(0), "{}", err_of(&diff));
+
+    // A CRD that goes takes its kind and objects with it.
+    sim.ok(&["delete", "crd", "targetgroupbindings.elbv2.k8s.aws"]);
+    wait_until("the kind unserved", Duration::from_secs(30), || {
+        let (code, _) = sim.http(
+            "GET",
+            "/apis/elbv2.k8s.aws/v1beta1/namespaces/dusk-service/targetgroupbindings",
+            &[],
+            b"",
+        );
+        code == 404
+    });
 
     // The API server's validation of the new kinds.
     let bad = sim.kubectl_stdin(
@@ -324,6 +385,18 @@ async fn tierui_applies_them_with_the_release_and_then_sees_no_drift() {
         })
     };
 
+    // The ALB controller's CRD is there before the release, as its chart puts it.
+    kubectl(vec![
+        "apply".into(),
+        "--server-side".into(),
+        "-f".into(),
+        crds()
+            .join("elbv2.k8s.aws_targetgroupbindings.yaml")
+            .to_string_lossy()
+            .into_owned(),
+    ])
+    .await
+    .unwrap();
     let (code, out, err) = run(vec!["diff", "dusk-service", "--json"]).await.unwrap();
     assert_eq!(code, 1, "every object would be created: {out}{err}");
     let (code, out, err) = run(vec!["apply", "dusk-service", "--yes"]).await.unwrap();
@@ -333,6 +406,7 @@ async fn tierui_applies_them_with_the_release_and_then_sees_no_drift() {
         "PersistentVolumeClaim/dusk-uploads serverside-applied",
         "PodDisruptionBudget/dusk-service serverside-applied",
         "Job/dusk-migrate serverside-applied",
+        "TargetGroupBinding/dusk-service serverside-applied",
     ] {
         assert!(out.contains(what), "{what} in {out}");
     }

@@ -110,6 +110,7 @@ pub const RESOURCEQUOTA: KindId = 29;
 pub const LIMITRANGE: KindId = 30;
 pub const INGRESSCLASS: KindId = 31;
 pub const PRIORITYCLASS: KindId = 32;
+pub const CRD: KindId = 33;
 
 // One row of the table below; positional so the table reads as a table.
 #[allow(clippy::too_many_arguments)]
@@ -495,25 +496,140 @@ pub static KINDS: &[Kind] = &[
         &[],
         &[],
     ),
+    stored(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        false,
+        &["crd", "crds"],
+        &["api-extensions"],
+        &["status"],
+    ),
 ];
 
+/// Kinds that CustomResourceDefinitions add, after the built-in ones: ids
+/// from `KINDS.len()` on. Process-wide (several simulated clusters may share
+/// a process), so each cluster's store says which of them it serves.
+static CUSTOM: std::sync::RwLock<Vec<&'static Kind>> = std::sync::RwLock::new(Vec::new());
+
+/// A kind a CRD version defines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomKind {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub singular: String,
+    pub namespaced: bool,
+    pub short_names: Vec<String>,
+    pub categories: Vec<String>,
+    pub subresources: Vec<String>,
+}
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}
+
+fn leak_all(v: &[String]) -> &'static [&'static str] {
+    Box::leak(
+        v.iter()
+            .map(|s| leak(s))
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    )
+}
+
+fn same(k: &Kind, c: &CustomKind) -> bool {
+    k.group == c.group
+        && k.version == c.version
+        && k.kind == c.kind
+        && k.plural == c.plural
+        && k.singular == c.singular
+        && k.namespaced == c.namespaced
+        && k.short_names == c.short_names
+        && k.categories == c.categories
+        && k.subresources == c.subresources
+}
+
+/// The id of a CRD's kind, registered on first sight (by group, version and
+/// plural); a changed definition replaces the old one under the same id.
+pub fn register(c: &CustomKind) -> KindId {
+    let mut custom = CUSTOM.write().unwrap_or_else(|e| e.into_inner());
+    let at = custom
+        .iter()
+        .position(|k| k.group == c.group && k.version == c.version && k.plural == c.plural);
+    if let Some(i) = at
+        && same(custom[i], c)
+    {
+        return KINDS.len() + i;
+    }
+    let kind: &'static Kind = Box::leak(Box::new(Kind {
+        group: leak(&c.group),
+        version: leak(&c.version),
+        kind: leak(&c.kind),
+        plural: leak(&c.plural),
+        singular: leak(&c.singular),
+        namespaced: c.namespaced,
+        short_names: leak_all(&c.short_names),
+        categories: leak_all(&c.categories),
+        subresources: leak_all(&c.subresources),
+        computed: false,
+    }));
+    match at {
+        Some(i) => {
+            custom[i] = kind;
+            KINDS.len() + i
+        }
+        None => {
+            custom.push(kind);
+            KINDS.len() + custom.len() - 1
+        }
+    }
+}
+
+/// Whether a CRD defines this kind (rather than the API server).
+pub fn is_custom(id: KindId) -> bool {
+    id >= KINDS.len()
+}
+
+/// Every kind known in this process: built-in, then custom.
+pub fn all() -> Vec<(KindId, &'static Kind)> {
+    let custom = CUSTOM.read().unwrap_or_else(|e| e.into_inner());
+    KINDS
+        .iter()
+        .chain(custom.iter().copied())
+        .enumerate()
+        .collect()
+}
+
 pub fn get(id: KindId) -> &'static Kind {
-    &KINDS[id.min(KINDS.len() - 1)]
+    if id < KINDS.len() {
+        return &KINDS[id];
+    }
+    let custom = CUSTOM.read().unwrap_or_else(|e| e.into_inner());
+    custom
+        .get(id - KINDS.len())
+        .copied()
+        .unwrap_or(&KINDS[KINDS.len() - 1])
 }
 
 /// The kind served at `<group>/<version>/<plural>`.
 pub fn by_resource(group: &str, version: &str, plural: &str) -> Option<KindId> {
-    KINDS
-        .iter()
-        .position(|k| k.group == group && k.version == version && k.plural == plural)
+    all()
+        .into_iter()
+        .find(|(_, k)| k.group == group && k.version == version && k.plural == plural)
+        .map(|(i, _)| i)
 }
 
 /// The kind an object names by `apiVersion` and `kind`.
 pub fn by_gvk(api_version: &str, kind: &str) -> Option<KindId> {
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    KINDS
-        .iter()
-        .position(|k| k.group == group && k.version == version && k.kind == kind)
+    all()
+        .into_iter()
+        .find(|(_, k)| k.group == group && k.version == version && k.kind == kind)
+        .map(|(i, _)| i)
 }
 
 /// Group versions in discovery order, with their kinds.
@@ -527,15 +643,12 @@ pub fn group_versions() -> Vec<(&'static str, &'static str)> {
     out
 }
 
-pub fn in_group_version(
-    group: &str,
-    version: &str,
-) -> impl Iterator<Item = (KindId, &'static Kind)> {
-    let (group, version) = (group.to_string(), version.to_string());
-    KINDS
-        .iter()
-        .enumerate()
-        .filter(move |(_, k)| k.group == group && k.version == version)
+/// Kinds of one group version, built-in and custom.
+pub fn in_group_version(group: &str, version: &str) -> Vec<(KindId, &'static Kind)> {
+    all()
+        .into_iter()
+        .filter(|(_, k)| k.group == group && k.version == version)
+        .collect()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod api;
 pub mod clock;
 pub mod cluster;
 pub mod controllers;
+pub mod crd;
 pub mod cron;
 pub mod defaults;
 pub mod kinds;

@@ -72,14 +72,23 @@ pub fn load(st: &mut State, path: &Path) -> anyhow::Result<bool> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    for o in objects {
-        let av = o
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let k = o.get("kind").and_then(Value::as_str).unwrap_or_default();
-        if let Some(kind) = kinds::by_gvk(av, k) {
-            st.store.commit(kind, o);
+    // CRDs first: their kinds must be served before their objects are read.
+    let (crds, rest): (Vec<Value>, Vec<Value>) = objects
+        .into_iter()
+        .partition(|o| o.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition"));
+    for (i, batch) in [crds, rest].into_iter().enumerate() {
+        for o in batch {
+            let av = o
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let k = o.get("kind").and_then(Value::as_str).unwrap_or_default();
+            if let Some(kind) = kinds::by_gvk(av, k) {
+                st.store.commit(kind, o);
+            }
+        }
+        if i == 0 {
+            crate::crd::sync(st);
         }
     }
     let rv = doc

@@ -88,6 +88,8 @@ pub struct Store {
     floor: u64,
     children: HashMap<String, BTreeSet<(KindId, String, String)>>,
     notify: tokio::sync::watch::Sender<u64>,
+    /// Custom kinds this cluster serves (its CRDs' versions).
+    pub served: BTreeSet<KindId>,
 }
 
 /// Fields a kind can be filtered on besides `metadata.name`/`metadata.namespace`.
@@ -151,6 +153,7 @@ impl Store {
         Store {
             rv: 1,
             objects: kinds::KINDS.iter().map(|_| BTreeMap::new()).collect(),
+            served: BTreeSet::new(),
             history: VecDeque::new(),
             cap: HISTORY,
             floor: 1,
@@ -226,6 +229,10 @@ impl Store {
         }
         let entry = Arc::new(index(kind, &obj, rv));
         let key = (entry.namespace.clone(), entry.name.clone());
+        if self.objects.len() <= kind {
+            // A custom kind's first object.
+            self.objects.resize_with(kind + 1, BTreeMap::new);
+        }
         let old = self
             .objects
             .get_mut(kind)

@@ -4,6 +4,7 @@
 use k8s_openapi::api::{
     apps, autoscaling, batch, core, discovery, networking, policy, rbac, scheduling, storage,
 };
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::Value;
 
 use super::kinds::{self, KindId};
@@ -64,6 +65,7 @@ pub fn decode(kind: KindId, obj: &Value) -> ApiResult<()> {
         kinds::LIMITRANGE => check::<core::v1::LimitRange>(obj),
         kinds::INGRESSCLASS => check::<networking::v1::IngressClass>(obj),
         kinds::PRIORITYCLASS => check::<scheduling::v1::PriorityClass>(obj),
+        kinds::CRD => check::<CustomResourceDefinition>(obj),
         _ => Ok(()),
     };
     r.map_err(|e| {
@@ -116,6 +118,8 @@ pub fn unknown_fields(kind: KindId, obj: &Value) -> Vec<String> {
         kinds::LIMITRANGE => round::<core::v1::LimitRange>(obj),
         kinds::INGRESSCLASS => round::<networking::v1::IngressClass>(obj),
         kinds::PRIORITYCLASS => round::<scheduling::v1::PriorityClass>(obj),
+        kinds::CRD => round::<CustomResourceDefinition>(obj),
+        k if kinds::is_custom(k) => return crate::crd::unknown_fields(k, obj),
         _ => None,
     };
     let mut out = Vec::new();
@@ -273,6 +277,8 @@ pub fn validate(kind: KindId, obj: &Value) -> ApiResult<()> {
         kinds::PRIORITYCLASS if obj.get("value").and_then(Value::as_i64).is_none() => {
             causes.push(Cause::required("value"));
         }
+        kinds::CRD => crate::crd::validate_crd(obj, &mut causes),
+        k if kinds::is_custom(k) => crate::crd::validate(k, obj, &mut causes),
         kinds::SERVICE => {
             if let Some(ports) = obj.pointer("/spec/ports").and_then(Value::as_array) {
                 for (i, p) in ports.iter().enumerate() {

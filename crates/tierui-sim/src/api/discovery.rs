@@ -4,7 +4,65 @@
 
 use serde_json::{Value, json};
 
-use crate::kinds::{self, KINDS};
+use std::collections::BTreeSet;
+
+use crate::kinds::{self, Kind, KindId};
+
+/// Kinds this cluster serves: the built-in ones and the custom ones its
+/// CustomResourceDefinitions define.
+fn visible(served: &BTreeSet<KindId>) -> Vec<(KindId, &'static Kind)> {
+    kinds::all()
+        .into_iter()
+        .filter(|(i, _)| !kinds::is_custom(*i) || served.contains(i))
+        .collect()
+}
+
+/// Group versions in discovery order; within a group, the preferred first
+/// (GA over beta over alpha, then the higher number), as Kubernetes orders them.
+fn group_versions(served: &BTreeSet<KindId>) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    for (_, k) in visible(served) {
+        if !out.iter().any(|(g, v)| *g == k.group && *v == k.version) {
+            out.push((k.group, k.version));
+        }
+    }
+    // Stable: groups keep their first-seen order.
+    let order: Vec<&str> = out.iter().fold(Vec::new(), |mut acc, (g, _)| {
+        if !acc.contains(g) {
+            acc.push(*g);
+        }
+        acc
+    });
+    out.sort_by_key(|(g, v)| {
+        (
+            order.iter().position(|x| x == g),
+            std::cmp::Reverse(version_priority(v)),
+        )
+    });
+    out
+}
+
+/// `v1` > `v1beta2` > `v1beta1` > `v1alpha1` > anything else.
+pub fn version_priority(v: &str) -> (u8, u32, u32) {
+    let Some(rest) = v.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let Ok(major) = digits.parse::<u32>() else {
+        return (0, 0, 0);
+    };
+    let tail = &rest[digits.len()..];
+    let (rank, num) = if tail.is_empty() {
+        (3, 0)
+    } else if let Some(n) = tail.strip_prefix("beta") {
+        (2, n.parse().unwrap_or(0))
+    } else if let Some(n) = tail.strip_prefix("alpha") {
+        (1, n.parse().unwrap_or(0))
+    } else {
+        return (0, 0, 0);
+    };
+    (rank, major, num)
+}
 
 pub fn version() -> Value {
     json!({
@@ -28,8 +86,8 @@ pub fn api_versions(addr: &str) -> Value {
     })
 }
 
-fn group_json(group: &str) -> Value {
-    let versions: Vec<Value> = kinds::group_versions()
+fn group_json(group: &str, served: &BTreeSet<KindId>) -> Value {
+    let versions: Vec<Value> = group_versions(served)
         .into_iter()
         .filter(|(g, _)| *g == group)
         .map(|(g, v)| json!({ "groupVersion": format!("{g}/{v}"), "version": v }))
@@ -38,28 +96,37 @@ fn group_json(group: &str) -> Value {
     json!({ "name": group, "versions": versions, "preferredVersion": preferred })
 }
 
-pub fn api_group_list() -> Value {
-    let groups: Vec<Value> = kinds::group_versions()
+pub fn api_group_list(served: &BTreeSet<KindId>) -> Value {
+    let mut seen = Vec::new();
+    let groups: Vec<Value> = group_versions(served)
         .into_iter()
         .filter(|(g, _)| !g.is_empty())
-        .map(|(g, _)| group_json(g))
+        .filter(|(g, _)| {
+            let first = !seen.contains(g);
+            seen.push(*g);
+            first
+        })
+        .map(|(g, _)| group_json(g, served))
         .collect();
     json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })
 }
 
-pub fn api_group(group: &str) -> Option<Value> {
-    if group.is_empty() || !KINDS.iter().any(|k| k.group == group) {
+pub fn api_group(group: &str, served: &BTreeSet<KindId>) -> Option<Value> {
+    if group.is_empty() || !visible(served).iter().any(|(_, k)| k.group == group) {
         return None;
     }
-    let mut g = group_json(group);
+    let mut g = group_json(group, served);
     g["kind"] = json!("APIGroup");
     g["apiVersion"] = json!("v1");
     Some(g)
 }
 
-pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+pub fn resource_list(group: &str, version: &str, served: &BTreeSet<KindId>) -> Option<Value> {
     let mut resources = Vec::new();
-    for (_, k) in kinds::in_group_version(group, version) {
+    for (_, k) in kinds::in_group_version(group, version)
+        .into_iter()
+        .filter(|(i, _)| !kinds::is_custom(*i) || served.contains(i))
+    {
         let mut r = json!({
             "name": k.plural,
             "singularName": k.singular,

@@ -231,15 +231,20 @@ async fn handle(AxState(sim): AxState<Arc<Sim>>, req: Request) -> Response {
             let addr = sim.addr.get().map(|a| a.to_string()).unwrap_or_default();
             get_only(value_response(200, &discovery::api_versions(&addr)))
         }
-        Route::Apis => get_only(value_response(200, &discovery::api_group_list())),
-        Route::Group(g) => match discovery::api_group(&g) {
+        Route::Apis => {
+            let served = sim.lock().store.served.clone();
+            get_only(value_response(200, &discovery::api_group_list(&served)))
+        }
+        Route::Group(g) => match discovery::api_group(&g, &sim.lock().store.served.clone()) {
             Some(v) => get_only(value_response(200, &v)),
             None => error_response(&ApiError::path_not_found()),
         },
-        Route::GroupVersion(g, v) => match discovery::resource_list(&g, &v) {
-            Some(doc) => get_only(value_response(200, &doc)),
-            None => error_response(&ApiError::path_not_found()),
-        },
+        Route::GroupVersion(g, v) => {
+            match discovery::resource_list(&g, &v, &sim.lock().store.served.clone()) {
+                Some(doc) => get_only(value_response(200, &doc)),
+                None => error_response(&ApiError::path_not_found()),
+            }
+        }
         Route::OpenApiV2 => {
             let accept = header_str(&parts.headers, header::ACCEPT);
             if !accept.is_empty() && !accept.contains("json") && !accept.contains("*/*") {
@@ -256,6 +261,13 @@ async fn handle(AxState(sim): AxState<Arc<Sim>>, req: Request) -> Response {
             None => error_response(&ApiError::path_not_found()),
         },
         Route::NotFound => error_response(&ApiError::path_not_found()),
+        // A custom kind whose CRD this cluster does not have (another
+        // simulated cluster in the process may) is not served here.
+        Route::Resource(t)
+            if kinds::is_custom(t.kind) && !sim.lock().store.served.contains(&t.kind) =>
+        {
+            error_response(&ApiError::path_not_found())
+        }
         Route::Resource(t) => match resource(&sim, &method, &parts.headers, &query, t, body) {
             Ok(r) => r,
             Err(e) => error_response(&e),

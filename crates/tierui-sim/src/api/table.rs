@@ -169,6 +169,8 @@ pub fn columns(kind: KindId) -> Vec<Col> {
             ("Endpoints", "string", 0),
             ("Age", "string", 0),
         ],
+        kinds::CRD => vec![("Name", "string", 0), ("Created At", "date", 0)],
+        k if kinds::is_custom(k) => crate::crd::table_columns(k),
         k => super::table_app::columns(k)
             .unwrap_or_else(|| vec![("Name", "string", 0), ("Age", "string", 0)]),
     };
@@ -303,6 +305,8 @@ pub fn cells(kind: KindId, o: &Value) -> Vec<Value> {
         kinds::EVENT => event_cells(o, name),
         kinds::ENDPOINTS => endpoints_cells(o, name, age),
         kinds::ENDPOINTSLICE => endpointslice_cells(o, name, age),
+        kinds::CRD => vec![name, json!(s(o, "/metadata/creationTimestamp"))],
+        k if kinds::is_custom(k) => crate::crd::cells(k, o),
         k => match super::table_app::cells(k, o, name.clone(), age.clone()) {
             Some(row) => row,
             None => vec![name, age],

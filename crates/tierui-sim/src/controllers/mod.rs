@@ -82,6 +82,7 @@ pub async fn run(sim: Arc<Sim>) {
             let new_second = wall != std::mem::replace(&mut last_second, wall);
             let first = std::mem::take(&mut first_pass);
             if relevant || first {
+                crate::crd::sync(&mut st);
                 replicaset::reconcile_all(&mut st);
                 deployments.reconcile_all(&mut st, t);
                 endpoints::reconcile_all(&mut st);

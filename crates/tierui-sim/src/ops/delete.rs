@@ -124,9 +124,8 @@ impl State {
     ) -> Option<Arc<Entry>> {
         let gone = self.store.remove(kind, ns, name)?;
         if kind == kinds::NAMESPACE {
-            for (k, _) in kinds::KINDS
-                .iter()
-                .enumerate()
+            for (k, _) in kinds::all()
+                .into_iter()
                 .filter(|(_, k)| k.namespaced && !k.computed)
             {
                 let names: Vec<String> = self

@@ -135,19 +135,21 @@ fn omit_empty_metadata(obj: &mut Value) {
 }
 
 fn kinds_with_generation(kind: KindId) -> bool {
-    matches!(
-        kind,
-        kinds::DEPLOYMENT
-            | kinds::REPLICASET
-            | kinds::HPA
-            | kinds::INGRESS
-            | kinds::JOB
-            | kinds::CRONJOB
-            | kinds::STATEFULSET
-            | kinds::DAEMONSET
-            | kinds::PDB
-            | kinds::NETWORKPOLICY
-    )
+    kinds::is_custom(kind)
+        || kind == kinds::CRD
+        || matches!(
+            kind,
+            kinds::DEPLOYMENT
+                | kinds::REPLICASET
+                | kinds::HPA
+                | kinds::INGRESS
+                | kinds::JOB
+                | kinds::CRONJOB
+                | kinds::STATEFULSET
+                | kinds::DAEMONSET
+                | kinds::PDB
+                | kinds::NETWORKPOLICY
+        )
 }
 
 fn ns_of(kind: KindId, ns: &str) -> &str {

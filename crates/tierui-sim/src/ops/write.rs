@@ -307,6 +307,9 @@ impl State {
         if o.strict {
             reject_unknown_fields(kind, &obj)?;
         }
+        if kinds::is_custom(kind) {
+            crate::crd::prune(kind, &mut obj);
+        }
         defaults::apply(kind, &mut obj);
         omit_empty_metadata(&mut obj);
         validate::validate(kind, &obj)?;
@@ -333,6 +336,10 @@ impl State {
             return Ok(written(code, &obj));
         }
         let entry = self.store.commit(kind, obj);
+        if kind == kinds::CRD {
+            // Served at once, as the API server establishes a CRD.
+            crate::crd::sync(self);
+        }
         Ok(Written {
             code,
             body: entry.bytes.clone(),
