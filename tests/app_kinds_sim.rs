@@ -50,7 +50,7 @@ fn kubectl_sees_every_kind_reach_its_end_state() {
     let scenario = dir.path().join("app-kinds.yaml");
     std::fs::write(
         &scenario,
-        "name: app-kinds\naddons: [aws-ebs-csi-driver]\njobFailures: [example/flaky:1]\ntiming: {run: [1, 3]}\n",
+        "name: app-kinds\naddons: [aws-ebs-csi-driver, aws-load-balancer-controller]\njobFailures: [example/flaky:1]\ntiming: {run: [1, 3]}\n",
     )
     .unwrap();
     let sim = SimProcess::start(&["--scenario", scenario.to_str().unwrap(), "--speed", "20"]);
@@ -293,6 +293,30 @@ fn kubectl_sees_every_kind_reach_its_end_state() {
     // Nothing to change: kubectl diff of the same manifests is empty.
     let diff = sim.kubectl(&["diff", "--server-side", "-f", fixtures().to_str().unwrap()]);
     assert_eq!(diff.status.code(), Some(0), "{}", err_of(&diff));
+
+    // The ALB controller names an Ingress of class alb; an ELB names a LoadBalancer Service.
+    sim.ok_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web, namespace: dusk-service}\nspec:\n  ingressClassName: alb\n  defaultBackend: {service: {name: web, port: {number: 80}}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: edge, namespace: dusk-service}\nspec:\n  type: LoadBalancer\n  ports: [{port: 443}]\n",
+    );
+    wait_until("the ALB's name", Duration::from_secs(30), || {
+        let host = jsonpath(
+            &sim,
+            &["ingress", "web"],
+            "{.status.loadBalancer.ingress[0].hostname}",
+        );
+        host.starts_with("k8s-duskserv-web-") && host.ends_with(".elb.amazonaws.com")
+    });
+    wait_until("the ELB's name", Duration::from_secs(30), || {
+        jsonpath(
+            &sim,
+            &["svc", "edge"],
+            "{.status.loadBalancer.ingress[0].hostname}",
+        )
+        .ends_with(".elb.amazonaws.com")
+    });
+    let classes = sim.ok(&["get", "ingressclass"]);
+    assert!(classes.contains("ingress.k8s.aws/alb"), "{classes}");
 
     // A CRD that goes takes its kind and objects with it.
     sim.ok(&["delete", "crd", "targetgroupbindings.elbv2.k8s.aws"]);

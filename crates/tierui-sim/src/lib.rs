@@ -113,6 +113,7 @@ pub async fn start(config: SimConfig) -> anyhow::Result<SimHandle> {
     }
     // EKS's storage classes, on restored clusters too (saved before they existed).
     controllers::volumes::storage_classes(&mut st, &scenario);
+    controllers::loadbalancers::seed(&mut st, &scenario);
     let sim = Arc::new(Sim::new(
         st,
         Clock::new(config.speed),

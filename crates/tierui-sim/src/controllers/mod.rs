@@ -12,6 +12,7 @@ pub mod endpoints;
 pub mod hpa;
 pub mod jobs;
 pub mod kubelet;
+pub mod loadbalancers;
 pub mod pdb;
 pub mod replicaset;
 pub mod rollout;
@@ -90,6 +91,7 @@ pub async fn run(sim: Arc<Sim>) {
                 daemonset::reconcile_all(&mut st);
                 volumes::reconcile_all(&mut st);
                 pdb::reconcile_all(&mut st);
+                loadbalancers::reconcile_all(&mut st, &sim.scenario);
             }
             // Batch work also runs on the clock: deadlines, schedules, TTLs.
             if relevant || first || new_second {
