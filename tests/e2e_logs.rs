@@ -122,7 +122,7 @@ fn a_crash_looping_pods_last_error_two_keys_away_then_rollback() {
     t.send(&["Escape"]);
     t.wait_text("Pods (");
     t.send(&["2"]);
-    t.wait_text("Deployments (");
+    t.wait_text("Deployments (1)");
     t.send(&["u"]);
     t.wait_text("back to which revision?");
     let list = t.screen();
