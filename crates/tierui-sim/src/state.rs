@@ -47,9 +47,18 @@ impl State {
         self.store.get(kind, ns, name).map(|e| e.value())
     }
 
-    /// A write by the simulator itself: defaulted, not validated, no managedFields.
+    /// A write by the simulator itself: defaulted (and, when new, admitted as
+    /// the API server admits a create), not validated, no managedFields.
     pub fn put(&mut self, kind: KindId, mut obj: Value) -> Arc<Entry> {
         defaults::apply(kind, &mut obj);
+        let new = {
+            let m = |k: &str| {
+                obj.pointer(&format!("/metadata/{k}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            };
+            self.store.get(kind, m("namespace"), m("name")).is_none()
+        };
         if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             if meta
                 .get("uid")
@@ -62,6 +71,9 @@ impl State {
             if !meta.contains_key("creationTimestamp") {
                 meta.insert("creationTimestamp".into(), json!(Clock::timestamp()));
             }
+        }
+        if new {
+            self.admit_new(kind, &mut obj);
         }
         self.store.commit(kind, obj)
     }

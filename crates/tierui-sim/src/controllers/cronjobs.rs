@@ -169,7 +169,7 @@ impl CronJobController {
                             ));
                         }
                     }
-                    let job = new_job(st, ns, &cj, &job_name, at);
+                    let job = new_job(ns, &cj, &job_name, at);
                     let entry = st.put(kinds::JOB, job);
                     active.push(reference(&entry.value()));
                     status["lastScheduleTime"] = json!(rfc3339(at));
@@ -230,7 +230,7 @@ fn reference(job: &Value) -> Value {
 
 /// The Job for one scheduled time, from the CronJob's template, with the
 /// selector and labels the API server's Job strategy would add.
-fn new_job(st: &mut State, ns: &str, cj: &Value, name: &str, at: i64) -> Value {
+fn new_job(ns: &str, cj: &Value, name: &str, at: i64) -> Value {
     let tpl = cj
         .pointer("/spec/jobTemplate")
         .cloned()
@@ -256,16 +256,13 @@ fn new_job(st: &mut State, ns: &str, cj: &Value, name: &str, at: i64) -> Value {
         "controller": true,
         "blockOwnerDeletion": true,
     }]);
-    let uid = st.rng.uuid();
-    meta["uid"] = json!(uid);
-    let mut job = json!({
+    // The uid, selector and labels come with the create (State::put).
+    json!({
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": meta,
         "spec": tpl.get("spec").cloned().unwrap_or_else(|| json!({})),
-    });
-    crate::defaults::job_selector(&mut job, &uid);
-    job
+    })
 }
 
 #[cfg(test)]

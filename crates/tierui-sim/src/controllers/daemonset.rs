@@ -126,7 +126,6 @@ fn reconcile(st: &mut State, ns: &str, ds: Value, nodes: &[Value]) {
         .collect();
     let terminating = |p: &Value| p.pointer("/metadata/deletionTimestamp").is_some();
     let mut events: Vec<(&str, &str, String)> = Vec::new();
-    let mut created = 0;
     for node in &eligible {
         if !pods.iter().any(|p| pinned_node(p) == *node) {
             let pod = new_pod(st, ns, &ds, node, &hash);
@@ -136,13 +135,12 @@ fn reconcile(st: &mut State, ns: &str, ds: Value, nodes: &[Value]) {
                 format!("Created pod: {}", s(&pod, "/metadata/name")),
             ));
             st.put(kinds::POD, pod);
-            created += 1;
         }
     }
     // Pods on nodes no longer eligible go.
     for p in pods.iter().filter(|p| !terminating(p)) {
         if !eligible.contains(&pinned_node(p)) {
-            delete_pod(st, ns, s(p, "/metadata/name"));
+            st.delete_pod(ns, s(p, "/metadata/name"));
             events.push((
                 "Normal",
                 "SuccessfulDelete",
@@ -174,7 +172,7 @@ fn reconcile(st: &mut State, ns: &str, ds: Value, nodes: &[Value]) {
             .filter(|p| s(p, &format!("/metadata/labels/{HASH_LABEL}")) != hash)
             .take(budget)
         {
-            delete_pod(st, ns, s(p, "/metadata/name"));
+            st.delete_pod(ns, s(p, "/metadata/name"));
             events.push((
                 "Normal",
                 "SuccessfulDelete",
@@ -224,7 +222,6 @@ fn reconcile(st: &mut State, ns: &str, ds: Value, nodes: &[Value]) {
         fresh["status"] = status;
         st.store.commit(kinds::DAEMONSET, fresh);
     }
-    let _ = created;
     for (ty, reason, message) in events {
         st.event(
             kinds::DAEMONSET,
@@ -237,47 +234,21 @@ fn reconcile(st: &mut State, ns: &str, ds: Value, nodes: &[Value]) {
     }
 }
 
-fn delete_pod(st: &mut State, ns: &str, pod: &str) {
-    if let Some(entry) = st.store.get(kinds::POD, ns, pod)
-        && st.terminate_pod(kinds::POD, &entry, None).is_none()
-    {
-        st.store.remove(kinds::POD, ns, pod);
-    }
-}
-
 fn new_pod(st: &mut State, ns: &str, ds: &Value, node: &str, hash: &str) -> Value {
-    let name = s(ds, "/metadata/name");
     let tpl = ds
         .pointer("/spec/template")
         .cloned()
         .unwrap_or_else(|| json!({}));
-    let mut meta = tpl.get("metadata").cloned().unwrap_or_else(|| json!({}));
-    meta["name"] = json!(format!("{name}-{}", st.rng.suffix(5)));
-    meta["generateName"] = json!(format!("{name}-"));
-    meta["namespace"] = json!(ns);
-    meta["uid"] = json!(st.rng.uuid());
-    if !meta.get("labels").is_some_and(Value::is_object) {
-        meta["labels"] = json!({});
-    }
-    meta["labels"][HASH_LABEL] = json!(hash);
-    meta["labels"]["pod-template-generation"] = json!(
+    let mut pod = super::replicaset::pod_from_template(st, ns, ds, &tpl, None);
+    let labels = &mut pod["metadata"]["labels"];
+    labels[HASH_LABEL] = json!(hash);
+    labels["pod-template-generation"] = json!(
         ds.pointer("/metadata/generation")
             .and_then(Value::as_i64)
             .unwrap_or(1)
             .to_string()
     );
-    meta["ownerReferences"] = json!([{
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "name": name,
-        "uid": s(ds, "/metadata/uid"),
-        "controller": true,
-        "blockOwnerDeletion": true,
-    }]);
-    if let Some(m) = meta.as_object_mut() {
-        m.remove("creationTimestamp");
-    }
-    let mut spec = tpl.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let spec = &mut pod["spec"];
     spec["affinity"] = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
         "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}}});
     let mut tolerations: Vec<Value> = spec
@@ -291,13 +262,7 @@ fn new_pod(st: &mut State, ns: &str, ds: &Value, node: &str, hash: &str) -> Valu
         }
     }
     spec["tolerations"] = json!(tolerations);
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": meta,
-        "spec": spec,
-        "status": {"phase": "Pending", "qosClass": super::replicaset::qos_class(tpl.get("spec"))},
-    })
+    pod
 }
 
 #[cfg(test)]

@@ -194,7 +194,11 @@ fn reconcile(st: &mut State, ns: &str, job: Value, now: i64) {
 
     let mut created = Vec::new();
     for _ in 0..create.min(100) {
-        let pod = new_pod(st, ns, &job);
+        let tpl = job
+            .pointer("/spec/template")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        let pod = super::replicaset::pod_from_template(st, ns, &job, &tpl, None);
         created.push(s(&pod, "/metadata/name").to_string());
         st.put(kinds::POD, pod);
     }
@@ -202,10 +206,7 @@ fn reconcile(st: &mut State, ns: &str, job: Value, now: i64) {
     if delete_active {
         for p in &active {
             let pname = s(p, "/metadata/name");
-            if let Some(entry) = st.store.get(kinds::POD, ns, pname) {
-                if st.terminate_pod(kinds::POD, &entry, None).is_none() {
-                    st.store.remove(kinds::POD, ns, pname);
-                }
+            if st.delete_pod(ns, pname) {
                 removed += 1;
                 events.push((
                     "Normal",
@@ -281,39 +282,6 @@ fn expire(st: &mut State, ns: &str, job: &Value, now: i64) {
     if end.is_some_and(|e| now - e >= ttl) {
         st.delete_cascade(kinds::JOB, ns, s(job, "/metadata/name"), false);
     }
-}
-
-fn new_pod(st: &mut State, ns: &str, job: &Value) -> Value {
-    let job_name = s(job, "/metadata/name");
-    let name = format!("{job_name}-{}", st.rng.suffix(5));
-    let tpl = job
-        .pointer("/spec/template")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    let mut meta = tpl.get("metadata").cloned().unwrap_or_else(|| json!({}));
-    meta["name"] = json!(name);
-    meta["generateName"] = json!(format!("{job_name}-"));
-    meta["namespace"] = json!(ns);
-    meta["uid"] = json!(st.rng.uuid());
-    meta["ownerReferences"] = json!([{
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "name": job_name,
-        "uid": s(job, "/metadata/uid"),
-        "controller": true,
-        "blockOwnerDeletion": true,
-    }]);
-    if let Some(m) = meta.as_object_mut() {
-        m.remove("creationTimestamp");
-    }
-    let spec = tpl.get("spec").cloned().unwrap_or_else(|| json!({}));
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": meta,
-        "spec": spec,
-        "status": {"phase": "Pending", "qosClass": super::replicaset::qos_class(tpl.get("spec"))},
-    })
 }
 
 #[cfg(test)]

@@ -175,11 +175,8 @@ fn run_action(st: &mut State, a: &Action) {
             .range(kinds::POD, Some(&dp.namespace), None)
             .find(|e| sel.matches(&e.labels))
             .map(|e| e.name.clone());
-        if let Some(name) = victim
-            && let Some(entry) = st.store.get(kinds::POD, &dp.namespace, &name)
-            && st.terminate_pod(kinds::POD, &entry, None).is_none()
-        {
-            st.delete_cascade(kinds::POD, &dp.namespace, &name, false);
+        if let Some(name) = victim {
+            st.delete_pod(&dp.namespace, &name);
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use serde_json::{Value, json};
 
-use crate::clock::Clock;
 use crate::kinds;
 use crate::metrics::is_ready;
 use crate::state::State;
@@ -56,7 +55,11 @@ fn reconcile(st: &mut State, ns: &str, rs: Value) {
     let mut pods = owned_pods(st, ns, &uid);
     if pods.len() < want {
         for _ in 0..(want - pods.len()).min(BURST) {
-            let pod = new_pod(st, ns, &rs);
+            let tpl = rs
+                .pointer("/spec/template")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            let pod = pod_from_template(st, ns, &rs, &tpl, None);
             let pod_name = s(&pod, "/metadata/name").to_string();
             st.put(kinds::POD, pod);
             st.event(
@@ -83,10 +86,7 @@ fn reconcile(st: &mut State, ns: &str, rs: Value) {
             .map(|(n, _)| n.clone())
             .collect();
         for pod_name in excess {
-            if let Some(entry) = st.store.get(kinds::POD, ns, &pod_name) {
-                if st.terminate_pod(kinds::POD, &entry, None).is_none() {
-                    st.store.remove(kinds::POD, ns, &pod_name);
-                }
+            if st.delete_pod(ns, &pod_name) {
                 st.event(
                     kinds::REPLICASET,
                     &rs,
@@ -124,38 +124,52 @@ pub fn strip_zero(mut v: Value) -> Value {
     v
 }
 
-fn new_pod(st: &mut State, ns: &str, rs: &Value) -> Value {
-    let rs_name = s(rs, "/metadata/name");
-    let name = format!("{rs_name}-{}", st.rng.suffix(5));
-    let tpl = rs
-        .pointer("/spec/template")
+/// A pod from `owner`'s pod template, owned by it (controller), named
+/// `<owner>-<5 random>` as a generated name unless `name` is given, Pending.
+/// Every workload controller makes its pods this way.
+pub fn pod_from_template(
+    st: &mut State,
+    ns: &str,
+    owner: &Value,
+    template: &Value,
+    name: Option<String>,
+) -> Value {
+    let owner_name = s(owner, "/metadata/name");
+    let mut meta = template
+        .get("metadata")
+        .filter(|m| m.is_object())
         .cloned()
         .unwrap_or_else(|| json!({}));
-    let mut meta = tpl.get("metadata").cloned().unwrap_or_else(|| json!({}));
-    meta["name"] = json!(name);
-    meta["generateName"] = json!(format!("{rs_name}-"));
+    match name {
+        Some(n) => meta["name"] = json!(n),
+        None => {
+            meta["name"] = json!(format!("{owner_name}-{}", st.rng.suffix(5)));
+            meta["generateName"] = json!(format!("{owner_name}-"));
+        }
+    }
     meta["namespace"] = json!(ns);
     meta["uid"] = json!(st.rng.uuid());
-    meta["creationTimestamp"] = json!(Clock::timestamp());
+    if !meta.get("labels").is_some_and(Value::is_object) {
+        meta["labels"] = json!({});
+    }
     meta["ownerReferences"] = json!([{
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "name": rs_name,
-        "uid": s(rs, "/metadata/uid"),
+        "apiVersion": s(owner, "/apiVersion"),
+        "kind": s(owner, "/kind"),
+        "name": owner_name,
+        "uid": s(owner, "/metadata/uid"),
         "controller": true,
         "blockOwnerDeletion": true,
     }]);
     if let Some(m) = meta.as_object_mut() {
         m.remove("creationTimestamp");
-        m.insert("creationTimestamp".into(), json!(Clock::timestamp()));
     }
-    let spec = tpl.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let spec = template.get("spec").cloned().unwrap_or_else(|| json!({}));
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": meta,
+        "status": {"phase": "Pending", "qosClass": qos_class(Some(&spec))},
         "spec": spec,
-        "status": {"phase": "Pending", "qosClass": qos_class(tpl.get("spec"))},
     })
 }
 

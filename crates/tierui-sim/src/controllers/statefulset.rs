@@ -87,15 +87,9 @@ fn reconcile(st: &mut State, ns: &str, set: Value) {
                 }
             }
             None => {
-                for mut claim in claims_for(&set, o) {
+                for claim in claims_for(&set, o) {
                     let cname = s(&claim, "/metadata/name").to_string();
                     if st.store.get(kinds::PVC, ns, &cname).is_none() {
-                        // Created through the API, so the default class applies.
-                        if claim.pointer("/spec/storageClassName").is_none()
-                            && let Some(class) = st.default_storage_class()
-                        {
-                            claim["spec"]["storageClassName"] = json!(class);
-                        }
                         st.put(kinds::PVC, claim);
                         events.push((
                             "Normal",
@@ -136,7 +130,7 @@ fn reconcile(st: &mut State, ns: &str, set: Value) {
         if !parallel && (any_terminating || blocked) {
             break;
         }
-        delete_pod(st, ns, s(p, "/metadata/name"));
+        st.delete_pod(ns, s(p, "/metadata/name"));
         events.push((
             "Normal",
             "SuccessfulDelete",
@@ -155,7 +149,7 @@ fn reconcile(st: &mut State, ns: &str, set: Value) {
         .rev()
         .find(|(o, p)| *o < replicas && *o >= partition && s(p, &label_ptr()) != revision);
     if let (false, true, false, Some((o, p))) = (on_delete, all_healthy, any_terminating, stale) {
-        delete_pod(st, ns, s(p, "/metadata/name"));
+        st.delete_pod(ns, s(p, "/metadata/name"));
         events.push((
             "Normal",
             "SuccessfulDelete",
@@ -231,14 +225,6 @@ fn current_revision(set: &Value) -> Option<String> {
         .map(String::from)
 }
 
-fn delete_pod(st: &mut State, ns: &str, pod: &str) {
-    if let Some(entry) = st.store.get(kinds::POD, ns, pod)
-        && st.terminate_pod(kinds::POD, &entry, None).is_none()
-    {
-        st.store.remove(kinds::POD, ns, pod);
-    }
-}
-
 /// The claims ordinal `o` mounts, from the volumeClaimTemplates: labelled
 /// with the set's selector, kept when the set scales down (Retain).
 fn claims_for(set: &Value, o: usize) -> Vec<Value> {
@@ -285,28 +271,12 @@ fn new_pod(st: &mut State, ns: &str, set: &Value, o: usize, revision: &str) -> V
         .pointer("/spec/template")
         .cloned()
         .unwrap_or_else(|| json!({}));
-    let mut meta = tpl.get("metadata").cloned().unwrap_or_else(|| json!({}));
-    meta["name"] = json!(pod_name);
-    meta["namespace"] = json!(ns);
-    meta["uid"] = json!(st.rng.uuid());
-    if !meta.get("labels").is_some_and(Value::is_object) {
-        meta["labels"] = json!({});
-    }
-    meta["labels"][REVISION_LABEL] = json!(revision);
-    meta["labels"]["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
-    meta["labels"]["apps.kubernetes.io/pod-index"] = json!(o.to_string());
-    meta["ownerReferences"] = json!([{
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "name": name,
-        "uid": s(set, "/metadata/uid"),
-        "controller": true,
-        "blockOwnerDeletion": true,
-    }]);
-    if let Some(m) = meta.as_object_mut() {
-        m.remove("creationTimestamp");
-    }
-    let mut spec = tpl.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let mut pod = super::replicaset::pod_from_template(st, ns, set, &tpl, Some(pod_name.clone()));
+    let labels = &mut pod["metadata"]["labels"];
+    labels[REVISION_LABEL] = json!(revision);
+    labels["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
+    labels["apps.kubernetes.io/pod-index"] = json!(o.to_string());
+    let spec = &mut pod["spec"];
     spec["hostname"] = json!(pod_name);
     if !s(set, "/spec/serviceName").is_empty() {
         spec["subdomain"] = json!(s(set, "/spec/serviceName"));
@@ -326,13 +296,7 @@ fn new_pod(st: &mut State, ns: &str, set: &Value, o: usize, revision: &str) -> V
             vs.push(json!({"name": vname, "persistentVolumeClaim": {"claimName": format!("{vname}-{name}-{o}")}}));
         }
     }
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": meta,
-        "spec": spec,
-        "status": {"phase": "Pending", "qosClass": super::replicaset::qos_class(tpl.get("spec"))},
-    })
+    pod
 }
 
 #[cfg(test)]

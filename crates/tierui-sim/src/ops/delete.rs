@@ -113,6 +113,19 @@ impl State {
         Some(self.store.commit(kinds::POD, pod))
     }
 
+    /// A controller deleting a pod: terminating on its node (grace period,
+    /// the kubelet removes it), or gone at once when never scheduled. False
+    /// when there was no such pod.
+    pub fn delete_pod(&mut self, ns: &str, name: &str) -> bool {
+        let Some(entry) = self.store.get(kinds::POD, ns, name) else {
+            return false;
+        };
+        if self.terminate_pod(kinds::POD, &entry, None).is_none() {
+            self.store.remove(kinds::POD, ns, name);
+        }
+        true
+    }
+
     /// Removes an object and, unless orphaning, what it owns (background
     /// propagation); a namespace takes its contents with it.
     pub fn delete_cascade(

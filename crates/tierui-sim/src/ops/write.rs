@@ -290,18 +290,7 @@ impl State {
             meta.insert("creationTimestamp".into(), json!(Clock::timestamp()));
             meta.remove("generation");
             meta.remove("deletionTimestamp");
-            if kind == kinds::JOB {
-                defaults::job_selector(&mut obj, &uid);
-            }
-            if kind == kinds::PVC
-                && obj.pointer("/spec/storageClassName").is_none()
-                && let Some(class) = self.default_storage_class()
-            {
-                // The DefaultStorageClass admission plugin.
-                if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
-                    spec.insert("storageClassName".into(), json!(class));
-                }
-            }
+            self.admit_new(kind, &mut obj);
         }
         validate::decode(kind, &obj)?;
         if o.strict {
@@ -344,6 +333,28 @@ impl State {
             code,
             body: entry.bytes.clone(),
         })
+    }
+
+    /// What the API server adds to an object on create, whoever creates it
+    /// (a client, or a controller such as the CronJob or StatefulSet one): the
+    /// Job strategy's selector on the Job's uid, and the DefaultStorageClass
+    /// admission plugin's class for a claim that names none.
+    pub fn admit_new(&self, kind: KindId, obj: &mut Value) {
+        if kind == kinds::JOB {
+            let uid = obj
+                .pointer("/metadata/uid")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            defaults::job_selector(obj, &uid);
+        }
+        if kind == kinds::PVC
+            && obj.pointer("/spec/storageClassName").is_none()
+            && let Some(class) = self.default_storage_class()
+            && let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut)
+        {
+            spec.insert("storageClassName".into(), json!(class));
+        }
     }
 
     /// The StorageClass annotated as the default, if exactly one is.
