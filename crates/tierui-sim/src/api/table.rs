@@ -53,11 +53,11 @@ pub fn age(ts: Option<&Value>) -> String {
     human_duration(secs)
 }
 
-fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
+pub(super) fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
     v.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn i(v: &Value, ptr: &str) -> i64 {
+pub(super) fn i(v: &Value, ptr: &str) -> i64 {
     v.pointer(ptr).and_then(Value::as_i64).unwrap_or(0)
 }
 
@@ -223,7 +223,7 @@ fn pod_status(p: &Value) -> String {
     }
 }
 
-fn containers_images(tpl_spec: Option<&Value>) -> (String, String) {
+pub(super) fn containers_images(tpl_spec: Option<&Value>) -> (String, String) {
     let cs = tpl_spec
         .and_then(|s| s.get("containers"))
         .and_then(Value::as_array);
@@ -236,9 +236,10 @@ fn containers_images(tpl_spec: Option<&Value>) -> (String, String) {
     (names.join(","), images.join(","))
 }
 
-fn selector_text(v: Option<&Value>) -> String {
+pub(super) fn selector_text(v: Option<&Value>) -> String {
     v.and_then(|s| crate::selector::LabelSelector::from_json(s).ok())
         .map(|s| s.to_string())
+        .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "<none>".into())
 }
 

@@ -4,18 +4,10 @@
 
 use serde_json::{Value, json};
 
-use super::table::{age, human_duration};
+use super::table::{age, containers_images, human_duration, i, s, selector_text};
 use crate::kinds::{self, KindId};
 
 type Col = (&'static str, &'static str, u8);
-
-fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
-}
-
-fn i(v: &Value, ptr: &str) -> i64 {
-    v.pointer(ptr).and_then(Value::as_i64).unwrap_or(0)
-}
 
 fn or_none(x: &str) -> String {
     if x.is_empty() {
@@ -61,24 +53,6 @@ fn int_or_string(v: Option<&Value>) -> String {
 
 fn seconds(ts: &str) -> Option<i64> {
     ts.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
-}
-
-fn containers_images(tpl_spec: Option<&Value>) -> (String, String) {
-    let cs = tpl_spec
-        .and_then(|s| s.get("containers"))
-        .and_then(Value::as_array);
-    let get = |k: &str| -> String {
-        cs.map(|c| c.iter().map(|x| s(x, k)).collect::<Vec<_>>().join(","))
-            .unwrap_or_default()
-    };
-    (get("/name"), get("/image"))
-}
-
-fn selector_text(v: Option<&Value>) -> String {
-    v.and_then(|s| crate::selector::LabelSelector::from_json(s).ok())
-        .map(|s| s.to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "<none>".into())
 }
 
 pub fn columns(kind: KindId) -> Option<Vec<Col>> {
