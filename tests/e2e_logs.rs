@@ -6,41 +6,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use common::Sandbox;
 use common::tmux::Tmux;
-
-fn find(dir: &Path, name: &str) -> Option<PathBuf> {
-    for e in std::fs::read_dir(dir).ok()?.flatten() {
-        let p = e.path();
-        if p.file_name().is_some_and(|n| n == name) {
-            return Some(p);
-        }
-        if p.is_dir()
-            && let Some(f) = find(&p, name)
-        {
-            return Some(f);
-        }
-    }
-    None
-}
-
-fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
-    let out = Command::new("kubectl")
-        .env("KUBECONFIG", kubeconfig)
-        .args(args)
-        .output()
-        .expect("kubectl must be installed (the README's test command installs it)");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{Sandbox, kubectl};
 
 #[test]
 fn a_crash_looping_pods_last_error_two_keys_away_then_rollback() {
@@ -49,21 +18,12 @@ fn a_crash_looping_pods_last_error_two_keys_away_then_rollback() {
     t.wait_text("Releases (4)");
     // The UI serves the demo's clusters; kubectl reaches dusk through the
     // address it publishes.
+    // The UI serves the demo's clusters; kubectl reaches dusk through the
+    // address it publishes.
     t.wait_for("dusk's endpoint", Duration::from_secs(30), |_| {
-        find(&sb.state(), "dusk.endpoint.json").is_some()
+        sb.kubeconfig_for("dusk").is_some()
     });
-    let endpoint = find(&sb.state(), "dusk.endpoint.json").unwrap();
-    let ep: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(endpoint).unwrap()).unwrap();
-    let url = ep["url"].as_str().unwrap();
-    let kc = sb.dir.path().join("kubeconfig");
-    std::fs::write(
-        &kc,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: dusk\n  cluster: {{server: '{url}'}}\nusers:\n- name: u\n  user: {{}}\ncontexts:\n- name: dusk\n  context: {{cluster: dusk, user: u}}\ncurrent-context: dusk\n"
-        ),
-    )
-    .unwrap();
+    let kc = sb.kubeconfig_for("dusk").unwrap();
     let ns = ["-n", "dusk-service"];
     kubectl(
         &kc,

@@ -22,20 +22,6 @@ fn row<'a>(screen: &'a str, service: &str, env: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
-    for e in std::fs::read_dir(dir).ok()?.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            if let Some(f) = find_file(&p, name) {
-                return Some(f);
-            }
-        } else if p.file_name().is_some_and(|n| n == name) {
-            return Some(p);
-        }
-    }
-    None
-}
-
 /// `a` (the drift), `a` again, `y`; then back to the home screen from the rollout.
 fn apply_and_come_back(t: &Tmux) {
     t.send(&["a"]);
@@ -124,7 +110,8 @@ fn states_follow_edits_applies_and_failures() {
     // A ConfigMap changed by another client (kubectl, against the simulated
     // cluster's endpoint): the metadata watcher sees a new version and the
     // release's drift is asked again.
-    let endpoint = find_file(&sb.state(), "dusk.endpoint.json").expect("dusk's endpoint file");
+    let endpoint =
+        common::find_file(&sb.state(), "dusk.endpoint.json").expect("dusk's endpoint file");
     let url: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(endpoint).unwrap()).unwrap();
     let out = std::process::Command::new("kubectl")
