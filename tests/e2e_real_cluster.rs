@@ -230,6 +230,14 @@ fn a_cluster_kubectl_and_helm_populated_is_found_owned_fields_confirmed_and_prun
     );
     t.send(&["Escape"]);
     t.wait_text("Releases (1)");
+    // :KIND through the same kubeconfig (ARN context, exec plugin): the
+    // ConfigMaps kubectl made, in the server's own columns.
+    t.send(&[":", "cm", "Enter"]);
+    t.wait_for("ConfigMaps by :cm", Duration::from_secs(30), |s| {
+        s.contains("configmaps on ") && s.contains("DATA") && s.contains("by-hand")
+    });
+    t.send(&["Escape"]);
+    t.wait_text("Releases (1)");
     // Esc clears the filter, then q quits.
     t.send(&["Escape"]);
     t.wait_text("Releases (4)");
