@@ -21,6 +21,13 @@ pub struct Sim {
 }
 
 impl Sim {
+    /// The cluster's own wall clock now (unix seconds), which runs `speed`
+    /// times faster than real time: what the Job and CronJob controllers
+    /// stamp their times with.
+    pub fn cluster_now(&self) -> i64 {
+        self.clock.wall_at(self.clock.now())
+    }
+
     pub fn new(state: State, clock: Clock, scenario: Scenario, seed: u64, churn: f64) -> Self {
         Sim {
             state: Mutex::new(state),

@@ -51,7 +51,14 @@ pub fn get(
             let v = entry.value();
             Ok(value_response(
                 200,
-                &table::table(kind, &[v], &entry.rv.to_string(), None, false),
+                &table::table(
+                    kind,
+                    &[v],
+                    &entry.rv.to_string(),
+                    None,
+                    false,
+                    sim.cluster_now(),
+                ),
             ))
         }
         super::Form::Meta => Ok(value_response(200, &super::partial(&entry.value()))),
@@ -161,6 +168,7 @@ pub fn list(
                 &rv.to_string(),
                 cont.as_deref(),
                 q.get("includeObject").map(String::as_str) == Some("Object"),
+                sim.cluster_now(),
             ),
         ));
     }
@@ -214,7 +222,14 @@ fn metrics_list(
     if as_table {
         return Ok(value_response(
             200,
-            &table::table(kind, &items, &rv.to_string(), None, false),
+            &table::table(
+                kind,
+                &items,
+                &rv.to_string(),
+                None,
+                false,
+                sim.cluster_now(),
+            ),
         ));
     }
     Ok(value_response(

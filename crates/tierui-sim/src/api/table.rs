@@ -289,7 +289,9 @@ fn hpa_targets(h: &Value) -> String {
     }
 }
 
-pub fn cells(kind: KindId, o: &Value) -> Vec<Value> {
+/// One object's cells; `cluster_now` is the cluster's own wall clock (unix
+/// seconds), which the Job and CronJob controllers stamp their times with.
+pub fn cells(kind: KindId, o: &Value, cluster_now: i64) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
     let age = json!(age(o.pointer("/metadata/creationTimestamp")));
     match kind {
@@ -308,7 +310,7 @@ pub fn cells(kind: KindId, o: &Value) -> Vec<Value> {
         kinds::ENDPOINTSLICE => endpointslice_cells(o, name, age),
         kinds::CRD => vec![name, json!(s(o, "/metadata/creationTimestamp"))],
         k if kinds::is_custom(k) => crate::crd::cells(k, o),
-        k => match super::table_app::cells(k, o, name.clone(), age.clone()) {
+        k => match super::table_app::cells(k, o, name.clone(), age.clone(), cluster_now) {
             Some(row) => row,
             None => vec![name, age],
         },
@@ -633,10 +635,17 @@ fn partial(o: &Value, full: bool) -> Value {
     json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
 }
 
-pub fn table(kind: KindId, objects: &[Value], rv: &str, cont: Option<&str>, full: bool) -> Value {
+pub fn table(
+    kind: KindId,
+    objects: &[Value],
+    rv: &str,
+    cont: Option<&str>,
+    full: bool,
+    cluster_now: i64,
+) -> Value {
     let rows: Vec<Value> = objects
         .iter()
-        .map(|o| json!({"cells": cells(kind, o), "object": partial(o, full)}))
+        .map(|o| json!({"cells": cells(kind, o, cluster_now), "object": partial(o, full)}))
         .collect();
     let mut meta = json!({"resourceVersion": rv});
     if let Some(c) = cont {
@@ -669,7 +678,7 @@ mod tests {
     fn pod_row() {
         let p = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a"}], "nodeName": "n"},
             "status": {"phase": "Pending", "containerStatuses": [{"ready": false, "restartCount": 2, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}});
-        let c = cells(kinds::POD, &p);
+        let c = cells(kinds::POD, &p, 0);
         assert_eq!(c[1], "0/1");
         assert_eq!(c[2], "CrashLoopBackOff");
         assert_eq!(c[3], "2");

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::table::{age, containers_images, human_duration, i, s, selector_text};
+use super::table::{containers_images, human_duration, i, s, selector_text};
 use crate::kinds::{self, KindId};
 
 type Col = (&'static str, &'static str, u8);
@@ -177,7 +177,13 @@ pub fn columns(kind: KindId) -> Option<Vec<Col>> {
     })
 }
 
-pub fn cells(kind: KindId, o: &Value, name: Value, age_v: Value) -> Option<Vec<Value>> {
+pub fn cells(
+    kind: KindId,
+    o: &Value,
+    name: Value,
+    age_v: Value,
+    cluster_now: i64,
+) -> Option<Vec<Value>> {
     Some(match kind {
         kinds::PVC => vec![
             name,
@@ -244,7 +250,7 @@ pub fn cells(kind: KindId, o: &Value, name: Value, age_v: Value) -> Option<Vec<V
                 name,
                 json!(job_status(o)),
                 json!(job_completions(o)),
-                json!(job_duration(o)),
+                json!(job_duration(o, cluster_now)),
                 age_v,
                 json!(c),
                 json!(im),
@@ -253,8 +259,9 @@ pub fn cells(kind: KindId, o: &Value, name: Value, age_v: Value) -> Option<Vec<V
         }
         kinds::CRONJOB => {
             let (c, im) = containers_images(o.pointer("/spec/jobTemplate/spec/template/spec"));
-            let last = match o.pointer("/status/lastScheduleTime") {
-                Some(t) => age(Some(t)),
+            // Stamped on the cluster's clock, which `--speed` runs ahead.
+            let last = match seconds(s(o, "/status/lastScheduleTime")) {
+                Some(t) => human_duration(cluster_now - t),
                 None => "<none>".into(),
             };
             vec![
@@ -441,12 +448,11 @@ fn job_completions(o: &Value) -> String {
     }
 }
 
-fn job_duration(o: &Value) -> String {
+fn job_duration(o: &Value, cluster_now: i64) -> String {
     let Some(start) = seconds(s(o, "/status/startTime")) else {
         return String::new();
     };
-    let end = seconds(s(o, "/status/completionTime"))
-        .unwrap_or_else(|| jiff::Timestamp::now().as_second());
+    let end = seconds(s(o, "/status/completionTime")).unwrap_or(cluster_now);
     human_duration(end - start)
 }
 
@@ -488,7 +494,7 @@ mod tests {
             "status": {"succeeded": 3, "startTime": "2026-12-03T10:00:00Z", "completionTime": "2026-12-03T10:00:42Z",
                        "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]},
         });
-        let row = cells(kinds::JOB, &o, json!("migrate"), json!("5m")).unwrap();
+        let row = cells(kinds::JOB, &o, json!("migrate"), json!("5m"), 0).unwrap();
         assert_eq!(row[1..4], [json!("Complete"), json!("3/3"), json!("42s")]);
         let running = json!({"spec": {"parallelism": 2}, "status": {}});
         assert_eq!(job_status(&running), "Running");
@@ -497,11 +503,25 @@ mod tests {
     }
 
     #[test]
+    fn schedule_and_duration_are_read_on_the_clusters_clock() {
+        // At `--speed 20` the controllers' stamps run ahead of real time: read
+        // against the cluster's clock they are 30 s ago, not "<invalid>".
+        let cj = json!({"spec": {"schedule": "* * * * *"},
+                        "status": {"lastScheduleTime": "2026-12-03T10:00:00Z"}});
+        let at = seconds("2026-12-03T10:00:30Z").unwrap();
+        let row = cells(kinds::CRONJOB, &cj, json!("report"), json!("1m"), at).unwrap();
+        assert_eq!(row[5], json!("30s"));
+        let job = json!({"status": {"startTime": "2026-12-03T10:00:00Z"}});
+        let row = cells(kinds::JOB, &job, json!("report-1"), json!("1m"), at).unwrap();
+        assert_eq!(row[3], json!("30s"));
+    }
+
+    #[test]
     fn every_new_kind_has_as_many_cells_as_columns() {
         let o = json!({"metadata": {"name": "x", "creationTimestamp": "2026-12-03T10:00:00Z"}});
         for kind in kinds::PVC..=kinds::PRIORITYCLASS {
             let cols = columns(kind).unwrap();
-            let row = cells(kind, &o, json!("x"), json!("1m")).unwrap();
+            let row = cells(kind, &o, json!("x"), json!("1m"), 0).unwrap();
             assert_eq!(cols.len(), row.len(), "{}", kinds::get(kind).kind);
         }
     }
@@ -510,7 +530,7 @@ mod tests {
     fn volumes_and_classes() {
         let pvc = json!({"spec": {"volumeName": "pvc-1", "storageClassName": "gp2", "volumeMode": "Filesystem"},
                          "status": {"phase": "Bound", "capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"]}});
-        let row = cells(kinds::PVC, &pvc, json!("data"), json!("1m")).unwrap();
+        let row = cells(kinds::PVC, &pvc, json!("data"), json!("1m"), 0).unwrap();
         assert_eq!(
             row[1..6],
             [
@@ -523,7 +543,7 @@ mod tests {
         );
         let sc = json!({"metadata": {"name": "gp2", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
                         "provisioner": "kubernetes.io/aws-ebs", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"});
-        let row = cells(kinds::STORAGECLASS, &sc, json!("gp2"), json!("1m")).unwrap();
+        let row = cells(kinds::STORAGECLASS, &sc, json!("gp2"), json!("1m"), 0).unwrap();
         assert_eq!(row[0], json!("gp2 (default)"));
         assert_eq!(row[4], json!("false"));
     }

@@ -58,14 +58,21 @@ impl Filter {
     }
 }
 
-fn event(ty: &str, kind: KindId, e: &Entry, form: super::Form) -> Bytes {
+fn event(ty: &str, kind: KindId, e: &Entry, form: super::Form, cluster_now: i64) -> Bytes {
     let mut out = Vec::with_capacity(e.bytes.len() + 32);
     out.extend_from_slice(b"{\"type\":\"");
     out.extend_from_slice(ty.as_bytes());
     out.extend_from_slice(b"\",\"object\":");
     match form {
         super::Form::Table => {
-            let t = table::table(kind, &[e.value()], &e.rv.to_string(), None, false);
+            let t = table::table(
+                kind,
+                &[e.value()],
+                &e.rv.to_string(),
+                None,
+                false,
+                cluster_now,
+            );
             out.extend_from_slice(&serde_json::to_vec(&t).unwrap_or_default());
         }
         super::Form::Meta => {
@@ -240,7 +247,13 @@ impl Watch {
         let kind = self.filter.kind;
         for e in &begin.initial {
             if tx
-                .send(Ok(event("ADDED", kind, e, self.form)))
+                .send(Ok(event(
+                    "ADDED",
+                    kind,
+                    e,
+                    self.form,
+                    self.sim.cluster_now(),
+                )))
                 .await
                 .is_err()
             {
@@ -315,7 +328,13 @@ impl Watch {
                         *last = c.rv;
                         if let Some(ty) = self.filter.classify(&c)
                             && tx
-                                .send(Ok(event(ty, self.filter.kind, &c.entry, self.form)))
+                                .send(Ok(event(
+                                    ty,
+                                    self.filter.kind,
+                                    &c.entry,
+                                    self.form,
+                                    self.sim.cluster_now(),
+                                )))
                                 .await
                                 .is_err()
                         {
