@@ -283,6 +283,23 @@ impl Kubelet {
             self.then(t + 5.0, key, Step::Schedule);
             return;
         }
+        // A claim the scheduler cannot bind itself (Immediate binding, or no
+        // such class) must be bound before the pod is placed.
+        if claims_of(&pod)
+            .iter()
+            .any(|c| waits_for_binding(st, &key.ns, c))
+        {
+            st.event(
+                kinds::POD,
+                &pod,
+                "Warning",
+                "FailedScheduling",
+                &format!("0/{total} nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."),
+                "default-scheduler",
+            );
+            self.then(t + 5.0, key, Step::Schedule);
+            return;
+        }
         let Some((node, host_ip)) = self.pick_node(st, &pod) else {
             let total = st.store.count(kinds::NODE);
             let msg = if total == 0 {
@@ -570,6 +587,24 @@ impl PodKey {
             uid: s(pod, "/metadata/uid").to_string(),
         }
     }
+}
+
+/// Whether claim `ns/name` keeps a pod from being scheduled: not bound, and
+/// not of a `WaitForFirstConsumer` class (which binds once the pod has a node).
+fn waits_for_binding(st: &State, ns: &str, name: &str) -> bool {
+    let Some(claim) = st.store.get(kinds::PVC, ns, name).map(|e| e.value()) else {
+        return false;
+    };
+    if s(&claim, "/status/phase") == "Bound" {
+        return false;
+    }
+    let class = s(&claim, "/spec/storageClassName");
+    let delayed = !class.is_empty()
+        && st
+            .store
+            .get(kinds::STORAGECLASS, "", class)
+            .is_some_and(|c| s(&c.value(), "/volumeBindingMode") == "WaitForFirstConsumer");
+    !delayed
 }
 
 /// Names of the PersistentVolumeClaims a pod's volumes use.

@@ -340,6 +340,11 @@ impl State {
     /// Job strategy's selector on the Job's uid, and the DefaultStorageClass
     /// admission plugin's class for a claim that names none.
     pub fn admit_new(&self, kind: KindId, obj: &mut Value) {
+        // A new pod is Pending with its QoS class, as the pod strategy makes it.
+        if kind == kinds::POD && obj.pointer("/status/phase").is_none() {
+            let qos = crate::controllers::replicaset::qos_class(obj.get("spec"));
+            obj["status"] = json!({"phase": "Pending", "qosClass": qos});
+        }
         if kind == kinds::JOB {
             let uid = obj
                 .pointer("/metadata/uid")
