@@ -162,6 +162,30 @@ impl SimClusters {
         }
     }
 
+    /// Add-on names of the cluster: its spec's, and the sandbox cloud's
+    /// records for it.
+    fn cloud_addons(&self, c: &ClusterStack) -> Vec<String> {
+        let Some(spec) = c.spec() else {
+            return Vec::new();
+        };
+        let mut out = spec.addons.clone();
+        let region = c.region.clone().or(spec.region.clone()).unwrap_or_default();
+        if let Ok(world) = self.world.lock()
+            && let Some(r) = world.regions.get(&region)
+        {
+            let prefix = format!("{}/", spec.cluster_name);
+            out.extend(
+                r.addons
+                    .keys()
+                    .filter_map(|k| k.strip_prefix(&prefix))
+                    .map(String::from),
+            );
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     async fn reachable(url: &str) -> bool {
         let Ok(client) =
             crate::kube::connect::client(&crate::kube::connect::Endpoint::Url(url.to_string()))
@@ -228,6 +252,14 @@ impl SimClusters {
         } else {
             (Default::default(), objects)
         };
+        // The add-ons the cluster runs: the spec's and those the sandbox cloud
+        // has for it (a walkthrough's `addons` step), beside the scenario's.
+        let mut scenario = scenario;
+        for addon in self.cloud_addons(c) {
+            if !scenario.addons.contains(&addon) {
+                scenario.addons.push(addon);
+            }
+        }
         let config = tierui_sim::SimConfig {
             cluster_name: c.name.clone(),
             seed: tierui_core::paths::fnv1a(c.name.as_bytes()),
