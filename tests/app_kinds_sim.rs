@@ -89,8 +89,28 @@ fn kubectl_sees_every_kind_reach_its_end_state() {
         "role.rbac.authorization.k8s.io/dusk-reporter serverside-applied",
         "rolebinding.rbac.authorization.k8s.io/dusk-reporter serverside-applied",
         "targetgroupbinding.elbv2.k8s.aws/dusk-service serverside-applied",
+        "statefulset.apps/dusk-cache serverside-applied",
+        "service/dusk-cache serverside-applied",
     ] {
         assert!(applied.contains(what), "{what} in {applied}");
+    }
+
+    // The StatefulSet rolls out in order, each ordinal with its own bound claim.
+    let rollout = sim.ok(&[
+        "rollout",
+        "status",
+        "statefulset/dusk-cache",
+        "-n",
+        NS,
+        "--timeout=120s",
+    ]);
+    assert!(
+        rollout.contains("partitioned roll out complete") || rollout.contains("roll out complete"),
+        "{rollout}"
+    );
+    for ordinal in 0..2 {
+        let claim = format!("pvc/data-dusk-cache-{ordinal}");
+        assert_eq!(jsonpath(&sim, &[&claim], "{.status.phase}"), "Bound");
     }
 
     // The Job runs its two completions one at a time and completes.
@@ -118,6 +138,50 @@ fn kubectl_sees_every_kind_reach_its_end_state() {
     wait_until("the claim bound", Duration::from_secs(60), || {
         jsonpath(&sim, &["pvc", "dusk-uploads"], "{.status.phase}") == "Bound"
     });
+
+    // A claim of a class the cluster lacks stays Pending, and so does its pod,
+    // with the scheduler's and the volume controller's words.
+    let stuck = dir.path().join("stuck.yaml");
+    std::fs::write(
+        &stuck,
+        format!(
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: fast, namespace: {NS}}}\nspec:\n  storageClassName: io2-fast\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: 1Gi}}}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: uses-fast, namespace: {NS}}}\nspec:\n  containers: [{{name: c, image: 'busybox:1.36'}}]\n  volumes: [{{name: d, persistentVolumeClaim: {{claimName: fast}}}}]\n"
+        ),
+    )
+    .unwrap();
+    sim.ok(&["apply", "--server-side", "-f", stuck.to_str().unwrap()]);
+    wait_until("the scheduler's event", Duration::from_secs(30), || {
+        sim.ok(&[
+            "get",
+            "events",
+            "-n",
+            NS,
+            "--field-selector",
+            "involvedObject.name=uses-fast",
+        ])
+        .contains("pod has unbound immediate PersistentVolumeClaims")
+    });
+    assert_eq!(
+        jsonpath(&sim, &["pod", "uses-fast"], "{.status.phase}"),
+        "Pending"
+    );
+    assert_eq!(
+        jsonpath(&sim, &["pod", "uses-fast"], "{.spec.nodeName}"),
+        ""
+    );
+    let events = sim.ok(&[
+        "get",
+        "events",
+        "-n",
+        NS,
+        "--field-selector",
+        "involvedObject.name=fast",
+    ]);
+    assert!(
+        events.contains("storageclass.storage.k8s.io \"io2-fast\" not found"),
+        "{events}"
+    );
+    sim.ok(&["delete", "-f", stuck.to_str().unwrap(), "--wait=false"]);
     let pv = sim.ok(&["get", "pv"]);
     assert!(
         pv.contains("dusk-service/dusk-uploads") && pv.contains("5Gi") && pv.contains("gp3"),
@@ -431,6 +495,7 @@ async fn tierui_applies_them_with_the_release_and_then_sees_no_drift() {
         "PodDisruptionBudget/dusk-service serverside-applied",
         "Job/dusk-migrate serverside-applied",
         "TargetGroupBinding/dusk-service serverside-applied",
+        "StatefulSet/dusk-cache serverside-applied",
     ] {
         assert!(out.contains(what), "{what} in {out}");
     }
@@ -456,12 +521,18 @@ async fn tierui_applies_them_with_the_release_and_then_sees_no_drift() {
         let cj = get("cronjob/dusk-report", "{.status.lastScheduleTime}")
             .await
             .unwrap();
-        if pvc == "Bound" && job == "True" && !cj.is_empty() {
+        let sts = get("statefulset/dusk-cache", "{.status.readyReplicas}")
+            .await
+            .unwrap();
+        let claim = get("pvc/data-dusk-cache-1", "{.status.phase}")
+            .await
+            .unwrap_or_default();
+        if pvc == "Bound" && job == "True" && !cj.is_empty() && sts == "2" && claim == "Bound" {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "end states not reached: pvc {pvc:?}, job complete {job:?}, cronjob last schedule {cj:?}"
+            "end states not reached: pvc {pvc:?}, job complete {job:?}, cronjob last schedule {cj:?}, statefulset ready {sts:?}, its claim {claim:?}"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

@@ -1,8 +1,10 @@
-//! End-to-end in tmux: objects of other kinds shipped by kubectl (a CronJob,
-//! a claim, a StatefulSet, a TargetGroupBinding after its CRD) shown live in
-//! the real binary with `:KIND` as k9s does — the server's columns, Enter on
-//! a CronJob for its Jobs, short names, Tab completion of a custom kind from
-//! discovery, `y` for a custom resource, and an unknown kind's error.
+//! End-to-end in tmux: a release folder with objects of other kinds (a
+//! CronJob, claims, a StatefulSet, a TargetGroupBinding after its CRD)
+//! applied by kubectl and shown live in the real binary — under the release's
+//! pods, and with `:KIND` as k9s does: the server's columns, Enter on a
+//! CronJob for its Jobs and on a StatefulSet for its pods and claims, short
+//! names, Tab completion of a custom kind from discovery, `y` for a custom
+//! resource, and an unknown kind's error.
 
 mod common;
 
@@ -15,7 +17,23 @@ use common::{Sandbox, kubectl};
 #[test]
 fn any_kind_live_in_the_tui_like_k9s() {
     let sb = Sandbox::new();
-    let t = Tmux::start(&sb.shell_line("--speed 20 demo"), 140, 40);
+    // The demo's dusk release ships the application kinds beside its
+    // Deployment (the demo opened by its path is still the demo, whose dusk
+    // cluster runs the EBS CSI driver and the ALB controller).
+    let ws = sb.state().join("demo").join("foundation");
+    tierui_core::paths::extract_demo(&ws).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in std::fs::read_dir(root.join("fixtures/app-kinds")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "yaml") {
+            std::fs::copy(&f, ws.join("k8s/dusk").join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let t = Tmux::start(
+        &sb.shell_line(&format!("--workspace '{}' --speed 20", ws.display())),
+        140,
+        44,
+    );
     t.wait_text("Releases (4)");
     // The UI serves the demo's clusters; kubectl reaches dusk through the
     // address it publishes.
@@ -23,39 +41,39 @@ fn any_kind_live_in_the_tui_like_k9s() {
         sb.kubeconfig_for("dusk").is_some()
     });
     let kc = sb.kubeconfig_for("dusk").unwrap();
-    // Another team ships these with kubectl: the ALB controller's CRD, then a
-    // CronJob, a claim, a TargetGroupBinding… and a StatefulSet.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    kubectl(
-        &kc,
-        &[
-            "apply",
-            "--server-side",
-            "-f",
-            root.join("fixtures/crds/elbv2.k8s.aws_targetgroupbindings.yaml")
-                .to_str()
-                .unwrap(),
-        ],
-    );
-    kubectl(
-        &kc,
-        &[
-            "apply",
-            "--server-side",
-            "-f",
-            root.join("fixtures/app-kinds").to_str().unwrap(),
-        ],
-    );
-    let sts = sb.dir.path().join("sts.yaml");
-    std::fs::write(&sts, "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: cache, namespace: dusk-service}\nspec:\n  serviceName: cache\n  replicas: 2\n  selector: {matchLabels: {app: cache}}\n  template:\n    metadata: {labels: {app: cache}}\n    spec:\n      containers: [{name: cache, image: 'redis:7.4'}]\n").unwrap();
-    kubectl(
-        &kc,
-        &["apply", "--server-side", "-f", sts.to_str().unwrap()],
-    );
+    // The sandbox runs the release as deployed before, all but the
+    // TargetGroupBinding, whose CRD the ALB controller's chart installs:
+    // kubectl applies both, as the team would after installing the chart.
+    for f in [
+        root.join("fixtures/crds/elbv2.k8s.aws_targetgroupbindings.yaml"),
+        ws.join("k8s/dusk/targetgroupbinding.yaml"),
+    ] {
+        kubectl(&kc, &["apply", "--server-side", "-f", f.to_str().unwrap()]);
+    }
 
-    // The dusk release selected, :cronjobs shows the server's columns, live.
+    // The release's live view: its other kinds under its pods, live.
     t.send(&["Tab", "j", "j", "j"]);
     t.wait_text("dusk-service");
+    t.send(&["l"]);
+    t.wait_for(
+        "the release's StatefulSet, CronJob, Job and claims under its pods",
+        Duration::from_secs(90),
+        |s| {
+            s.contains("Other objects of the release")
+                && !s.contains("<invalid>")
+                && s.lines()
+                    .any(|l| l.contains("dusk-cache") && l.contains("2/2"))
+                && s.lines()
+                    .any(|l| l.contains("dusk-migrate") && l.contains("Complete"))
+                && s.lines()
+                    .any(|l| l.contains("data-dusk-cache-1") && l.contains("Bound"))
+                && s.lines()
+                    .any(|l| l.contains("dusk-uploads") && l.contains("Bound"))
+                && s.contains("dusk-report")
+        },
+    );
+
+    // :cronjobs shows the server's columns, live.
     t.send(&[":", "cronjobs", "Enter"]);
     t.wait_text("cronjobs.batch on dusk · namespace dusk-service");
     t.wait_for(
@@ -82,8 +100,21 @@ fn any_kind_live_in_the_tui_like_k9s() {
     // Short names, as kubectl and k9s take them.
     t.send(&[":", "sts", "Enter"]);
     t.wait_for("the StatefulSet ready", Duration::from_secs(60), |s| {
-        s.lines().any(|l| l.contains("cache") && l.contains("2/2"))
+        s.lines()
+            .any(|l| l.contains("dusk-cache") && l.contains("2/2"))
     });
+    // Enter: its pods, and the claims its template made (not owned by it).
+    t.send(&["Enter"]);
+    t.wait_for("its pods and claims", Duration::from_secs(30), |s| {
+        s.contains("owned by StatefulSet/dusk-cache")
+            && s.contains("dusk-cache-0")
+            && s.contains("dusk-cache-1")
+            && s.contains("Claims of StatefulSet/dusk-cache (2)")
+            && s.lines()
+                .any(|l| l.contains("data-dusk-cache-0") && l.contains("gp3"))
+    });
+    t.send(&["Escape"]);
+    t.wait_text("StatefulSet (1)");
     t.send(&[":", "pvc", "Enter"]);
     t.wait_for("the claim bound", Duration::from_secs(60), |s| {
         s.lines()

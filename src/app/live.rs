@@ -88,10 +88,20 @@ pub struct ClusterPane {
     /// A `:KIND` view's columns and rows, as the server prints them.
     pub columns: Vec<Column>,
     pub table: BTreeMap<Key, TableRow>,
+    /// StatefulSets, DaemonSets, CronJobs, Jobs and claims in scope (for a
+    /// release's other kinds and a StatefulSet's claims), by kind.
+    pub owned: BTreeMap<&'static str, OwnedRows>,
     /// Kinds whose first list has arrived.
     pub listed: Vec<&'static str>,
     /// Kinds in a relist: rows not seen again by `Listed` are dropped.
     relisting: BTreeMap<&'static str, Vec<Key>>,
+}
+
+/// One of the other kinds under a release's pods, as the server prints it.
+#[derive(Debug, Clone, Default)]
+pub struct OwnedRows {
+    pub columns: Vec<Column>,
+    pub rows: BTreeMap<Key, TableRow>,
 }
 
 const HISTORY: usize = 240;
@@ -107,6 +117,7 @@ fn kind_name(k: Kind) -> &'static str {
         Kind::Metrics => "metrics",
         Kind::Objects => "objects",
         Kind::Table => "table",
+        Kind::Owned => "owned",
     }
 }
 
@@ -162,6 +173,7 @@ impl ClusterPane {
             objects: BTreeMap::new(),
             columns: Vec::new(),
             table: BTreeMap::new(),
+            owned: BTreeMap::new(),
             listed: Vec::new(),
             relisting: BTreeMap::new(),
         }
@@ -253,6 +265,13 @@ impl ClusterPane {
                 key(&o.namespace, &o.name)
             }),
             Update::Columns(c) => self.columns = c,
+            Update::Owned { kind, change } => {
+                let map = &mut self.owned.entry(kind).or_default().rows;
+                apply_change(map, r, l, kind, change, |o| key(&o.namespace, &o.name))
+            }
+            Update::OwnedColumns { kind, columns } => {
+                self.owned.entry(kind).or_default().columns = columns
+            }
             Update::Conn { kind, conn } => {
                 self.conn.insert(kind_name(kind), conn);
             }
@@ -321,6 +340,67 @@ pub struct LiveView {
     pub owner: Option<(String, String)>,
     /// Where Esc goes back to from an owner's rows.
     pub back: Vec<Drill>,
+    /// The release's StatefulSets, DaemonSets, CronJobs, Jobs and claims as
+    /// it declares them (`Kind/name`), listed under its pods.
+    pub declared: Vec<String>,
+}
+
+/// The kinds listed under a release's pods ([`Kind::Owned`]).
+pub const OWNED_KINDS: [&str; 5] = [
+    "StatefulSet",
+    "DaemonSet",
+    "CronJob",
+    "Job",
+    "PersistentVolumeClaim",
+];
+
+/// Whether `Kind/name` is of one of [`OWNED_KINDS`].
+pub fn is_owned_kind(object: &str) -> bool {
+    object
+        .split_once('/')
+        .is_some_and(|(k, _)| OWNED_KINDS.contains(&k))
+}
+
+/// Whether a claim was made from a volumeClaimTemplate of StatefulSet `set`
+/// (`<template>-<set>-<ordinal>`).
+pub fn claim_of_set(claim: &str, set: &str) -> bool {
+    claim
+        .strip_suffix(|c: char| c.is_ascii_digit())
+        .map(|s| s.trim_end_matches(|c: char| c.is_ascii_digit()))
+        .and_then(|s| s.strip_suffix('-'))
+        .and_then(|s| s.strip_suffix(set))
+        .and_then(|s| s.strip_suffix('-'))
+        .is_some_and(|template| !template.is_empty())
+}
+
+/// The rows of the release's other kinds, in [`OWNED_KINDS`] order: those it
+/// declares, those one of them owns (a CronJob's Jobs), and the claims its
+/// StatefulSets made.
+pub fn release_owned<'a>(
+    pane: &'a ClusterPane,
+    declared: &[String],
+) -> Vec<(&'static str, &'a TableRow)> {
+    let sets: Vec<&str> = declared
+        .iter()
+        .filter_map(|o| o.strip_prefix("StatefulSet/"))
+        .collect();
+    let mut out = Vec::new();
+    for kind in OWNED_KINDS {
+        let Some(o) = pane.owned.get(kind) else {
+            continue;
+        };
+        for row in o.rows.values() {
+            let this = format!("{kind}/{}", row.name);
+            let mine = declared.contains(&this)
+                || row.owners.iter().any(|(of, _)| declared.contains(of))
+                || (kind == "PersistentVolumeClaim"
+                    && sets.iter().any(|set| claim_of_set(&row.name, set)));
+            if mine {
+                out.push((kind, row));
+            }
+        }
+    }
+    out
 }
 
 /// A `:KIND` view left for the rows of one of its objects.
@@ -334,6 +414,47 @@ pub struct Drill {
 impl LiveView {
     pub fn multi(&self) -> bool {
         self.panes.len() > 1
+    }
+
+    /// What to watch: the tab's kinds, plus the release's other kinds under
+    /// its pods, or a StatefulSet's claims under its pods.
+    pub fn watched(&self) -> Vec<Kind> {
+        let mut kinds = self.tab.kinds(self.multi());
+        let owned = match self.tab {
+            _ if self.multi() => false,
+            Tab::Pods => !self.declared.is_empty(),
+            Tab::Kind => self.set_drilled().is_some(),
+            _ => false,
+        };
+        if owned {
+            kinds.push(Kind::Owned);
+        }
+        kinds
+    }
+
+    /// The StatefulSet whose pods a drilled `:sts` view shows.
+    pub fn set_drilled(&self) -> Option<&str> {
+        self.owner
+            .as_ref()
+            .and_then(|(_, of)| of.strip_prefix("StatefulSet/"))
+    }
+
+    /// A drilled StatefulSet's claims, in the namespace of its pods.
+    pub fn set_claims<'a>(&self, pane: &'a ClusterPane) -> Vec<&'a TableRow> {
+        let Some(set) = self.set_drilled() else {
+            return Vec::new();
+        };
+        let ns = self.table_rows(pane).first().map(|p| p.namespace.clone());
+        pane.owned
+            .get("PersistentVolumeClaim")
+            .map(|o| {
+                o.rows
+                    .values()
+                    .filter(|c| ns.as_ref().is_none_or(|ns| *ns == c.namespace))
+                    .filter(|c| claim_of_set(&c.name, set))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The kind a `:KIND` view shows.

@@ -46,15 +46,27 @@ fn open(
     tab: Tab,
 ) -> Outcome {
     let id = s.next_view_id();
-    let multi = panes.len() > 1;
     let targets: Vec<(String, Scope)> = panes
         .iter()
         .map(|p| (p.cluster.clone(), p.scope.clone()))
         .collect();
+    // The release's other kinds, listed under its pods.
+    let declared = release
+        .and_then(|i| s.ws.releases.get(i))
+        .map(|r| {
+            r.summary
+                .objects
+                .iter()
+                .filter(|o| super::live::is_owned_kind(o))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
     let view = LiveView {
         id,
         title,
         release,
+        declared,
         panes,
         tab,
         sort: SortBy::Name,
@@ -66,6 +78,7 @@ fn open(
         owner: None,
         back: Vec::new(),
     };
+    let kinds = view.watched();
     // A live view replaces another one rather than stacking on it.
     let mut effects = Vec::new();
     if let Screen::Live(old) = &s.screen {
@@ -84,7 +97,7 @@ fn open(
     effects.push(Effect::StartWatches {
         view: id,
         targets,
-        kinds: tab.kinds(multi),
+        kinds,
     });
     with(effects)
 }
@@ -399,7 +412,7 @@ fn restart(v: &LiveView) -> Vec<Effect> {
         Effect::StartWatches {
             view: v.id,
             targets,
-            kinds: v.tab.kinds(v.multi()),
+            kinds: v.watched(),
         },
     ]
 }

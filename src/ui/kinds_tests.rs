@@ -57,7 +57,9 @@ fn row(name: &str, uid: &str, owner: Option<(&str, &str)>, cells: &[&str]) -> Ta
         owners: owner
             .map(|(o, u)| vec![(o.to_string(), u.to_string())])
             .unwrap_or_default(),
-        created: Some(0),
+        // Five minutes before the view's clock (0): the AGE column counts on
+        // from here, whatever age the server printed.
+        created: Some(-300),
         cells: cells.iter().map(|c| c.to_string()).collect(),
     }
 }
@@ -238,4 +240,274 @@ fn an_unknown_kind_is_the_servers_words_and_completion_offers_kinds() {
         Some(crate::app::state::Input::Command { text, .. }) => assert_eq!(text, "pvc "),
         other => panic!("{other:?}"),
     }
+}
+
+fn owned(s: &mut State, view: u64, kind: &'static str, rows: Vec<TableRow>) {
+    let columns = match kind {
+        "StatefulSet" => vec![("Name", 0), ("Ready", 0), ("Age", 0), ("Containers", 1)],
+        "CronJob" => vec![
+            ("Name", 0),
+            ("Schedule", 0),
+            ("Suspend", 0),
+            ("Active", 0),
+            ("Last Schedule", 0),
+            ("Age", 0),
+        ],
+        "Job" => vec![
+            ("Name", 0),
+            ("Status", 0),
+            ("Completions", 0),
+            ("Duration", 0),
+            ("Age", 0),
+        ],
+        _ => vec![
+            ("Name", 0),
+            ("Status", 0),
+            ("Volume", 0),
+            ("Capacity", 0),
+            ("Access Modes", 0),
+            ("StorageClass", 0),
+            ("Age", 0),
+        ],
+    };
+    send(
+        s,
+        view,
+        Update::OwnedColumns {
+            kind,
+            columns: columns
+                .into_iter()
+                .map(|(n, p)| Column {
+                    name: n.into(),
+                    priority: p,
+                })
+                .collect(),
+        },
+    );
+    send(
+        s,
+        view,
+        Update::Owned {
+            kind,
+            change: Change::Relist,
+        },
+    );
+    for row in rows {
+        send(
+            s,
+            view,
+            Update::Owned {
+                kind,
+                change: Change::Upsert { row },
+            },
+        );
+    }
+    send(
+        s,
+        view,
+        Update::Owned {
+            kind,
+            change: Change::Listed,
+        },
+    );
+}
+
+fn claim(name: &str, status: &str) -> TableRow {
+    row(
+        name,
+        &format!("u-{name}"),
+        None,
+        &[name, status, "pvc-0a1b", "2Gi", "RWO", "gp3", "3m"],
+    )
+}
+
+#[test]
+fn the_release_view_lists_its_statefulsets_jobs_cronjobs_and_claims_under_its_pods() {
+    let (_dir, mut s) = demo_state("default");
+    dusk(&mut s);
+    let Some(crate::app::state::Selection::Release(i)) = s.selection else {
+        panic!()
+    };
+    s.ws.releases[i].summary.objects.extend(
+        [
+            "StatefulSet/db",
+            "CronJob/dusk-report",
+            "PersistentVolumeClaim/dusk-uploads",
+        ]
+        .map(String::from),
+    );
+    let out = update(
+        &mut s,
+        Msg::Key(crossterm::event::KeyCode::Char('l').into()),
+    );
+    let watched = out.effects.iter().find_map(|e| match e {
+        Effect::StartWatches { kinds, .. } => Some(kinds.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        watched.expect("watchers start"),
+        [
+            Kind::Pods,
+            Kind::Metrics,
+            Kind::Hpas,
+            Kind::Events,
+            Kind::Owned
+        ]
+    );
+    let view = view_id(&s);
+    owned(
+        &mut s,
+        view,
+        "StatefulSet",
+        vec![
+            row("db", "u-db", None, &["db", "2/3", "3m", "db"]),
+            row("elsewhere", "u-e", None, &["elsewhere", "1/1", "9d", "x"]),
+        ],
+    );
+    owned(
+        &mut s,
+        view,
+        "CronJob",
+        vec![row(
+            "dusk-report",
+            "u-cj",
+            None,
+            &["dusk-report", "*/5 * * * *", "False", "0", "2m", "3m"],
+        )],
+    );
+    owned(
+        &mut s,
+        view,
+        "Job",
+        vec![
+            row(
+                "dusk-report-29433360",
+                "u-j1",
+                Some(("CronJob/dusk-report", "u-cj")),
+                &["dusk-report-29433360", "Complete", "1/1", "4s", "2m"],
+            ),
+            row(
+                "by-hand",
+                "u-j2",
+                None,
+                &["by-hand", "Failed", "0/1", "9s", "1h"],
+            ),
+        ],
+    );
+    owned(
+        &mut s,
+        view,
+        "PersistentVolumeClaim",
+        vec![
+            claim("dusk-uploads", "Bound"),
+            claim("data-db-0", "Bound"),
+            claim("data-db-1", "Bound"),
+            claim("data-db-2", "Pending"),
+            claim("data-dbx-0", "Bound"),
+            claim("scratch", "Bound"),
+        ],
+    );
+    let screen = render(&mut s, 110, 40);
+    let text = format!("{:?}", screen.backend());
+    for want in [
+        "Other objects of the release (7)",
+        "dusk-report-29433360",
+        "data-db-2",
+        "dusk-uploads",
+        "*/5 * * * *",
+    ] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    for not in ["elsewhere", "by-hand", "data-dbx-0", "scratch"] {
+        assert!(!text.contains(not), "{not} is not the release's: {text}");
+    }
+    insta::assert_snapshot!("release_other_kinds_110x40", screen.backend());
+}
+
+#[test]
+fn enter_on_a_statefulset_shows_its_pods_and_its_claims() {
+    let (_dir, mut s) = demo_state("default");
+    dusk(&mut s);
+    s.kinds.insert("dusk".into(), kinds());
+    command(&mut s, "sts");
+    let view = view_id(&s);
+    send(
+        &mut s,
+        view,
+        columns(&[("Name", 0), ("Ready", 0), ("Age", 0)]),
+    );
+    send(
+        &mut s,
+        view,
+        Update::Table(Change::Upsert {
+            row: row("db", "u-db", None, &["db", "2/2", "3m"]),
+        }),
+    );
+    send(&mut s, view, Update::Table(Change::Listed));
+    let effects = update(&mut s, Msg::Key(crossterm::event::KeyCode::Enter.into())).effects;
+    let watched = effects.iter().find_map(|e| match e {
+        Effect::StartWatches { kinds, .. } => Some(kinds.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        watched.expect("watchers restart"),
+        [Kind::Table, Kind::Events, Kind::Owned]
+    );
+    send(
+        &mut s,
+        view,
+        columns(&[("Name", 0), ("Ready", 0), ("Status", 0), ("Age", 0)]),
+    );
+    for n in ["db-0", "db-1"] {
+        send(
+            &mut s,
+            view,
+            Update::Table(Change::Upsert {
+                row: row(
+                    n,
+                    &format!("u-{n}"),
+                    Some(("StatefulSet/db", "u-db")),
+                    &[n, "1/1", "Running", "3m"],
+                ),
+            }),
+        );
+    }
+    send(&mut s, view, Update::Table(Change::Listed));
+    owned(
+        &mut s,
+        view,
+        "PersistentVolumeClaim",
+        vec![
+            claim("data-db-0", "Bound"),
+            claim("data-db-1", "Bound"),
+            // Scaled down from three: the claim stays, as on a real cluster.
+            claim("data-db-2", "Bound"),
+            claim("data-web-0", "Bound"),
+        ],
+    );
+    let screen = render(&mut s, 100, 30);
+    let text = format!("{:?}", screen.backend());
+    for want in ["db-0", "db-1", "Claims of StatefulSet/db (3)", "data-db-2"] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    assert!(!text.contains("data-web-0"), "{text}");
+    // Esc: back to the StatefulSets, and the claims' watcher stops.
+    let effects = update(&mut s, Msg::Key(crossterm::event::KeyCode::Esc.into())).effects;
+    let watched = effects.iter().find_map(|e| match e {
+        Effect::StartWatches { kinds, .. } => Some(kinds.clone()),
+        _ => None,
+    });
+    assert_eq!(watched.unwrap(), [Kind::Table, Kind::Events]);
+}
+
+#[test]
+fn claims_of_a_set_are_named_template_set_ordinal() {
+    use crate::app::live::claim_of_set;
+    assert!(claim_of_set("data-db-0", "db"));
+    assert!(claim_of_set("www-web-12", "web"));
+    assert!(claim_of_set("a-b-web-3", "web"));
+    assert!(!claim_of_set("db-0", "db"), "no template part");
+    assert!(!claim_of_set("data-mydb-0", "db"));
+    assert!(!claim_of_set("data-db-x", "db"));
+    assert!(!claim_of_set("data-db-", "db"));
 }

@@ -14,6 +14,7 @@ use crate::app::live::{ClusterPane, LiveView, SortBy, Tab, age, series};
 use crate::app::state::State;
 use crate::app::theme::Theme;
 use tierui_backends::kube::rows::{DeploymentRow, EventRow, HpaRow, PodRow, Usage};
+use tierui_backends::kube::table::{Column, TableRow};
 use tierui_backends::kube::watch::Kind;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, v: &LiveView) {
@@ -524,11 +525,26 @@ fn draw_pods_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Clus
     } else {
         (area.height / 3).max(4)
     };
-    let [top, bottom] =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(lower)]).areas(area);
+    // The release's other kinds (StatefulSets, Jobs, claims…) under its pods.
+    let others = crate::app::live::release_owned(pane, &v.declared);
+    let others_h = if v.declared.is_empty() {
+        0
+    } else {
+        owned_height(&others, area.height.saturating_sub(lower + 6))
+    };
+    let [top, middle, bottom] = Layout::vertical([
+        Constraint::Min(4),
+        Constraint::Length(others_h),
+        Constraint::Length(lower),
+    ])
+    .areas(area);
     // Filtered and sorted once per frame: with 10,000 pods that is the frame's cost.
     let rows = v.pod_rows(pane);
     draw_pod_table(f, top, s, v, pane, &rows, Some(v.cursor), true);
+    if others_h > 0 {
+        let title = format!("Other objects of the release ({})", others.len());
+        draw_owned(f, middle, s, pane, &title, &others, v.now_s);
+    }
     let selected = rows.get(v.cursor).map(|p| format!("Pod/{}", p.name));
     let hpa = pane.hpas.values().next();
     let events_area = if let Some(h) = hpa {
@@ -899,6 +915,15 @@ fn draw_deploy_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Cl
     draw_events_for(f, ev_a, s, v, pane, Some(&format!("Deployment/{}", d.name)));
 }
 
+/// One cell of a server table's row; the age is counted on from the row's
+/// creation (the server's text is as old as the row's last change).
+fn table_cell(columns: &[Column], i: usize, r: &TableRow, now_s: i64) -> String {
+    match columns.get(i) {
+        Some(c) if c.name == "Age" && r.created.is_some() => age(now_s, r.created),
+        _ => r.cells.get(i).cloned().unwrap_or_default(),
+    }
+}
+
 /// Widths of a `:KIND` table's columns: each as wide as its header and the
 /// widest of the first rows (at most 40), the last taking what is left.
 pub fn kind_widths(headers: &[&str], rows: &[&[String]], width: usize) -> Vec<usize> {
@@ -930,8 +955,26 @@ fn draw_kind_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Clus
     };
     let rows = v.table_rows(pane);
     let lower = (area.height / 3).max(5);
-    let [top, bottom] =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(lower)]).areas(area);
+    // A StatefulSet's claims under its pods: they outlive the pods, unowned.
+    let claims: Vec<(&'static str, &TableRow)> = v
+        .set_claims(pane)
+        .into_iter()
+        .map(|c| ("PersistentVolumeClaim", c))
+        .collect();
+    let claims_h = match v.set_drilled() {
+        Some(_) => owned_height(&claims, area.height.saturating_sub(lower + 6)),
+        None => 0,
+    };
+    let [top, middle, bottom] = Layout::vertical([
+        Constraint::Min(4),
+        Constraint::Length(claims_h),
+        Constraint::Length(lower),
+    ])
+    .areas(area);
+    if let Some(set) = v.set_drilled() {
+        let title = format!("Claims of StatefulSet/{set} ({})", claims.len());
+        draw_owned(f, middle, s, pane, &title, &claims, v.now_s);
+    }
     let width = top.width.saturating_sub(2) as usize;
     // The columns `kubectl get` prints (priority 0), names upper-cased as it does.
     let shown: Vec<usize> = pane
@@ -952,7 +995,7 @@ fn draw_kind_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Clus
         .map(|r| {
             shown
                 .iter()
-                .map(|i| r.cells.get(*i).cloned().unwrap_or_default())
+                .map(|i| table_cell(&pane.columns, *i, r, v.now_s))
                 .collect()
         })
         .collect();
@@ -997,7 +1040,7 @@ fn draw_kind_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Clus
             .map(|(i, r)| {
                 let texts: Vec<String> = shown
                     .iter()
-                    .map(|c| r.cells.get(*c).cloned().unwrap_or_default())
+                    .map(|c| table_cell(&pane.columns, *c, r, v.now_s))
                     .collect();
                 let l = Line::raw(fit(&line_of(&texts), width));
                 if i == v.cursor {
@@ -1013,6 +1056,125 @@ fn draw_kind_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Clus
         .get(v.cursor)
         .map(|r| format!("{}/{}", res.kind, r.name));
     draw_events_for(f, bottom, s, v, pane, about.as_deref());
+}
+
+/// Lines [`draw_owned`] needs for `rows` (a header per kind, a line per
+/// row, the border), at most `room`.
+fn owned_height(rows: &[(&str, &TableRow)], room: u16) -> u16 {
+    let mut kinds: Vec<&str> = rows.iter().map(|(k, _)| *k).collect();
+    kinds.dedup();
+    let want = if rows.is_empty() {
+        3
+    } else {
+        rows.len() + kinds.len() + 2
+    };
+    (want as u16).min(room.max(3))
+}
+
+/// Objects of several kinds under a table (a release's Jobs and claims, a
+/// StatefulSet's claims): per kind, the columns `kubectl get` prints.
+fn draw_owned(
+    f: &mut Frame,
+    area: Rect,
+    s: &State,
+    pane: &ClusterPane,
+    title: &str,
+    rows: &[(&'static str, &TableRow)],
+    now_s: i64,
+) {
+    let t = &s.theme;
+    let block = Block::bordered()
+        .border_style(t.border(false))
+        .title(Span::styled(format!(" {title} "), t.title()));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let width = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if rows.is_empty() {
+        let live = matches!(
+            pane.conn.get("owned"),
+            Some(tierui_backends::kube::watch::Conn::Live)
+        );
+        let text = if live {
+            "none on the cluster yet"
+        } else {
+            "loading…"
+        };
+        lines.push(Line::styled(text, t.muted()));
+    }
+    let mut i = 0;
+    while i < rows.len() {
+        let kind = rows[i].0;
+        let group: Vec<&TableRow> = rows[i..]
+            .iter()
+            .take_while(|(k, _)| *k == kind)
+            .map(|(_, r)| *r)
+            .collect();
+        i += group.len();
+        let columns = pane
+            .owned
+            .get(kind)
+            .map(|o| o.columns.as_slice())
+            .unwrap_or_default();
+        let shown: Vec<usize> = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.priority == 0)
+            .map(|(i, _)| i)
+            .collect();
+        // The name column is headed by the kind: one header line per kind.
+        let headers: Vec<String> = shown
+            .iter()
+            .map(|i| match columns[*i].name.as_str() {
+                "Name" => kind.to_string(),
+                n => n.to_uppercase(),
+            })
+            .collect();
+        let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let cells: Vec<Vec<String>> = group
+            .iter()
+            .map(|r| {
+                shown
+                    .iter()
+                    .map(|i| table_cell(columns, *i, r, now_s))
+                    .collect()
+            })
+            .collect();
+        let cell_refs: Vec<&[String]> = cells.iter().map(Vec::as_slice).collect();
+        let widths = kind_widths(&header_refs, &cell_refs, width);
+        let line_of = |texts: &[String]| -> String {
+            texts
+                .iter()
+                .zip(&widths)
+                .map(|(x, w)| cell(x, *w))
+                .collect::<String>()
+        };
+        lines.push(Line::styled(fit(&line_of(&headers), width), t.header()));
+        for c in &cells {
+            let text = fit(&line_of(c), width);
+            let bad = c.iter().any(|x| {
+                matches!(
+                    x.as_str(),
+                    "Pending" | "Lost" | "Failed" | "BackoffLimitExceeded" | "DeadlineExceeded"
+                )
+            });
+            lines.push(if bad {
+                Line::styled(text, t.warn())
+            } else {
+                Line::raw(text)
+            });
+        }
+    }
+    let room = inner.height as usize;
+    if lines.len() > room && room > 0 {
+        let more = lines.len() - (room - 1);
+        lines.truncate(room - 1);
+        lines.push(Line::styled(
+            format!("… {more} more lines (:sts, :jobs, :cj, :pvc list them all)"),
+            t.muted(),
+        ));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
 }
 
 fn draw_replicasets(f: &mut Frame, area: Rect, s: &State, pane: &ClusterPane, d: &DeploymentRow) {

@@ -282,42 +282,133 @@ pub async fn watch_table(client: kube::Client, scope: Scope, sink: Sink) {
     let Some(res) = scope.resource.clone() else {
         return;
     };
-    sink(Update::Conn {
-        kind: Kind::Table,
-        conn: Conn::Connecting,
-    });
+    let emit = move |o: Out| {
+        sink(match o {
+            Out::Columns(c) => Update::Columns(c),
+            Out::Row(c) => Update::Table(c),
+            Out::Conn(conn) => Update::Conn {
+                kind: Kind::Table,
+                conn,
+            },
+        })
+    };
+    follow(&client, &res, scope.namespace.as_deref(), false, &emit).await;
+}
+
+/// The kinds a release owns beside its Deployments and pods, shown under its
+/// pods (and a StatefulSet's claims under its pods): watched as tables.
+pub fn owned_resources() -> Vec<Resource> {
+    let r = |group: &str, kind: &str, plural: &str, short: &[&str]| Resource {
+        group: group.into(),
+        version: "v1".into(),
+        kind: kind.into(),
+        plural: plural.into(),
+        singular: kind.to_lowercase(),
+        namespaced: true,
+        short_names: short.iter().map(|s| s.to_string()).collect(),
+    };
+    vec![
+        r("apps", "StatefulSet", "statefulsets", &["sts"]),
+        r("apps", "DaemonSet", "daemonsets", &["ds"]),
+        r("batch", "CronJob", "cronjobs", &["cj"]),
+        r("batch", "Job", "jobs", &[]),
+        r(
+            "",
+            "PersistentVolumeClaim",
+            "persistentvolumeclaims",
+            &["pvc"],
+        ),
+    ]
+}
+
+/// Watches [`owned_resources`] in `scope.namespace`, each as its own table
+/// (`Update::Owned`); a kind the cluster does not serve is left out quietly.
+pub async fn watch_owned(client: kube::Client, scope: Scope, sink: Sink) {
+    let all = owned_resources();
+    futures::future::join_all(all.iter().map(|res| {
+        let kind: &'static str = match res.kind.as_str() {
+            "StatefulSet" => "StatefulSet",
+            "DaemonSet" => "DaemonSet",
+            "CronJob" => "CronJob",
+            "Job" => "Job",
+            _ => "PersistentVolumeClaim",
+        };
+        let sink = sink.clone();
+        let emit = move |o: Out| {
+            sink(match o {
+                Out::Columns(columns) => Update::OwnedColumns { kind, columns },
+                Out::Row(change) => Update::Owned { kind, change },
+                Out::Conn(conn) => Update::Conn {
+                    kind: Kind::Owned,
+                    conn,
+                },
+            })
+        };
+        let (client, ns) = (client.clone(), scope.namespace.clone());
+        async move { follow(&client, res, ns.as_deref(), true, &emit).await }
+    }))
+    .await;
+}
+
+/// What one table watcher reports.
+enum Out {
+    Columns(Vec<Column>),
+    Row(Change<TableRow>),
+    Conn(Conn),
+}
+
+/// Lists and watches one kind's table until aborted, reconnecting with
+/// backoff; with `optional`, returns when the cluster does not serve the kind
+/// (404) instead of retrying.
+async fn follow(
+    client: &kube::Client,
+    res: &Resource,
+    ns: Option<&str>,
+    optional: bool,
+    emit: &(dyn Fn(Out) + Send + Sync),
+) {
+    emit(Out::Conn(Conn::Connecting));
     let mut backoff = 1u64;
     loop {
-        match list_and_watch(&client, &res, scope.namespace.as_deref(), &sink).await {
+        match list_and_watch(client, res, ns, emit).await {
             Ok(()) => backoff = 1,
-            Err((forbidden, error)) => {
-                let (conn, wait) = if forbidden {
-                    (Conn::Forbidden { error }, 60)
-                } else {
-                    (
+            Err(WatchError::NotServed(_)) if optional => {
+                // Nothing of this kind can exist here: not a failure to show.
+                emit(Out::Conn(Conn::Live));
+                return;
+            }
+            Err(e) => {
+                let (conn, wait) = match e {
+                    WatchError::Forbidden(error) => (Conn::Forbidden { error }, 60),
+                    WatchError::Failed(error) | WatchError::NotServed(error) => (
                         Conn::Retrying {
                             in_secs: backoff,
                             error,
                         },
                         backoff,
-                    )
+                    ),
                 };
-                sink(Update::Conn {
-                    kind: Kind::Table,
-                    conn,
-                });
+                emit(Out::Conn(conn));
                 tokio::time::sleep(Duration::from_secs(wait)).await;
                 backoff = (backoff * 2).min(30);
             }
         }
     }
 }
-
-type WatchError = (bool, String);
+enum WatchError {
+    Forbidden(String),
+    /// 404: the cluster does not serve the kind (now).
+    NotServed(String),
+    Failed(String),
+}
 
 fn failure(res: &Resource, e: kube::Error) -> WatchError {
-    let forbidden = matches!(&e, kube::Error::Api(s) if s.code == 403);
-    (forbidden, format!("{}: {e}", res.qualified()))
+    let text = format!("{}: {e}", res.qualified());
+    match &e {
+        kube::Error::Api(s) if s.code == 403 => WatchError::Forbidden(text),
+        kube::Error::Api(s) if s.code == 404 => WatchError::NotServed(text),
+        _ => WatchError::Failed(text),
+    }
 }
 
 /// One list (in pages) and the watch that follows it; `Ok` when the watch
@@ -326,10 +417,10 @@ async fn list_and_watch(
     client: &kube::Client,
     res: &Resource,
     ns: Option<&str>,
-    sink: &Sink,
+    emit: &(dyn Fn(Out) + Send + Sync),
 ) -> Result<(), WatchError> {
     let path = res.path(ns);
-    sink(Update::Table(Change::Relist));
+    emit(Out::Row(Change::Relist));
     let mut cont = String::new();
     let mut rv = String::new();
     let mut first = true;
@@ -342,14 +433,15 @@ async fn list_and_watch(
             .request_text(get(format!("{path}?{}", query(&q))))
             .await
             .map_err(|e| failure(res, e))?;
-        let t: Json = serde_json::from_str(&text).map_err(|e| (false, format!("{path}: {e}")))?;
-        let (columns, rows) = parse_table(&t).map_err(|e| (false, e))?;
+        let t: Json =
+            serde_json::from_str(&text).map_err(|e| WatchError::Failed(format!("{path}: {e}")))?;
+        let (columns, rows) = parse_table(&t).map_err(WatchError::Failed)?;
         if first {
-            sink(Update::Columns(columns));
+            emit(Out::Columns(columns));
             first = false;
         }
         for row in rows {
-            sink(Update::Table(Change::Upsert { row }));
+            emit(Out::Row(Change::Upsert { row }));
         }
         rv = t
             .pointer("/metadata/resourceVersion")
@@ -365,11 +457,8 @@ async fn list_and_watch(
             break;
         }
     }
-    sink(Update::Table(Change::Listed));
-    sink(Update::Conn {
-        kind: Kind::Table,
-        conn: Conn::Live,
-    });
+    emit(Out::Row(Change::Listed));
+    emit(Out::Conn(Conn::Live));
     loop {
         let q = query(&[
             ("watch", "true"),
@@ -390,7 +479,7 @@ async fn list_and_watch(
                 WatchEvent::Added(t) | WatchEvent::Modified(t) => {
                     if let Ok((_, rows)) = parse_table(&t) {
                         for row in rows {
-                            sink(Update::Table(Change::Upsert { row }));
+                            emit(Out::Row(Change::Upsert { row }));
                         }
                     }
                     if let Some(v) = t
@@ -403,7 +492,7 @@ async fn list_and_watch(
                 WatchEvent::Deleted(t) => {
                     if let Ok((_, rows)) = parse_table(&t) {
                         for r in rows {
-                            sink(Update::Table(Change::Delete {
+                            emit(Out::Row(Change::Delete {
                                 namespace: r.namespace,
                                 name: r.name,
                             }));
@@ -413,7 +502,12 @@ async fn list_and_watch(
                 WatchEvent::Bookmark(b) => rv = b.metadata.resource_version,
                 WatchEvent::Error(e) if e.code == 410 => return Ok(()),
                 WatchEvent::Error(e) => {
-                    return Err((e.code == 403, format!("{}: {}", res.qualified(), e.message)));
+                    let text = format!("{}: {}", res.qualified(), e.message);
+                    return Err(if e.code == 403 {
+                        WatchError::Forbidden(text)
+                    } else {
+                        WatchError::Failed(text)
+                    });
                 }
             }
         }

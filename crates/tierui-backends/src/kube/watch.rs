@@ -41,6 +41,9 @@ pub enum Kind {
     Objects,
     /// Rows of the scope's `resource`, in the server's Table form.
     Table,
+    /// A release's StatefulSets, DaemonSets, CronJobs, Jobs and
+    /// PersistentVolumeClaims, each in the server's Table form.
+    Owned,
 }
 
 /// A change to one kind's rows.
@@ -96,6 +99,15 @@ pub enum Update {
     Table(Change<super::table::TableRow>),
     /// The server's columns for a `:KIND` view (sent with each first page).
     Columns(Vec<super::table::Column>),
+    /// Rows of one of the release's other kinds (`Kind::Owned`).
+    Owned {
+        kind: &'static str,
+        change: Change<super::table::TableRow>,
+    },
+    OwnedColumns {
+        kind: &'static str,
+        columns: Vec<super::table::Column>,
+    },
     Conn {
         kind: Kind,
         conn: Conn,
@@ -127,6 +139,7 @@ pub async fn run(client: kube::Client, scope: Scope, kinds: Vec<Kind>, sink: Sin
 async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) {
     match kind {
         Kind::Table => super::table::watch_table(client, scope, sink).await,
+        Kind::Owned => super::table::watch_owned(client, scope, sink).await,
         Kind::Pods => {
             let cfg = watcher::Config {
                 label_selector: scope.selector.clone(),
