@@ -79,6 +79,47 @@ fn kubectl_sees_every_kind_reach_its_end_state() {
         "{.status.conditions[?(@.type==\"Established\")].status}",
     );
     assert_eq!(established, "True");
+    // kubectl explain reads the CRD's schema from the cluster's OpenAPI v3.
+    let explain = sim.ok(&["explain", "targetgroupbindings.spec.serviceRef"]);
+    for want in [
+        "GROUP:      elbv2.k8s.aws",
+        "KIND:       TargetGroupBinding",
+        "VERSION:    v1beta1",
+        "serviceRef is a reference to a Kubernetes Service",
+        "name\t<string> -required-",
+    ] {
+        assert!(explain.contains(want), "{want:?} in {explain}");
+    }
+    let explain = sim.ok(&["explain", "applications.spec"]);
+    assert!(
+        explain.contains("KIND:       Application") && explain.contains("destination"),
+        "{explain}"
+    );
+
+    // A schema's defaults are filled in on write, as the API server does.
+    let defaulted = dir.path().join("defaulted.yaml");
+    std::fs::write(&defaulted, CACHE_CRD).unwrap();
+    sim.ok(&["apply", "--server-side", "-f", defaulted.to_str().unwrap()]);
+    let cache = dir.path().join("cache.yaml");
+    std::fs::write(
+        &cache,
+        format!("apiVersion: example.com/v1\nkind: Cache\nmetadata: {{name: sessions, namespace: {NS}}}\nspec: {{size: 4Gi}}\n"),
+    )
+    .unwrap();
+    wait_until("the Cache kind served", Duration::from_secs(10), || {
+        sim.kubectl(&["apply", "--server-side", "-f", cache.to_str().unwrap()])
+            .status
+            .success()
+    });
+    assert_eq!(
+        jsonpath(
+            &sim,
+            &["cache", "sessions"],
+            "{.spec.size} {.spec.evictionPolicy}"
+        ),
+        "4Gi allkeys-lru"
+    );
+
     let applied = sim.ok(&["apply", "--server-side", "-f", fixtures().to_str().unwrap()]);
     for what in [
         "persistentvolumeclaim/dusk-uploads serverside-applied",
@@ -485,6 +526,23 @@ async fn tierui_applies_them_with_the_release_and_then_sees_no_drift() {
     ])
     .await
     .unwrap();
+    // A custom kind with schema defaults ships with the release too: the
+    // defaults the server fills in must not show as drift.
+    let crd = ws.path().join("cache-crd.yaml");
+    std::fs::write(&crd, CACHE_CRD).unwrap();
+    kubectl(vec![
+        "apply".into(),
+        "--server-side".into(),
+        "-f".into(),
+        crd.to_string_lossy().into_owned(),
+    ])
+    .await
+    .unwrap();
+    std::fs::write(
+        ws.path().join("k8s/dusk/cache.yaml"),
+        format!("apiVersion: example.com/v1\nkind: Cache\nmetadata: {{name: sessions, namespace: {NS}}}\nspec: {{size: 4Gi}}\n"),
+    )
+    .unwrap();
     let (code, out, err) = run(vec!["diff", "dusk-service", "--json"]).await.unwrap();
     assert_eq!(code, 1, "every object would be created: {out}{err}");
     let (code, out, err) = run(vec!["apply", "dusk-service", "--yes"]).await.unwrap();
@@ -496,6 +554,7 @@ async fn tierui_applies_them_with_the_release_and_then_sees_no_drift() {
         "Job/dusk-migrate serverside-applied",
         "TargetGroupBinding/dusk-service serverside-applied",
         "StatefulSet/dusk-cache serverside-applied",
+        "Cache/sessions serverside-applied",
     ] {
         assert!(out.contains(what), "{what} in {out}");
     }
@@ -536,10 +595,39 @@ async fn tierui_applies_them_with_the_release_and_then_sees_no_drift() {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // The server filled in the schema's default the manifest leaves out…
+    let policy = get("cache/sessions", "{.spec.evictionPolicy}")
+        .await
+        .unwrap();
+    assert_eq!(policy, "allkeys-lru");
+    // …and the diff does not call it drift.
     let (code, out, err) = run(vec!["diff", "dusk-service"]).await.unwrap();
     assert_eq!((code, out.as_str()), (0, ""), "no drift after apply: {err}");
     drop(sim);
 }
+
+/// A CRD whose schema has defaults (a cache size and eviction policy).
+const CACHE_CRD: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: caches.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: caches, singular: cache, kind: Cache}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {type: string, default: 1Gi}
+                evictionPolicy: {type: string, default: allkeys-lru}
+";
 
 const STATEFUL: &str = r#"
 apiVersion: apps/v1

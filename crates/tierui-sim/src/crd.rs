@@ -2,7 +2,9 @@
 //! served version a kind in discovery with its short names and categories,
 //! its objects validated against the version's `openAPIV3Schema` (types,
 //! required fields, enums, bounds; unknown fields pruned, or refused under
-//! `fieldValidation=Strict`), a status subresource when declared, and the
+//! `fieldValidation=Strict`) and defaulted from the schema's `default`s, its
+//! schema published in the OpenAPI v3 documents (`kubectl explain`), a status
+//! subresource when declared, and the
 //! table `kubectl get` prints from its `additionalPrinterColumns`. The CRD's
 //! status says Established and NamesAccepted. A CRD that goes takes its
 //! objects with it.
@@ -487,6 +489,52 @@ fn walk_unknown(schema: &Value, v: &Value, path: &str, root: bool, out: &mut Vec
     }
 }
 
+/// Fills in the schema's `default`s where a field is missing (or null), at
+/// every level of objects and arrays that are present, as the API server
+/// defaults a structural schema on every write.
+pub fn default(kind: KindId, obj: &mut Value) {
+    let Some(info) = info(kind) else { return };
+    default_walk(&info.schema, obj, true);
+}
+
+fn default_walk(schema: &Value, v: &mut Value, root: bool) {
+    match v {
+        Value::Object(m) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (k, sub) in props {
+                    if root && matches!(k.as_str(), "metadata" | "apiVersion" | "kind") {
+                        continue;
+                    }
+                    if let Some(d) = sub.get("default")
+                        && m.get(k).is_none_or(Value::is_null)
+                    {
+                        m.insert(k.clone(), d.clone());
+                    }
+                    if let Some(x) = m.get_mut(k) {
+                        default_walk(sub, x, false);
+                    }
+                }
+            }
+            if let Some(extra @ Value::Object(_)) = schema.get("additionalProperties") {
+                let known = schema.get("properties").and_then(Value::as_object);
+                for (k, x) in m.iter_mut() {
+                    if known.is_none_or(|p| !p.contains_key(k)) {
+                        default_walk(extra, x, false);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = schema.get("items") {
+                for x in items.iter_mut() {
+                    default_walk(sub, x, false);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Drops the fields the schema does not know, as the API server prunes them.
 pub fn prune(kind: KindId, obj: &mut Value) {
     let Some(info) = info(kind) else { return };
@@ -656,7 +704,10 @@ mod tests {
                      "schema": {"openAPIV3Schema": {"type": "object", "properties": {
                         "spec": {"type": "object", "required": ["size"], "properties": {
                             "size": {"type": "integer", "minimum": 1},
-                            "mode": {"type": "string", "enum": ["fast", "safe"]},
+                            "mode": {"type": "string", "enum": ["fast", "safe"], "default": "safe"},
+                            "tiers": {"type": "array", "items": {"type": "object", "properties": {
+                                "name": {"type": "string"},
+                                "weight": {"type": "integer", "default": 1}}}},
                             "port": {"x-kubernetes-int-or-string": true},
                             "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}},
                         "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}})
@@ -733,6 +784,30 @@ mod tests {
         sync(&mut st);
         assert!(st.store.served.is_empty());
         assert_eq!(st.store.count(v1), 0);
+    }
+
+    #[test]
+    fn schema_defaults_fill_what_is_missing_at_every_level() {
+        let mut st = State::new(1);
+        st.put(kinds::CRD, tgb_crd());
+        sync(&mut st);
+        let v1 = kinds::by_gvk("example.com/v1", "Widget").unwrap();
+        let mut w = json!({"metadata": {"name": "w"}, "spec": {"size": 2, "tiers": [{"name": "a"}, {"name": "b", "weight": 5}]}});
+        default(v1, &mut w);
+        assert_eq!(s(&w, "/spec/mode"), "safe");
+        assert_eq!(w.pointer("/spec/tiers/0/weight"), Some(&json!(1)));
+        assert_eq!(
+            w.pointer("/spec/tiers/1/weight"),
+            Some(&json!(5)),
+            "a given value stays"
+        );
+        let mut fast = json!({"spec": {"size": 1, "mode": "fast"}});
+        default(v1, &mut fast);
+        assert_eq!(s(&fast, "/spec/mode"), "fast");
+        // No spec, no defaults inside it (the API server defaults what is there).
+        let mut bare = json!({"metadata": {"name": "b"}});
+        default(v1, &mut bare);
+        assert!(bare.get("spec").is_none());
     }
 
     #[test]

@@ -255,10 +255,19 @@ async fn handle(AxState(sim): AxState<Arc<Sim>>, req: Request) -> Response {
             }
             get_only(value_response(200, openapi::v2()))
         }
-        Route::OpenApiV3Index => get_only(value_response(200, &openapi::v3_index())),
+        Route::OpenApiV3Index => {
+            let served = sim.lock().store.served.clone();
+            get_only(value_response(200, &openapi::v3_index(&served)))
+        }
         Route::OpenApiV3(gv) => match openapi::v3_group_version(&gv) {
             Some(doc) => get_only(value_response(200, doc)),
-            None => error_response(&ApiError::path_not_found()),
+            None => {
+                let served = sim.lock().store.served.clone();
+                match openapi::v3_custom(&gv, &served) {
+                    Some(doc) => get_only(value_response(200, &doc)),
+                    None => error_response(&ApiError::path_not_found()),
+                }
+            }
         },
         Route::NotFound => error_response(&ApiError::path_not_found()),
         // A custom kind whose CRD this cluster does not have (another

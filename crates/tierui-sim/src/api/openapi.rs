@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
-use crate::kinds::{self, KINDS, Kind};
+use crate::kinds::{self, KINDS, Kind, KindId};
 
 const PATCH_TYPES: [&str; 3] = [
     "application/json-patch+json",
@@ -23,11 +23,68 @@ fn schema_name(k: &Kind) -> String {
     match k.group {
         "" => format!("io.k8s.api.core.{}.{}", k.version, k.kind),
         "metrics.k8s.io" => format!("io.k8s.metrics.pkg.apis.metrics.{}.{}", k.version, k.kind),
-        g => {
+        g if KINDS.iter().any(|b| b.group == g) => {
             let short = g.split('.').next().unwrap_or(g);
             format!("io.k8s.api.{short}.{}.{}", k.version, k.kind)
         }
+        // A custom kind: its group reversed, as the API server names a CRD's.
+        g => {
+            let mut parts: Vec<&str> = g.split('.').collect();
+            parts.reverse();
+            format!("{}.{}.{}", parts.join("."), k.version, k.kind)
+        }
     }
+}
+
+/// A custom kind's schema as its CRD declares it, with `metadata` as
+/// ObjectMeta and the kind's group/version/kind, for `kubectl explain`.
+fn custom_schema(id: KindId, k: &Kind, ref_prefix: &str) -> Value {
+    let mut schema = crate::crd::info(id)
+        .map(|i| i.schema.clone())
+        .unwrap_or_else(|| json!({"type": "object"}));
+    if !schema.is_object() {
+        schema = json!({"type": "object"});
+    }
+    if !schema.get("properties").is_some_and(Value::is_object) {
+        schema["properties"] = json!({});
+    }
+    let props = &mut schema["properties"];
+    props["apiVersion"] = json!({"type": "string", "description": "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values."});
+    props["kind"] = json!({"type": "string", "description": "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to."});
+    props["metadata"] =
+        json!({"$ref": format!("{ref_prefix}io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")});
+    schema["x-kubernetes-group-version-kind"] = json!([gvk(k)]);
+    schema
+}
+
+/// The v3 document of a custom group version this cluster serves (`served`
+/// holds its kinds), built from the CRDs' schemas; `None` when it serves none.
+pub fn v3_custom(gv: &str, served: &std::collections::BTreeSet<KindId>) -> Option<Value> {
+    let members: Vec<(KindId, &'static Kind)> = served
+        .iter()
+        .filter(|id| kinds::is_custom(**id))
+        .map(|id| (*id, kinds::get(*id)))
+        .filter(|(_, k)| gv_key(k.group, k.version) == gv)
+        .collect();
+    if members.is_empty() {
+        return None;
+    }
+    let prefix = "#/components/schemas/";
+    let mut paths = Map::new();
+    for (_, k) in &members {
+        add_paths(&mut paths, k, true, prefix);
+    }
+    let refs: Vec<&Kind> = members.iter().map(|(_, k)| *k).collect();
+    let mut components = schemas(&refs, prefix);
+    for (id, k) in &members {
+        components.insert(schema_name(k), custom_schema(*id, k, prefix));
+    }
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes CRD Swagger", "version": "v0.1.0"},
+        "paths": paths,
+        "components": {"schemas": components},
+    }))
 }
 
 fn gvk(k: &Kind) -> Value {
@@ -538,8 +595,24 @@ pub fn v3_group_version(gv: &str) -> Option<&'static Value> {
     docs.iter().find(|(k, _)| k == gv).map(|(_, d)| d)
 }
 
-pub fn v3_index() -> Value {
+/// The v3 index: the built-in group versions, and the custom ones of the
+/// CRDs this cluster serves (`served`).
+pub fn v3_index(served: &std::collections::BTreeSet<KindId>) -> Value {
     let mut paths = Map::new();
+    for id in served.iter().filter(|id| kinds::is_custom(**id)) {
+        let k = kinds::get(*id);
+        let key = gv_key(k.group, k.version);
+        if paths.contains_key(&key) {
+            continue;
+        }
+        let hash = v3_custom(&key, served)
+            .map(|d| crate::clock::fnv(d.to_string().as_bytes()))
+            .unwrap_or(0);
+        paths.insert(
+            key.clone(),
+            json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={hash:016X}")}),
+        );
+    }
     for (g, v) in kinds::group_versions() {
         let key = gv_key(g, v);
         let hash = v3_group_version(&key)
@@ -592,7 +665,7 @@ mod tests {
                 .is_some()
         );
         assert!(doc["components"]["schemas"]["io.k8s.api.apps.v1.Deployment"]["x-kubernetes-group-version-kind"].is_array());
-        let idx = v3_index();
+        let idx = v3_index(&Default::default());
         assert!(
             idx["paths"]["api/v1"]["serverRelativeURL"]
                 .as_str()

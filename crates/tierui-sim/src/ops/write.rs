@@ -298,6 +298,7 @@ impl State {
         }
         if kinds::is_custom(kind) {
             crate::crd::prune(kind, &mut obj);
+            crate::crd::default(kind, &mut obj);
         }
         defaults::apply(kind, &mut obj);
         omit_empty_metadata(&mut obj);
