@@ -594,6 +594,114 @@ fn typed_client_commands_send_protobuf() {
     sim.ok(&["delete", "namespace", "scratch"]);
 }
 
+/// `kubectl create job --from=cronjob/x` copies the CronJob's pod template
+/// into a Job sent as protobuf: every field an application's template uses
+/// (volumes of each common source, mounts, envFrom and valueFrom, probes,
+/// lifecycle, security contexts, tolerations, affinity, spread) arrives whole.
+#[test]
+fn a_job_from_a_cronjob_keeps_the_whole_pod_template() {
+    let sim = SimProcess::start(&["--speed", "20"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cj = dir.path().join("cj.yaml");
+    std::fs::write(
+        &cj,
+        r#"apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: default}
+spec:
+  schedule: "0 3 * * *"
+  suspend: true
+  jobTemplate:
+    spec:
+      backoffLimit: 2
+      template:
+        spec:
+          restartPolicy: OnFailure
+          serviceAccountName: reporter
+          automountServiceAccountToken: false
+          securityContext: {runAsNonRoot: true, runAsUser: 1000, fsGroup: 2000, supplementalGroups: [3000, 3001], seccompProfile: {type: RuntimeDefault}}
+          tolerations:
+            - {key: dedicated, operator: Equal, value: batch, effect: NoSchedule}
+            - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 30}
+          affinity:
+            nodeAffinity:
+              requiredDuringSchedulingIgnoredDuringExecution:
+                nodeSelectorTerms:
+                  - matchExpressions: [{key: kubernetes.io/arch, operator: In, values: [arm64, amd64]}]
+            podAntiAffinity:
+              preferredDuringSchedulingIgnoredDuringExecution:
+                - weight: 50
+                  podAffinityTerm:
+                    topologyKey: kubernetes.io/hostname
+                    labelSelector: {matchLabels: {app: nightly}}
+          topologySpreadConstraints:
+            - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {app: nightly}}}
+          imagePullSecrets: [{name: ghcr}]
+          volumes:
+            - {name: config, configMap: {name: nightly-config, defaultMode: 420, items: [{key: app.yaml, path: app.yaml}]}}
+            - {name: creds, secret: {secretName: nightly-creds, optional: true}}
+            - {name: scratch, emptyDir: {sizeLimit: 1Gi}}
+            - {name: data, persistentVolumeClaim: {claimName: reports}}
+            - name: token
+              projected:
+                sources:
+                  - serviceAccountToken: {audience: sts.amazonaws.com, expirationSeconds: 86400, path: token}
+          containers:
+            - name: report
+              image: ghcr.io/example/report:1.4.0
+              command: [/bin/report]
+              args: [--since=24h]
+              envFrom:
+                - configMapRef: {name: nightly-env}
+                - prefix: DB_
+                  secretRef: {name: nightly-db, optional: true}
+              env:
+                - {name: MODE, value: nightly}
+                - name: POD_NAME
+                  valueFrom: {fieldRef: {fieldPath: metadata.name}}
+                - name: TOKEN
+                  valueFrom: {secretKeyRef: {name: nightly-creds, key: token}}
+                - name: MEM
+                  valueFrom: {resourceFieldRef: {containerName: report, resource: limits.memory}}
+              resources:
+                requests: {cpu: 100m, memory: 128Mi}
+                limits: {memory: 256Mi}
+              volumeMounts:
+                - {name: config, mountPath: /etc/report, readOnly: true}
+                - {name: data, mountPath: /data, subPath: reports}
+              readinessProbe:
+                httpGet: {path: /healthz, port: http, httpHeaders: [{name: X-Probe, value: "1"}]}
+                periodSeconds: 5
+              livenessProbe:
+                exec: {command: [cat, /tmp/alive]}
+                initialDelaySeconds: 10
+              lifecycle:
+                preStop:
+                  sleep: {seconds: 5}
+              securityContext:
+                allowPrivilegeEscalation: false
+                readOnlyRootFilesystem: true
+                capabilities: {drop: [ALL]}
+"#,
+    )
+    .unwrap();
+    sim.ok(&["apply", "--server-side", "-f", cj.to_str().unwrap()]);
+    sim.ok(&["create", "job", "by-hand", "--from=cronjob/nightly"]);
+    let spec = |what: &str, path: &str| -> serde_json::Value {
+        let text = sim.ok(&["get", what, "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v.pointer(path).cloned().unwrap_or_default()
+    };
+    let want = spec("cronjob/nightly", "/spec/jobTemplate/spec/template/spec");
+    let got = spec("job/by-hand", "/spec/template/spec");
+    assert!(
+        want["volumes"].as_array().is_some_and(|v| v.len() == 5),
+        "{want}"
+    );
+    assert_eq!(got, want, "the Job's pod template is the CronJob's");
+    assert_eq!(spec("job/by-hand", "/spec/backoffLimit"), 2);
+}
+
 #[test]
 fn drain_moves_pods_off_a_cordoned_node() {
     let sim = SimProcess::start(&["--scenario", "steady", "--speed", "20"]);

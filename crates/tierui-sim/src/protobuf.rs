@@ -2,7 +2,11 @@
 //! (`kubectl create namespace|configmap|secret|deployment|service|job`, `kubectl
 //! run`, `kubectl expose`): the `k8s\0` envelope around `runtime.Unknown`, and
 //! the message fields those commands set, turned into the JSON the rest of the
-//! simulator works with. Fields not listed here are skipped, not rejected.
+//! simulator works with. Pod templates are read whole as applications write
+//! them (volumes, mounts, env sources, probes, lifecycle, security contexts,
+//! tolerations, affinity, spread) since `kubectl create job --from=cronjob/x`
+//! sends a CronJob's template this way; rarer fields (ephemeral containers,
+//! in-tree cloud volume sources) are skipped, not rejected.
 //! Responses stay JSON, which client-go accepts.
 
 use base64::Engine as _;
@@ -28,6 +32,12 @@ enum F {
     MapQty,
     IntOrStr,
     Time,
+    /// A `resource.Quantity` message, as its string.
+    Qty,
+    /// Repeated varints (`supplementalGroups`), packed or not.
+    RepInt,
+    /// An embedded Go struct (`json:",inline"`): its fields join the parent's.
+    Inline(&'static str),
 }
 
 type Schema = &'static [(u32, &'static str, F)];
@@ -119,6 +129,7 @@ fn pod_schema(msg: &str) -> Option<Schema> {
             (2, "spec", Msg("PodSpec")),
         ],
         "PodSpec" => &[
+            (1, "volumes", RepMsg("Volume")),
             (2, "containers", RepMsg("Container")),
             (3, "restartPolicy", Str),
             (4, "terminationGracePeriodSeconds", IntP),
@@ -126,12 +137,36 @@ fn pod_schema(msg: &str) -> Option<Schema> {
             (6, "dnsPolicy", Str),
             (7, "nodeSelector", MapStr),
             (8, "serviceAccountName", Str),
+            (9, "serviceAccount", Str),
             (10, "nodeName", Str),
             (11, "hostNetwork", Bool),
+            (12, "hostPID", Bool),
+            (13, "hostIPC", Bool),
+            (14, "securityContext", Msg("PodSecurityContext")),
+            (15, "imagePullSecrets", RepMsg("LocalObjectReference")),
+            (16, "hostname", Str),
+            (17, "subdomain", Str),
+            (18, "affinity", Msg("Affinity")),
             (19, "schedulerName", Str),
             (20, "initContainers", RepMsg("Container")),
+            (21, "automountServiceAccountToken", BoolP),
+            (22, "tolerations", RepMsg("Toleration")),
+            (23, "hostAliases", RepMsg("HostAlias")),
             (24, "priorityClassName", Str),
+            (25, "priority", IntP),
+            (26, "dnsConfig", Msg("PodDNSConfig")),
+            (27, "shareProcessNamespace", BoolP),
+            (28, "readinessGates", RepMsg("PodReadinessGate")),
+            (29, "runtimeClassName", Str),
             (30, "enableServiceLinks", BoolP),
+            (31, "preemptionPolicy", Str),
+            (
+                33,
+                "topologySpreadConstraints",
+                RepMsg("TopologySpreadConstraint"),
+            ),
+            (35, "setHostnameAsFQDN", BoolP),
+            (37, "hostUsers", BoolP),
         ],
         "Container" => &[
             (1, "name", Str),
@@ -142,12 +177,20 @@ fn pod_schema(msg: &str) -> Option<Schema> {
             (6, "ports", RepMsg("ContainerPort")),
             (7, "env", RepMsg("EnvVar")),
             (8, "resources", Msg("ResourceRequirements")),
+            (9, "volumeMounts", RepMsg("VolumeMount")),
+            (10, "livenessProbe", Msg("Probe")),
+            (11, "readinessProbe", Msg("Probe")),
+            (12, "lifecycle", Msg("Lifecycle")),
             (13, "terminationMessagePath", Str),
             (14, "imagePullPolicy", Str),
+            (15, "securityContext", Msg("SecurityContext")),
             (16, "stdin", Bool),
             (17, "stdinOnce", Bool),
             (18, "tty", Bool),
+            (19, "envFrom", RepMsg("EnvFromSource")),
             (20, "terminationMessagePolicy", Str),
+            (22, "startupProbe", Msg("Probe")),
+            (24, "restartPolicy", Str),
         ],
         "ContainerPort" => &[
             (1, "name", Str),
@@ -156,8 +199,250 @@ fn pod_schema(msg: &str) -> Option<Schema> {
             (4, "protocol", Str),
             (5, "hostIP", Str),
         ],
-        "EnvVar" => &[(1, "name", Str), (2, "value", Str)],
+        "EnvVar" => &[
+            (1, "name", Str),
+            (2, "value", Str),
+            (3, "valueFrom", Msg("EnvVarSource")),
+        ],
+        "EnvVarSource" => &[
+            (1, "fieldRef", Msg("ObjectFieldSelector")),
+            (2, "resourceFieldRef", Msg("ResourceFieldSelector")),
+            (3, "configMapKeyRef", Msg("KeySelector")),
+            (4, "secretKeyRef", Msg("KeySelector")),
+        ],
+        "ObjectFieldSelector" => &[(1, "apiVersion", Str), (2, "fieldPath", Str)],
+        "ResourceFieldSelector" => &[(1, "containerName", Str), (2, "resource", Str)],
+        // ConfigMapKeySelector and SecretKeySelector.
+        "KeySelector" => &[
+            (1, "", Inline("LocalObjectReference")),
+            (2, "key", Str),
+            (3, "optional", BoolP),
+        ],
+        "EnvFromSource" => &[
+            (1, "prefix", Str),
+            (2, "configMapRef", Msg("EnvSource")),
+            (3, "secretRef", Msg("EnvSource")),
+        ],
+        // ConfigMapEnvSource and SecretEnvSource.
+        "EnvSource" => &[
+            (1, "", Inline("LocalObjectReference")),
+            (2, "optional", BoolP),
+        ],
+        "LocalObjectReference" => &[(1, "name", Str)],
         "ResourceRequirements" => &[(1, "limits", MapQty), (2, "requests", MapQty)],
+        "VolumeMount" => &[
+            (1, "name", Str),
+            (2, "readOnly", Bool),
+            (3, "mountPath", Str),
+            (4, "subPath", Str),
+            (5, "mountPropagation", Str),
+            (6, "subPathExpr", Str),
+            (7, "recursiveReadOnly", Str),
+        ],
+        "Probe" => &[
+            (1, "", Inline("Handler")),
+            (2, "initialDelaySeconds", Int),
+            (3, "timeoutSeconds", Int),
+            (4, "periodSeconds", Int),
+            (5, "successThreshold", Int),
+            (6, "failureThreshold", Int),
+            (7, "terminationGracePeriodSeconds", IntP),
+        ],
+        // ProbeHandler and LifecycleHandler.
+        "Handler" => &[
+            (1, "exec", Msg("ExecAction")),
+            (2, "httpGet", Msg("HTTPGetAction")),
+            (3, "tcpSocket", Msg("TCPSocketAction")),
+            (4, "sleep", Msg("SleepAction")),
+        ],
+        "Lifecycle" => &[
+            (1, "postStart", Msg("Handler")),
+            (2, "preStop", Msg("Handler")),
+            (3, "stopSignal", Str),
+        ],
+        "ExecAction" => &[(1, "command", RepStr)],
+        "HTTPGetAction" => &[
+            (1, "path", Str),
+            (2, "port", IntOrStr),
+            (3, "host", Str),
+            (4, "scheme", Str),
+            (5, "httpHeaders", RepMsg("NameValue")),
+        ],
+        "TCPSocketAction" => &[(1, "port", IntOrStr), (2, "host", Str)],
+        "SleepAction" => &[(1, "seconds", Int)],
+        // HTTPHeader, PodDNSConfigOption, Sysctl.
+        "NameValue" => &[(1, "name", Str), (2, "value", Str)],
+        "SecurityContext" => &[
+            (1, "capabilities", Msg("Capabilities")),
+            (2, "privileged", BoolP),
+            (4, "runAsUser", IntP),
+            (5, "runAsNonRoot", BoolP),
+            (6, "readOnlyRootFilesystem", BoolP),
+            (7, "allowPrivilegeEscalation", BoolP),
+            (8, "runAsGroup", IntP),
+            (9, "procMount", Str),
+            (11, "seccompProfile", Msg("SeccompProfile")),
+        ],
+        "Capabilities" => &[(1, "add", RepStr), (2, "drop", RepStr)],
+        "SeccompProfile" => &[(1, "type", Str), (2, "localhostProfile", Str)],
+        "PodSecurityContext" => &[
+            (2, "runAsUser", IntP),
+            (3, "runAsNonRoot", BoolP),
+            (4, "supplementalGroups", RepInt),
+            (5, "fsGroup", IntP),
+            (6, "runAsGroup", IntP),
+            (7, "sysctls", RepMsg("NameValue")),
+            (9, "fsGroupChangePolicy", Str),
+            (10, "seccompProfile", Msg("SeccompProfile")),
+        ],
+        "Toleration" => &[
+            (1, "key", Str),
+            (2, "operator", Str),
+            (3, "value", Str),
+            (4, "effect", Str),
+            (5, "tolerationSeconds", IntP),
+        ],
+        "HostAlias" => &[(1, "ip", Str), (2, "hostnames", RepStr)],
+        "PodDNSConfig" => &[
+            (1, "nameservers", RepStr),
+            (2, "searches", RepStr),
+            (3, "options", RepMsg("NameValue")),
+        ],
+        "PodReadinessGate" => &[(1, "conditionType", Str)],
+        "TopologySpreadConstraint" => &[
+            (1, "maxSkew", Int),
+            (2, "topologyKey", Str),
+            (3, "whenUnsatisfiable", Str),
+            (4, "labelSelector", Msg("LabelSelector")),
+            (5, "minDomains", IntP),
+            (6, "nodeAffinityPolicy", Str),
+            (7, "nodeTaintsPolicy", Str),
+            (8, "matchLabelKeys", RepStr),
+        ],
+        "Affinity" => &[
+            (1, "nodeAffinity", Msg("NodeAffinity")),
+            (2, "podAffinity", Msg("PodAffinity")),
+            (3, "podAntiAffinity", Msg("PodAffinity")),
+        ],
+        "NodeAffinity" => &[
+            (
+                1,
+                "requiredDuringSchedulingIgnoredDuringExecution",
+                Msg("NodeSelector"),
+            ),
+            (
+                2,
+                "preferredDuringSchedulingIgnoredDuringExecution",
+                RepMsg("PreferredSchedulingTerm"),
+            ),
+        ],
+        "NodeSelector" => &[(1, "nodeSelectorTerms", RepMsg("NodeSelectorTerm"))],
+        "NodeSelectorTerm" => &[
+            (1, "matchExpressions", RepMsg("LabelSelectorRequirement")),
+            (2, "matchFields", RepMsg("LabelSelectorRequirement")),
+        ],
+        "PreferredSchedulingTerm" => &[
+            (1, "weight", Int),
+            (2, "preference", Msg("NodeSelectorTerm")),
+        ],
+        // PodAffinity and PodAntiAffinity.
+        "PodAffinity" => &[
+            (
+                1,
+                "requiredDuringSchedulingIgnoredDuringExecution",
+                RepMsg("PodAffinityTerm"),
+            ),
+            (
+                2,
+                "preferredDuringSchedulingIgnoredDuringExecution",
+                RepMsg("WeightedPodAffinityTerm"),
+            ),
+        ],
+        "PodAffinityTerm" => &[
+            (1, "labelSelector", Msg("LabelSelector")),
+            (2, "namespaces", RepStr),
+            (3, "topologyKey", Str),
+            (4, "namespaceSelector", Msg("LabelSelector")),
+            (5, "matchLabelKeys", RepStr),
+            (6, "mismatchLabelKeys", RepStr),
+        ],
+        "WeightedPodAffinityTerm" => &[
+            (1, "weight", Int),
+            (2, "podAffinityTerm", Msg("PodAffinityTerm")),
+        ],
+        "Volume" => &[(1, "name", Str), (2, "", Inline("VolumeSource"))],
+        "VolumeSource" => &[
+            (1, "hostPath", Msg("HostPathVolumeSource")),
+            (2, "emptyDir", Msg("EmptyDirVolumeSource")),
+            (6, "secret", Msg("SecretVolumeSource")),
+            (
+                10,
+                "persistentVolumeClaim",
+                Msg("PersistentVolumeClaimVolumeSource"),
+            ),
+            (16, "downwardAPI", Msg("DownwardAPIVolumeSource")),
+            (19, "configMap", Msg("ConfigMapVolumeSource")),
+            (26, "projected", Msg("ProjectedVolumeSource")),
+            (28, "csi", Msg("CSIVolumeSource")),
+        ],
+        "HostPathVolumeSource" => &[(1, "path", Str), (2, "type", Str)],
+        "EmptyDirVolumeSource" => &[(1, "medium", Str), (2, "sizeLimit", Qty)],
+        "SecretVolumeSource" => &[
+            (1, "secretName", Str),
+            (2, "items", RepMsg("KeyToPath")),
+            (3, "defaultMode", IntP),
+            (4, "optional", BoolP),
+        ],
+        "ConfigMapVolumeSource" => &[
+            (1, "", Inline("LocalObjectReference")),
+            (2, "items", RepMsg("KeyToPath")),
+            (3, "defaultMode", IntP),
+            (4, "optional", BoolP),
+        ],
+        "KeyToPath" => &[(1, "key", Str), (2, "path", Str), (3, "mode", IntP)],
+        "PersistentVolumeClaimVolumeSource" => &[(1, "claimName", Str), (2, "readOnly", Bool)],
+        "DownwardAPIVolumeSource" => &[
+            (1, "items", RepMsg("DownwardAPIVolumeFile")),
+            (2, "defaultMode", IntP),
+        ],
+        "DownwardAPIVolumeFile" => &[
+            (1, "path", Str),
+            (2, "fieldRef", Msg("ObjectFieldSelector")),
+            (3, "resourceFieldRef", Msg("ResourceFieldSelector")),
+            (4, "mode", IntP),
+        ],
+        "ProjectedVolumeSource" => &[
+            (1, "sources", RepMsg("VolumeProjection")),
+            (2, "defaultMode", IntP),
+        ],
+        "VolumeProjection" => &[
+            (1, "secret", Msg("Projection")),
+            (2, "downwardAPI", Msg("DownwardAPIVolumeSource")),
+            (3, "configMap", Msg("Projection")),
+            (
+                4,
+                "serviceAccountToken",
+                Msg("ServiceAccountTokenProjection"),
+            ),
+        ],
+        // ConfigMapProjection and SecretProjection.
+        "Projection" => &[
+            (1, "", Inline("LocalObjectReference")),
+            (2, "items", RepMsg("KeyToPath")),
+            (4, "optional", BoolP),
+        ],
+        "ServiceAccountTokenProjection" => &[
+            (1, "audience", Str),
+            (2, "expirationSeconds", IntP),
+            (3, "path", Str),
+        ],
+        "CSIVolumeSource" => &[
+            (1, "driver", Str),
+            (2, "readOnly", BoolP),
+            (3, "fsType", Str),
+            (4, "volumeAttributes", MapStr),
+            (5, "nodePublishSecretRef", Msg("LocalObjectReference")),
+        ],
         _ => return None,
     };
     Some(s)
@@ -450,6 +735,22 @@ fn message(b: &[u8], msg: &str, depth: usize) -> Result<Value, String> {
                 let t = time(x)?;
                 if !t.is_null() {
                     out.insert(name, t);
+                }
+            }
+            (F::Qty, Payload::Bytes(x)) => {
+                out.insert(name, message_string(x, depth)?);
+            }
+            (F::RepInt, Payload::Varint(v)) => push(&mut out, name, json!(v as i64)),
+            (F::RepInt, Payload::Bytes(x)) => {
+                let mut packed = Reader::new(x);
+                while !packed.done() {
+                    let v = packed.varint()?;
+                    push(&mut out, name.clone(), json!(v as i64));
+                }
+            }
+            (F::Inline(m), Payload::Bytes(x)) => {
+                if let Value::Object(inner) = message(x, m, depth + 1)? {
+                    out.extend(inner);
                 }
             }
             _ => return Err(format!("{msg}.{name}: unexpected wire type")),
