@@ -96,6 +96,27 @@ fn kubectl_sees_every_kind_reach_its_end_state() {
         "{explain}"
     );
 
+    // The CRD's CEL rules hold too: the ALB controller refuses both spellings.
+    let params = dir.path().join("params.yaml");
+    std::fs::write(
+        &params,
+        "apiVersion: elbv2.k8s.aws/v1beta1\nkind: IngressClassParams\nmetadata: {name: both}\nspec:\n  prefixListsIDs: [pl-0a1b]\n  PrefixListsIDs: [pl-2c3d]\n",
+    )
+    .unwrap();
+    let refused = sim.kubectl(&["apply", "--server-side", "-f", params.to_str().unwrap()]);
+    let said = err_of(&refused);
+    assert!(
+        !refused.status.success()
+            && said.contains("spec: Invalid value: \"object\": cannot specify both 'prefixListsIDs' and 'PrefixListsIDs' fields"),
+        "{said}"
+    );
+    std::fs::write(
+        &params,
+        "apiVersion: elbv2.k8s.aws/v1beta1\nkind: IngressClassParams\nmetadata: {name: one}\nspec:\n  prefixListsIDs: [pl-0a1b]\n",
+    )
+    .unwrap();
+    sim.ok(&["apply", "--server-side", "-f", params.to_str().unwrap()]);
+
     // A schema's defaults are filled in on write, as the API server does.
     let defaulted = dir.path().join("defaulted.yaml");
     std::fs::write(&defaulted, CACHE_CRD).unwrap();

@@ -2,7 +2,8 @@
 //! served version a kind in discovery with its short names and categories,
 //! its objects validated against the version's `openAPIV3Schema` (types,
 //! required fields, enums, bounds; unknown fields pruned, or refused under
-//! `fieldValidation=Strict`) and defaulted from the schema's `default`s, its
+//! `fieldValidation=Strict`; `x-kubernetes-validations` rules in the part of
+//! CEL [`crate::cel`] evaluates) and defaulted from the schema's `default`s, its
 //! schema published in the OpenAPI v3 documents (`kubectl explain`), a status
 //! subresource when declared, and the
 //! table `kubectl get` prints from its `additionalPrinterColumns`. The CRD's
@@ -308,6 +309,7 @@ pub fn validate(kind: KindId, obj: &Value, causes: &mut Vec<Cause>) {
             causes.push(Cause::required(r));
         }
     }
+    rules(&info.schema, obj, "", causes);
 }
 
 fn check(schema: &Value, v: &Value, path: &str, causes: &mut Vec<Cause>) {
@@ -432,6 +434,50 @@ fn check(schema: &Value, v: &Value, path: &str, causes: &mut Vec<Cause>) {
             }
         }
         _ => {}
+    }
+    rules(schema, v, path, causes);
+}
+
+/// The node's `x-kubernetes-validations` (CEL) rules, with `self` its value.
+fn rules(schema: &Value, v: &Value, path: &str, causes: &mut Vec<Cause>) {
+    let Some(list) = schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+    else {
+        return;
+    };
+    let shown = match v {
+        Value::Object(_) => json!("object"),
+        Value::Array(_) => json!("array"),
+        other => other.clone(),
+    };
+    let at = if path.is_empty() { "<nil>" } else { path };
+    for r in list {
+        let rule = s(r, "/rule");
+        let field = match s(r, "/fieldPath") {
+            "" => at.to_string(),
+            f if path.is_empty() => f.trim_start_matches('.').to_string(),
+            f => format!("{path}{f}"),
+        };
+        match crate::cel::check(rule, v) {
+            crate::cel::Outcome::Holds => {}
+            crate::cel::Outcome::Fails => {
+                let message = match s(r, "/message") {
+                    "" => format!("failed rule: {rule}"),
+                    m => m.to_string(),
+                };
+                causes.push(Cause::invalid(field, &shown, &message));
+            }
+            crate::cel::Outcome::Error(e) => causes.push(Cause::invalid(
+                field,
+                &shown,
+                &format!("{e} evaluating rule: {rule}"),
+            )),
+            // Not silently passed as checked: said where the simulator runs.
+            crate::cel::Outcome::Unsupported(why) => {
+                tracing::warn!("{at}: x-kubernetes-validations rule not evaluated ({why}): {rule}")
+            }
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 //! `tierui` binary resolves scenario names and the demo's manifests.
 
 pub mod api;
+pub mod cel;
 pub mod clock;
 pub mod cluster;
 pub mod controllers;
