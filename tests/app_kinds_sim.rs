@@ -736,6 +736,60 @@ fn statefulsets_and_daemonsets_roll_out_as_kubectl_expects() {
         "{.items[*].spec.containers[0].image}",
     );
     assert_eq!(images, "postgres:16.5 postgres:16.5 postgres:16.5");
+
+    // Each template is a revision: rollout history lists them, undo rolls back.
+    let history = sim.ok(&["rollout", "history", "statefulset/db", "-n", NS]);
+    let revisions: Vec<&str> = history
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(revisions, ["1", "2"], "{history}");
+    let first = sim.ok(&[
+        "rollout",
+        "history",
+        "statefulset/db",
+        "-n",
+        NS,
+        "--revision=1",
+    ]);
+    assert!(first.contains("postgres:16.4"), "{first}");
+    let revs = sim.ok(&["get", "controllerrevisions", "-n", NS]);
+    assert!(revs.contains("statefulset.apps/db"), "{revs}");
+    sim.ok(&[
+        "rollout",
+        "undo",
+        "statefulset/db",
+        "-n",
+        NS,
+        "--to-revision=1",
+    ]);
+    sim.ok(&[
+        "rollout",
+        "status",
+        "statefulset/db",
+        "-n",
+        NS,
+        "--timeout=120s",
+    ]);
+    wait_until("rolled back to 16.4", Duration::from_secs(60), || {
+        jsonpath(
+            &sim,
+            &["pods", "-l", "app=db"],
+            "{.items[*].spec.containers[0].image}",
+        ) == "postgres:16.4 postgres:16.4 postgres:16.4"
+    });
+    let history = sim.ok(&["rollout", "history", "statefulset/db", "-n", NS]);
+    let revisions: Vec<&str> = history
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(
+        revisions,
+        ["2", "3"],
+        "the old template is the newest now: {history}"
+    );
     sim.ok(&["scale", "statefulset/db", "--replicas=1", "-n", NS]);
     wait_until("scaled to one", Duration::from_secs(60), || {
         sim.ok(&["get", "pods", "-n", NS, "-l", "app=db", "-o", "name"])
@@ -775,4 +829,39 @@ fn statefulsets_and_daemonsets_roll_out_as_kubectl_expects() {
         "{.status.desiredNumberScheduled} {.status.numberReady} {.status.updatedNumberScheduled}",
     );
     assert_eq!(counts, format!("{nodes} {nodes} {nodes}"));
+
+    // The DaemonSet's templates are revisions too.
+    sim.ok(&[
+        "set",
+        "image",
+        "daemonset/node-agent",
+        "agent=fluent/fluent-bit:3.2",
+        "-n",
+        NS,
+    ]);
+    sim.ok(&[
+        "rollout",
+        "status",
+        "daemonset/node-agent",
+        "-n",
+        NS,
+        "--timeout=120s",
+    ]);
+    let history = sim.ok(&["rollout", "history", "daemonset/node-agent", "-n", NS]);
+    assert!(
+        history.lines().any(|l| l.trim_start().starts_with('2')),
+        "{history}"
+    );
+    sim.ok(&["rollout", "undo", "daemonset/node-agent", "-n", NS]);
+    wait_until("the agents back on 3.1", Duration::from_secs(60), || {
+        let images = jsonpath(
+            &sim,
+            &["pods", "-l", "app=node-agent"],
+            "{.items[*].spec.containers[0].image}",
+        );
+        !images.is_empty()
+            && images
+                .split_whitespace()
+                .all(|i| i == "fluent/fluent-bit:3.1")
+    });
 }

@@ -111,6 +111,7 @@ pub const LIMITRANGE: KindId = 30;
 pub const INGRESSCLASS: KindId = 31;
 pub const PRIORITYCLASS: KindId = 32;
 pub const CRD: KindId = 33;
+pub const CONTROLLERREVISION: KindId = 34;
 
 // One row of the table below; positional so the table reads as a table.
 #[allow(clippy::too_many_arguments)]
@@ -507,6 +508,17 @@ pub static KINDS: &[Kind] = &[
         &["api-extensions"],
         &["status"],
     ),
+    stored(
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        "controllerrevision",
+        true,
+        &[],
+        &[],
+        &[],
+    ),
 ];
 
 /// Kinds that CustomResourceDefinitions add, after the built-in ones: ids
@@ -681,6 +693,8 @@ mod tests {
             (LIMITRANGE, "LimitRange"),
             (INGRESSCLASS, "IngressClass"),
             (PRIORITYCLASS, "PriorityClass"),
+            (CRD, "CustomResourceDefinition"),
+            (CONTROLLERREVISION, "ControllerRevision"),
         ] {
             assert_eq!(get(id).kind, kind);
         }

@@ -66,6 +66,7 @@ pub fn decode(kind: KindId, obj: &Value) -> ApiResult<()> {
         kinds::INGRESSCLASS => check::<networking::v1::IngressClass>(obj),
         kinds::PRIORITYCLASS => check::<scheduling::v1::PriorityClass>(obj),
         kinds::CRD => check::<CustomResourceDefinition>(obj),
+        kinds::CONTROLLERREVISION => check::<apps::v1::ControllerRevision>(obj),
         _ => Ok(()),
     };
     r.map_err(|e| {
@@ -119,6 +120,7 @@ pub fn unknown_fields(kind: KindId, obj: &Value) -> Vec<String> {
         kinds::INGRESSCLASS => round::<networking::v1::IngressClass>(obj),
         kinds::PRIORITYCLASS => round::<scheduling::v1::PriorityClass>(obj),
         kinds::CRD => round::<CustomResourceDefinition>(obj),
+        kinds::CONTROLLERREVISION => round::<apps::v1::ControllerRevision>(obj),
         k if kinds::is_custom(k) => return crate::crd::unknown_fields(k, obj),
         _ => None,
     };

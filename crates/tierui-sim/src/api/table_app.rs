@@ -173,6 +173,12 @@ pub fn columns(kind: KindId) -> Option<Vec<Col>> {
             ("Age", "string", 0),
             ("PreemptionPolicy", "string", 0),
         ],
+        kinds::CONTROLLERREVISION => vec![
+            ("Name", "string", 0),
+            ("Controller", "string", 0),
+            ("Revision", "integer", 0),
+            ("Age", "string", 0),
+        ],
         _ => return None,
     })
 }
@@ -400,6 +406,26 @@ pub fn cells(
             age_v,
             json!(s(o, "/preemptionPolicy")),
         ],
+        kinds::CONTROLLERREVISION => {
+            // `statefulset.apps/web`, as kubectl names the controller.
+            let controller = o
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .and_then(|refs| {
+                    refs.iter()
+                        .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+                })
+                .map(|r| {
+                    let group = s(r, "/apiVersion").split_once('/').map_or("", |g| g.0);
+                    let kind = s(r, "/kind").to_lowercase();
+                    match group {
+                        "" => format!("{kind}/{}", s(r, "/name")),
+                        g => format!("{kind}.{g}/{}", s(r, "/name")),
+                    }
+                })
+                .unwrap_or_else(|| "<none>".into());
+            vec![name, json!(controller), json!(i(o, "/revision")), age_v]
+        }
         _ => return None,
     })
 }
@@ -519,7 +545,7 @@ mod tests {
     #[test]
     fn every_new_kind_has_as_many_cells_as_columns() {
         let o = json!({"metadata": {"name": "x", "creationTimestamp": "2026-12-03T10:00:00Z"}});
-        for kind in kinds::PVC..=kinds::PRIORITYCLASS {
+        for kind in (kinds::PVC..=kinds::PRIORITYCLASS).chain([kinds::CONTROLLERREVISION]) {
             let cols = columns(kind).unwrap();
             let row = cells(kind, &o, json!("x"), json!("1m"), 0).unwrap();
             assert_eq!(cols.len(), row.len(), "{}", kinds::get(kind).kind);

@@ -124,6 +124,13 @@ fn reconcile(st: &mut State, ns: &str, ds: Value, nodes: &[Value]) {
         .filter(|(k, cns, _)| *k == kinds::POD && cns == ns)
         .filter_map(|(_, _, n)| st.get_value(kinds::POD, ns, &n))
         .collect();
+    // The template as a ControllerRevision; those pods still run are kept.
+    let live: Vec<String> = pods
+        .iter()
+        .map(|p| format!("{name}-{}", s(p, &format!("/metadata/labels/{HASH_LABEL}"))))
+        .collect();
+    let live: Vec<&str> = live.iter().map(String::as_str).collect();
+    super::history::record(st, ns, &ds, &format!("{name}-{hash}"), &template, &live);
     let terminating = |p: &Value| p.pointer("/metadata/deletionTimestamp").is_some();
     let mut events: Vec<(&str, &str, String)> = Vec::new();
     for node in &eligible {

@@ -9,6 +9,7 @@ pub mod cronjobs;
 pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
+pub mod history;
 pub mod hpa;
 pub mod jobs;
 pub mod kubelet;

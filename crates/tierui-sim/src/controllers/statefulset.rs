@@ -4,7 +4,8 @@
 //! per ordinal (`<template>-<set>-<ordinal>`) that outlives a scale-down;
 //! scale-down from the highest ordinal; rolling updates from the highest
 //! ordinal down to the partition, one pod at a time; and the status
-//! `kubectl rollout status` reads (current/update revision).
+//! `kubectl rollout status` reads (current/update revision), each template a
+//! ControllerRevision for `kubectl rollout history` and `undo`.
 
 use serde_json::{Value, json};
 
@@ -53,6 +54,8 @@ fn reconcile(st: &mut State, ns: &str, set: Value) {
         return;
     };
     let revision = format!("{name}-{}", template_hash(&template));
+    let current = current_revision(&set).unwrap_or_default();
+    super::history::record(st, ns, &set, &revision, &template, &[current.as_str()]);
     let on_delete = s(&set, "/spec/updateStrategy/type") == "OnDelete";
     let partition = set
         .pointer("/spec/updateStrategy/rollingUpdate/partition")
