@@ -475,6 +475,31 @@ fn kubectl_sees_every_kind_reach_its_end_state() {
         ),
         "{e}"
     );
+
+    // A claim in use is protected: deleting it leaves it Terminating until
+    // the pod using it is gone, then it goes and its volume with it.
+    let volume = jsonpath(&sim, &["pvc", "dusk-uploads"], "{.spec.volumeName}");
+    assert!(!volume.is_empty());
+    sim.ok(&["delete", "pvc", "dusk-uploads", "-n", NS, "--wait=false"]);
+    let claims = sim.ok(&["get", "pvc", "dusk-uploads", "-n", NS]);
+    assert!(claims.contains("Terminating"), "{claims}");
+    assert!(
+        jsonpath(&sim, &["pvc", "dusk-uploads"], "{.metadata.finalizers}")
+            .contains("kubernetes.io/pvc-protection")
+    );
+    sim.ok(&["delete", "deployment", "dusk-uploads", "-n", NS]);
+    wait_until(
+        "the claim gone with its user",
+        Duration::from_secs(60),
+        || {
+            !sim.kubectl(&["get", "pvc", "dusk-uploads", "-n", NS])
+                .status
+                .success()
+        },
+    );
+    wait_until("its volume deleted", Duration::from_secs(30), || {
+        !sim.kubectl(&["get", "pv", &volume]).status.success()
+    });
 }
 
 /// The first try, redone: a CronJob, a PVC, a PDB and the rest added to

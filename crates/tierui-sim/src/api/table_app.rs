@@ -193,7 +193,11 @@ pub fn cells(
     Some(match kind {
         kinds::PVC => vec![
             name,
-            json!(s(o, "/status/phase")),
+            // kubectl's printer: a claim being deleted is Terminating.
+            json!(match o.pointer("/metadata/deletionTimestamp") {
+                Some(_) => "Terminating",
+                None => s(o, "/status/phase"),
+            }),
             json!(s(o, "/spec/volumeName")),
             json!(s(o, "/status/capacity/storage")),
             json!(access_modes(o.pointer("/status/accessModes"))),

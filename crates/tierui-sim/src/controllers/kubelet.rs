@@ -283,6 +283,22 @@ impl Kubelet {
             self.then(t + 5.0, key, Step::Schedule);
             return;
         }
+        if let Some(claim) = claims_of(&pod).into_iter().find(|c| {
+            st.store
+                .get(kinds::PVC, &key.ns, c)
+                .is_some_and(|e| e.value().pointer("/metadata/deletionTimestamp").is_some())
+        }) {
+            st.event(
+                kinds::POD,
+                &pod,
+                "Warning",
+                "FailedScheduling",
+                &format!("0/{total} nodes are available: persistentvolumeclaim \"{claim}\" is being deleted. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."),
+                "default-scheduler",
+            );
+            self.then(t + 5.0, key, Step::Schedule);
+            return;
+        }
         // A claim the scheduler cannot bind itself (Immediate binding, or no
         // such class) must be bound before the pod is placed.
         if claims_of(&pod)

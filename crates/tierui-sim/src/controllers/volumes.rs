@@ -58,6 +58,7 @@ pub fn storage_classes(st: &mut State, sc: &Scenario) {
 }
 
 pub fn reconcile_all(st: &mut State) {
+    protect_claims(st);
     let claims: Vec<(String, String)> = st
         .store
         .range(kinds::PVC, None, None)
@@ -251,6 +252,47 @@ fn provision(st: &mut State, mut pvc: Value, class: &Value, node: Option<&str>) 
         &format!("Successfully provisioned volume {pv_name}"),
         &provisioner_pod,
     );
+}
+
+/// The PVC protection controller: a claim being deleted keeps its finalizer
+/// while a pod that has not finished uses it, then goes.
+fn protect_claims(st: &mut State) {
+    const FINALIZER: &str = "kubernetes.io/pvc-protection";
+    let deleting: Vec<Value> = st
+        .store
+        .range(kinds::PVC, None, None)
+        .map(|e| e.value())
+        .filter(|c| c.pointer("/metadata/deletionTimestamp").is_some())
+        .collect();
+    for mut claim in deleting {
+        let (ns, name) = (
+            s(&claim, "/metadata/namespace").to_string(),
+            s(&claim, "/metadata/name").to_string(),
+        );
+        let in_use = st.store.range(kinds::POD, Some(&ns), None).any(|e| {
+            let pod = e.value();
+            !matches!(s(&pod, "/status/phase"), "Succeeded" | "Failed")
+                && claims_of(&pod).contains(&name)
+        });
+        if in_use {
+            continue;
+        }
+        if let Some(f) = claim
+            .pointer_mut("/metadata/finalizers")
+            .and_then(Value::as_array_mut)
+        {
+            f.retain(|x| x != FINALIZER);
+        }
+        let left = claim
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
+        if left {
+            st.store.commit(kinds::PVC, claim);
+        } else {
+            st.store.remove(kinds::PVC, &ns, &name);
+        }
+    }
 }
 
 /// Volumes whose claim is gone: deleted with reclaim policy Delete, else Released.

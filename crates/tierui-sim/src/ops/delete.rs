@@ -1,12 +1,14 @@
-//! Deletion: preconditions, graceful pod termination, background cascade to
-//! owned objects (or orphaning), namespaces with their contents, and
-//! deletecollection.
+//! Deletion: preconditions, graceful pod termination, finalizers (an object
+//! that has them is marked with a deletionTimestamp and goes when the last is
+//! removed), background cascade to owned objects (or orphaning), namespaces
+//! with their contents, and deletecollection.
 
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use super::*;
+use crate::clock::Clock;
 use crate::kinds::{self, KindId};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::state::State;
@@ -57,6 +59,24 @@ impl State {
             return Ok(Written {
                 code: 200,
                 body: terminating.bytes.clone(),
+            });
+        }
+        // Finalizers hold the object, marked for deletion, until they are gone.
+        let v = entry.value();
+        if super::write::has_finalizers(&v) && kind != kinds::POD {
+            if v.pointer("/metadata/deletionTimestamp").is_some() {
+                return Ok(Written {
+                    code: 200,
+                    body: entry.bytes.clone(),
+                });
+            }
+            let mut v = v;
+            v["metadata"]["deletionTimestamp"] = json!(Clock::timestamp());
+            v["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            let marked = self.store.commit(kind, v);
+            return Ok(Written {
+                code: 200,
+                body: marked.bytes.clone(),
             });
         }
         let gone = self.delete_cascade(kind, ns_of(kind, ns), name, d.orphan);

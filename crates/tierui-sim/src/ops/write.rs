@@ -325,6 +325,19 @@ impl State {
             }
             return Ok(written(code, &obj));
         }
+        // The last finalizer of an object being deleted is gone: so is it.
+        if obj.pointer("/metadata/deletionTimestamp").is_some() && !has_finalizers(&obj) {
+            let (ns, name) = (
+                meta_str(&obj, "namespace").to_string(),
+                meta_str(&obj, "name").to_string(),
+            );
+            let entry = self.store.commit(kind, obj);
+            self.delete_cascade(kind, &ns, &name, false);
+            return Ok(Written {
+                code,
+                body: entry.bytes.clone(),
+            });
+        }
         let entry = self.store.commit(kind, obj);
         if kind == kinds::CRD {
             // Served at once, as the API server establishes a CRD.
@@ -353,6 +366,22 @@ impl State {
                 .unwrap_or_default()
                 .to_string();
             defaults::job_selector(obj, &uid);
+        }
+        // The StorageObjectInUseProtection admission plugin's finalizers.
+        let protection = match kind {
+            kinds::PVC => Some("kubernetes.io/pvc-protection"),
+            kinds::PV => Some("kubernetes.io/pv-protection"),
+            _ => None,
+        };
+        if let Some(f) = protection
+            && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+            && let Some(list) = meta
+                .entry("finalizers")
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+            && !list.iter().any(|x| x == f)
+        {
+            list.push(json!(f));
         }
         if kind == kinds::PVC
             && obj.pointer("/spec/storageClassName").is_none()
@@ -427,6 +456,13 @@ fn keep_status(kind: KindId, old_v: &Value, obj: &mut Value, subresource: Option
 }
 
 /// The server owns uid, creationTimestamp, deletion fields and generation: an update keeps the stored ones.
+/// Whether the object has finalizers left (deletion waits for them).
+pub(super) fn has_finalizers(obj: &Value) -> bool {
+    obj.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty())
+}
+
 fn keep_system_metadata(old_v: &Value, obj: &mut Value) -> ApiResult<()> {
     let meta = meta_mut(obj)?;
     for k in [
