@@ -76,7 +76,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     print!("{}", cli::status::helm_text(&ws, &live.helm));
                 }
             }
-            let attention = args.strict && live.as_ref().is_some_and(|l| l.needs_attention());
+            // --strict also fails on a broken two-tier rule.
+            let tiers = ws
+                .problems
+                .iter()
+                .any(tierui_core::workspace::tiers::is_rule);
+            let attention =
+                args.strict && (tiers || live.as_ref().is_some_and(|l| l.needs_attention()));
             Ok(if ws.has_errors() || attention {
                 ExitCode::from(1)
             } else {

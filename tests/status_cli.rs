@@ -328,3 +328,42 @@ fn live_status_lists_each_clusters_helm_releases() {
     );
     assert!(text.contains("dawn     not asked"), "{text}");
 }
+
+/// A foundation that breaks each two-tier rule: `tierui status` lists each
+/// with its reason and place; `--strict` fails on them.
+#[test]
+fn two_tier_rules_are_listed_and_strict_fails_on_them() {
+    let sb = Sandbox::new();
+    let ws = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/two-tier-broken");
+    common::pulumi::copy_dir(&src, ws.path());
+    let out = sb
+        .command()
+        .current_dir(ws.path())
+        .args(["status"])
+        .output()
+        .expect("run tierui");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "warnings only: {text}");
+    for want in [
+        "Warning: infra/Pulumi.yaml:",
+        "two-tier: the infra stack of prod declares a Deployment",
+        "two-tier: the release web declares an eksctl ClusterConfig",
+        "two-tier: the release web declares a Pod directly",
+        "two-tier: the app stack of jobs · prod reads its cluster from the default provider",
+        "two-tier: ConfigMap shop/shared-config on cluster prod is declared by web and api",
+        "two-tier: the Secret web-db in the release web has literal values (DB_PASSWORD, DB_USER)",
+    ] {
+        assert!(text.contains(want), "{want:?} in {text}");
+    }
+    assert!(!text.contains("hunter2"), "a Secret's value is never shown");
+    let (code, json, text) = status(&sb, ws.path(), &["--strict", "--sandbox"]);
+    assert_eq!(code, 1, "--strict fails on a broken rule: {text}");
+    let rules = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["message"].as_str().unwrap().starts_with("two-tier: "))
+        .count();
+    assert_eq!(rules, 12);
+}

@@ -398,6 +398,8 @@ fn program_rendered(
             r.summary.render_notes = notes;
             s.programs
                 .insert(release, super::state::ProgramRender::Ready);
+            // Its objects may be another release's too.
+            tierui_core::workspace::tiers::refresh(&mut s.ws);
         }
         Err(e) => {
             if let tierui_core::workspace::ReleaseSource::Pulumi(ps) = &r.source {

@@ -88,7 +88,7 @@ pub struct StatusArgs {
     #[arg(long)]
     pub live: bool,
     /// With --live (implied): exit 1 when a release is out of sync, missing or
-    /// degraded (for CI and cron).
+    /// degraded, or a two-tier rule is broken (for CI and cron).
     #[arg(long)]
     pub strict: bool,
 }

@@ -454,3 +454,48 @@ fn a_changed_object_of_a_release_asks_its_drift_again() {
     };
     assert!(asks(&mut s, other).is_empty());
 }
+
+/// A foundation that breaks each two-tier rule: the problems panel lists each
+/// with its place, and the selected one's reason and fix read whole beside it.
+#[test]
+fn the_problems_panel_shows_each_broken_two_tier_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/two-tier-broken");
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().flatten() {
+            if e.path().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    copy(&src, dir.path());
+    let ws = tierui_core::workspace::load(dir.path());
+    let mut s = crate::app::state::State::new(
+        ws,
+        crate::app::state::Session {
+            sandbox: true,
+            ..Default::default()
+        },
+        crate::app::theme::Theme::builtin("default").unwrap(),
+        crate::app::keymap::Keymap::default(),
+    );
+    s.focus = crate::app::state::Pane::Problems;
+    let screen = render(&mut s, 120, 40);
+    let text = format!("{:?}", screen.backend());
+    for want in [
+        "Problems (12)",
+        "infra/Pulumi.yaml:17:5",
+        "k8s/web/debug-pod.yaml:1:1",
+        "k8s/api/configmap.yaml:1:1",
+        "apps/worker/__main__.py:8:16",
+        // The selected one's reason and fix, whole.
+        "the Kubernetes provider from the infra stack's kubeconfig output through",
+    ] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    assert!(!text.contains("hunter2"));
+    insta::assert_snapshot!("problems_two_tier_120x40", screen.backend());
+}

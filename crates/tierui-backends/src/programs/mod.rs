@@ -121,6 +121,8 @@ pub fn summarize_releases(
         }
     }
     ws.problems.extend(problems);
+    // Two releases may now be seen to claim one object.
+    tierui_core::workspace::tiers::refresh(ws);
 }
 
 /// Renders a program (from the cache when its files and request are unchanged).

@@ -61,14 +61,16 @@ pub fn load(root: &Path) -> Workspace {
     let mut problems = l.problems;
     problems.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
     problems.dedup();
-    Workspace {
+    let mut ws = Workspace {
         name,
         root,
         descriptor,
         clusters,
         releases,
         problems,
-    }
+    };
+    super::tiers::refresh(&mut ws);
+    ws
 }
 
 struct Loader {

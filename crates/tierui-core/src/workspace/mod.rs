@@ -13,6 +13,7 @@ pub mod pulumi_history;
 pub mod pulumi_yaml;
 pub mod quick;
 pub mod spec;
+pub mod tiers;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
