@@ -142,6 +142,76 @@ fn pulumi_history(
     .map_err(|e| e.to_string())
 }
 
+/// Two environments' rendered objects, field by field.
+pub(crate) fn compare_objects(
+    ws: &tierui_core::workspace::Workspace,
+    left: usize,
+    right: usize,
+    tools: Tools,
+) -> Result<Vec<tierui_core::render::compare::FieldRow>, String> {
+    let render = |i: usize| {
+        let r = ws.releases.get(i).ok_or("release not found")?;
+        let d = tierui_core::render::desired::render(ws, r, &Default::default(), tools)
+            .map_err(|e| format!("{}: {e}", r.title()))?;
+        if d.how == tierui_core::render::desired::How::ConfigOnly {
+            return Err(format!(
+                "{}: its objects could not be rendered ({})",
+                r.title(),
+                d.notes.join("; ")
+            ));
+        }
+        Ok::<_, String>(d.objects)
+    };
+    let (l, r) = (render(left)?, render(right)?);
+    Ok(tierui_core::render::compare::field_rows(&l, &r))
+}
+
+/// A config value written into a release's stack file, as an edit diff with
+/// its render diff (Ctrl-s saves it under the usual conflict rules).
+pub(crate) fn promote_diff(
+    ws: &tierui_core::workspace::Workspace,
+    release: usize,
+    key: &str,
+    value: &str,
+    tools: Tools,
+) -> Result<super::diff::DiffView, String> {
+    use tierui_core::workspace::edit::{self, Step};
+    let ps = pulumi_stack(ws, release)?;
+    let file = ps.config_file.clone();
+    let opened = crate::app::files::open(&ws.root.join(&file))?;
+    let new_text = edit::set_key(
+        &opened.text,
+        0,
+        &[Step::Key("config".into())],
+        key,
+        &super::compare::config_value(value),
+    )
+    .map_err(|e| format!("{}: {e}", file.display()))?;
+    if new_text == opened.text {
+        return Err(format!("{} already has {key}: {value}", file.display()));
+    }
+    let (report, notes) = render_diff(ws, release, Some((file.clone(), new_text.clone())), tools)?;
+    let title = ws
+        .releases
+        .get(release)
+        .map(|r| r.title())
+        .unwrap_or_default();
+    let mut view = super::diff::DiffView::new(
+        release,
+        format!("{title} · {key} → {value} (promoted)"),
+        super::diff::DiffKind::Edit,
+    );
+    view.edit = Some(super::diff::EditDiff {
+        file,
+        before: opened.text.clone(),
+        after: new_text.clone(),
+    });
+    view.render = super::diff::Pending::Ready(report);
+    view.notes = notes;
+    view.pending_save = Some((opened, new_text));
+    Ok(view)
+}
+
 /// The stack file with a deployment's config restored, as an edit diff with
 /// its render diff (Ctrl-s saves it under the usual conflict rules).
 pub(crate) fn restore_diff(
@@ -257,6 +327,32 @@ impl Effects {
                 value,
             } => self.quick_edit(release, field, value, state),
             Effect::RenderDiff { release, edit } => self.render_diff(release, edit, state),
+            Effect::Compare { left, right } => {
+                let (ws, tx) = (state.ws.clone(), self.tx.clone());
+                let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
+                tokio::task::spawn_blocking(move || {
+                    let result = compare_objects(&ws, left, right, tools);
+                    let _ = tx.send(Msg::Compared {
+                        left,
+                        right,
+                        result,
+                    });
+                });
+            }
+            Effect::PromoteConfig {
+                release,
+                key,
+                value,
+            } => {
+                let (ws, tx) = (state.ws.clone(), self.tx.clone());
+                let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(match promote_diff(&ws, release, &key, &value, tools) {
+                        Ok(view) => Msg::DiffReady(Box::new(view)),
+                        Err(e) => Msg::FileFailed(e),
+                    });
+                });
+            }
             Effect::LoadPulumiHistory { release } => {
                 let (ws, tx) = (state.ws.clone(), self.tx.clone());
                 tokio::task::spawn_blocking(move || {

@@ -28,6 +28,7 @@ pub enum Scope {
     Live,
     Releases,
     Logs,
+    Compare,
 }
 
 impl Scope {
@@ -41,6 +42,7 @@ impl Scope {
             Scope::Live => "live",
             Scope::Releases => "releases",
             Scope::Logs => "logs",
+            Scope::Compare => "compare",
         }
     }
 
@@ -54,6 +56,7 @@ impl Scope {
             Scope::Live,
             Scope::Releases,
             Scope::Logs,
+            Scope::Compare,
         ]
         .into_iter()
         .find(|sc| sc.name() == s)
@@ -139,6 +142,8 @@ actions! {
     ReleaseLogs, "logs", "Logs of every pod of the selected release, merged", Home, ["o"];
     Undo, "undo", "Roll the selected Deployment back to an earlier revision (asks)", Live, ["u"];
     ReleaseUndo, "undo", "Roll the release back: a Deployment revision, or a Pulumi deployment's config", Home, ["u"];
+    Compare, "compare", "The release's environment beside another of its service: config, then rendered objects", Home, ["="];
+    Promote, "promote", "Promote the left value (config, image tag, replicas, HPA bounds) to the right environment, as an edit with its diffs", Compare, ["P"];
     LogPause, "pause", "Pause or resume following (counts new lines)", Logs, ["space"];
     LogWrap, "wrap", "Wrap long lines", Logs, ["w"];
     LogTimestamps, "timestamps", "Show each line's time", Logs, ["t"];

@@ -1,6 +1,7 @@
 //! The application: state, messages, `update`, the effects they start, the
 //! keymap, theme and screen geometry (what a mouse click hits).
 pub mod commands;
+pub mod compare;
 pub mod diff;
 pub mod editor;
 pub mod effects;

@@ -126,6 +126,8 @@ pub enum Screen {
     Releases(Box<super::releases::ReleasesView>),
     /// Logs of a pod, a Deployment's pods or a release's pods.
     Logs(Box<super::logs::LogView>),
+    /// `=`: two environments of a service side by side.
+    Compare(Box<super::compare::CompareView>),
 }
 
 /// What the detail pane shows.
@@ -292,6 +294,7 @@ impl State {
             Screen::Live(_) => Scope::Live,
             Screen::Releases(_) => Scope::Releases,
             Screen::Logs(_) => Scope::Logs,
+            Screen::Compare(_) => Scope::Compare,
         }
     }
 

@@ -41,6 +41,12 @@ pub enum Msg {
     ClustersDeclared(Box<Workspace>),
     /// A release's program ran under the Pulumi SDK's mocks, or its Helm
     /// chart through `helm template`: its objects and the render's notes.
+    /// Two environments' rendered objects compared (`=`).
+    Compared {
+        left: usize,
+        right: usize,
+        result: Result<Vec<tierui_core::render::compare::FieldRow>, String>,
+    },
     ProgramRendered {
         release: usize,
         result: Result<(Vec<serde_json::Value>, Vec<String>), String>,
@@ -229,6 +235,17 @@ pub enum Effect {
         release: usize,
         field: Field,
         value: NewValue,
+    },
+    /// Render two environments of a service and compare their objects.
+    Compare {
+        left: usize,
+        right: usize,
+    },
+    /// A config value written into a release's stack file, as an edit diff.
+    PromoteConfig {
+        release: usize,
+        key: String,
+        value: String,
     },
     /// Render the release's objects (with an edited file in place) and diff them.
     RenderDiff {
@@ -566,6 +583,11 @@ fn dispatch(s: &mut State, msg: Msg) -> Outcome {
         Msg::DriftReady { release, result } => update_edit::drift_ready(s, release, result),
         Msg::Applied { release, result } => update_edit::applied(s, release, result),
         Msg::DiffReady(view) => update_edit::diff_ready(s, *view),
+        Msg::Compared {
+            left,
+            right,
+            result,
+        } => super::compare::compared(s, left, right, result),
         Msg::ExternallyEdited { rel, result } => externally_edited(s, &rel, result),
         Msg::Logs { view, event } => super::update_logs::event(s, view, event),
         Msg::LogsFailed { view, error } => super::update_logs::failed(s, view, error),
@@ -770,6 +792,12 @@ fn key(s: &mut State, ev: KeyEvent) -> Outcome {
     }
     if matches!(s.screen, Screen::Logs(_)) {
         return super::update_logs::act(s, action);
+    }
+    if matches!(s.screen, Screen::Compare(_)) {
+        return match action {
+            Action::Command | Action::Help => act(s, action),
+            _ => super::compare::act(s, action),
+        };
     }
     if matches!(s.screen, Screen::Releases(_)) {
         return match action {
@@ -1084,6 +1112,13 @@ fn act(s: &mut State, action: Action) -> Outcome {
         Action::SetHpaMin if s.focus == Pane::Detail => hscroll(s, -8),
         Action::Live if s.focus == Pane::Detail => hscroll(s, 8),
         Action::Walkthrough => return open_walkthrough(s),
+        Action::Compare => {
+            let selected = match s.selection {
+                Some(super::state::Selection::Release(i)) => Some(i),
+                _ => None,
+            };
+            return super::compare::open(s, selected);
+        }
         Action::Edit
         | Action::ExternalEdit
         | Action::ShowDiff
@@ -1093,7 +1128,8 @@ fn act(s: &mut State, action: Action) -> Outcome {
         | Action::SetHpaMax => {
             return update_edit::home_act(s, action);
         }
-        Action::RunStep
+        Action::Promote
+        | Action::RunStep
         | Action::RunAll
         | Action::Pause
         | Action::Retry

@@ -3,6 +3,7 @@
 pub mod bottom;
 pub mod cluster_helm;
 pub mod cluster_live;
+pub mod compare_view;
 pub mod detail;
 pub mod diff_view;
 pub mod editor_view;
@@ -16,6 +17,8 @@ pub mod statusbar;
 pub mod text;
 pub mod walkthrough_view;
 
+#[cfg(test)]
+mod compare_tests;
 #[cfg(test)]
 mod helm_tests;
 #[cfg(test)]
@@ -76,6 +79,9 @@ pub fn draw(f: &mut Frame, s: &State) -> Drawn {
         }
         Screen::Logs(v) => {
             logs_view::draw(f, body, s, v);
+        }
+        Screen::Compare(v) => {
+            compare_view::draw(f, body, s, v);
         }
     }
     bottom::draw(f, l.bottom, s);
