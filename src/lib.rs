@@ -118,6 +118,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
+        Some(Command::Migrate(args)) => {
+            let ctx = Context::open(&cli.global.options(), false)?;
+            logging::init(&ctx.dirs.state)?;
+            match cli::migrate::run(&ctx, &args) {
+                Ok(code) => Ok(code),
+                Err(e) => {
+                    eprintln!("tierui: {e:#}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
         Some(Command::Apply(args)) => {
             let ctx = Context::open(&cli.global.options(), false)?;
             logging::init(&ctx.dirs.state)?;

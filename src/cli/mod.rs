@@ -3,6 +3,7 @@
 //! stays in this folder: flags become the core's own option types here.
 
 pub mod logs;
+pub mod migrate;
 pub mod release;
 pub mod status;
 pub mod walk;
@@ -69,6 +70,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Server-side apply a release after showing its drift diff.
     Apply(ApplyArgs),
+    /// Move a service between kubectl YAML and a Pulumi app stack, proven equal
+    /// (render against manifests, or manifests against the live cluster) first.
+    Migrate(MigrateArgs),
     /// Serve a simulated Kubernetes API on 127.0.0.1.
     Sim(SimArgs),
     /// Manage the persistent sandbox world of this workspace.
@@ -167,6 +171,33 @@ pub struct DiffArgs {
     pub release: ReleaseSelector,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MigrateTarget {
+    /// A Pulumi YAML app project that adopts the live objects.
+    Pulumi,
+    /// A folder of manifests from the live objects, then the Pulumi hand-over.
+    Kubectl,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub release: ReleaseSelector,
+    /// What the service moves to.
+    #[arg(long, value_enum)]
+    pub to: MigrateTarget,
+    /// The Pulumi runtime to generate (yaml only so far).
+    #[arg(long, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
+    /// Folder to write, relative to the workspace (default gitops/<service> or
+    /// k8s/<service>-<env>); it must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+    /// Run the Pulumi hand-over steps without asking each.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ pub mod cloud;
 pub mod cluster;
 pub mod context;
 pub mod demo;
+pub mod migrate;
 pub mod paths;
 pub mod render;
 pub mod walkthrough;

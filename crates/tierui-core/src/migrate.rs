@@ -1,0 +1,568 @@
+//! Moving a service between the two approaches, as pure conversions:
+//! a kubectl release's objects into a Pulumi YAML app project (the values
+//! that differ per environment lifted into config, the cluster read through a
+//! StackReference, each object adopted with `import`), and a Pulumi release's
+//! live objects into manifests a reviewer wants (only the fields the program
+//! declares, with the live values; no status or server bookkeeping; Secret
+//! values never written). The proofs — the new form rendered against the old,
+//! and the new manifests against the live cluster — are run by the caller.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::render::diff::to_yaml;
+
+/// Writes an object as YAML with `apiVersion`, `kind` and `metadata` first.
+pub fn object_yaml(o: &Json) -> String {
+    let Some(m) = o.as_object() else {
+        return to_yaml(o);
+    };
+    let mut out = String::new();
+    let order = ["apiVersion", "kind", "metadata"];
+    let rest = m.keys().filter(|k| !order.contains(&k.as_str()));
+    for k in order.iter().map(|k| k.to_string()).chain(rest.cloned()) {
+        let Some(v) = m.get(&k) else { continue };
+        out.push_str(&field_yaml(&k, v, 0));
+    }
+    out
+}
+
+/// `key: value` at `indent` spaces, nested values below it.
+fn field_yaml(key: &str, v: &Json, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let text = to_yaml(&json!({ key: v }));
+    text.lines()
+        .map(|l| format!("{pad}{l}\n"))
+        .collect::<String>()
+}
+
+/// Keeps of `live` only what `shape` (the program's object) declares, with the
+/// live values: server defaults, status and bookkeeping fall away. Lists of
+/// named items are matched by name, others by position.
+pub fn shape(live: &Json, shape: &Json) -> Json {
+    match (live, shape) {
+        (Json::Object(l), Json::Object(s)) => {
+            let mut out = Map::new();
+            for (k, sv) in s {
+                if let Some(lv) = l.get(k) {
+                    out.insert(k.clone(), self::shape(lv, sv));
+                }
+            }
+            Json::Object(out)
+        }
+        (Json::Array(l), Json::Array(s)) => {
+            let named = |x: &Json| x.get("name").and_then(Json::as_str).map(String::from);
+            Json::Array(
+                s.iter()
+                    .enumerate()
+                    .filter_map(|(i, sv)| {
+                        let lv = match named(sv) {
+                            Some(n) => l.iter().find(|x| named(x).as_deref() == Some(&n)),
+                            None => l.get(i),
+                        }?;
+                        Some(self::shape(lv, sv))
+                    })
+                    .collect(),
+            )
+        }
+        (lv, _) => lv.clone(),
+    }
+}
+
+/// Annotations and labels that tools, not people, write.
+fn machine_key(k: &str) -> bool {
+    k.starts_with("pulumi.com/")
+        || k == "kubectl.kubernetes.io/last-applied-configuration"
+        || k == "deployment.kubernetes.io/revision"
+        || k == "app.kubernetes.io/managed-by"
+        || k.starts_with("applyset.kubernetes.io/")
+}
+
+/// A live object as a manifest: the program's shape with the live values,
+/// metadata reduced to name, namespace, labels and annotations people write.
+pub fn manifest_of_live(live: &Json, desired: &Json) -> Json {
+    let mut o = shape(live, desired);
+    if let Some(m) = o.get_mut("metadata").and_then(Json::as_object_mut) {
+        m.retain(|k, _| matches!(k.as_str(), "name" | "namespace" | "labels" | "annotations"));
+        for k in ["labels", "annotations"] {
+            if let Some(Json::Object(x)) = m.get_mut(k) {
+                x.retain(|k, _| !machine_key(k));
+                if x.is_empty() {
+                    m.remove(k);
+                }
+            }
+        }
+    }
+    if let Some(m) = o.as_object_mut() {
+        m.remove("status");
+        m.insert("apiVersion".into(), live["apiVersion"].clone());
+        m.insert("kind".into(), live["kind"].clone());
+    }
+    o
+}
+
+/// A Secret as a template: its keys with empty values, never its data.
+pub fn secret_template(o: &Json) -> Json {
+    let mut t = o.clone();
+    let mut keys: Vec<String> = ["data", "stringData"]
+        .iter()
+        .filter_map(|f| o.get(*f).and_then(Json::as_object))
+        .flat_map(|m| m.keys().cloned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    if let Some(m) = t.as_object_mut() {
+        m.remove("data");
+        let empty: Map<String, Json> = keys.into_iter().map(|k| (k, json!(""))).collect();
+        m.insert("stringData".into(), Json::Object(empty));
+    }
+    t
+}
+
+/// The file a kind's manifests go in (`deployment.yaml`, `hpa.yaml`…).
+pub fn file_for(kind: &str) -> String {
+    match kind {
+        "HorizontalPodAutoscaler" => "hpa.yaml".into(),
+        "PersistentVolumeClaim" => "pvc.yaml".into(),
+        "PodDisruptionBudget" => "pdb.yaml".into(),
+        k => format!("{}.yaml", k.to_lowercase()),
+    }
+}
+
+/// Manifests by file, one file per kind (Namespaces first), each document
+/// headed by `header`; Secrets go to `secret.yaml.example` as templates.
+pub fn kubectl_files(objects: &[Json], header: &str) -> Vec<(String, String)> {
+    let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for o in objects {
+        let kind = o["kind"].as_str().unwrap_or("object");
+        let (file, text) = if kind == "Secret" {
+            (
+                "secret.yaml.example".to_string(),
+                format!(
+                    "# The Secret's values are not written: keep them in a secret manager (AWS\n# Secrets Manager through External Secrets, or Sealed Secrets) and create the\n# Secret from there. This file is a template of its keys and is not applied.\n{}",
+                    object_yaml(&secret_template(o))
+                ),
+            )
+        } else {
+            (file_for(kind), object_yaml(o))
+        };
+        files.entry(file).or_default().push(text);
+    }
+    let mut out: Vec<(String, String)> = files
+        .into_iter()
+        .map(|(f, docs)| (f, format!("{header}{}", docs.join("---\n"))))
+        .collect();
+    out.sort_by_key(|(f, _)| (f != "namespace.yaml", f.clone()));
+    out
+}
+
+/// A generated Pulumi YAML app project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PulumiYaml {
+    /// `Pulumi.yaml`.
+    pub project: String,
+    /// `Pulumi.<stack>.yaml`.
+    pub stack_config: String,
+    /// The values lifted into config, as (key, value).
+    pub lifted: Vec<(String, String)>,
+    pub notes: Vec<String>,
+}
+
+/// What the generator needs besides the objects.
+pub struct PulumiYamlSpec<'a> {
+    pub project: &'a str,
+    pub stack: &'a str,
+    pub namespace: &'a str,
+    /// The cluster's infra stack, `organization/<project>/<stack>`.
+    pub infra_stack: &'a str,
+    /// `backend.url` for the project, when the workspace uses a file backend.
+    pub backend_url: Option<&'a str>,
+    /// Where the objects came from, for the header.
+    pub source: &'a str,
+}
+
+/// A Pulumi type token for an apiVersion and kind (`apps/v1` → `apps/v1`,
+/// `v1` → `core/v1`).
+pub fn type_token(api_version: &str, kind: &str) -> String {
+    let gv = if api_version.contains('/') {
+        api_version.to_string()
+    } else {
+        format!("core/{api_version}")
+    };
+    format!("kubernetes:{gv}:{kind}")
+}
+
+/// A Pulumi logical name: letters, digits and `-`.
+fn logical(name: &str, kind: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect()
+    };
+    format!("{}-{}", clean(name), kind.to_lowercase())
+}
+
+/// The kubectl release's objects as a Pulumi YAML project and stack config.
+pub fn to_pulumi_yaml(spec: &PulumiYamlSpec<'_>, objects: &[Json]) -> PulumiYaml {
+    let mut lifted: Vec<(String, String)> = Vec::new();
+    let mut notes = Vec::new();
+    let mut objs: Vec<Json> = objects.to_vec();
+    let ns = spec.namespace;
+    // The first Deployment's image tag and replicas, and its HPA's bounds.
+    if let Some(d) = objs.iter_mut().find(|o| o["kind"] == "Deployment") {
+        if let Some(img) = d
+            .pointer("/spec/template/spec/containers/0/image")
+            .and_then(Json::as_str)
+            .map(String::from)
+            && let Some((repo, tag)) = img.rsplit_once(':')
+            && !repo.is_empty()
+            && !tag.contains('/')
+        {
+            lifted.push(("image_tag".into(), tag.into()));
+            d["spec"]["template"]["spec"]["containers"][0]["image"] =
+                json!(format!("{repo}:${{image_tag}}"));
+        }
+        if let Some(n) = d.pointer("/spec/replicas").and_then(Json::as_i64) {
+            lifted.push(("replicas".into(), n.to_string()));
+            d["spec"]["replicas"] = json!("${replicas}");
+        }
+    }
+    if let Some(h) = objs
+        .iter_mut()
+        .find(|o| o["kind"] == "HorizontalPodAutoscaler")
+    {
+        for (field, key) in [
+            ("minReplicas", "min_replicas"),
+            ("maxReplicas", "max_replicas"),
+        ] {
+            if let Some(n) = h.pointer(&format!("/spec/{field}")).and_then(Json::as_i64) {
+                lifted.push((key.into(), n.to_string()));
+                h["spec"][field] = json!(format!("${{{key}}}"));
+            }
+        }
+    }
+    lifted.push(("namespace".into(), ns.into()));
+    lifted.push(("infra_stack".into(), spec.infra_stack.into()));
+
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# Generated by `tierui migrate` from {}: one resource per object, each\n# adopting the live object (`import`) rather than creating it. The values that\n# differ per environment are config (Pulumi.<stack>.yaml); the cluster is read\n# from the infra stack's outputs.\n",
+        spec.source
+    ));
+    out.push_str(&format!("name: {}\nruntime: yaml\n", spec.project));
+    out.push_str(&format!(
+        "description: {} on its infra stack's cluster (migrated from kubectl YAML)\n",
+        spec.project
+    ));
+    if let Some(url) = spec.backend_url {
+        out.push_str(&format!("backend:\n  url: {url}\n"));
+    }
+    out.push_str("\nconfig:\n");
+    for (key, _) in &lifted {
+        let ty = match key.as_str() {
+            "replicas" | "min_replicas" | "max_replicas" => "integer",
+            _ => "string",
+        };
+        out.push_str(&format!("  {key}:\n    type: {ty}\n"));
+    }
+    let mut secrets: Vec<String> = Vec::new();
+    for o in objs.iter().filter(|o| o["kind"] == "Secret") {
+        for f in ["data", "stringData"] {
+            if let Some(m) = o.get(f).and_then(Json::as_object) {
+                secrets.extend(m.keys().map(|k| secret_key(o, k)));
+            }
+        }
+    }
+    secrets.sort();
+    secrets.dedup();
+    for k in &secrets {
+        out.push_str(&format!("  {k}:\n    type: string\n    secret: true\n"));
+    }
+    out.push_str(
+        "\nresources:\n  infra:\n    type: pulumi:pulumi:StackReference\n    properties:\n      name: ${infra_stack}\n\n  cluster:\n    type: pulumi:providers:kubernetes\n    properties:\n      kubeconfig: ${infra.outputs[\"kubeconfig\"]}\n",
+    );
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    // Namespaces first, as a reader (and kubectl apply) takes them.
+    objs.sort_by_key(|o| o["kind"] != "Namespace");
+    for o in &objs {
+        let kind = o["kind"].as_str().unwrap_or("Object");
+        let name = o
+            .pointer("/metadata/name")
+            .and_then(Json::as_str)
+            .unwrap_or("unnamed");
+        let mut res_name = logical(name, kind);
+        let n = seen.entry(res_name.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            res_name = format!("{res_name}-{n}");
+        }
+        let mut props = o.clone();
+        let object_ns = o
+            .pointer("/metadata/namespace")
+            .and_then(Json::as_str)
+            .map(String::from);
+        if let Some(m) = props.as_object_mut() {
+            m.remove("apiVersion");
+            m.remove("kind");
+            m.remove("status");
+        }
+        if object_ns.as_deref() == Some(ns) {
+            props["metadata"]["namespace"] = json!("${namespace}");
+        }
+        if kind == "Namespace" && name == ns {
+            props["metadata"]["name"] = json!("${namespace}");
+        }
+        if kind == "Secret" {
+            let mut data = Map::new();
+            for f in ["data", "stringData"] {
+                if let Some(m) = o.get(f).and_then(Json::as_object) {
+                    for k in m.keys() {
+                        data.insert(k.clone(), json!(format!("${{{}}}", secret_key(o, k))));
+                    }
+                }
+            }
+            if let Some(m) = props.as_object_mut() {
+                m.remove("data");
+                m.insert("stringData".into(), Json::Object(data));
+            }
+            notes.push(format!(
+                "Secret/{name}: its values are not copied; set each with `pulumi config set --secret <key>` ({})",
+                secrets.join(", ")
+            ));
+        }
+        let import = match &object_ns {
+            Some(x) => format!("{x}/{name}"),
+            None => name.to_string(),
+        };
+        out.push_str(&format!(
+            "\n  {res_name}:\n    type: {}\n",
+            type_token(o["apiVersion"].as_str().unwrap_or("v1"), kind)
+        ));
+        out.push_str("    properties:\n");
+        if let Some(m) = props.as_object() {
+            let first = m.get("metadata").map(|v| ("metadata", v));
+            let rest = m.iter().filter(|(k, _)| *k != "metadata");
+            for (k, v) in first.into_iter().chain(rest.map(|(k, v)| (k.as_str(), v))) {
+                out.push_str(&field_yaml(k, v, 6));
+            }
+        }
+        out.push_str(&format!(
+            "    options:\n      provider: ${{cluster}}\n      import: {import}\n"
+        ));
+    }
+    let mut stack = String::from("config:\n");
+    for (k, v) in &lifted {
+        let text = if v.parse::<i64>().is_ok() {
+            format!("\"{v}\"")
+        } else {
+            v.clone()
+        };
+        stack.push_str(&format!("  {}:{k}: {text}\n", spec.project));
+    }
+    PulumiYaml {
+        project: out,
+        stack_config: stack,
+        lifted,
+        notes,
+    }
+}
+
+/// The proof of a generated project: it rendered natively (stack references
+/// from `stack_outputs`) against the original objects, normalised.
+pub fn prove_pulumi_yaml(
+    generated: &PulumiYaml,
+    project: &str,
+    stack: &str,
+    namespace: &str,
+    original: &[Json],
+    stack_outputs: crate::workspace::pulumi_yaml::StackOutputs<'_>,
+) -> Result<(Vec<Json>, crate::render::diff::Report), String> {
+    use crate::workspace::{pulumi, pulumi_yaml, yaml};
+    let program = yaml::parse_single(&generated.project)
+        .map_err(|e| format!("the generated Pulumi.yaml does not parse: {e}"))?;
+    let mut diags = Vec::new();
+    let parsed = pulumi::parse_project(&program, &mut diags)
+        .ok_or_else(|| format!("the generated Pulumi.yaml is not a project: {diags:?}"))?;
+    let stack_node = yaml::parse_single(&generated.stack_config)
+        .map_err(|e| format!("the generated stack config does not parse: {e}"))?;
+    let config = pulumi::parse_stack_config(&stack_node, project, &parsed.config, &mut diags);
+    let inputs = pulumi_yaml::Inputs {
+        project,
+        stack,
+        config: &config,
+        declared: &parsed.config,
+        stack_outputs,
+    };
+    let out = pulumi_yaml::render(&program, &inputs);
+    if let Some(n) = out.notes.first() {
+        return Err(format!("the generated program did not render: {n}"));
+    }
+    let rendered: Vec<Json> = out.objects.into_iter().map(|o| o.object).collect();
+    let report = crate::render::diff::diff_objects(original, &rendered, namespace);
+    Ok((rendered, report))
+}
+
+/// The config key holding a Secret's value (`<secret>_<key>`, identifier-safe).
+fn secret_key(o: &Json, key: &str) -> String {
+    let name = o
+        .pointer("/metadata/name")
+        .and_then(Json::as_str)
+        .unwrap_or("secret");
+    format!("{name}_{key}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_object_keeps_only_what_the_program_declares() {
+        let desired = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "web", "labels": {"app": "web"}},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "web", "image": "x:1"}]}}}});
+        let live = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "web", "uid": "u", "resourceVersion": "9", "generation": 3,
+                         "creationTimestamp": "2026-01-01T00:00:00Z", "managedFields": [{}],
+                         "labels": {"app": "web", "app.kubernetes.io/managed-by": "pulumi"},
+                         "annotations": {"pulumi.com/autonamed": "false", "deployment.kubernetes.io/revision": "4"}},
+            "spec": {"replicas": 3, "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600,
+                     "template": {"spec": {"containers": [{"name": "web", "image": "x:1", "imagePullPolicy": "IfNotPresent",
+                                                            "terminationMessagePath": "/dev/termination-log"}],
+                                           "dnsPolicy": "ClusterFirst"}}},
+            "status": {"replicas": 3}});
+        let m = manifest_of_live(&live, &desired);
+        assert_eq!(
+            m,
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "web", "labels": {"app": "web"}},
+                "spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "web", "image": "x:1"}]}}}})
+        );
+        let text = object_yaml(&m);
+        assert!(
+            text.starts_with("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_live_secret_becomes_a_template() {
+        let live = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "c", "namespace": "n", "uid": "u",
+            "managedFields": [{"manager": "tierui"}]}, "type": "Opaque", "data": {"API_KEY": "c2FuZGJveA=="}});
+        let files = kubectl_files(&[manifest_of_live(&live, &live)], "");
+        assert!(files[0].1.contains("API_KEY"), "{}", files[0].1);
+        assert!(!files[0].1.contains("c2FuZGJveA=="));
+    }
+
+    #[test]
+    fn secrets_become_templates_of_their_keys() {
+        let s = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "data": {"B": "eA==", "A": "eQ=="}});
+        let files = kubectl_files(&[s], "");
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].0, "secret.yaml.example");
+        assert!(
+            files[0].1.contains("A: ''") || files[0].1.contains("A: \"\""),
+            "{}",
+            files[0].1
+        );
+        assert!(!files[0].1.contains("eA=="));
+    }
+
+    /// The demo's dusk-service, a kubectl release, as a Pulumi YAML project:
+    /// rendered, it is the same objects (round trip).
+    #[test]
+    fn the_demos_dusk_service_round_trips_through_pulumi_yaml() {
+        let ws = crate::workspace::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo"),
+        );
+        let r = ws
+            .releases
+            .iter()
+            .find(|r| r.service == "dusk-service")
+            .unwrap();
+        let tools = crate::render::desired::Tools {
+            sealed: true,
+            renderers: &crate::render::desired::NativeOnly,
+        };
+        let d = crate::render::desired::render(&ws, r, &Default::default(), tools).unwrap();
+        let spec = PulumiYamlSpec {
+            project: "dusk-service",
+            stack: "production",
+            namespace: &r.namespace,
+            infra_stack: "organization/eks-foundation/dusk",
+            backend_url: None,
+            source: "k8s/dusk",
+        };
+        let generated = to_pulumi_yaml(&spec, &d.objects);
+        let lookup = |name: &str| {
+            ws.clusters
+                .iter()
+                .filter_map(|c| c.pulumi())
+                .find(|p| p.qualified_name().as_deref() == Some(name))
+                .and_then(|p| p.checkpoint.as_ref())
+                .map(|c| c.outputs.clone())
+        };
+        let (rendered, report) = prove_pulumi_yaml(
+            &generated,
+            "dusk-service",
+            "production",
+            &r.namespace,
+            &d.objects,
+            &lookup,
+        )
+        .unwrap();
+        assert_eq!(rendered.len(), d.objects.len());
+        assert!(
+            !report.differs(),
+            "{}",
+            crate::render::diff::unified_text(&report, "kubectl", "pulumi")
+        );
+        let tag = generated.lifted.iter().find(|(k, _)| k == "image_tag");
+        assert!(tag.is_some(), "{:?}", generated.lifted);
+    }
+
+    #[test]
+    fn kubectl_objects_become_a_pulumi_yaml_project_with_config_and_imports() {
+        let objs = vec![
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+                   "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "web", "image": "ghcr.io/x/web:v1.4.0"}]}}}}),
+            json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web", "namespace": "shop"},
+                   "spec": {"minReplicas": 2, "maxReplicas": 8}}),
+        ];
+        let spec = PulumiYamlSpec {
+            project: "web",
+            stack: "production",
+            namespace: "shop",
+            infra_stack: "organization/eks-foundation/dusk",
+            backend_url: Some("file://../.."),
+            source: "k8s/web",
+        };
+        let p = to_pulumi_yaml(&spec, &objs);
+        for want in [
+            "type: pulumi:pulumi:StackReference",
+            "kubeconfig: ${infra.outputs[\"kubeconfig\"]}",
+            "type: kubernetes:core/v1:Namespace",
+            "name: ${namespace}",
+            "image: ghcr.io/x/web:${image_tag}",
+            "replicas: ${replicas}",
+            "minReplicas: ${min_replicas}",
+            "import: shop/web",
+            "import: shop\n",
+            "provider: ${cluster}",
+        ] {
+            assert!(p.project.contains(want), "{want} in\n{}", p.project);
+        }
+        assert!(p.stack_config.contains("web:image_tag: v1.4.0"));
+        assert!(p.stack_config.contains("web:replicas: \"2\""));
+        assert!(
+            p.stack_config
+                .contains("web:infra_stack: organization/eks-foundation/dusk")
+        );
+        // It parses as YAML.
+        crate::workspace::yaml::parse_single(&p.project).unwrap();
+    }
+}
