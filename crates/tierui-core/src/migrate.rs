@@ -298,10 +298,15 @@ pub fn to_pulumi_yaml(spec: &PulumiYamlSpec<'_>, objects: &[Json]) -> PulumiYaml
             res_name = format!("{res_name}-{n}");
         }
         let mut props = o.clone();
+        // A namespaced object without one goes where kubectl applied it (the
+        // release's namespace), not to the provider's default namespace.
         let object_ns = o
             .pointer("/metadata/namespace")
             .and_then(Json::as_str)
-            .map(String::from);
+            .map(String::from)
+            .or_else(|| {
+                (!crate::render::normalize::CLUSTER_SCOPED.contains(&kind)).then(|| ns.to_string())
+            });
         if let Some(m) = props.as_object_mut() {
             m.remove("apiVersion");
             m.remove("kind");
@@ -522,6 +527,70 @@ mod tests {
         );
         let tag = generated.lifted.iter().find(|(k, _)| k == "image_tag");
         assert!(tag.is_some(), "{:?}", generated.lifted);
+    }
+
+    /// The Kubernetes project's guestbook (fixtures/public-manifests) round
+    /// trips too: six objects without namespaces, three Deployments.
+    #[test]
+    fn a_public_example_round_trips_through_pulumi_yaml() {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/public-manifests/guestbook-all-in-one.yaml"),
+        )
+        .unwrap();
+        let mut diags = Vec::new();
+        let objects: Vec<Json> = crate::workspace::manifests::parse(&text, &mut diags)
+            .into_iter()
+            .map(|m| m.object)
+            .collect();
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(objects.len(), 6);
+        let spec = PulumiYamlSpec {
+            project: "guestbook",
+            stack: "dev",
+            namespace: "guestbook",
+            infra_stack: "organization/eks-foundation/dusk",
+            backend_url: None,
+            source: "guestbook-all-in-one.yaml",
+        };
+        let generated = to_pulumi_yaml(&spec, &objects);
+        let (rendered, report) = prove_pulumi_yaml(
+            &generated,
+            "guestbook",
+            "dev",
+            "guestbook",
+            &objects,
+            &|_: &str| Some(vec![("kubeconfig".to_string(), json!("{}"))]),
+        )
+        .unwrap();
+        assert_eq!(rendered.len(), 6);
+        assert!(
+            !report.differs(),
+            "{}",
+            crate::render::diff::unified_text(&report, "kubectl", "pulumi")
+        );
+        // The first Deployment's tag is config; the others keep theirs.
+        assert!(
+            generated
+                .lifted
+                .contains(&("image_tag".into(), "e2e".into()))
+        );
+        assert!(
+            generated
+                .project
+                .contains("image: gcr.io/google-samples/gb-frontend:v4")
+        );
+        // Namespaced objects without a namespace go to the release's, and are
+        // imported from there.
+        assert!(
+            generated.project.contains("import: guestbook/frontend"),
+            "{}",
+            generated.project
+        );
+        assert_eq!(
+            generated.project.matches("namespace: ${namespace}").count(),
+            6
+        );
     }
 
     #[test]
