@@ -185,7 +185,7 @@ fn both_ways_with_empty_proofs_and_nothing_recreated() {
         ],
     );
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("no changes"), "{out}");
+    assert!(out.contains("no differences, object by object"), "{out}");
     assert!(out.contains("pulumi state protect 'urn:pulumi:production::day-service::kubernetes:apps/v1:Deployment::deployment'"), "{out}");
     assert!(
         out.contains("pulumi is not on PATH: run these yourself, in order."),

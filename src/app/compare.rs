@@ -225,3 +225,93 @@ pub fn config_value(text: &str) -> NewValue {
         _ => NewValue::Str(text.to_string()),
     }
 }
+
+/// `M` at home: the release's migration to the other approach, worked out
+/// with its proof before anything is written.
+pub fn migrate(s: &mut State, selected: Option<usize>) -> Outcome {
+    let Some(i) = selected else {
+        return message(s, Level::Info, "select a release to migrate it");
+    };
+    if s.session.readonly {
+        return message(s, Level::Warn, "read-only: nothing is written (--readonly)");
+    }
+    let r = &s.ws.releases[i];
+    let to = match r.source {
+        tierui_core::workspace::ReleaseSource::Kubectl { .. } => "a Pulumi YAML app stack",
+        tierui_core::workspace::ReleaseSource::Pulumi(_) => "kubectl YAML (from the live objects)",
+    };
+    let text = format!("{}: working out its move to {to} and the proof…", r.title());
+    s.message = Some((Level::Info, text));
+    Outcome::with(Effect::PlanMigration { release: i })
+}
+
+/// The plan arrived: the proof as a diff screen, then (when it holds) the
+/// question to write.
+pub fn migration_planned(
+    s: &mut State,
+    release: usize,
+    result: Result<Box<crate::cli::migrate::Plan>, String>,
+) -> Outcome {
+    let plan = match result {
+        Ok(p) => p,
+        Err(e) => return message(s, Level::Error, e),
+    };
+    let mut view = super::diff::DiffView::new(
+        release,
+        format!("{} · migration proof: {}", plan.release, plan.proof),
+        super::diff::DiffKind::Render,
+    );
+    view.render = Pending::Ready(plan.report.clone());
+    view.notes = plan.lines.clone();
+    view.notes.extend(
+        plan.handover
+            .iter()
+            .map(|a| format!("hand-over: pulumi {}", a.join(" "))),
+    );
+    view.notes.extend(
+        plan.next
+            .iter()
+            .enumerate()
+            .map(|(n, x)| format!("next {}: {x}", n + 1)),
+    );
+    s.push(Screen::Diff(Box::new(view)));
+    if !plan.proven() {
+        return message(
+            s,
+            Level::Warn,
+            "the proof differs (shown): nothing is written — make the two agree first",
+        );
+    }
+    let mut lines = vec![
+        format!("Proof: {} — no differences.", plan.proof),
+        "Files (none exists; nothing is overwritten):".to_string(),
+    ];
+    lines.extend(plan.files.iter().map(|(f, _)| format!("  {}", f.display())));
+    s.overlay = Some(super::state::Overlay::Confirm {
+        title: format!("Write the migration of {}?", plan.release),
+        lines,
+        details: Vec::new(),
+        on_yes: super::state::Confirmed::WriteMigration(plan),
+    });
+    Outcome::redraw()
+}
+
+pub fn migration_written(
+    s: &mut State,
+    result: Result<Vec<std::path::PathBuf>, String>,
+) -> Outcome {
+    match result {
+        Ok(files) => {
+            let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            s.message = Some((
+                Level::Info,
+                format!(
+                    "wrote {} — the next steps are in the proof's notes",
+                    names.join(", ")
+                ),
+            ));
+            Outcome::with(Effect::ReloadWorkspace)
+        }
+        Err(e) => message(s, Level::Error, e),
+    }
+}

@@ -327,6 +327,15 @@ impl Effects {
                 value,
             } => self.quick_edit(release, field, value, state),
             Effect::RenderDiff { release, edit } => self.render_diff(release, edit, state),
+            Effect::PlanMigration { release } => self.plan_migration(release, state),
+            Effect::WriteMigration(plan) => {
+                let (root, tx) = (self.ctx.root.clone(), self.tx.clone());
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::MigrationWritten(crate::cli::migrate::write(
+                        &root, &plan,
+                    )));
+                });
+            }
             Effect::Compare { left, right } => {
                 let (ws, tx) = (state.ws.clone(), self.tx.clone());
                 let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
@@ -699,6 +708,46 @@ impl Effects {
                 tracing::info!("helm releases of {cluster}: {e}");
             }
             let _ = tx.send(Msg::Helm { cluster, result });
+        });
+    }
+
+    /// A release's migration and its proof, off the UI thread: to Pulumi from
+    /// the manifests; to kubectl from the live objects (its cluster asked).
+    fn plan_migration(&self, release: usize, state: &State) {
+        let Some(r) = state.ws.releases.get(release).cloned() else {
+            return;
+        };
+        let (ctx, sims, tx, ws) = (
+            self.ctx.clone(),
+            self.sims.clone(),
+            self.tx.clone(),
+            state.ws.clone(),
+        );
+        let tools = tierui_backends::tools::for_sandbox(ctx.sandbox);
+        tokio::spawn(async move {
+            let result = match &r.source {
+                tierui_core::workspace::ReleaseSource::Kubectl { .. } => {
+                    tokio::task::spawn_blocking(move || {
+                        crate::cli::migrate::plan_to_pulumi(&ws, &r, None, None, tools)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|x| x)
+                }
+                tierui_core::workspace::ReleaseSource::Pulumi(_) => {
+                    async {
+                        let client =
+                            tierui_backends::release::client_for(&ctx, sims.as_deref(), &ws, &r)
+                                .await?;
+                        crate::cli::migrate::plan_to_kubectl(&client, &ws, &r, None, tools).await
+                    }
+                    .await
+                }
+            };
+            let _ = tx.send(Msg::MigrationPlanned {
+                release,
+                result: result.map(Box::new),
+            });
         });
     }
 

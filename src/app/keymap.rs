@@ -142,6 +142,7 @@ actions! {
     ReleaseLogs, "logs", "Logs of every pod of the selected release, merged", Home, ["o"];
     Undo, "undo", "Roll the selected Deployment back to an earlier revision (asks)", Live, ["u"];
     ReleaseUndo, "undo", "Roll the release back: a Deployment revision, or a Pulumi deployment's config", Home, ["u"];
+    Migrate, "migrate", "Move the release between kubectl YAML and a Pulumi app stack: the proof first, then asks to write", Home, ["M"];
     Compare, "compare", "The release's environment beside another of its service: config, then rendered objects", Home, ["="];
     Promote, "promote", "Promote the left value (config, image tag, replicas, HPA bounds) to the right environment, as an edit with its diffs", Compare, ["P"];
     LogPause, "pause", "Pause or resume following (counts new lines)", Logs, ["space"];

@@ -112,6 +112,8 @@ pub enum Confirmed {
     },
     /// Roll the pending Deployment back to this revision.
     Undo(i64),
+    /// Write a proven migration's files.
+    WriteMigration(Box<crate::cli::migrate::Plan>),
 }
 
 /// The screen on top; Home is always underneath.

@@ -41,6 +41,13 @@ pub enum Msg {
     ClustersDeclared(Box<Workspace>),
     /// A release's program ran under the Pulumi SDK's mocks, or its Helm
     /// chart through `helm template`: its objects and the render's notes.
+    /// A migration worked out, with its proof (`M`).
+    MigrationPlanned {
+        release: usize,
+        result: Result<Box<crate::cli::migrate::Plan>, String>,
+    },
+    /// A migration's files written (their paths), or why not.
+    MigrationWritten(Result<Vec<std::path::PathBuf>, String>),
     /// Two environments' rendered objects compared (`=`).
     Compared {
         left: usize,
@@ -236,6 +243,12 @@ pub enum Effect {
         field: Field,
         value: NewValue,
     },
+    /// Work out a release's migration and its proof (`M`).
+    PlanMigration {
+        release: usize,
+    },
+    /// Write a proven migration's files.
+    WriteMigration(Box<crate::cli::migrate::Plan>),
     /// Render two environments of a service and compare their objects.
     Compare {
         left: usize,
@@ -588,6 +601,10 @@ fn dispatch(s: &mut State, msg: Msg) -> Outcome {
             right,
             result,
         } => super::compare::compared(s, left, right, result),
+        Msg::MigrationPlanned { release, result } => {
+            super::compare::migration_planned(s, release, result)
+        }
+        Msg::MigrationWritten(result) => super::compare::migration_written(s, result),
         Msg::ExternallyEdited { rel, result } => externally_edited(s, &rel, result),
         Msg::Logs { view, event } => super::update_logs::event(s, view, event),
         Msg::LogsFailed { view, error } => super::update_logs::failed(s, view, error),
@@ -829,6 +846,11 @@ fn confirm_key(s: &mut State, on_yes: Confirmed, code: KeyCode) -> Outcome {
     s.overlay = None;
     match (on_yes, yes) {
         (Confirmed::Undo(revision), yes) => super::update_rollback::confirmed(s, revision, yes),
+        (Confirmed::WriteMigration(plan), true) => Outcome::with(Effect::WriteMigration(plan)),
+        (Confirmed::WriteMigration(_), false) => {
+            s.message = Some((Level::Info, "nothing written".into()));
+            Outcome::redraw()
+        }
         (Confirmed::Teardown, true) => {
             if let Some(w) = s.walk_mut() {
                 w.busy = true;
@@ -1112,6 +1134,13 @@ fn act(s: &mut State, action: Action) -> Outcome {
         Action::SetHpaMin if s.focus == Pane::Detail => hscroll(s, -8),
         Action::Live if s.focus == Pane::Detail => hscroll(s, 8),
         Action::Walkthrough => return open_walkthrough(s),
+        Action::Migrate => {
+            let selected = match s.selection {
+                Some(super::state::Selection::Release(i)) => Some(i),
+                _ => None,
+            };
+            return super::compare::migrate(s, selected);
+        }
         Action::Compare => {
             let selected = match s.selection {
                 Some(super::state::Selection::Release(i)) => Some(i),

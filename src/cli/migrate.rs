@@ -23,16 +23,102 @@ use tierui_core::workspace::model::{ClusterSource, Release, ReleaseSource, Works
 
 use super::{MigrateArgs, MigrateTarget};
 
+/// A migration worked out and proven, before anything is written.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The release's title.
+    pub release: String,
+    /// The folder written (relative to the workspace root).
+    pub dir: PathBuf,
+    /// Files to write, relative to the workspace root.
+    pub files: Vec<(PathBuf, String)>,
+    /// The proof: the old form against the new, object by object.
+    pub report: tierui_core::render::diff::Report,
+    /// What was compared with what, for the proof's heading.
+    pub proof: String,
+    /// Sides of the proof's diff (from, to).
+    pub sides: (&'static str, &'static str),
+    /// Lifted config values and notes.
+    pub lines: Vec<String>,
+    /// The steps after writing, in order.
+    pub next: Vec<String>,
+    /// Pulumi CLI arguments of the hand-over, run in `handover_dir`.
+    pub handover: Vec<Vec<String>>,
+    pub handover_dir: PathBuf,
+}
+
+/// Plans are told apart by what they write.
+impl PartialEq for Plan {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.release, &self.dir, &self.files) == (&other.release, &other.dir, &other.files)
+    }
+}
+
+impl Eq for Plan {}
+
+impl Plan {
+    /// Whether the proof holds (nothing is written otherwise).
+    pub fn proven(&self) -> bool {
+        !self.report.differs()
+    }
+}
+
 pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode> {
     if ctx.readonly {
         bail!("--readonly: migrate writes files, which read-only mode refuses");
     }
     let ws = ctx.load();
     let r = super::release::select(&ws, &args.release)?;
-    match args.to {
-        MigrateTarget::Pulumi => to_pulumi(ctx, &ws, r, args),
-        MigrateTarget::Kubectl => to_kubectl(ctx, &ws, r, args),
+    let plan = match args.to {
+        MigrateTarget::Pulumi => plan_to_pulumi(
+            &ws,
+            r,
+            args.runtime.as_deref(),
+            args.out.clone(),
+            tools(ctx),
+        )
+        .map_err(|e| anyhow::anyhow!(e))?,
+        MigrateTarget::Kubectl => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let sims = tierui_backends::release::sims(ctx, &ws)?;
+                let result = async {
+                    let client =
+                        tierui_backends::release::client_for(ctx, sims.as_deref(), &ws, r).await?;
+                    plan_to_kubectl(&client, &ws, r, args.out.clone(), tools(ctx)).await
+                }
+                .await;
+                if let Some(s) = &sims {
+                    s.shutdown().await;
+                }
+                result.map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))
+            })?
+        }
+    };
+    println!("proof: {}:", plan.proof);
+    if !plan.proven() {
+        print!("{}", unified_text(&plan.report, plan.sides.0, plan.sides.1));
+        eprintln!("tierui: they differ (each difference is listed above): nothing written");
+        return Ok(ExitCode::from(1));
     }
+    println!("  no differences, object by object (normalised as tierui diff does)");
+    for l in &plan.lines {
+        println!("  {l}");
+    }
+    for f in write(&ws.root, &plan).map_err(|e| anyhow::anyhow!(e))? {
+        println!("wrote {}", f.display());
+    }
+    if !plan.handover.is_empty() {
+        handover(&ws.root, &plan, args.yes)?;
+    }
+    println!("\nnext:");
+    for (i, n) in plan.next.iter().enumerate() {
+        println!("  {}. {n}", i + 1);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn tools(ctx: &Context) -> tierui_core::render::desired::Tools {
@@ -40,31 +126,43 @@ fn tools(ctx: &Context) -> tierui_core::render::desired::Tools {
 }
 
 /// Refuses an existing, non-empty folder: nothing is overwritten.
-fn fresh(root: &Path, rel: &Path) -> Result<()> {
+fn fresh(root: &Path, rel: &Path) -> Result<(), String> {
     let abs = root.join(rel);
     if abs.exists()
         && std::fs::read_dir(&abs)
             .map(|mut d| d.next().is_some())
             .unwrap_or(true)
     {
-        bail!(
+        return Err(format!(
             "{} exists and is not empty: nothing is overwritten (choose another with --out)",
             rel.display()
-        );
+        ));
     }
     Ok(())
 }
 
-fn write_files(root: &Path, dir: &Path, files: &[(String, String)]) -> Result<()> {
-    std::fs::create_dir_all(root.join(dir))
-        .with_context(|| format!("creating {}", dir.display()))?;
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::write(root.join(&path), text)
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
+/// Writes a proven plan's files (never over an existing file).
+pub fn write(root: &Path, plan: &Plan) -> Result<Vec<PathBuf>, String> {
+    if !plan.proven() {
+        return Err(format!(
+            "{}: the proof differs: nothing written",
+            plan.release
+        ));
     }
-    Ok(())
+    fresh(root, &plan.dir)?;
+    let mut out = Vec::new();
+    for (path, text) in &plan.files {
+        let abs = root.join(path);
+        if abs.exists() {
+            return Err(format!("{} exists: nothing is overwritten", path.display()));
+        }
+        if let Some(parent) = abs.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&abs, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        out.push(path.clone());
+    }
+    Ok(out)
 }
 
 fn today() -> String {
@@ -73,50 +171,54 @@ fn today() -> String {
 
 // ---- kubectl → Pulumi -------------------------------------------------------
 
-fn to_pulumi(ctx: &Context, ws: &Workspace, r: &Release, args: &MigrateArgs) -> Result<ExitCode> {
+/// A kubectl release as a Pulumi YAML app project, rendered and compared.
+pub fn plan_to_pulumi(
+    ws: &Workspace,
+    r: &Release,
+    runtime: Option<&str>,
+    out: Option<PathBuf>,
+    tools: tierui_core::render::desired::Tools,
+) -> Result<Plan, String> {
     let ReleaseSource::Kubectl {
         manifest_dir,
         chart,
         ..
     } = &r.source
     else {
-        bail!("{} is already a Pulumi release", r.title());
+        return Err(format!("{} is already a Pulumi release", r.title()));
     };
     if chart.is_some() {
-        bail!(
+        return Err(format!(
             "{} is a Helm chart: migrate it with the Pulumi Helm Release resource instead (not generated here)",
             r.title()
-        );
+        ));
     }
-    if !matches!(args.runtime.as_deref(), None | Some("yaml")) {
-        bail!(
+    if !matches!(runtime, None | Some("yaml")) {
+        return Err(format!(
             "--runtime {}: only Pulumi YAML projects are generated so far (python and typescript are not yet)",
-            args.runtime.as_deref().unwrap_or_default()
-        );
+            runtime.unwrap_or_default()
+        ));
     }
     // The app stack reads its cluster from the cluster's infra stack.
     let cluster = r
         .cluster
         .as_deref()
         .and_then(|c| ws.cluster(c))
-        .with_context(|| format!("{} has no cluster in tierui.yaml", r.title()))?;
+        .ok_or_else(|| format!("{} has no cluster in tierui.yaml", r.title()))?;
     let ClusterSource::Pulumi(infra) = &cluster.source else {
-        bail!(
+        return Err(format!(
             "{}'s cluster {} is provisioned by eksctl: an app stack reads its cluster from an infra stack's outputs, so move the cluster to a Pulumi stack first",
             r.title(),
             cluster.name
-        );
+        ));
     };
     let infra_stack = infra
         .qualified_name()
-        .with_context(|| format!("{}: its Pulumi.yaml could not be read", cluster.name))?;
-    let d = tierui_core::render::desired::render(ws, r, &Default::default(), tools(ctx))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
+        .ok_or_else(|| format!("{}: its Pulumi.yaml could not be read", cluster.name))?;
+    let d = tierui_core::render::desired::render(ws, r, &Default::default(), tools)
+        .map_err(|e| format!("{}: {e}", r.title()))?;
     let stack = r.environment.clone().unwrap_or_else(|| "production".into());
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("gitops").join(&r.service));
+    let dir = out.unwrap_or_else(|| PathBuf::from("gitops").join(&r.service));
     fresh(&ws.root, &dir)?;
     // The same file backend as the infra stack, from the new folder.
     let backend = infra
@@ -156,35 +258,6 @@ fn to_pulumi(ctx: &Context, ws: &Workspace, r: &Release, args: &MigrateArgs) -> 
         &r.namespace,
         &d.objects,
         &lookup,
-    )
-    .map_err(|e| anyhow::anyhow!(e))?;
-    println!(
-        "proof: the new project renders {} objects; against the {} manifests of {}:",
-        rendered.len(),
-        d.objects.len(),
-        manifest_dir.display()
-    );
-    if report.differs() {
-        print!("{}", unified_text(&report, "kubectl", "pulumi"));
-        eprintln!(
-            "tierui: the render differs from the manifests: nothing written (each difference is listed above)"
-        );
-        return Ok(ExitCode::from(1));
-    }
-    println!("  no differences, object by object (normalised as tierui diff does)");
-    for (k, v) in &generated.lifted {
-        println!("  config {}:{k} = {v}", r.service);
-    }
-    write_files(
-        &ws.root,
-        &dir,
-        &[
-            ("Pulumi.yaml".into(), generated.project.clone()),
-            (
-                format!("Pulumi.{stack}.yaml"),
-                generated.stack_config.clone(),
-            ),
-        ],
     )?;
     let note = format!(
         "# {} moved to a Pulumi app stack\n\nOn {}, `tierui migrate` wrote the Pulumi YAML project `{}` (stack `{stack}`)\nfrom these manifests; its render equals them object by object, and each\nresource adopts the live object (`import`) instead of creating it.\n\nLast step, once `pulumi up` in `{}` has adopted every object: stop applying\nthis folder — remove it and its entry in tierui.yaml.\n",
@@ -193,18 +266,51 @@ fn to_pulumi(ctx: &Context, ws: &Workspace, r: &Release, args: &MigrateArgs) -> 
         dir.display(),
         dir.display()
     );
-    write_files(&ws.root, manifest_dir, &[("MIGRATED.md".into(), note)])?;
-    for n in &generated.notes {
-        println!("note: {n}");
-    }
-    println!(
-        "\nnext:\n  1. cd {} && pulumi stack init {stack} (on the same backend) and `pulumi up`: it imports, nothing is recreated\n  2. add the service to tierui.yaml as a Pulumi release (project {}, stack {stack}, cluster {})\n  3. stop applying {} (see MIGRATED.md there)",
-        dir.display(),
-        dir.display(),
-        cluster.name,
-        manifest_dir.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    let mut lines: Vec<String> = generated
+        .lifted
+        .iter()
+        .map(|(k, v)| format!("config {}:{k} = {v}", r.service))
+        .collect();
+    lines.extend(generated.notes.iter().map(|n| format!("note: {n}")));
+    Ok(Plan {
+        release: r.title(),
+        files: vec![
+            (dir.join("Pulumi.yaml"), generated.project.clone()),
+            (
+                dir.join(format!("Pulumi.{stack}.yaml")),
+                generated.stack_config.clone(),
+            ),
+            (manifest_dir.join("MIGRATED.md"), note),
+        ],
+        proof: format!(
+            "the new project renders {} objects; against the {} manifests of {}",
+            rendered.len(),
+            d.objects.len(),
+            manifest_dir.display()
+        ),
+        sides: ("kubectl", "pulumi"),
+        report,
+        lines,
+        next: vec![
+            format!(
+                "cd {} && pulumi stack init {stack} (on the same backend) and `pulumi up`: it imports, nothing is recreated",
+                dir.display()
+            ),
+            format!(
+                "in tierui.yaml, make {} a Pulumi release (project {}, stack {stack}, cluster {})",
+                r.service,
+                dir.display(),
+                cluster.name
+            ),
+            format!(
+                "stop applying {} (see MIGRATED.md there)",
+                manifest_dir.display()
+            ),
+        ],
+        handover: Vec::new(),
+        handover_dir: PathBuf::new(),
+        dir,
+    })
 }
 
 /// `a/b/../c` → `a/c` (no filesystem access).
@@ -224,13 +330,19 @@ fn normalize(p: &Path) -> PathBuf {
 
 // ---- Pulumi → kubectl -------------------------------------------------------
 
-fn to_kubectl(ctx: &Context, ws: &Workspace, r: &Release, args: &MigrateArgs) -> Result<ExitCode> {
+/// A Pulumi release's live objects as manifests, dry-run against the cluster.
+pub async fn plan_to_kubectl(
+    client: &kube::Client,
+    ws: &Workspace,
+    r: &Release,
+    out: Option<PathBuf>,
+    tools: tierui_core::render::desired::Tools,
+) -> Result<Plan, String> {
     let ReleaseSource::Pulumi(ps) = &r.source else {
-        bail!("{} is already a kubectl release", r.title());
+        return Err(format!("{} is already a kubectl release", r.title()));
     };
-    let (desired, _notes) = tierui_backends::release::desired_objects(ws, r, tools(ctx))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
-    let dir = args.out.clone().unwrap_or_else(|| {
+    let (desired, _notes) = tierui_backends::release::desired_objects(ws, r, tools)?;
+    let dir = out.unwrap_or_else(|| {
         let name = match &r.environment {
             Some(env) => format!("{}-{env}", r.service),
             None => r.service.clone(),
@@ -238,104 +350,97 @@ fn to_kubectl(ctx: &Context, ws: &Workspace, r: &Release, args: &MigrateArgs) ->
         PathBuf::from("k8s").join(name)
     });
     fresh(&ws.root, &dir)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let (manifests, report) = runtime.block_on(async {
-        let sims = tierui_backends::release::sims(ctx, ws)?;
-        let result = async {
-            let client =
-                tierui_backends::release::client_for(ctx, sims.as_deref(), ws, r).await?;
-            // Namespaces first, as the apply orders them: outcomes line up.
-            let mut ordered: Vec<Json> = desired
-                .iter()
-                .filter(|o| o["kind"] == "Namespace")
-                .cloned()
-                .collect();
-            ordered.extend(desired.iter().filter(|o| o["kind"] != "Namespace").cloned());
-            let opts = tierui_backends::kube::apply::Opts {
-                dry_run: true,
-                force: true,
-                set: None,
-            };
-            let outcomes =
-                tierui_backends::kube::apply::apply(&client, &ordered, &r.namespace, &opts).await;
-            let mut manifests = Vec::new();
-            for (o, d) in outcomes.iter().zip(&ordered) {
-                let Some(live) = &o.live else {
-                    return Err(format!(
-                        "{} is not on the cluster: deploy the stack (`pulumi up`) before migrating it",
-                        o.object
-                    ));
-                };
-                // A Secret keeps its keys (written as a template, never its values).
-                let shape = if d["kind"] == "Secret" { live } else { d };
-                manifests.push(migrate::manifest_of_live(live, shape));
-            }
-            // The proof: the new manifests, dry-run applied, change nothing.
-            let plain: Vec<Json> = manifests
-                .iter()
-                .filter(|m| m["kind"] != "Secret")
-                .cloned()
-                .collect();
-            let set = tierui_backends::release::applyset(r);
-            let drift = tierui_backends::release::drift_of_desired(
-                &client,
-                plain,
-                Vec::new(),
-                &r.namespace,
-                &set,
-            )
-            .await;
-            if let Some((o, e)) = drift.refused.first() {
-                return Err(format!("the server refused the dry run of {o}: {e}"));
-            }
-            Ok((manifests, drift.report))
-        }
-        .await;
-        if let Some(s) = &sims {
-            s.shutdown().await;
-        }
-        result.map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))
-    })?;
-    let count = manifests.iter().filter(|m| m["kind"] != "Secret").count();
-    println!(
-        "proof: the {count} new manifests, dry-run applied to the live cluster of {}:",
-        r.title()
-    );
-    if report.differs() {
-        print!("{}", unified_text(&report, "live", "manifests"));
-        eprintln!("tierui: the manifests would change the live objects: nothing written");
-        return Ok(ExitCode::from(1));
+    // Namespaces first, as the apply orders them: outcomes line up.
+    let mut ordered: Vec<Json> = desired
+        .iter()
+        .filter(|o| o["kind"] == "Namespace")
+        .cloned()
+        .collect();
+    ordered.extend(desired.iter().filter(|o| o["kind"] != "Namespace").cloned());
+    let opts = tierui_backends::kube::apply::Opts {
+        dry_run: true,
+        force: true,
+        set: None,
+    };
+    let outcomes = tierui_backends::kube::apply::apply(client, &ordered, &r.namespace, &opts).await;
+    let mut manifests = Vec::new();
+    for (o, d) in outcomes.iter().zip(&ordered) {
+        let Some(live) = &o.live else {
+            return Err(format!(
+                "{} is not on the cluster: deploy the stack (`pulumi up`) before migrating it",
+                o.object
+            ));
+        };
+        // A Secret keeps its keys (written as a template, never its values).
+        let shape = if d["kind"] == "Secret" { live } else { d };
+        manifests.push(migrate::manifest_of_live(live, shape));
     }
-    println!("  no changes (as `tierui diff` of the new folder will show)");
+    // The proof: the new manifests, dry-run applied, change nothing.
+    let plain: Vec<Json> = manifests
+        .iter()
+        .filter(|m| m["kind"] != "Secret")
+        .cloned()
+        .collect();
+    let drift = tierui_backends::release::drift_of_desired(
+        client,
+        plain.clone(),
+        Vec::new(),
+        &r.namespace,
+        &tierui_backends::release::applyset(r),
+    )
+    .await;
+    if let Some((o, e)) = drift.refused.first() {
+        return Err(format!("the server refused the dry run of {o}: {e}"));
+    }
     let header = format!(
         "# Exported from the live objects of {} (Pulumi stack {}) by `tierui migrate` on {}.\n",
         r.title(),
         ps.stack,
         today()
     );
-    let files = migrate::kubectl_files(&manifests, &header);
-    write_files(&ws.root, &dir, &files)?;
+    let files = migrate::kubectl_files(&manifests, &header)
+        .into_iter()
+        .map(|(f, t)| (dir.join(f), t))
+        .collect();
+    let mut lines = Vec::new();
     if manifests.iter().any(|m| m["kind"] == "Secret") {
-        println!(
-            "note: Secret values are not written: secret.yaml.example lists their keys; keep the values in a secret manager and create the Secrets from there"
-        );
+        lines.push("note: Secret values are not written: secret.yaml.example lists their keys; keep the values in a secret manager and create the Secrets from there".to_string());
     }
-    handover(ws, r, ps, &dir, args.yes)
+    let handover = handover_steps(ps);
+    Ok(Plan {
+        release: r.title(),
+        files,
+        proof: format!(
+            "the {} new manifests, dry-run applied to the live cluster of {}",
+            plain.len(),
+            r.title()
+        ),
+        sides: ("live", "manifests"),
+        report: drift.report,
+        lines,
+        next: vec![
+            format!(
+                "the hand-over above ({} resources leave the stack's state; the cluster is untouched)",
+                handover.len() / 2
+            ),
+            format!(
+                "in tierui.yaml, make {} a kubectl release (manifests {}, namespace {}, cluster {})",
+                r.title(),
+                dir.display(),
+                r.namespace,
+                r.cluster.as_deref().unwrap_or("?")
+            ),
+        ],
+        handover,
+        handover_dir: ps.project_dir.clone(),
+        dir,
+    })
 }
 
-/// The Pulumi steps that hand the objects over without deleting them: each
-/// Kubernetes resource protected, then removed from the stack's state (which
-/// never touches the cluster) — run when the CLI is here and each is confirmed.
-fn handover(
-    ws: &Workspace,
-    r: &Release,
-    ps: &tierui_core::workspace::model::PulumiStack,
-    dir: &Path,
-    yes: bool,
-) -> Result<ExitCode> {
+/// `pulumi state protect` each Kubernetes resource of the stack (so a
+/// `pulumi destroy` meanwhile cannot delete it), then `pulumi state delete`
+/// each (which never touches the cluster).
+fn handover_steps(ps: &tierui_core::workspace::model::PulumiStack) -> Vec<Vec<String>> {
     let project = ps
         .project
         .as_ref()
@@ -362,69 +467,64 @@ fn handover(
             .collect(),
     };
     urns.sort();
-    let cd = ws.root.join(&ps.project_dir);
     let mut steps: Vec<Vec<String>> = Vec::new();
     for u in &urns {
-        steps.push(vec![
-            "state".into(),
-            "protect".into(),
-            u.clone(),
-            "--stack".into(),
-            ps.stack.clone(),
-            "--yes".into(),
-        ]);
+        steps.push(
+            ["state", "protect", u, "--stack", &ps.stack, "--yes"]
+                .map(String::from)
+                .to_vec(),
+        );
     }
     for u in &urns {
-        steps.push(vec![
-            "state".into(),
-            "delete".into(),
-            u.clone(),
-            "--stack".into(),
-            ps.stack.clone(),
-            "--force".into(),
-            "--target-dependents".into(),
-            "--yes".into(),
-        ]);
+        steps.push(
+            [
+                "state",
+                "delete",
+                u,
+                "--stack",
+                &ps.stack,
+                "--force",
+                "--target-dependents",
+                "--yes",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
     }
+    steps
+}
+
+/// The hand-over, printed; run step by step after a y/N each (or all with
+/// `--yes`) when `pulumi` is on PATH.
+fn handover(root: &Path, plan: &Plan, yes: bool) -> Result<()> {
     println!(
         "\nhand-over: {} Kubernetes resources leave the stack's state without being deleted\n(protect first, so a `pulumi destroy` meanwhile cannot delete them; `state delete` never\ntouches the cluster), in {}:",
-        urns.len(),
-        ps.project_dir.display()
+        plan.handover.len() / 2,
+        plan.handover_dir.display()
     );
-    for s in &steps {
+    for s in &plan.handover {
         println!("  pulumi {}", shell_words(s));
     }
-    let pulumi = which("pulumi");
-    match pulumi {
-        None => {
-            println!("pulumi is not on PATH: run these yourself, in order.");
+    let Some(bin) = which("pulumi") else {
+        println!("pulumi is not on PATH: run these yourself, in order.");
+        return Ok(());
+    };
+    for s in &plan.handover {
+        let line = format!("pulumi {}", shell_words(s));
+        if !yes && !ask(&format!("run `{line}`?"))? {
+            println!("stopped before `{line}`: the rest is yours to run");
+            break;
         }
-        Some(bin) => {
-            for s in &steps {
-                let line = format!("pulumi {}", shell_words(s));
-                if !yes && !ask(&format!("run `{line}`?"))? {
-                    println!("stopped before `{line}`: the rest is yours to run");
-                    break;
-                }
-                let status = std::process::Command::new(&bin)
-                    .args(s)
-                    .current_dir(&cd)
-                    .status()
-                    .with_context(|| format!("running {line}"))?;
-                if !status.success() {
-                    bail!("`{line}` failed ({status}): stopped; nothing after it ran");
-                }
-            }
+        let status = std::process::Command::new(&bin)
+            .args(s)
+            .current_dir(root.join(&plan.handover_dir))
+            .status()
+            .with_context(|| format!("running {line}"))?;
+        if !status.success() {
+            bail!("`{line}` failed ({status}): stopped; nothing after it ran");
         }
     }
-    println!(
-        "\nthen: replace {}'s entry in tierui.yaml with a kubectl release (manifests {}, namespace {}, cluster {})",
-        r.title(),
-        dir.display(),
-        r.namespace,
-        r.cluster.as_deref().unwrap_or("?")
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn shell_words(args: &[String]) -> String {

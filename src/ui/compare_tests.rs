@@ -191,3 +191,61 @@ fn a_service_with_one_environment_says_so() {
         "dusk-service has one environment: nothing to compare it with"
     );
 }
+
+/// `M` on the demo's dusk-service: the proof as a diff screen, the question
+/// listing the files, `y` writes them (nothing existing is overwritten).
+#[test]
+fn m_shows_the_migration_proof_then_asks_to_write() {
+    let (_dir, mut s) = demo_state("default");
+    let dusk =
+        s.ws.releases
+            .iter()
+            .position(|r| r.service == "dusk-service")
+            .unwrap();
+    s.selection = Some(Selection::Release(dusk));
+    let effects = key(&mut s, 'M');
+    assert!(
+        matches!(effects.as_slice(), [Effect::PlanMigration { release }] if *release == dusk),
+        "{effects:?}"
+    );
+    let plan =
+        crate::cli::migrate::plan_to_pulumi(&s.ws, &s.ws.releases[dusk], None, None, tools())
+            .unwrap();
+    assert!(plan.proven());
+    update(
+        &mut s,
+        Msg::MigrationPlanned {
+            release: dusk,
+            result: Ok(Box::new(plan)),
+        },
+    );
+    assert!(matches!(s.screen, Screen::Diff(_)));
+    let screen = render(&mut s, 120, 40);
+    let text = format!("{:?}", screen.backend());
+    for want in [
+        "Write the migration of dusk-service · production?",
+        "gitops/dusk-service/Pulumi.yaml",
+        "k8s/dusk/MIGRATED.md",
+    ] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    let effects = key(&mut s, 'y');
+    let [Effect::WriteMigration(plan)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let root = s.ws.root.clone();
+    let written = crate::cli::migrate::write(&root, plan).unwrap();
+    assert_eq!(written.len(), 3);
+    assert!(
+        root.join("gitops/dusk-service/Pulumi.production.yaml")
+            .is_file()
+    );
+    // A second write of the same plan refuses: nothing is overwritten.
+    assert!(crate::cli::migrate::write(&root, plan).is_err());
+    let out = update(&mut s, Msg::MigrationWritten(Ok(written)));
+    assert!(matches!(out.effects.as_slice(), [Effect::ReloadWorkspace]));
+    // Read-only refuses before any work.
+    s.session.readonly = true;
+    s.screen = Screen::Home;
+    assert!(key(&mut s, 'M').is_empty());
+}
