@@ -276,3 +276,55 @@ fn refusals_name_the_reason() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--readonly"), "{err}");
 }
+
+/// A proof that differs writes nothing unless each difference is accepted:
+/// a k3s HelmChart object is not rendered natively from a Pulumi YAML
+/// program, so the proof shows it gone from the new form.
+#[test]
+fn a_differing_proof_writes_only_when_each_difference_is_accepted() {
+    let sb = Sandbox::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path();
+    tierui_core::paths::extract_demo(ws).unwrap();
+    std::fs::write(
+        ws.join("k8s/dusk/helmchart.yaml"),
+        "apiVersion: helm.cattle.io/v1\nkind: HelmChart\nmetadata:\n  name: extras\n  namespace: dusk-service\nspec:\n  chart: nginx\n",
+    )
+    .unwrap();
+    let migrate = |answer: &str| {
+        let mut child = sb
+            .command()
+            .current_dir(ws)
+            .args(["migrate", "dusk-service", "--to", "pulumi", "--sandbox"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = migrate("n\n");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("--- kubectl/") && out.contains("HelmChart"),
+        "{out}"
+    );
+    assert!(err.contains("is not accepted: nothing written"), "{err}");
+    assert!(!ws.join("gitops/dusk-service").exists());
+    let (code, out, err) = migrate("y\n");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("every difference accepted"), "{out}");
+    assert!(ws.join("gitops/dusk-service/Pulumi.yaml").is_file());
+}

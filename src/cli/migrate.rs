@@ -45,6 +45,8 @@ pub struct Plan {
     /// Pulumi CLI arguments of the hand-over, run in `handover_dir`.
     pub handover: Vec<Vec<String>>,
     pub handover_dir: PathBuf,
+    /// Objects whose difference in the proof the user accepted, one by one.
+    pub accepted: Vec<String>,
 }
 
 /// Plans are told apart by what they write.
@@ -60,6 +62,21 @@ impl Plan {
     /// Whether the proof holds (nothing is written otherwise).
     pub fn proven(&self) -> bool {
         !self.report.differs()
+    }
+
+    /// The objects the proof shows differing.
+    pub fn differences(&self) -> Vec<String> {
+        self.report
+            .objects
+            .iter()
+            .filter(|o| o.change != tierui_core::render::diff::Change::Same)
+            .map(|o| o.key.display())
+            .collect()
+    }
+
+    /// Proven, or every difference accepted.
+    pub fn writable(&self) -> bool {
+        self.differences().iter().all(|d| self.accepted.contains(d))
     }
 }
 
@@ -98,13 +115,27 @@ pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode> {
             })?
         }
     };
+    let mut plan = plan;
     println!("proof: {}:", plan.proof);
-    if !plan.proven() {
+    if plan.proven() {
+        println!("  no differences, object by object (normalised as tierui diff does)");
+    } else {
         print!("{}", unified_text(&plan.report, plan.sides.0, plan.sides.1));
-        eprintln!("tierui: they differ (each difference is listed above): nothing written");
-        return Ok(ExitCode::from(1));
+        for l in plan.lines.iter().filter(|l| l.starts_with("not rendered")) {
+            println!("  {l}");
+        }
+        // Each difference is the user's to accept (no answer is no).
+        for d in plan.differences() {
+            if !ask(&format!(
+                "accept the difference in {d} (the new form is what the cluster will get)?"
+            ))? {
+                eprintln!("tierui: the difference in {d} is not accepted: nothing written");
+                return Ok(ExitCode::from(1));
+            }
+            plan.accepted.push(d);
+        }
+        println!("  every difference accepted: {}", plan.accepted.join(", "));
     }
-    println!("  no differences, object by object (normalised as tierui diff does)");
     for l in &plan.lines {
         println!("  {l}");
     }
@@ -143,10 +174,11 @@ fn fresh(root: &Path, rel: &Path) -> Result<(), String> {
 
 /// Writes a proven plan's files (never over an existing file).
 pub fn write(root: &Path, plan: &Plan) -> Result<Vec<PathBuf>, String> {
-    if !plan.proven() {
+    if !plan.writable() {
         return Err(format!(
-            "{}: the proof differs: nothing written",
-            plan.release
+            "{}: the proof differs ({}) and not every difference was accepted: nothing written",
+            plan.release,
+            plan.differences().join(", ")
         ));
     }
     fresh(root, &plan.dir)?;
@@ -251,7 +283,7 @@ pub fn plan_to_pulumi(
             .and_then(|p| p.checkpoint.as_ref())
             .map(|c| c.outputs.clone())
     };
-    let (rendered, report) = migrate::prove_pulumi_yaml(
+    let (rendered, report, render_notes) = migrate::prove_pulumi_yaml(
         &generated,
         &r.service,
         &stack,
@@ -272,6 +304,7 @@ pub fn plan_to_pulumi(
         .map(|(k, v)| format!("config {}:{k} = {v}", r.service))
         .collect();
     lines.extend(generated.notes.iter().map(|n| format!("note: {n}")));
+    lines.extend(render_notes.iter().map(|n| format!("not rendered: {n}")));
     Ok(Plan {
         release: r.title(),
         files: vec![
@@ -309,6 +342,7 @@ pub fn plan_to_pulumi(
         ],
         handover: Vec::new(),
         handover_dir: PathBuf::new(),
+        accepted: Vec::new(),
         dir,
     })
 }
@@ -433,6 +467,7 @@ pub async fn plan_to_kubectl(
         ],
         handover,
         handover_dir: ps.project_dir.clone(),
+        accepted: Vec::new(),
         dir,
     })
 }

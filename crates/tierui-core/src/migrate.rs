@@ -382,7 +382,7 @@ pub fn prove_pulumi_yaml(
     namespace: &str,
     original: &[Json],
     stack_outputs: crate::workspace::pulumi_yaml::StackOutputs<'_>,
-) -> Result<(Vec<Json>, crate::render::diff::Report), String> {
+) -> Result<(Vec<Json>, crate::render::diff::Report, Vec<String>), String> {
     use crate::workspace::{pulumi, pulumi_yaml, yaml};
     let program = yaml::parse_single(&generated.project)
         .map_err(|e| format!("the generated Pulumi.yaml does not parse: {e}"))?;
@@ -400,12 +400,10 @@ pub fn prove_pulumi_yaml(
         stack_outputs,
     };
     let out = pulumi_yaml::render(&program, &inputs);
-    if let Some(n) = out.notes.first() {
-        return Err(format!("the generated program did not render: {n}"));
-    }
     let rendered: Vec<Json> = out.objects.into_iter().map(|o| o.object).collect();
     let report = crate::render::diff::diff_objects(original, &rendered, namespace);
-    Ok((rendered, report))
+    // What could not be rendered shows in the proof as missing, with why.
+    Ok((rendered, report, out.notes))
 }
 
 /// The config key holding a Secret's value (`<secret>_<key>`, identifier-safe).
@@ -510,7 +508,7 @@ mod tests {
                 .and_then(|p| p.checkpoint.as_ref())
                 .map(|c| c.outputs.clone())
         };
-        let (rendered, report) = prove_pulumi_yaml(
+        let (rendered, report, _) = prove_pulumi_yaml(
             &generated,
             "dusk-service",
             "production",
@@ -554,7 +552,7 @@ mod tests {
             source: "guestbook-all-in-one.yaml",
         };
         let generated = to_pulumi_yaml(&spec, &objects);
-        let (rendered, report) = prove_pulumi_yaml(
+        let (rendered, report, _) = prove_pulumi_yaml(
             &generated,
             "guestbook",
             "dev",
