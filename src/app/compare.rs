@@ -93,15 +93,19 @@ pub fn compared(
     right: usize,
     result: Result<Vec<FieldRow>, String>,
 ) -> Outcome {
-    if let Screen::Compare(v) = &mut s.screen
-        && v.left == left
-        && v.right == right
-    {
-        v.fields = match result {
-            Ok(rows) => Pending::Ready(rows),
-            Err(e) => Pending::Failed(e),
-        };
-        return Outcome::redraw();
+    // The comparison may be under another screen (a promotion's diff).
+    let screens = std::iter::once(&mut s.screen).chain(s.under.iter_mut());
+    for screen in screens {
+        if let Screen::Compare(v) = screen
+            && v.left == left
+            && v.right == right
+        {
+            v.fields = match result {
+                Ok(rows) => Pending::Ready(rows),
+                Err(e) => Pending::Failed(e),
+            };
+            return Outcome::redraw();
+        }
     }
     Outcome::default()
 }
@@ -314,4 +318,28 @@ pub fn migration_written(
         }
         Err(e) => message(s, Level::Error, e),
     }
+}
+
+/// After the workspace was read again (a promotion saved): every comparison
+/// in the screen stack recomputes its config and renders its objects again.
+pub fn refresh(s: &mut State) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let n = s.ws.releases.len();
+    let ws = s.ws.clone();
+    let screens = std::iter::once(&mut s.screen).chain(s.under.iter_mut());
+    for screen in screens {
+        if let Screen::Compare(v) = screen
+            && v.left < n
+            && v.right < n
+        {
+            v.config = config_rows(&ws.releases[v.left], &ws.releases[v.right]);
+            v.fields = Pending::Loading;
+            v.cursor = v.cursor.min(v.config.len().saturating_sub(1));
+            effects.push(Effect::Compare {
+                left: v.left,
+                right: v.right,
+            });
+        }
+    }
+    effects
 }

@@ -688,6 +688,8 @@ fn reloaded(s: &mut State, ws: Workspace) -> Outcome {
     let mut out = Outcome::redraw();
     out.effects = render_programs(s);
     out.effects.extend(super::monitor::start(s));
+    // A comparison on screen (or under it) reads the files again.
+    out.effects.extend(super::compare::refresh(s));
     out
 }
 
