@@ -257,10 +257,22 @@ fn refusals_name_the_reason() {
         ],
     );
     assert_eq!(code, 2);
-    assert!(
-        err.contains("only Pulumi YAML projects are generated so far"),
-        "{err}"
+    assert!(err.contains("give --venv PATH"), "{err}");
+    let (code, _, err) = run(
+        &sb,
+        ws,
+        &[
+            "migrate",
+            "dusk-service",
+            "--to",
+            "pulumi",
+            "--runtime",
+            "typescript",
+            "--sandbox",
+        ],
     );
+    assert_eq!(code, 2);
+    assert!(err.contains("typescript is not yet"), "{err}");
     let (code, _, err) = run(
         &sb,
         ws,
@@ -327,4 +339,65 @@ fn a_differing_proof_writes_only_when_each_difference_is_accepted() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("every difference accepted"), "{out}");
     assert!(ws.join("gitops/dusk-service/Pulumi.yaml").is_file());
+}
+
+/// kubectl → a Python Pulumi program, proven by running it under the Pulumi
+/// SDK's mocks (the SDK the README's test command installs), then switched
+/// over: the program's render against the sandbox cluster is empty.
+#[test]
+fn to_a_python_program_proven_under_the_sdks_mocks() {
+    let sb = Sandbox::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path();
+    tierui_core::paths::extract_demo(ws).unwrap();
+    let (code, out, err) = run(&sb, ws, &["diff", "dusk-service", "--sandbox"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let venv = common::pulumi::sdk("TIERUI_TEST_PULUMI_VENV");
+    let venv = venv.to_str().unwrap();
+    let (code, out, err) = run(
+        &sb,
+        ws,
+        &[
+            "migrate",
+            "dusk-service",
+            "--to",
+            "pulumi",
+            "--runtime",
+            "python",
+            "--venv",
+            venv,
+            "--sandbox",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(
+            "the new Python program, run under the Pulumi SDK's mocks, declares 6 objects"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("no differences, object by object"), "{out}");
+    let main = std::fs::read_to_string(ws.join("gitops/dusk-service/__main__.py")).unwrap();
+    assert!(
+        main.contains("image_tag = config.require(\"image_tag\")"),
+        "{main}"
+    );
+    assert!(
+        main.contains("opts=adopt(\"dusk-service/dusk-service\")"),
+        "{main}"
+    );
+    assert!(ws.join("gitops/dusk-service/requirements.txt").is_file());
+    assert!(
+        !ws.join("gitops/.dusk-service.tierui-proof").exists(),
+        "the staging folder goes"
+    );
+    // The switch-over, with the program's toolchain in place.
+    std::os::unix::fs::symlink(venv, ws.join("gitops/dusk-service/venv")).unwrap();
+    replace(&ws.join("tierui.yaml"), DUSK_KUBECTL, DUSK_PULUMI);
+    let (code, out, err) = run(&sb, ws, &["diff", "dusk-service", "--sandbox"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, ""),
+        "the program matches the cluster: {err}"
+    );
 }

@@ -728,7 +728,7 @@ impl Effects {
             let result = match &r.source {
                 tierui_core::workspace::ReleaseSource::Kubectl { .. } => {
                     tokio::task::spawn_blocking(move || {
-                        crate::cli::migrate::plan_to_pulumi(&ws, &r, None, None, tools)
+                        crate::cli::migrate::plan_to_pulumi(&ws, &r, &Default::default(), tools)
                     })
                     .await
                     .map_err(|e| e.to_string())

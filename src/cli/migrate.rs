@@ -90,8 +90,11 @@ pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode> {
         MigrateTarget::Pulumi => plan_to_pulumi(
             &ws,
             r,
-            args.runtime.as_deref(),
-            args.out.clone(),
+            &Target {
+                runtime: args.runtime.as_deref(),
+                out: args.out.clone(),
+                venv: args.venv.as_deref(),
+            },
             tools(ctx),
         )
         .map_err(|e| anyhow::anyhow!(e))?,
@@ -203,14 +206,24 @@ fn today() -> String {
 
 // ---- kubectl → Pulumi -------------------------------------------------------
 
-/// A kubectl release as a Pulumi YAML app project, rendered and compared.
+/// What a kubectl release becomes: the runtime (yaml, python), the folder,
+/// and for Python the virtualenv the proof runs the program with.
+#[derive(Debug, Clone, Default)]
+pub struct Target<'a> {
+    pub runtime: Option<&'a str>,
+    pub out: Option<PathBuf>,
+    pub venv: Option<&'a Path>,
+}
+
+/// A kubectl release as a Pulumi app project (YAML, or a Python program),
+/// rendered and compared with the manifests.
 pub fn plan_to_pulumi(
     ws: &Workspace,
     r: &Release,
-    runtime: Option<&str>,
-    out: Option<PathBuf>,
+    target: &Target<'_>,
     tools: tierui_core::render::desired::Tools,
 ) -> Result<Plan, String> {
+    let (runtime, out) = (target.runtime, target.out.clone());
     let ReleaseSource::Kubectl {
         manifest_dir,
         chart,
@@ -225,12 +238,15 @@ pub fn plan_to_pulumi(
             r.title()
         ));
     }
-    if !matches!(runtime, None | Some("yaml")) {
-        return Err(format!(
-            "--runtime {}: only Pulumi YAML projects are generated so far (python and typescript are not yet)",
-            runtime.unwrap_or_default()
-        ));
-    }
+    let python = match runtime {
+        None | Some("yaml") => false,
+        Some("python") => true,
+        Some(other) => {
+            return Err(format!(
+                "--runtime {other}: yaml and python projects are generated (typescript is not yet)"
+            ));
+        }
+    };
     // The app stack reads its cluster from the cluster's infra stack.
     let cluster = r
         .cluster
@@ -274,6 +290,18 @@ pub fn plan_to_pulumi(
         backend_url: backend.as_deref(),
         source: &manifest_dir.display().to_string(),
     };
+    if python {
+        return plan_python(
+            ws,
+            r,
+            &spec,
+            &d.objects,
+            &dir,
+            target.venv,
+            tools,
+            manifest_dir,
+        );
+    }
     let generated = migrate::to_pulumi_yaml(&spec, &d.objects);
     let lookup = |name: &str| {
         ws.clusters
@@ -344,6 +372,149 @@ pub fn plan_to_pulumi(
         handover_dir: PathBuf::new(),
         accepted: Vec::new(),
         dir,
+    })
+}
+
+/// The Python program, proven by running it under the Pulumi SDK's mocks (as
+/// tierui renders any Python release) from a staging folder beside `dir`,
+/// which goes again whatever the outcome.
+#[allow(clippy::too_many_arguments)]
+fn plan_python(
+    ws: &Workspace,
+    r: &Release,
+    spec: &migrate::PulumiYamlSpec<'_>,
+    original: &[Json],
+    dir: &Path,
+    venv: Option<&Path>,
+    tools: tierui_core::render::desired::Tools,
+    manifest_dir: &Path,
+) -> Result<Plan, String> {
+    use tierui_core::workspace::{pulumi, yaml};
+    let venv = venv.ok_or_else(|| {
+        "--runtime python: the proof runs the program under the Pulumi SDK's mocks; give --venv PATH, a virtualenv with pulumi and pulumi-kubernetes (python3 -m venv v && v/bin/pip install pulumi pulumi-kubernetes)".to_string()
+    })?;
+    let venv = venv
+        .canonicalize()
+        .map_err(|e| format!("--venv {}: {e}", venv.display()))?;
+    let program = migrate::to_pulumi_python(spec, original);
+    let stack_file = format!("Pulumi.{}.yaml", spec.stack);
+    let name = dir
+        .file_name()
+        .map_or_else(|| "project".into(), |n| n.to_string_lossy().into_owned());
+    let staging = dir.with_file_name(format!(".{name}.tierui-proof"));
+    let abs = ws.root.join(&staging);
+    let _ = std::fs::remove_dir_all(&abs);
+    std::fs::create_dir_all(&abs).map_err(|e| format!("{}: {e}", staging.display()))?;
+    let proof = (|| -> Result<(Vec<Json>, tierui_core::render::desired::Desired), String> {
+        for (f, text) in program.files.iter().chain(std::iter::once(&(
+            stack_file.clone(),
+            program.stack_config.clone(),
+        ))) {
+            std::fs::write(abs.join(f), text).map_err(|e| format!("{f}: {e}"))?;
+        }
+        std::os::unix::fs::symlink(&venv, abs.join("venv"))
+            .map_err(|e| format!("linking the virtualenv: {e}"))?;
+        let mut diags = Vec::new();
+        let project_node = yaml::parse_single(&program.files[0].1).map_err(|e| e.to_string())?;
+        let project = pulumi::parse_project(&project_node, &mut diags)
+            .ok_or("the generated Pulumi.yaml is not a project")?;
+        let stack_node = yaml::parse_single(&program.stack_config).map_err(|e| e.to_string())?;
+        let config =
+            pulumi::parse_stack_config(&stack_node, spec.project, &project.config, &mut diags);
+        let organization = ws
+            .clusters
+            .iter()
+            .filter_map(|c| c.pulumi())
+            .map(|p| p.organization.clone())
+            .next()
+            .unwrap_or_else(|| "organization".into());
+        let release = Release {
+            service: r.service.clone(),
+            environment: r.environment.clone(),
+            cluster: r.cluster.clone(),
+            namespace: r.namespace.clone(),
+            source: ReleaseSource::Pulumi(Box::new(tierui_core::workspace::model::PulumiStack {
+                organization,
+                project_dir: staging.clone(),
+                stack: spec.stack.to_string(),
+                config_file: staging.join(&stack_file),
+                project: Some(project),
+                config: Some(config),
+                checkpoint_file: None,
+                checkpoint: None,
+                program_spec: None,
+            })),
+            summary: Default::default(),
+        };
+        let d = tierui_core::render::desired::render(ws, &release, &Default::default(), tools)?;
+        if d.how == tierui_core::render::desired::How::ConfigOnly {
+            return Err(format!(
+                "the generated program did not run: {}",
+                d.notes.join("; ")
+            ));
+        }
+        Ok((d.objects.clone(), d))
+    })();
+    let _ = std::fs::remove_dir_all(&abs);
+    let (rendered, _) = proof?;
+    let report = tierui_core::render::diff::diff_objects(original, &rendered, spec.namespace);
+    let note = format!(
+        "# {} moved to a Pulumi app stack\n\nOn {}, `tierui migrate` wrote the Python Pulumi program `{}` (stack `{}`)\nfrom these manifests; run under the Pulumi SDK's mocks it declares the same\nobjects, and each resource adopts the live object (`import_`) instead of\ncreating it.\n\nLast step, once `pulumi up` in `{}` has adopted every object: stop applying\nthis folder — remove it and its entry in tierui.yaml.\n",
+        r.service,
+        today(),
+        dir.display(),
+        spec.stack,
+        dir.display()
+    );
+    let mut files: Vec<(PathBuf, String)> = program
+        .files
+        .iter()
+        .map(|(f, t)| (dir.join(f), t.clone()))
+        .collect();
+    files.push((dir.join(&stack_file), program.stack_config.clone()));
+    files.push((manifest_dir.join("MIGRATED.md"), note));
+    let mut lines: Vec<String> = program
+        .lifted
+        .iter()
+        .map(|(k, v)| format!("config {}:{k} = {v}", r.service))
+        .collect();
+    lines.extend(program.notes.iter().map(|n| format!("note: {n}")));
+    Ok(Plan {
+        release: r.title(),
+        files,
+        proof: format!(
+            "the new Python program, run under the Pulumi SDK's mocks, declares {} objects; against the {} manifests of {}",
+            rendered.len(),
+            original.len(),
+            manifest_dir.display()
+        ),
+        sides: ("kubectl", "pulumi"),
+        report,
+        lines,
+        next: vec![
+            format!(
+                "cd {} && python3 -m venv venv && venv/bin/pip install -r requirements.txt",
+                dir.display()
+            ),
+            format!(
+                "pulumi stack init {} (on the same backend) and `pulumi up`: it imports, nothing is recreated",
+                spec.stack
+            ),
+            format!(
+                "in tierui.yaml, make {} a Pulumi release (project {}, stack {})",
+                r.service,
+                dir.display(),
+                spec.stack
+            ),
+            format!(
+                "stop applying {} (see MIGRATED.md there)",
+                manifest_dir.display()
+            ),
+        ],
+        handover: Vec::new(),
+        handover_dir: PathBuf::new(),
+        accepted: Vec::new(),
+        dir: dir.to_path_buf(),
     })
 }
 

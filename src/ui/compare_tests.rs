@@ -208,9 +208,13 @@ fn m_shows_the_migration_proof_then_asks_to_write() {
         matches!(effects.as_slice(), [Effect::PlanMigration { release }] if *release == dusk),
         "{effects:?}"
     );
-    let plan =
-        crate::cli::migrate::plan_to_pulumi(&s.ws, &s.ws.releases[dusk], None, None, tools())
-            .unwrap();
+    let plan = crate::cli::migrate::plan_to_pulumi(
+        &s.ws,
+        &s.ws.releases[dusk],
+        &Default::default(),
+        tools(),
+    )
+    .unwrap();
     assert!(plan.proven());
     update(
         &mut s,
