@@ -272,7 +272,7 @@ fn refusals_name_the_reason() {
         ],
     );
     assert_eq!(code, 2);
-    assert!(err.contains("typescript is not yet"), "{err}");
+    assert!(err.contains("give --node-modules PATH"), "{err}");
     let (code, _, err) = run(
         &sb,
         ws,
@@ -393,6 +393,64 @@ fn to_a_python_program_proven_under_the_sdks_mocks() {
     );
     // The switch-over, with the program's toolchain in place.
     std::os::unix::fs::symlink(venv, ws.join("gitops/dusk-service/venv")).unwrap();
+    replace(&ws.join("tierui.yaml"), DUSK_KUBECTL, DUSK_PULUMI);
+    let (code, out, err) = run(&sb, ws, &["diff", "dusk-service", "--sandbox"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, ""),
+        "the program matches the cluster: {err}"
+    );
+}
+
+/// kubectl → a TypeScript Pulumi program, proven under the SDK's mocks (the
+/// node_modules the README's test command installs), then switched over.
+#[test]
+fn to_a_typescript_program_proven_under_the_sdks_mocks() {
+    let sb = Sandbox::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path();
+    tierui_core::paths::extract_demo(ws).unwrap();
+    let (code, out, err) = run(&sb, ws, &["diff", "dusk-service", "--sandbox"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let modules = common::pulumi::sdk("TIERUI_TEST_PULUMI_NODE_MODULES");
+    let modules = modules.to_str().unwrap();
+    let (code, out, err) = run(
+        &sb,
+        ws,
+        &[
+            "migrate",
+            "dusk-service",
+            "--to",
+            "pulumi",
+            "--runtime",
+            "typescript",
+            "--node-modules",
+            modules,
+            "--sandbox",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(
+            "the new TypeScript program, run under the Pulumi SDK's mocks, declares 6 objects"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("no differences, object by object"), "{out}");
+    let index = std::fs::read_to_string(ws.join("gitops/dusk-service/index.ts")).unwrap();
+    assert!(
+        index.contains("const imageTag = config.require(\"image_tag\");"),
+        "{index}"
+    );
+    assert!(
+        index.contains("image: `ghcr.io/example/dusk-service:${imageTag}`"),
+        "{index}"
+    );
+    assert!(
+        index.contains("adopt(\"dusk-service/dusk-service\")"),
+        "{index}"
+    );
+    std::os::unix::fs::symlink(modules, ws.join("gitops/dusk-service/node_modules")).unwrap();
     replace(&ws.join("tierui.yaml"), DUSK_KUBECTL, DUSK_PULUMI);
     let (code, out, err) = run(&sb, ws, &["diff", "dusk-service", "--sandbox"]);
     assert_eq!(

@@ -94,6 +94,7 @@ pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode> {
                 runtime: args.runtime.as_deref(),
                 out: args.out.clone(),
                 venv: args.venv.as_deref(),
+                node_modules: args.node_modules.as_deref(),
             },
             tools(ctx),
         )
@@ -213,6 +214,8 @@ pub struct Target<'a> {
     pub runtime: Option<&'a str>,
     pub out: Option<PathBuf>,
     pub venv: Option<&'a Path>,
+    /// For TypeScript: node_modules with @pulumi/pulumi and @pulumi/kubernetes.
+    pub node_modules: Option<&'a Path>,
 }
 
 /// A kubectl release as a Pulumi app project (YAML, or a Python program),
@@ -238,12 +241,12 @@ pub fn plan_to_pulumi(
             r.title()
         ));
     }
-    let python = match runtime {
-        None | Some("yaml") => false,
-        Some("python") => true,
+    let program = match runtime {
+        None | Some("yaml") => None,
+        Some(r @ ("python" | "typescript")) => Some(r),
         Some(other) => {
             return Err(format!(
-                "--runtime {other}: yaml and python projects are generated (typescript is not yet)"
+                "--runtime {other}: yaml, python and typescript projects are generated"
             ));
         }
     };
@@ -290,14 +293,15 @@ pub fn plan_to_pulumi(
         backend_url: backend.as_deref(),
         source: &manifest_dir.display().to_string(),
     };
-    if python {
-        return plan_python(
+    if let Some(language) = program {
+        return plan_program(
             ws,
             r,
             &spec,
             &d.objects,
             &dir,
-            target.venv,
+            language,
+            target,
             tools,
             manifest_dir,
         );
@@ -375,28 +379,46 @@ pub fn plan_to_pulumi(
     })
 }
 
-/// The Python program, proven by running it under the Pulumi SDK's mocks (as
-/// tierui renders any Python release) from a staging folder beside `dir`,
-/// which goes again whatever the outcome.
+/// The Python or TypeScript program, proven by running it under the Pulumi
+/// SDK's mocks (as tierui renders any such release) from a staging folder
+/// beside `dir`, which goes again whatever the outcome.
 #[allow(clippy::too_many_arguments)]
-fn plan_python(
+fn plan_program(
     ws: &Workspace,
     r: &Release,
     spec: &migrate::PulumiYamlSpec<'_>,
     original: &[Json],
     dir: &Path,
-    venv: Option<&Path>,
+    language: &str,
+    target: &Target<'_>,
     tools: tierui_core::render::desired::Tools,
     manifest_dir: &Path,
 ) -> Result<Plan, String> {
     use tierui_core::workspace::{pulumi, yaml};
-    let venv = venv.ok_or_else(|| {
-        "--runtime python: the proof runs the program under the Pulumi SDK's mocks; give --venv PATH, a virtualenv with pulumi and pulumi-kubernetes (python3 -m venv v && v/bin/pip install pulumi pulumi-kubernetes)".to_string()
-    })?;
-    let venv = venv
+    let python = language == "python";
+    let (toolchain, link) = if python {
+        (
+            target.venv.ok_or_else(|| {
+                "--runtime python: the proof runs the program under the Pulumi SDK's mocks; give --venv PATH, a virtualenv with pulumi and pulumi-kubernetes (python3 -m venv v && v/bin/pip install pulumi pulumi-kubernetes)".to_string()
+            })?,
+            "venv",
+        )
+    } else {
+        (
+            target.node_modules.ok_or_else(|| {
+                "--runtime typescript: the proof runs the program under the Pulumi SDK's mocks; give --node-modules PATH, a node_modules with @pulumi/pulumi and @pulumi/kubernetes (npm install @pulumi/pulumi @pulumi/kubernetes)".to_string()
+            })?,
+            "node_modules",
+        )
+    };
+    let toolchain = toolchain
         .canonicalize()
-        .map_err(|e| format!("--venv {}: {e}", venv.display()))?;
-    let program = migrate::to_pulumi_python(spec, original);
+        .map_err(|e| format!("{}: {e}", toolchain.display()))?;
+    let program = if python {
+        migrate::to_pulumi_python(spec, original)
+    } else {
+        migrate::to_pulumi_typescript(spec, original)
+    };
     let stack_file = format!("Pulumi.{}.yaml", spec.stack);
     let name = dir
         .file_name()
@@ -412,8 +434,8 @@ fn plan_python(
         ))) {
             std::fs::write(abs.join(f), text).map_err(|e| format!("{f}: {e}"))?;
         }
-        std::os::unix::fs::symlink(&venv, abs.join("venv"))
-            .map_err(|e| format!("linking the virtualenv: {e}"))?;
+        std::os::unix::fs::symlink(&toolchain, abs.join(link))
+            .map_err(|e| format!("linking the toolchain: {e}"))?;
         let mut diags = Vec::new();
         let project_node = yaml::parse_single(&program.files[0].1).map_err(|e| e.to_string())?;
         let project = pulumi::parse_project(&project_node, &mut diags)
@@ -459,7 +481,7 @@ fn plan_python(
     let (rendered, _) = proof?;
     let report = tierui_core::render::diff::diff_objects(original, &rendered, spec.namespace);
     let note = format!(
-        "# {} moved to a Pulumi app stack\n\nOn {}, `tierui migrate` wrote the Python Pulumi program `{}` (stack `{}`)\nfrom these manifests; run under the Pulumi SDK's mocks it declares the same\nobjects, and each resource adopts the live object (`import_`) instead of\ncreating it.\n\nLast step, once `pulumi up` in `{}` has adopted every object: stop applying\nthis folder — remove it and its entry in tierui.yaml.\n",
+        "# {} moved to a Pulumi app stack\n\nOn {}, `tierui migrate` wrote the {language} Pulumi program `{}` (stack `{}`)\nfrom these manifests; run under the Pulumi SDK's mocks it declares the same\nobjects, and each resource adopts the live object (`import_`) instead of\ncreating it.\n\nLast step, once `pulumi up` in `{}` has adopted every object: stop applying\nthis folder — remove it and its entry in tierui.yaml.\n",
         r.service,
         today(),
         dir.display(),
@@ -483,7 +505,8 @@ fn plan_python(
         release: r.title(),
         files,
         proof: format!(
-            "the new Python program, run under the Pulumi SDK's mocks, declares {} objects; against the {} manifests of {}",
+            "the new {} program, run under the Pulumi SDK's mocks, declares {} objects; against the {} manifests of {}",
+            if python { "Python" } else { "TypeScript" },
             rendered.len(),
             original.len(),
             manifest_dir.display()
@@ -492,10 +515,14 @@ fn plan_python(
         report,
         lines,
         next: vec![
-            format!(
-                "cd {} && python3 -m venv venv && venv/bin/pip install -r requirements.txt",
-                dir.display()
-            ),
+            if python {
+                format!(
+                    "cd {} && python3 -m venv venv && venv/bin/pip install -r requirements.txt",
+                    dir.display()
+                )
+            } else {
+                format!("cd {} && npm install", dir.display())
+            },
             format!(
                 "pulumi stack init {} (on the same backend) and `pulumi up`: it imports, nothing is recreated",
                 spec.stack

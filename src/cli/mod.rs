@@ -188,13 +188,17 @@ pub struct MigrateArgs {
     /// What the service moves to.
     #[arg(long, value_enum)]
     pub to: MigrateTarget,
-    /// The Pulumi runtime to generate: yaml (default) or python.
+    /// The Pulumi runtime to generate: yaml (default), python or typescript.
     #[arg(long, value_name = "RUNTIME")]
     pub runtime: Option<String>,
     /// With --runtime python: a virtualenv with pulumi and pulumi-kubernetes,
     /// to prove the program by running it under the SDK's mocks.
     #[arg(long, value_name = "PATH")]
     pub venv: Option<std::path::PathBuf>,
+    /// With --runtime typescript: a node_modules with @pulumi/pulumi and
+    /// @pulumi/kubernetes, to prove the program under the SDK's mocks.
+    #[arg(long, value_name = "PATH")]
+    pub node_modules: Option<std::path::PathBuf>,
     /// Folder to write, relative to the workspace (default gitops/<service> or
     /// k8s/<service>-<env>); it must not exist or be empty.
     #[arg(long, value_name = "DIR")]

@@ -474,7 +474,7 @@ fn interpolated(text: &str, python: bool) -> String {
         let quoted = serde_json::to_string(&out).unwrap_or_default();
         format!("f{quoted}")
     } else {
-        let body = text.replace('`', "\\`").replace('\\', "\\\\");
+        let body = text.replace('\\', "\\\\").replace('`', "\\`");
         format!("`{body}`")
     }
 }
@@ -609,6 +609,121 @@ pub fn to_pulumi_python(spec: &PulumiYamlSpec<'_>, objects: &[Json]) -> PulumiPr
                 "requirements.txt".into(),
                 "pulumi>=3.0.0,<4.0.0\npulumi-kubernetes>=4.0.0,<5.0.0\n".into(),
             ),
+        ],
+        stack_config: stack_config(spec.project, &p.lifted),
+        lifted: p.lifted,
+        notes: p.notes,
+    }
+}
+
+/// `image_tag` → `imageTag`.
+fn camel(k: &str) -> String {
+    let mut out = String::new();
+    let mut up = false;
+    for c in k.chars() {
+        if c == '_' {
+            up = true;
+        } else if up {
+            out.push(c.to_ascii_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `${image_tag}` placeholders renamed to TypeScript's `${imageTag}`.
+fn camel_placeholders(v: &mut Json, names: &[String]) {
+    match v {
+        Json::String(t) => {
+            for n in names {
+                let from = format!("${{{n}}}");
+                if t.contains(&from) {
+                    *t = t.replace(&from, &format!("${{{}}}", camel(n)));
+                }
+            }
+        }
+        Json::Array(items) => items.iter_mut().for_each(|x| camel_placeholders(x, names)),
+        Json::Object(m) => m.values_mut().for_each(|x| camel_placeholders(x, names)),
+        _ => {}
+    }
+}
+
+/// The kubectl release's objects as a TypeScript Pulumi program.
+pub fn to_pulumi_typescript(spec: &PulumiYamlSpec<'_>, objects: &[Json]) -> PulumiProgram {
+    let p = prepare(spec, objects);
+    let names: Vec<String> = p
+        .lifted
+        .iter()
+        .map(|(k, _)| k.clone())
+        .chain(p.secrets.iter().cloned())
+        .collect();
+    let mut ts = format!(
+        "// {}: migrated from kubectl YAML ({}) by `tierui migrate`.\n//\n// One resource per object, each adopting the live object (`import`) rather\n// than creating it. The values that differ per environment are config\n// (Pulumi.<stack>.yaml); the cluster is read from the infra stack's outputs.\nimport * as pulumi from \"@pulumi/pulumi\";\nimport * as k8s from \"@pulumi/kubernetes\";\n\nconst config = new pulumi.Config();\n",
+        spec.project, spec.source
+    );
+    for (k, _) in &p.lifted {
+        if k == "infra_stack" {
+            continue;
+        }
+        let get = if is_int_config(k) {
+            "requireNumber"
+        } else {
+            "require"
+        };
+        ts.push_str(&format!("const {} = config.{get}(\"{k}\");\n", camel(k)));
+    }
+    for k in &p.secrets {
+        ts.push_str(&format!(
+            "const {} = config.requireSecret(\"{k}\");\n",
+            camel(k)
+        ));
+    }
+    ts.push_str(
+        "\nconst infra = new pulumi.StackReference(config.require(\"infra_stack\"));\nconst cluster = new k8s.Provider(\"cluster\", { kubeconfig: infra.getOutput(\"kubeconfig\") });\n\n/** On the infra stack's cluster, adopting the live object `liveId`. */\nconst adopt = (liveId: string): pulumi.CustomResourceOptions => ({ provider: cluster, import: liveId });\n",
+    );
+    for r in &p.resources {
+        let mut props = r.props.clone();
+        camel_placeholders(&mut props, &names);
+        let ctor = match sdk_module(&r.api_version) {
+            Some(m) => format!("k8s.{m}.{}", r.kind),
+            None => {
+                if let Some(m) = props.as_object_mut() {
+                    let mut with = serde_json::Map::new();
+                    with.insert("apiVersion".into(), json!(r.api_version));
+                    with.insert("kind".into(), json!(r.kind));
+                    with.extend(m.clone());
+                    *m = with;
+                }
+                "k8s.apiextensions.CustomResource".to_string()
+            }
+        };
+        ts.push_str(&format!(
+            "\nnew {ctor}(\"{}\", {}, adopt(\"{}\"));\n",
+            r.name,
+            literal(&props, 0, false),
+            r.import
+        ));
+    }
+    let mut project = format!(
+        "name: {}\nruntime: nodejs\ndescription: {} on its infra stack's cluster (migrated from kubectl YAML)\n",
+        spec.project, spec.project
+    );
+    if let Some(url) = spec.backend_url {
+        project.push_str(&format!("backend:\n  url: {url}\n"));
+    }
+    let package = format!(
+        "{{\n  \"name\": \"{}\",\n  \"main\": \"index.ts\",\n  \"devDependencies\": {{\n    \"@types/node\": \"^20\"\n  }},\n  \"dependencies\": {{\n    \"@pulumi/pulumi\": \"^3.0.0\",\n    \"@pulumi/kubernetes\": \"^4.0.0\"\n  }}\n}}\n",
+        spec.project
+    );
+    let tsconfig = "{\n  \"compilerOptions\": {\n    \"strict\": true,\n    \"outDir\": \"bin\",\n    \"target\": \"es2020\",\n    \"module\": \"commonjs\",\n    \"moduleResolution\": \"node\",\n    \"sourceMap\": true,\n    \"skipLibCheck\": true\n  },\n  \"files\": [\"index.ts\"]\n}\n";
+    PulumiProgram {
+        files: vec![
+            ("Pulumi.yaml".into(), project),
+            ("index.ts".into(), ts),
+            ("package.json".into(), package),
+            ("tsconfig.json".into(), tsconfig.into()),
         ],
         stack_config: stack_config(spec.project, &p.lifted),
         lifted: p.lifted,
