@@ -459,3 +459,44 @@ fn to_a_typescript_program_proven_under_the_sdks_mocks() {
         "the program matches the cluster: {err}"
     );
 }
+
+/// An object Pulumi names at apply (auto-naming) cannot become a manifest:
+/// the migration to kubectl refuses, naming it, and writes nothing.
+#[test]
+fn an_auto_named_object_stops_the_move_to_kubectl() {
+    let sb = Sandbox::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path();
+    tierui_core::paths::extract_demo(ws).unwrap();
+    let (code, out, err) = run(
+        &sb,
+        ws,
+        &["diff", "day-service", "--env", "production", "--sandbox"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // The Service loses its name: Pulumi would name it `service-<random>`.
+    replace(
+        &ws.join("gitops/pulumi_deploy/Pulumi.yaml"),
+        "    type: kubernetes:core/v1:Service\n    properties:\n      metadata:\n        name: day-service\n",
+        "    type: kubernetes:core/v1:Service\n    properties:\n      metadata:\n",
+    );
+    let (code, out, err) = run(
+        &sb,
+        ws,
+        &[
+            "migrate",
+            "day-service",
+            "--env",
+            "production",
+            "--to",
+            "kubectl",
+            "--sandbox",
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("auto-naming") && err.contains("give it a metadata.name"),
+        "{err}"
+    );
+    assert!(!ws.join("k8s/day-service-production").exists());
+}

@@ -573,7 +573,14 @@ pub async fn plan_to_kubectl(
     let ReleaseSource::Pulumi(ps) = &r.source else {
         return Err(format!("{} is already a kubectl release", r.title()));
     };
-    let (desired, _notes) = tierui_backends::release::desired_objects(ws, r, tools)?;
+    let (desired, notes) = tierui_backends::release::desired_objects(ws, r, tools)?;
+    // An object Pulumi names at apply has no name the manifests could give
+    // it: handing the stack over would leave it managed by nobody.
+    if let Some(n) = notes.iter().find(|n| n.contains("(auto-naming)")) {
+        return Err(format!(
+            "{n}: give it a metadata.name in the program (its live name, so nothing is recreated), deploy, and migrate again — nothing written"
+        ));
+    }
     let dir = out.unwrap_or_else(|| {
         let name = match &r.environment {
             Some(env) => format!("{}-{env}", r.service),

@@ -101,9 +101,11 @@ pub fn render(program: &Node, inputs: &Inputs<'_>) -> Rendered {
                 .entry("metadata")
                 .or_insert_with(|| Json::Object(Map::new()));
             if let Json::Object(m) = meta {
+                // As for programs: the name Pulumi picks at apply is a hole
+                // that is never sent nor compared.
                 m.insert(
                     "name".into(),
-                    Json::String(format!("{name}-(decided at apply)")),
+                    Json::String(crate::render::holes::DECIDED_AT_APPLY.into()),
                 );
             }
         }

@@ -447,6 +447,10 @@ fn claimed_twice(ws: &Workspace, out: &mut Vec<Problem>) {
                     let Some((kind, name)) = o.split_once('/') else {
                         continue;
                     };
+                    // Pulumi names it at apply: no two such are the same object.
+                    if name == crate::render::holes::DECIDED_AT_APPLY {
+                        continue;
+                    }
                     let key = (
                         cluster.clone(),
                         kind.to_string(),
