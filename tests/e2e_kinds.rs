@@ -138,6 +138,11 @@ fn any_kind_live_in_the_tui_like_k9s() {
     t.wait_text("apiVersion: elbv2.k8s.aws/v1beta1");
     t.wait_text("kind: TargetGroupBinding");
     t.send(&["Escape"]);
+    // The YAML closed before the next key: an Escape straight followed by
+    // `:` reads as Alt-: in a terminal.
+    t.wait_for("the YAML closed", std::time::Duration::from_secs(10), |s| {
+        !s.contains("apiVersion: elbv2.k8s.aws/v1beta1")
+    });
     t.send(&[":", "nosuchkind", "Enter"]);
     t.wait_text("the server doesn't have a resource type \"nosuchkind\"");
     t.send(&["q"]);
