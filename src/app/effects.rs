@@ -69,6 +69,40 @@ pub(crate) fn render_diff(
     ))
 }
 
+/// An edit of `file` (opened as `opened`, to become `new_text`) as a diff
+/// screen: the file's change, the objects it changes, the save waiting.
+/// `notes` go before the render's own.
+fn edit_view(
+    ws: &tierui_core::workspace::Workspace,
+    release: usize,
+    title: String,
+    (file, opened, new_text): (std::path::PathBuf, crate::app::files::Opened, String),
+    notes: Vec<String>,
+    tools: Tools,
+) -> Result<super::diff::DiffView, String> {
+    let (report, render_notes) =
+        render_diff(ws, release, Some((file.clone(), new_text.clone())), tools)?;
+    let mut view = super::diff::DiffView::new(release, title, super::diff::DiffKind::Edit);
+    view.edit = Some(super::diff::EditDiff {
+        file,
+        before: opened.text.clone(),
+        after: new_text.clone(),
+    });
+    view.render = super::diff::Pending::Ready(report);
+    view.notes = notes;
+    view.notes.extend(render_notes);
+    view.pending_save = Some((opened, new_text));
+    Ok(view)
+}
+
+/// A release's title, or "" when it is gone.
+fn title_of(ws: &tierui_core::workspace::Workspace, release: usize) -> String {
+    ws.releases
+        .get(release)
+        .map(|r| r.title())
+        .unwrap_or_default()
+}
+
 /// A quick edit as a diff screen with the save waiting.
 pub(crate) fn quick_edit_diff(
     ws: &tierui_core::workspace::Workspace,
@@ -84,29 +118,23 @@ pub(crate) fn quick_edit_diff(
     };
     let (file, new_text) = tierui_core::workspace::quick::apply(r, field, value, &read)?;
     let opened = crate::app::files::open(&ws.root.join(&file))?;
-    let (report, notes) = render_diff(ws, release, Some((file.clone(), new_text.clone())), tools)?;
-    let mut view = super::diff::DiffView::new(
-        release,
-        format!(
-            "{} · {} → {}",
-            r.title(),
-            field.label(),
-            match value {
-                tierui_core::workspace::edit::NewValue::Str(s) => s.clone(),
-                tierui_core::workspace::edit::NewValue::Int(n) => n.to_string(),
-            }
-        ),
-        super::diff::DiffKind::Edit,
+    let title = format!(
+        "{} · {} → {}",
+        r.title(),
+        field.label(),
+        match value {
+            tierui_core::workspace::edit::NewValue::Str(s) => s.clone(),
+            tierui_core::workspace::edit::NewValue::Int(n) => n.to_string(),
+        }
     );
-    view.edit = Some(super::diff::EditDiff {
-        file,
-        before: opened.text.clone(),
-        after: new_text.clone(),
-    });
-    view.render = super::diff::Pending::Ready(report);
-    view.notes = notes;
-    view.pending_save = Some((opened, new_text));
-    Ok(view)
+    edit_view(
+        ws,
+        release,
+        title,
+        (file, opened, new_text),
+        Vec::new(),
+        tools,
+    )
 }
 
 /// A Pulumi release's stack and where its files are.
@@ -190,26 +218,15 @@ pub(crate) fn promote_diff(
     if new_text == opened.text {
         return Err(format!("{} already has {key}: {value}", file.display()));
     }
-    let (report, notes) = render_diff(ws, release, Some((file.clone(), new_text.clone())), tools)?;
-    let title = ws
-        .releases
-        .get(release)
-        .map(|r| r.title())
-        .unwrap_or_default();
-    let mut view = super::diff::DiffView::new(
+    let title = format!("{} · {key} → {value} (promoted)", title_of(ws, release));
+    edit_view(
+        ws,
         release,
-        format!("{title} · {key} → {value} (promoted)"),
-        super::diff::DiffKind::Edit,
-    );
-    view.edit = Some(super::diff::EditDiff {
-        file,
-        before: opened.text.clone(),
-        after: new_text.clone(),
-    });
-    view.render = super::diff::Pending::Ready(report);
-    view.notes = notes;
-    view.pending_save = Some((opened, new_text));
-    Ok(view)
+        title,
+        (file, opened, new_text),
+        Vec::new(),
+        tools,
+    )
 }
 
 /// The stack file with a deployment's config restored, as an edit diff with
@@ -234,8 +251,6 @@ pub(crate) fn restore_diff(
             d.version
         ));
     }
-    let (report, render_notes) =
-        render_diff(ws, release, Some((file.clone(), new_text.clone())), tools)?;
     let mut lines: Vec<String> = vec![format!(
         "config of {}: {}",
         history::summary(d),
@@ -246,26 +261,12 @@ pub(crate) fn restore_diff(
             .join(" · ")
     )];
     lines.append(&mut notes);
-    lines.extend(render_notes);
-    let title = ws
-        .releases
-        .get(release)
-        .map(|r| r.title())
-        .unwrap_or_default();
-    let mut view = super::diff::DiffView::new(
-        release,
-        format!("{title} · config of deployment #{}", d.version),
-        super::diff::DiffKind::Edit,
+    let title = format!(
+        "{} · config of deployment #{}",
+        title_of(ws, release),
+        d.version
     );
-    view.edit = Some(super::diff::EditDiff {
-        file,
-        before: opened.text.clone(),
-        after: new_text.clone(),
-    });
-    view.render = super::diff::Pending::Ready(report);
-    view.notes = lines;
-    view.pending_save = Some((opened, new_text));
-    Ok(view)
+    edit_view(ws, release, title, (file, opened, new_text), lines, tools)
 }
 
 impl Effects {

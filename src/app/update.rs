@@ -429,7 +429,7 @@ fn program_rendered(
             s.programs
                 .insert(release, super::state::ProgramRender::Ready);
             // Its objects may be another release's too.
-            tierui_core::workspace::tiers::refresh(&mut s.ws);
+            tierui_core::workspace::tiers::refresh_claims(&mut s.ws);
         }
         Err(e) => {
             if let tierui_core::workspace::ReleaseSource::Pulumi(ps) = &r.source {

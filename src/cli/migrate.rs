@@ -9,7 +9,6 @@
 //! Secret values never written); their server-side dry run against the live
 //! cluster must show no change. Then the steps that hand the objects over.
 
-use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -21,6 +20,7 @@ use tierui_core::migrate;
 use tierui_core::render::diff::unified_text;
 use tierui_core::workspace::model::{ClusterSource, Release, ReleaseSource, Workspace};
 
+use super::release::ask;
 use super::{MigrateArgs, MigrateTarget};
 
 /// A migration worked out and proven, before anything is written.
@@ -307,14 +307,7 @@ pub fn plan_to_pulumi(
         );
     }
     let generated = migrate::to_pulumi_yaml(&spec, &d.objects);
-    let lookup = |name: &str| {
-        ws.clusters
-            .iter()
-            .filter_map(|c| c.pulumi())
-            .find(|p| p.qualified_name().as_deref() == Some(name))
-            .and_then(|p| p.checkpoint.as_ref())
-            .map(|c| c.outputs.clone())
-    };
+    let lookup = tierui_core::render::desired::stack_outputs(ws);
     let (rendered, report, render_notes) = migrate::prove_pulumi_yaml(
         &generated,
         &r.service,
@@ -788,12 +781,4 @@ fn which(bin: &str) -> Option<PathBuf> {
             .map(|d| d.join(bin))
             .find(|f| f.is_file())
     })
-}
-
-fn ask(question: &str) -> Result<bool> {
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }

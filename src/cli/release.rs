@@ -247,7 +247,7 @@ fn report_outcomes(outcomes: &[Outcome], pruning: bool) -> ExitCode {
 }
 
 /// A y/N question on stderr, answered on stdin (no answer is no).
-fn ask(question: &str) -> Result<bool> {
+pub(crate) fn ask(question: &str) -> Result<bool> {
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();

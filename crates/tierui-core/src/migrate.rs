@@ -858,14 +858,7 @@ mod tests {
             source: "k8s/dusk",
         };
         let generated = to_pulumi_yaml(&spec, &d.objects);
-        let lookup = |name: &str| {
-            ws.clusters
-                .iter()
-                .filter_map(|c| c.pulumi())
-                .find(|p| p.qualified_name().as_deref() == Some(name))
-                .and_then(|p| p.checkpoint.as_ref())
-                .map(|c| c.outputs.clone())
-        };
+        let lookup = crate::render::desired::stack_outputs(&ws);
         let (rendered, report, _) = prove_pulumi_yaml(
             &generated,
             "dusk-service",

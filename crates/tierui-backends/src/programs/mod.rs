@@ -122,7 +122,7 @@ pub fn summarize_releases(
     }
     ws.problems.extend(problems);
     // Two releases may now be seen to claim one object.
-    tierui_core::workspace::tiers::refresh(ws);
+    tierui_core::workspace::tiers::refresh_claims(ws);
 }
 
 /// Renders a program (from the cache when its files and request are unchanged).

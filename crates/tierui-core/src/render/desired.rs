@@ -382,6 +382,19 @@ fn read_other_backends(ws: &Workspace, req: &mut ProgramRequest, tools: Tools) -
     notes
 }
 
+/// The outputs of the workspace's cluster stacks by qualified name, as their
+/// checkpoints record them: what a StackReference reads when rendered here.
+pub fn stack_outputs(ws: &Workspace) -> impl Fn(&str) -> Option<Vec<(String, Json)>> + '_ {
+    move |name: &str| {
+        ws.clusters
+            .iter()
+            .filter_map(|c| c.pulumi())
+            .find(|p| p.qualified_name().as_deref() == Some(name))
+            .and_then(|p| p.checkpoint.as_ref())
+            .map(|c| c.outputs.clone())
+    }
+}
+
 /// A Pulumi YAML program rendered natively, with stack references read from
 /// the workspace's cluster stacks' checkpoints.
 fn render_pulumi_yaml(
@@ -391,14 +404,7 @@ fn render_pulumi_yaml(
     project: &pulumi::Project,
     config: &pulumi::StackConfig,
 ) -> Desired {
-    let lookup = |name: &str| -> Option<Vec<(String, Json)>> {
-        ws.clusters
-            .iter()
-            .filter_map(|c| c.pulumi())
-            .find(|p| p.qualified_name().as_deref() == Some(name))
-            .and_then(|p| p.checkpoint.as_ref())
-            .map(|c| c.outputs.clone())
-    };
+    let lookup = stack_outputs(ws);
     let inputs = pulumi_yaml::Inputs {
         project: &project.name,
         stack: &ps.stack,

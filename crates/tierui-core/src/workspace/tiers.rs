@@ -20,11 +20,28 @@ pub fn is_rule(p: &Problem) -> bool {
     p.message.starts_with(PREFIX)
 }
 
-/// Replaces the workspace's two-tier problems with a fresh check (after
-/// programs have said what they declare, for instance).
+/// The words of the one-object-two-releases rule (the only rule that
+/// depends on what programs render).
+const CLAIMED: &str = " is declared by ";
+
+/// Replaces the workspace's two-tier problems with a fresh check (on load).
 pub fn refresh(ws: &mut Workspace) {
     ws.problems.retain(|p| !is_rule(p));
     let found = check(ws);
+    replace_sorted(ws, found);
+}
+
+/// After a program said what it declares: only the rule that reads rendered
+/// objects is checked again (no file is read).
+pub fn refresh_claims(ws: &mut Workspace) {
+    ws.problems
+        .retain(|p| !(is_rule(p) && p.message.contains(CLAIMED)));
+    let mut found = Vec::new();
+    claimed_twice(ws, &mut found);
+    replace_sorted(ws, found);
+}
+
+fn replace_sorted(ws: &mut Workspace, found: Vec<Problem>) {
     ws.problems.extend(found);
     ws.problems
         .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
@@ -34,11 +51,13 @@ pub fn refresh(ws: &mut Workspace) {
 /// The two-tier problems of a workspace.
 pub fn check(ws: &Workspace) -> Vec<Problem> {
     let mut out = Vec::new();
-    infra_declares_apps(ws, &mut out);
+    // Environments share their project's files: each is read once.
+    let src = Sources::new(&ws.root);
+    infra_declares_apps(ws, &src, &mut out);
     for r in &ws.releases {
         match &r.source {
             ReleaseSource::Kubectl { objects, .. } => kubectl_release(r, objects, &mut out),
-            ReleaseSource::Pulumi(p) => app_stack(ws, r, p, &mut out),
+            ReleaseSource::Pulumi(p) => app_stack(r, p, &src, &mut out),
         }
     }
     claimed_twice(ws, &mut out);
@@ -65,10 +84,48 @@ struct Hit {
     context: String,
 }
 
+/// The workspace files a check reads, each read (and each project folder
+/// listed) once.
+struct Sources<'a> {
+    root: &'a Path,
+    texts: std::cell::RefCell<BTreeMap<PathBuf, Option<std::rc::Rc<str>>>>,
+    programs: std::cell::RefCell<BTreeMap<PathBuf, Vec<PathBuf>>>,
+}
+
+impl<'a> Sources<'a> {
+    fn new(root: &'a Path) -> Self {
+        Sources {
+            root,
+            texts: Default::default(),
+            programs: Default::default(),
+        }
+    }
+
+    fn text(&self, rel: &Path) -> Option<std::rc::Rc<str>> {
+        self.texts
+            .borrow_mut()
+            .entry(rel.to_path_buf())
+            .or_insert_with(|| {
+                std::fs::read_to_string(self.root.join(rel))
+                    .ok()
+                    .map(Into::into)
+            })
+            .clone()
+    }
+
+    fn programs(&self, project_dir: &Path) -> Vec<PathBuf> {
+        self.programs
+            .borrow_mut()
+            .entry(project_dir.to_path_buf())
+            .or_insert_with(|| program_files(self.root, project_dir))
+            .clone()
+    }
+}
+
 /// Occurrences of `patterns` (text, label) in `rel`, comment lines skipped;
 /// at most one hit per line.
-fn scan(root: &Path, rel: &Path, patterns: &[(&str, &'static str)]) -> Vec<Hit> {
-    let Ok(text) = std::fs::read_to_string(root.join(rel)) else {
+fn scan(src: &Sources<'_>, rel: &Path, patterns: &[(&str, &'static str)]) -> Vec<Hit> {
+    let Some(text) = src.text(rel) else {
         return Vec::new();
     };
     let lines: Vec<&str> = text.lines().collect();
@@ -194,7 +251,7 @@ const BARE_TYPES: &[(&str, &str)] = &[
 /// Hits of `calls` in the program files, or of `types` (as `type: <token>`)
 /// in the YAML project's Pulumi.yaml.
 fn stack_hits(
-    ws: &Workspace,
+    src: &Sources<'_>,
     p: &PulumiStack,
     calls: &[(&str, &'static str)],
     types: &[(&str, &'static str)],
@@ -207,7 +264,7 @@ fn stack_hits(
             .collect();
         let pats: Vec<(&str, &'static str)> = exact.iter().map(|(t, l)| (t.as_str(), *l)).collect();
         // `type: kubernetes:core/v1:Service` must not match ServiceAccount.
-        scan(&ws.root, &p.project_dir.join("Pulumi.yaml"), &pats)
+        scan(src, &p.project_dir.join("Pulumi.yaml"), &pats)
             .into_iter()
             .filter(|h| {
                 let first = h.context.lines().next().unwrap_or_default();
@@ -217,15 +274,15 @@ fn stack_hits(
             })
             .collect()
     } else {
-        program_files(&ws.root, &p.project_dir)
+        src.programs(&p.project_dir)
             .iter()
-            .flat_map(|f| scan(&ws.root, f, calls))
+            .flat_map(|f| scan(src, f, calls))
             .collect()
     }
 }
 
 /// Rule 1: an infra stack that declares an application's objects.
-fn infra_declares_apps(ws: &Workspace, out: &mut Vec<Problem>) {
+fn infra_declares_apps(ws: &Workspace, src: &Sources<'_>, out: &mut Vec<Problem>) {
     let mut seen: Vec<&Path> = Vec::new();
     for c in &ws.clusters {
         let ClusterSource::Pulumi(p) = &c.source else {
@@ -236,7 +293,7 @@ fn infra_declares_apps(ws: &Workspace, out: &mut Vec<Problem>) {
             continue;
         }
         seen.push(&p.project_dir);
-        for h in stack_hits(ws, p, APP_CALLS, APP_TYPES) {
+        for h in stack_hits(src, p, APP_CALLS, APP_TYPES) {
             // The cluster's own auth and add-ons live in kube-system.
             if h.context.contains("aws-auth") || h.context.contains("kube-system") {
                 continue;
@@ -324,8 +381,8 @@ fn bare(r: &Release, file: &Path, line: usize, col: usize, kind: &str) -> Proble
 }
 
 /// Rules 2, 3 and 4 for an app stack.
-fn app_stack(ws: &Workspace, r: &Release, p: &PulumiStack, out: &mut Vec<Problem>) {
-    for h in stack_hits(ws, p, INFRA_CALLS, INFRA_TYPES) {
+fn app_stack(r: &Release, p: &PulumiStack, src: &Sources<'_>, out: &mut Vec<Problem>) {
+    for h in stack_hits(src, p, INFRA_CALLS, INFRA_TYPES) {
         out.push(problem(
             &h.file,
             h.line,
@@ -337,7 +394,7 @@ fn app_stack(ws: &Workspace, r: &Release, p: &PulumiStack, out: &mut Vec<Problem
             ),
         ));
     }
-    for h in stack_hits(ws, p, BARE_CALLS, BARE_TYPES) {
+    for h in stack_hits(src, p, BARE_CALLS, BARE_TYPES) {
         out.push(bare(r, &h.file, h.line, h.col, h.label));
     }
     // Rule 4: where the stack's Kubernetes provider points.
@@ -372,18 +429,18 @@ fn app_stack(ws: &Workspace, r: &Release, p: &PulumiStack, out: &mut Vec<Problem
             .collect();
         reads_infra = types.contains(&"pulumi:pulumi:StackReference");
         provider = scan(
-            &ws.root,
+            src,
             &p.project_dir.join("Pulumi.yaml"),
             &[("type: pulumi:providers:kubernetes", "provider")],
         );
     } else {
-        let files = program_files(&ws.root, &p.project_dir);
-        reads_infra = files.iter().any(|f| {
-            std::fs::read_to_string(ws.root.join(f)).is_ok_and(|t| t.contains("StackReference"))
-        });
+        let files = src.programs(&p.project_dir);
+        reads_infra = files
+            .iter()
+            .any(|f| src.text(f).is_some_and(|t| t.contains("StackReference")));
         provider = files
             .iter()
-            .flat_map(|f| scan(&ws.root, f, &[("Provider(", "provider")]))
+            .flat_map(|f| scan(src, f, &[("Provider(", "provider")]))
             .collect();
     }
     let fixed_context = provider
@@ -483,7 +540,7 @@ fn claimed_twice(ws: &Workspace, out: &mut Vec<Problem>) {
                 *line,
                 *col,
                 format!(
-                    "{object} on cluster {cluster} is declared by {} and {} — each apply overwrites the other's version and deleting one release deletes it for both; keep it in one release",
+                    "{object} on cluster {cluster}{CLAIMED}{} and {} — each apply overwrites the other's version and deleting one release deletes it for both; keep it in one release",
                     ws.releases[releases[0]].title(),
                     ws.releases[*i].title(),
                 ),
@@ -618,7 +675,7 @@ mod tests {
             .summary
             .objects
             .push("ConfigMap/shared-config".into());
-        refresh(&mut ws);
+        refresh_claims(&mut ws);
         assert_eq!(ws.problems.len(), before + 1);
     }
 }
