@@ -304,27 +304,12 @@ fn a_differing_proof_writes_only_when_each_difference_is_accepted() {
     )
     .unwrap();
     let migrate = |answer: &str| {
-        let mut child = sb
-            .command()
-            .current_dir(ws)
-            .args(["migrate", "dusk-service", "--to", "pulumi", "--sandbox"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write as _;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(answer.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
+        run_answering(
+            &sb,
+            ws,
+            &["migrate", "dusk-service", "--to", "pulumi", "--sandbox"],
+            answer,
+            Path::new("/nonexistent"),
         )
     };
     let (code, out, err) = migrate("n\n");
@@ -499,4 +484,104 @@ fn an_auto_named_object_stops_the_move_to_kubectl() {
         "{err}"
     );
     assert!(!ws.join("k8s/day-service-production").exists());
+}
+
+/// `args` with `answers` on stdin and `path_first` put before PATH.
+fn run_answering(
+    sb: &Sandbox,
+    ws: &Path,
+    args: &[&str],
+    answers: &str,
+    path_first: &Path,
+) -> (i32, String, String) {
+    use std::io::Write as _;
+    let path = format!(
+        "{}:{}",
+        path_first.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = sb
+        .command()
+        .current_dir(ws)
+        .args(args)
+        .env("PATH", path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The hand-over with a `pulumi` on PATH and no `--yes`: each step asks; the
+/// ones answered y run (in the stack's project folder, with the arguments
+/// listed), and a no stops before the rest.
+#[test]
+fn the_hand_over_asks_before_each_pulumi_step() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sb = Sandbox::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    tierui_core::paths::extract_demo(&ws).unwrap();
+    let (code, out, err) = run(
+        &sb,
+        &ws,
+        &["diff", "day-service", "--env", "production", "--sandbox"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // A stand-in pulumi that records where and how it was run.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.path().join("pulumi.log");
+    let script = bin.join("pulumi");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$(pwd) $*\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, out, err) = run_answering(
+        &sb,
+        &ws,
+        &[
+            "migrate",
+            "day-service",
+            "--env",
+            "production",
+            "--to",
+            "kubectl",
+            "--sandbox",
+        ],
+        "y\ny\nn\n",
+        &bin,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.matches("[y/N]").count() >= 3, "each step asked: {err}");
+    assert!(
+        out.contains("stopped before `pulumi state protect"),
+        "{out}"
+    );
+    let ran = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = ran.lines().collect();
+    assert_eq!(lines.len(), 2, "only the two confirmed steps ran: {ran}");
+    for l in &lines {
+        assert!(
+            l.contains(
+                "gitops/pulumi_deploy state protect urn:pulumi:production::day-service::kubernetes:"
+            ),
+            "{l}"
+        );
+        assert!(l.ends_with("--stack production --yes"), "{l}");
+    }
 }

@@ -915,6 +915,16 @@ fn draw_deploy_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Cl
     draw_events_for(f, ev_a, s, v, pane, Some(&format!("Deployment/{}", d.name)));
 }
 
+/// The columns `kubectl get` prints (priority 0), by index.
+fn printed(columns: &[Column]) -> Vec<usize> {
+    columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.priority == 0)
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// One cell of a server table's row; the age is counted on from the row's
 /// creation (the server's text is as old as the row's last change).
 fn table_cell(columns: &[Column], i: usize, r: &TableRow, now_s: i64) -> String {
@@ -977,13 +987,7 @@ fn draw_kind_tab(f: &mut Frame, area: Rect, s: &State, v: &LiveView, pane: &Clus
     }
     let width = top.width.saturating_sub(2) as usize;
     // The columns `kubectl get` prints (priority 0), names upper-cased as it does.
-    let shown: Vec<usize> = pane
-        .columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.priority == 0)
-        .map(|(i, _)| i)
-        .collect();
+    let shown = printed(&pane.columns);
     let headers: Vec<String> = shown
         .iter()
         .map(|i| pane.columns[*i].name.to_uppercase())
@@ -1116,12 +1120,7 @@ fn draw_owned(
             .get(kind)
             .map(|o| o.columns.as_slice())
             .unwrap_or_default();
-        let shown: Vec<usize> = columns
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.priority == 0)
-            .map(|(i, _)| i)
-            .collect();
+        let shown = printed(columns);
         // The name column is headed by the kind: one header line per kind.
         let headers: Vec<String> = shown
             .iter()
