@@ -130,13 +130,15 @@ impl AwsCloud {
             Op::CreateCluster { .. } | Op::CreateAddon { .. } | Op::CreateNodegroup { .. } => {
                 self.exec_eks(op, o).await
             }
-            Op::WriteKubeconfig { .. } | Op::CreateServiceAccount { .. } | Op::Manual { .. } => {
-                Err(CloudError::new(
-                    op.api(),
-                    "InvalidAction",
-                    "not a cloud operation",
-                ))
-            }
+            Op::WriteKubeconfig { .. }
+            | Op::CreateServiceAccount { .. }
+            | Op::MapIdentity { .. }
+            | Op::Manual { .. } => Err(CloudError::new(
+                op.api(),
+                "InvalidAction",
+                "not a cloud operation",
+            )),
+            _ => self.exec_more(op, o).await,
         }
     }
 
@@ -156,11 +158,12 @@ impl AwsCloud {
     async fn exec_vpc(&self, op: &Op, o: &Outputs) -> Result<Produced, CloudError> {
         let api = op.api();
         match op {
-            Op::CreateVpc { cidr, tags } => {
+            Op::CreateVpc { cidr, tags, ipv6 } => {
                 let out = self
                     .ec2
                     .create_vpc()
                     .cidr_block(cidr)
+                    .set_amazon_provided_ipv6_cidr_block(ipv6.then_some(true))
                     .tag_specifications(ec2_tags(ResourceType::Vpc, tags))
                     .send()
                     .await
@@ -183,11 +186,18 @@ impl AwsCloud {
                 cidr,
                 az,
                 tags,
+                ipv6_block,
             } => {
+                let vpc = r(vpc, o, api)?;
+                let v6 = match ipv6_block {
+                    Some(n) => Some(self.vpc_ipv6_64(&vpc, *n, api).await?),
+                    None => None,
+                };
                 let out = self
                     .ec2
                     .create_subnet()
-                    .vpc_id(r(vpc, o, api)?)
+                    .vpc_id(vpc)
+                    .set_ipv6_cidr_block(v6)
                     .cidr_block(cidr)
                     .availability_zone(az)
                     .tag_specifications(ec2_tags(ResourceType::Subnet, tags))
@@ -313,12 +323,17 @@ impl AwsCloud {
                 target,
             } => {
                 let table = r(table, o, api)?;
-                let req = self
-                    .ec2
-                    .create_route()
-                    .route_table_id(&table)
-                    .destination_cidr_block(destination);
+                let req = self.ec2.create_route().route_table_id(&table);
+                let req = if destination.contains(':') {
+                    req.destination_ipv6_cidr_block(destination)
+                } else {
+                    req.destination_cidr_block(destination)
+                };
                 let (req, target) = match target {
+                    RouteTarget::EgressOnlyInternetGateway { id } => {
+                        let id = r(id, o, api)?;
+                        (req.egress_only_internet_gateway_id(&id), id)
+                    }
                     RouteTarget::InternetGateway { id } => {
                         let id = r(id, o, api)?;
                         (req.gateway_id(&id), id)
@@ -358,6 +373,7 @@ impl AwsCloud {
                 trust,
                 description,
                 tags,
+                permissions_boundary,
             } => {
                 let doc = trust.document(o).map_err(|m| {
                     let mut e = CloudError::new(api, "InvalidParameterValue", m);
@@ -369,6 +385,7 @@ impl AwsCloud {
                     .create_role()
                     .role_name(name)
                     .assume_role_policy_document(doc)
+                    .set_permissions_boundary(permissions_boundary.clone())
                     .description(description)
                     .set_tags(Some(iam_tags(tags)))
                     .send()
@@ -445,6 +462,7 @@ impl AwsCloud {
             labels,
             taints,
             tags,
+            extras,
         } = op
         else {
             return Err(CloudError::misrouted(op));
@@ -482,6 +500,47 @@ impl AwsCloud {
             .set_labels((!labels.is_empty()).then(|| labels.iter().cloned().collect()))
             .set_taints((!taints.is_empty()).then_some(taints))
             .set_tags(Some(map_tags(tags)))
+            .set_launch_template(
+                extras
+                    .launch_template
+                    .as_ref()
+                    .map(|(id, v)| {
+                        r(id, o, api).map(|id| {
+                            aws_sdk_eks::types::LaunchTemplateSpecification::builder()
+                                .id(id)
+                                .set_version(v.clone())
+                                .build()
+                        })
+                    })
+                    .transpose()?,
+            )
+            .set_remote_access(
+                extras
+                    .ssh_key
+                    .as_ref()
+                    .map(|k| {
+                        r(k, o, api).map(|k| {
+                            aws_sdk_eks::types::RemoteAccessConfig::builder()
+                                .ec2_ssh_key(k)
+                                .set_source_security_groups(
+                                    Some(extras.ssh_source_security_groups.clone())
+                                        .filter(|g| !g.is_empty()),
+                                )
+                                .build()
+                        })
+                    })
+                    .transpose()?,
+            )
+            .set_update_config(extras.max_unavailable.map(|m| {
+                aws_sdk_eks::types::NodegroupUpdateConfig::builder()
+                    .max_unavailable(m as i32)
+                    .build()
+            }))
+            .set_node_repair_config(extras.node_repair.then(|| {
+                aws_sdk_eks::types::NodeRepairConfig::builder()
+                    .enabled(true)
+                    .build()
+            }))
             .send()
             .await
             .map_err(|x| error(api, x))?;
@@ -506,6 +565,7 @@ impl AwsCloud {
                 public_access_cidrs,
                 logging,
                 tags,
+                extras,
             } => {
                 let subnets: Vec<String> = subnets
                     .iter()
@@ -544,6 +604,7 @@ impl AwsCloud {
                             .build(),
                     );
                 }
+                req = self.cluster_extras(req, extras, o, api)?;
                 let out = req.send().await.map_err(|x| error(api, x))?;
                 Ok(cluster_outputs(out.cluster()))
             }
@@ -553,6 +614,8 @@ impl AwsCloud {
                 version,
                 role_arn,
                 tags,
+                configuration_values,
+                resolve_conflicts,
             } => {
                 let role = role_arn.as_ref().map(|v| r(v, o, api)).transpose()?;
                 let out = self
@@ -562,6 +625,10 @@ impl AwsCloud {
                     .addon_name(name)
                     .set_addon_version(version.clone())
                     .set_service_account_role_arn(role)
+                    .set_configuration_values(configuration_values.clone())
+                    .set_resolve_conflicts(resolve_conflicts.as_deref().map(|c| {
+                        aws_sdk_eks::types::ResolveConflicts::from(c.to_uppercase().as_str())
+                    }))
                     .set_tags(Some(map_tags(tags)))
                     .send()
                     .await
@@ -609,7 +676,9 @@ impl AwsCloud {
             | Op::AttachRolePolicy { .. }
             | Op::WriteKubeconfig { .. }
             | Op::CreateServiceAccount { .. }
+            | Op::MapIdentity { .. }
             | Op::Manual { .. } => Ok(None),
+            _ => self.lookup_more(cluster, call_id, op, o).await,
         }
     }
 
@@ -754,9 +823,9 @@ impl AwsCloud {
                     return Ok(None);
                 };
                 let want = match target {
-                    RouteTarget::InternetGateway { id } | RouteTarget::NatGateway { id } => {
-                        id.resolve(o).ok()
-                    }
+                    RouteTarget::InternetGateway { id }
+                    | RouteTarget::NatGateway { id }
+                    | RouteTarget::EgressOnlyInternetGateway { id } => id.resolve(o).ok(),
                 };
                 let out = self
                     .ec2
@@ -770,12 +839,18 @@ impl AwsCloud {
                     .iter()
                     .filter(|t| t.route_table_id() == Some(table.as_str()))
                     .flat_map(|t| t.routes())
-                    .find(|rt| rt.destination_cidr_block() == Some(destination.as_str()))
+                    .find(|rt| {
+                        rt.destination_cidr_block() == Some(destination.as_str())
+                            || rt.destination_ipv6_cidr_block() == Some(destination.as_str())
+                    })
                     .cloned();
                 match route {
                     None => None,
                     Some(rt) => {
-                        let via = rt.gateway_id().or(rt.nat_gateway_id());
+                        let via = rt
+                            .gateway_id()
+                            .or(rt.nat_gateway_id())
+                            .or(rt.egress_only_internet_gateway_id());
                         if via != want.as_deref() {
                             return Err(CloudError::new(
                                 api,
@@ -954,6 +1029,9 @@ impl AwsCloud {
     }
 
     async fn check(&self, wait: &WaitFor) -> Result<Poll, CloudError> {
+        if let Some(p) = self.check_more(wait).await? {
+            return Ok(p);
+        }
         let api = wait.api();
         let gone = |e: CloudError| {
             if e.is_not_found() {
@@ -1046,6 +1124,8 @@ impl AwsCloud {
                 };
                 Ok(status_poll(wait, &status))
             }
+            // Answered by check_more above.
+            _ => Ok(Poll::Failed(format!("{} is not polled here", wait.api()))),
         }
     }
 
@@ -1099,10 +1179,112 @@ impl AwsCloud {
             Undo::DeleteSubnet { id } => go!(self.ec2.delete_subnet().subnet_id(id)),
             Undo::DeleteSecurityGroup { id } => go!(self.ec2.delete_security_group().group_id(id)),
             Undo::DeleteVpc { id } => go!(self.ec2.delete_vpc().vpc_id(id)),
-            Undo::RemoveKubeconfig { .. } | Undo::DeleteServiceAccount { .. } => Err(
-                CloudError::new(api, "InvalidAction", "not a cloud operation"),
-            ),
+            Undo::RemoveKubeconfig { .. }
+            | Undo::DeleteServiceAccount { .. }
+            | Undo::UnmapIdentity { .. } => Err(CloudError::new(
+                api,
+                "InvalidAction",
+                "not a cloud operation",
+            )),
+            other => self
+                .remove_more(other)
+                .await?
+                .ok_or_else(|| CloudError::new(api, "InvalidAction", "not handled")),
         }
+    }
+}
+
+impl AwsCloud {
+    /// The n-th /64 of a VPC's Amazon-provided IPv6 block.
+    async fn vpc_ipv6_64(&self, vpc: &str, n: u8, api: &str) -> Result<String, CloudError> {
+        let out = self
+            .ec2
+            .describe_vpcs()
+            .vpc_ids(vpc)
+            .send()
+            .await
+            .map_err(|x| error(api, x))?;
+        let block = out
+            .vpcs()
+            .iter()
+            .filter(|v| v.vpc_id() == Some(vpc))
+            .flat_map(|v| v.ipv6_cidr_block_association_set())
+            .find_map(|a| a.ipv6_cidr_block())
+            .ok_or_else(|| {
+                CloudError::new(
+                    api,
+                    "InvalidParameterValue",
+                    format!("VPC {vpc} has no IPv6 block yet (CreateVpc asked for one)"),
+                )
+            })?;
+        super::calls_more::nth_64(block, n).ok_or_else(|| {
+            CloudError::new(
+                api,
+                "InvalidParameterValue",
+                format!("VPC {vpc}'s IPv6 block {block} is not a /56"),
+            )
+        })
+    }
+
+    /// Encryption, IP family, access config, zonal shift, upgrade policy and
+    /// control plane tier on a CreateCluster request.
+    fn cluster_extras(
+        &self,
+        mut req: aws_sdk_eks::operation::create_cluster::builders::CreateClusterFluentBuilder,
+        x: &ClusterExtras,
+        o: &Outputs,
+        api: &str,
+    ) -> Result<
+        aws_sdk_eks::operation::create_cluster::builders::CreateClusterFluentBuilder,
+        CloudError,
+    > {
+        use aws_sdk_eks::types as t;
+        if let Some(key) = &x.encryption_key {
+            req = req.encryption_config(
+                t::EncryptionConfig::builder()
+                    .resources("secrets")
+                    .provider(t::Provider::builder().key_arn(r(key, o, api)?).build())
+                    .build(),
+            );
+        }
+        if x.ip_family.is_some() || x.service_ipv4_cidr.is_some() {
+            req = req.kubernetes_network_config(
+                t::KubernetesNetworkConfigRequest::builder()
+                    .set_ip_family(x.ip_family.as_deref().map(t::IpFamily::from))
+                    .set_service_ipv4_cidr(x.service_ipv4_cidr.clone())
+                    .build(),
+            );
+        }
+        if x.authentication_mode.is_some() || x.bootstrap_admin.is_some() {
+            req = req.access_config(
+                t::CreateAccessConfigRequest::builder()
+                    .set_authentication_mode(
+                        x.authentication_mode
+                            .as_deref()
+                            .map(t::AuthenticationMode::from),
+                    )
+                    .set_bootstrap_cluster_creator_admin_permissions(x.bootstrap_admin)
+                    .build(),
+            );
+        }
+        if let Some(z) = x.zonal_shift {
+            req = req.zonal_shift_config(t::ZonalShiftConfigRequest::builder().enabled(z).build());
+        }
+        if let Some(u) = &x.upgrade_support_type {
+            req = req.upgrade_policy(
+                t::UpgradePolicyRequest::builder()
+                    .support_type(t::SupportType::from(u.as_str()))
+                    .build(),
+            );
+        }
+        if let Some(tier) = &x.control_plane_tier {
+            req = req.control_plane_scaling_config(
+                t::ControlPlaneScalingConfig::builder()
+                    .tier(t::ProvisionedControlPlaneTier::from(tier.as_str()))
+                    .build(),
+            );
+        }
+        Ok(req)
     }
 }
 

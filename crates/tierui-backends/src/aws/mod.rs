@@ -3,6 +3,7 @@
 //! (moto, LocalStack). Everything returned is translated into tierui's types.
 
 mod calls;
+mod calls_more;
 mod inventory;
 
 use aws_config::{BehaviorVersion, Region};
@@ -16,6 +17,8 @@ pub struct AwsCloud {
     pub eks: aws_sdk_eks::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub kms: aws_sdk_kms::Client,
     pub region: String,
     pub endpoint: Option<String>,
     account: tokio::sync::OnceCell<String>,
@@ -80,6 +83,8 @@ impl AwsCloud {
             eks: aws_sdk_eks::Client::new(&conf),
             iam: aws_sdk_iam::Client::new(&conf),
             sts: aws_sdk_sts::Client::new(&conf),
+            autoscaling: aws_sdk_autoscaling::Client::new(&conf),
+            kms: aws_sdk_kms::Client::new(&conf),
             region,
             endpoint,
             account: tokio::sync::OnceCell::new(),
@@ -100,6 +105,28 @@ impl AwsCloud {
             .await
             .cloned()
     }
+}
+
+/// A public key file for ImportKeyPair (`~` is the home directory), checked to be
+/// an OpenSSH public key; the error names the file.
+pub fn read_public_key(path: &str) -> Result<String, String> {
+    let full = match path.strip_prefix("~/") {
+        Some(rest) => std::env::var_os("HOME")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_default()
+            .join(rest),
+        None => std::path::PathBuf::from(path),
+    };
+    let text = std::fs::read_to_string(&full)
+        .map_err(|e| format!("ssh public key {}: {e}", full.display()))?;
+    let t = text.trim();
+    if !(t.starts_with("ssh-") || t.starts_with("ecdsa-")) {
+        return Err(format!(
+            "ssh public key {}: not an OpenSSH public key (ssh-rsa/ssh-ed25519/ecdsa-…)",
+            full.display()
+        ));
+    }
+    Ok(t.to_string())
 }
 
 /// Translates an SDK error into AWS's code and message (never a panic, never a

@@ -4,6 +4,7 @@
 //! next time.
 
 pub mod clusters;
+pub mod extra;
 pub mod ops;
 pub mod reads;
 pub mod scenario;

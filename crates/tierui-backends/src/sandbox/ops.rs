@@ -83,13 +83,14 @@ struct Exec<'a> {
 /// EC2: the VPC, its attributes, subnets and security group.
 fn exec_vpc(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
     match op {
-        Op::CreateVpc { cidr, tags } => create_vpc(cx, cidr, tags),
+        Op::CreateVpc { cidr, tags, .. } => create_vpc(cx, cidr, tags),
         Op::ModifyVpcAttribute { vpc, attribute } => modify_vpc_attribute(cx, vpc, attribute),
         Op::CreateSubnet {
             vpc,
             cidr,
             az,
             tags,
+            ..
         } => create_subnet(cx, vpc, cidr, az, tags),
         Op::MapPublicIpOnLaunch { subnet } => map_public_ip_on_launch(cx, subnet),
         Op::CreateSecurityGroup {
@@ -500,9 +501,9 @@ fn create_route(
     } = cx;
     let table = r(table, outputs, api)?;
     let target_id = match target {
-        RouteTarget::InternetGateway { id } | RouteTarget::NatGateway { id } => {
-            r(id, outputs, api)?
-        }
+        RouteTarget::InternetGateway { id }
+        | RouteTarget::NatGateway { id }
+        | RouteTarget::EgressOnlyInternetGateway { id } => r(id, outputs, api)?,
     };
     let reg = w.region(region);
     if target_id.starts_with("nat-") && !reg.nats.contains_key(&target_id) {
@@ -699,6 +700,7 @@ fn exec_eks(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
             version,
             role_arn,
             tags,
+            ..
         } => create_addon(
             cx,
             cluster,
@@ -734,6 +736,7 @@ fn create_cluster(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
         public_access_cidrs,
         logging,
         tags,
+        extras,
     } = op
     else {
         return Err(CloudError::misrouted(op));
@@ -748,6 +751,45 @@ fn create_cluster(cx: Exec<'_>, op: &Op) -> Result<Produced, CloudError> {
     } = cx;
     let account = w.account.clone();
     let role_arn = r(role_arn, outputs, api)?;
+    // Secrets encryption needs an Enabled KMS key of this region.
+    if let Some(key) = &extras.encryption_key {
+        let key = r(key, outputs, api)?;
+        let state = w
+            .region(region)
+            .extra
+            .keys
+            .values()
+            .find(|k| k.arn == key)
+            .map(|k| k.state.clone());
+        match state.as_deref() {
+            Some("Enabled") => {}
+            Some(s) => {
+                return Err(err(
+                    api,
+                    "InvalidParameterException",
+                    format!("KMS key {key} is in state {s}; it must be Enabled"),
+                ));
+            }
+            None => {
+                return Err(err(
+                    api,
+                    "InvalidParameterException",
+                    format!("KMS key {key} does not exist or is not accessible"),
+                ));
+            }
+        }
+        w.region(region)
+            .extra
+            .encryption
+            .insert(name.clone(), key.clone());
+    }
+    w.region(region).extra.auth_modes.insert(
+        name.clone(),
+        extras
+            .authentication_mode
+            .clone()
+            .unwrap_or_else(|| "CONFIG_MAP".into()),
+    );
     let subnets: Vec<String> = subnets
         .iter()
         .map(|s| r(s, outputs, api))
@@ -1021,7 +1063,19 @@ impl SandboxCloud {
                 }
                 Op::WriteKubeconfig { .. }
                 | Op::CreateServiceAccount { .. }
+                | Op::MapIdentity { .. }
                 | Op::Manual { .. } => Err(err(api, "InvalidAction", "not a cloud operation")),
+                _ => super::extra::exec(
+                    super::extra::Cx {
+                        w: cx.w,
+                        region: cx.region,
+                        now: cx.now,
+                        api,
+                        outputs,
+                        after: &speed_after,
+                    },
+                    op,
+                ),
             }
         })
     }
@@ -1062,7 +1116,9 @@ impl SandboxCloud {
                 | Op::AttachRolePolicy { .. } => None,
                 Op::WriteKubeconfig { .. }
                 | Op::CreateServiceAccount { .. }
+                | Op::MapIdentity { .. }
                 | Op::Manual { .. } => None,
+                _ => super::extra::lookup(w, region, op, &ours, outputs, now),
             })
         })
     }
@@ -1070,6 +1126,9 @@ impl SandboxCloud {
     fn check(&self, wait: &WaitFor) -> Result<Poll, CloudError> {
         let api = wait.api();
         self.with(api, false, |w, region, now| {
+            if let Some(p) = super::extra::check(w, region, now, wait) {
+                return Ok(p);
+            }
             let reg = w.region(region);
             let phase = |life: Option<&Lifecycle>| life.map_or(Phase::Gone, |l| l.phase(now));
             Ok(match wait {
@@ -1139,6 +1198,7 @@ impl SandboxCloud {
                     Phase::Gone => Poll::Done,
                     _ => Poll::Pending("DELETING".into()),
                 },
+                _ => Poll::Failed(format!("{} is not answered here", wait.api())),
             })
         })
     }
@@ -1146,7 +1206,18 @@ impl SandboxCloud {
     fn remove(&self, undo: &Undo) -> Result<(), CloudError> {
         let api = undo.api();
         let deleting = |secs: u64| (self.clock.now_ms(), self.after(secs));
+        let after = |secs: u64| self.after(secs);
         self.with(api, true, |w, region, now| {
+            if let Some(done) = super::extra::remove(w, region, now, &after, undo) {
+                return done;
+            }
+            if let Undo::DeleteRole { name } = undo {
+                super::extra::role_conflict(w, name, api)?;
+            }
+            if let Undo::DeleteSecurityGroup { id } = undo {
+                super::extra::group_conflict(w.region(region), id, api)?;
+                w.region(region).extra.rules.retain(|r| &r.group != id);
+            }
             w.regions.entry(region.to_string()).or_default();
             let reg = w
                 .regions
@@ -1180,9 +1251,12 @@ impl SandboxCloud {
                 Undo::DeleteSubnet { id } => delete_subnet(reg, id, now, api),
                 Undo::DeleteSecurityGroup { id } => delete_security_group(reg, id, now, api),
                 Undo::DeleteVpc { id } => delete_vpc(reg, id, api),
-                Undo::RemoveKubeconfig { .. } | Undo::DeleteServiceAccount { .. } => {
+                Undo::RemoveKubeconfig { .. }
+                | Undo::DeleteServiceAccount { .. }
+                | Undo::UnmapIdentity { .. } => {
                     Err(err(api, "InvalidAction", "not a cloud operation"))
                 }
+                _ => Err(err(api, "InvalidAction", "handled above")),
             }
         })
     }
@@ -1891,6 +1965,7 @@ mod tests {
                 &Op::CreateVpc {
                     cidr: "10.0.0.0/33".into(),
                     tags: vec![],
+                    ipv6: false,
                 },
                 &o,
             )
@@ -1908,6 +1983,7 @@ mod tests {
                 &Op::CreateVpc {
                     cidr: "10.0.0.0/16".into(),
                     tags: vec![],
+                    ipv6: false,
                 },
                 &o,
             )
@@ -1921,6 +1997,7 @@ mod tests {
                     cidr: "10.1.0.0/19".into(),
                     az: "eu-west-1a".into(),
                     tags: vec![],
+                    ipv6_block: None,
                 },
                 &o,
             )
@@ -1933,6 +2010,7 @@ mod tests {
                 cidr: "10.0.0.0/19".into(),
                 az: "eu-west-1a".into(),
                 tags: vec![],
+                ipv6_block: None,
             },
             &o,
         )
@@ -1945,6 +2023,7 @@ mod tests {
                     cidr: "10.0.0.0/20".into(),
                     az: "eu-west-1b".into(),
                     tags: vec![],
+                    ipv6_block: None,
                 },
                 &o,
             )
@@ -1958,6 +2037,7 @@ mod tests {
                     cidr: "10.0.64.0/19".into(),
                     az: "us-east-1a".into(),
                     tags: vec![],
+                    ipv6_block: None,
                 },
                 &o,
             )
@@ -1999,6 +2079,7 @@ mod tests {
                 &Op::CreateVpc {
                     cidr: "10.0.0.0/16".into(),
                     tags: vec![],
+                    ipv6: false,
                 },
                 &o,
             )
@@ -2012,6 +2093,7 @@ mod tests {
                     cidr: "10.0.0.0/19".into(),
                     az: "eu-west-1a".into(),
                     tags: vec![],
+                    ipv6_block: None,
                 },
                 &o,
             )
@@ -2025,6 +2107,7 @@ mod tests {
                     cidr: "10.0.32.0/19".into(),
                     az: "eu-west-1b".into(),
                     tags: vec![],
+                    ipv6_block: None,
                 },
                 &o,
             )
@@ -2040,6 +2123,7 @@ mod tests {
                     },
                     description: String::new(),
                     tags: vec![],
+                    permissions_boundary: None,
                 },
                 &o,
             )
@@ -2056,6 +2140,7 @@ mod tests {
             public_access_cidrs: vec![],
             logging: vec![],
             tags: vec![],
+            extras: Default::default(),
         };
         c.exec("cluster", &op, &o).unwrap();
         assert_eq!(
@@ -2080,6 +2165,7 @@ mod tests {
             labels: vec![],
             taints: vec![],
             tags: vec![],
+            extras: Default::default(),
         };
         assert_eq!(
             c.exec("ng", &ng, &o).unwrap_err().code,
@@ -2115,6 +2201,7 @@ mod tests {
         let op = Op::CreateVpc {
             cidr: "10.0.0.0/16".into(),
             tags,
+            ipv6: false,
         };
         assert_eq!(c.lookup("dawn", "vpc", &op, &o).unwrap(), None);
         let id = c.exec("vpc", &op, &o).unwrap()["id"].clone();
@@ -2138,6 +2225,7 @@ mod tests {
                 &Op::CreateVpc {
                     cidr: "10.0.0.0/16".into(),
                     tags: vec![],
+                    ipv6: false,
                 },
                 &Outputs::new(),
             )
@@ -2166,6 +2254,7 @@ mod tests {
         let vpc = Op::CreateVpc {
             cidr: "10.0.0.0/16".into(),
             tags: vec![],
+            ipv6: false,
         };
         // Another holder (a separate open file, as another process has).
         let other = tierui_core::paths::try_lock(&file.with_extension("lock")).unwrap();

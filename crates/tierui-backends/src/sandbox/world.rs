@@ -20,6 +20,9 @@ pub struct World {
     /// Errors to answer instead of doing the call (`service:Action` → error).
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// Instance profiles and inline role policies.
+    #[serde(default)]
+    pub iam_extra: super::extra::IamExtra,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +79,9 @@ pub struct Region {
     pub nodegroups: BTreeMap<String, Nodegroup>,
     /// Keyed `cluster/addon`.
     pub addons: BTreeMap<String, Addon>,
+    /// Auto Scaling, KMS, launch templates, Fargate, access entries …
+    #[serde(default)]
+    pub extra: super::extra::RegionExtra,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

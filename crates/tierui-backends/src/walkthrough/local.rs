@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 
 use super::runner::LocalOps;
@@ -74,7 +74,7 @@ impl LocalOps for FileLocal {
         cluster: &'a str,
         namespace: &'a str,
         name: &'a str,
-        role_arn: &'a str,
+        role_arn: Option<&'a str>,
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
             let client = self.client(cluster).await?;
@@ -113,6 +113,170 @@ impl LocalOps for FileLocal {
             }
         })
     }
+
+    fn map_identity<'a>(
+        &'a self,
+        cluster: &'a str,
+        entry: AuthEntry,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let client = self.client(cluster).await?;
+            edit_aws_auth(client, cluster, |cm| set_entry(cm, &entry)).await
+        })
+    }
+
+    fn unmap_identity<'a>(
+        &'a self,
+        cluster: &'a str,
+        kind: &'a str,
+        arn: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let client = self.client(cluster).await?;
+            edit_aws_auth(client, cluster, |cm| remove_entry(cm, kind, arn)).await
+        })
+    }
+}
+
+/// One entry of the aws-auth ConfigMap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthEntry {
+    /// role, user or account.
+    pub kind: String,
+    pub arn: String,
+    pub username: Option<String>,
+    pub groups: Vec<String>,
+}
+
+fn auth_key(kind: &str) -> &'static str {
+    match kind {
+        "user" => "mapUsers",
+        "account" => "mapAccounts",
+        _ => "mapRoles",
+    }
+}
+
+/// The list under `key` of aws-auth's data (YAML text), as JSON values.
+fn auth_list(cm: &ConfigMap, key: &str) -> Result<Vec<serde_json::Value>, String> {
+    let text = cm
+        .data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .map(String::as_str)
+        .unwrap_or("");
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let v = tierui_core::workspace::yaml::parse_single(text)
+        .map_err(|e| {
+            format!(
+                "kube-system/aws-auth {key} is not YAML: {}:{} {}",
+                e.line, e.col, e.message
+            )
+        })?
+        .to_json();
+    match v {
+        serde_json::Value::Array(items) => Ok(items),
+        serde_json::Value::Null => Ok(Vec::new()),
+        _ => Err(format!("kube-system/aws-auth {key} is not a list")),
+    }
+}
+
+fn put_list(cm: &mut ConfigMap, key: &str, items: &[serde_json::Value]) {
+    let text = if items.is_empty() {
+        String::new()
+    } else {
+        // JSON is YAML: EKS's authenticator reads either.
+        serde_json::to_string_pretty(items).unwrap_or_default()
+    };
+    cm.data
+        .get_or_insert_with(Default::default)
+        .insert(key.to_string(), text);
+}
+
+/// Adds the entry, replacing one for the same ARN (entries of other tools stay).
+pub fn set_entry(cm: &mut ConfigMap, e: &AuthEntry) -> Result<(), String> {
+    let key = auth_key(&e.kind);
+    let mut items = auth_list(cm, key)?;
+    let field = match e.kind.as_str() {
+        "user" => "userarn",
+        "account" => "",
+        _ => "rolearn",
+    };
+    let item = if field.is_empty() {
+        serde_json::Value::String(e.arn.clone())
+    } else {
+        let mut m = serde_json::Map::new();
+        m.insert(field.into(), e.arn.clone().into());
+        if let Some(u) = &e.username {
+            m.insert("username".into(), u.clone().into());
+        }
+        if !e.groups.is_empty() {
+            m.insert("groups".into(), e.groups.clone().into());
+        }
+        serde_json::Value::Object(m)
+    };
+    items.retain(|i| !same_arn(i, &e.arn));
+    items.push(item);
+    put_list(cm, key, &items);
+    Ok(())
+}
+
+fn same_arn(item: &serde_json::Value, arn: &str) -> bool {
+    match item {
+        serde_json::Value::String(s) => s == arn,
+        serde_json::Value::Object(m) => ["rolearn", "userarn"]
+            .iter()
+            .any(|k| m.get(*k).and_then(|v| v.as_str()) == Some(arn)),
+        _ => false,
+    }
+}
+
+pub fn remove_entry(cm: &mut ConfigMap, kind: &str, arn: &str) -> Result<(), String> {
+    let key = auth_key(kind);
+    let mut items = auth_list(cm, key)?;
+    items.retain(|i| !same_arn(i, arn));
+    put_list(cm, key, &items);
+    Ok(())
+}
+
+/// Reads kube-system/aws-auth (or starts one), edits it and writes it back with
+/// the version read (a concurrent change makes the write fail, not vanish).
+async fn edit_aws_auth(
+    client: kube::Client,
+    cluster: &str,
+    edit: impl FnOnce(&mut ConfigMap) -> Result<(), String>,
+) -> Result<(), String> {
+    let api: Api<ConfigMap> = Api::namespaced(client, "kube-system");
+    let timeout = |_| format!("the {cluster} cluster's API did not answer in {KUBE_TIMEOUT:?}");
+    let current = tokio::time::timeout(KUBE_TIMEOUT, api.get_opt("aws-auth"))
+        .await
+        .map_err(timeout)?
+        .map_err(|e| format!("reading kube-system/aws-auth: {e}"))?;
+    match current {
+        Some(mut cm) => {
+            edit(&mut cm)?;
+            cm.metadata.managed_fields = None;
+            tokio::time::timeout(
+                KUBE_TIMEOUT,
+                api.replace("aws-auth", &Default::default(), &cm),
+            )
+            .await
+            .map_err(timeout)?
+            .map_err(|e| format!("writing kube-system/aws-auth: {e}"))?;
+        }
+        None => {
+            let mut cm = ConfigMap::default();
+            cm.metadata.name = Some("aws-auth".into());
+            cm.metadata.namespace = Some("kube-system".into());
+            edit(&mut cm)?;
+            tokio::time::timeout(KUBE_TIMEOUT, api.create(&Default::default(), &cm))
+                .await
+                .map_err(timeout)?
+                .map_err(|e| format!("creating kube-system/aws-auth: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 impl FileLocal {
@@ -138,7 +302,7 @@ impl FileLocal {
 }
 
 /// The IRSA service account: annotated with the role pods assume through OIDC.
-pub fn service_account(namespace: &str, name: &str, role_arn: &str) -> ServiceAccount {
+pub fn service_account(namespace: &str, name: &str, role_arn: Option<&str>) -> ServiceAccount {
     let mut sa = ServiceAccount::default();
     sa.metadata.name = Some(name.to_string());
     sa.metadata.namespace = Some(namespace.to_string());
@@ -149,13 +313,15 @@ pub fn service_account(namespace: &str, name: &str, role_arn: &str) -> ServiceAc
         )]
         .into(),
     );
-    sa.metadata.annotations = Some(
-        [(
-            "eks.amazonaws.com/role-arn".to_string(),
-            role_arn.to_string(),
-        )]
-        .into(),
-    );
+    if let Some(role_arn) = role_arn {
+        sa.metadata.annotations = Some(
+            [(
+                "eks.amazonaws.com/role-arn".to_string(),
+                role_arn.to_string(),
+            )]
+            .into(),
+        );
+    }
     sa
 }
 

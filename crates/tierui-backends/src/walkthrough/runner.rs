@@ -141,13 +141,26 @@ pub trait LocalOps: Send + Sync {
         cluster: &'a str,
         namespace: &'a str,
         name: &'a str,
-        role_arn: &'a str,
+        role_arn: Option<&'a str>,
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
     fn delete_service_account<'a>(
         &'a self,
         cluster: &'a str,
         namespace: &'a str,
         name: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+    /// Adds (or replaces) one entry of kube-system/aws-auth: `kind` is role,
+    /// user or account.
+    fn map_identity<'a>(
+        &'a self,
+        cluster: &'a str,
+        entry: super::local::AuthEntry,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+    fn unmap_identity<'a>(
+        &'a self,
+        cluster: &'a str,
+        kind: &'a str,
+        arn: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 }
 
@@ -435,7 +448,7 @@ impl<C: Cloud> Runner<C> {
                 name,
                 role_arn,
             } => {
-                let role = match role_arn.resolve(&outputs) {
+                let role = match role_arn.as_ref().map(|r| r.resolve(&outputs)).transpose() {
                     Ok(r) => r,
                     Err(m) => {
                         return self.fail(
@@ -447,7 +460,7 @@ impl<C: Cloud> Runner<C> {
                 };
                 match self
                     .local
-                    .create_service_account(cluster, namespace, name, &role)
+                    .create_service_account(cluster, namespace, name, role.as_deref())
                     .await
                 {
                     Ok(()) => (
@@ -459,11 +472,75 @@ impl<C: Cloud> Runner<C> {
                     ),
                     Err(m) => {
                         // No reachable cluster API here: say exactly what to run.
+                        let annotate = role
+                            .map(|r| format!(" && kubectl -n {namespace} annotate serviceaccount {name} eks.amazonaws.com/role-arn={r}"))
+                            .unwrap_or_default();
                         let cmd = format!(
-                            "kubectl -n {namespace} create serviceaccount {name} && kubectl -n {namespace} annotate serviceaccount {name} eks.amazonaws.com/role-arn={role}"
+                            "kubectl -n {namespace} create serviceaccount {name}{annotate}"
                         );
                         self.progress
                             .manual(&call.id, now_ms(), format!("not created: {m}"));
+                        let _ = self.save();
+                        self.emit(Event::Manual {
+                            step,
+                            call: call.id.clone(),
+                            command: cmd,
+                        });
+                        return true;
+                    }
+                }
+            }
+            Op::MapIdentity {
+                cluster,
+                kind,
+                arn,
+                username,
+                groups,
+            } => {
+                let arn = match arn.resolve(&outputs) {
+                    Ok(a) => a,
+                    Err(m) => {
+                        return self.fail(
+                            step,
+                            call,
+                            CloudError::new(call.op.api(), "InvalidParameterValue", m),
+                        );
+                    }
+                };
+                // `<account>` (a service-linked role) is the cluster's own account.
+                let account = outputs
+                    .get("cluster")
+                    .and_then(|c| c.get("arn"))
+                    .and_then(|a| tierui_core::walkthrough::engine::arn_account(a));
+                let arn = match account {
+                    Some(acct) => arn.replace("<account>", &acct),
+                    None => arn,
+                };
+                let entry = super::local::AuthEntry {
+                    kind: kind.clone(),
+                    arn: arn.clone(),
+                    username: username.clone(),
+                    groups: groups.clone(),
+                };
+                match self.local.map_identity(cluster, entry).await {
+                    Ok(()) => (
+                        Produced::from([("aws_auth".to_string(), format!("{kind} {arn}"))]),
+                        false,
+                    ),
+                    Err(m) => {
+                        // No reachable cluster API here: say exactly what to run.
+                        let mut cmd = format!(
+                            "eksctl create iamidentitymapping --cluster {cluster} --region {} --arn {arn}",
+                            self.plan.region
+                        );
+                        if let Some(u) = username {
+                            cmd.push_str(&format!(" --username '{u}'"));
+                        }
+                        for g in groups {
+                            cmd.push_str(&format!(" --group {g}"));
+                        }
+                        self.progress
+                            .manual(&call.id, now_ms(), format!("not written: {m}"));
                         let _ = self.save();
                         self.emit(Event::Manual {
                             step,
@@ -747,6 +824,10 @@ impl<C: Cloud> Runner<C> {
                     .delete_service_account(cluster, namespace, name)
                     .await
                     .is_err());
+            }
+            Undo::UnmapIdentity { cluster, kind, arn } => {
+                // An entry that was never written (manual step) is not an error.
+                return Ok(self.local.unmap_identity(cluster, kind, arn).await.is_err());
             }
             _ => {}
         }

@@ -125,6 +125,9 @@ pub enum Trust {
         namespace: String,
         service_account: String,
     },
+    /// EKS Pod Identity: the pods.eks.amazonaws.com service assumes the role
+    /// (with session tags) for the associated service account.
+    PodIdentity,
 }
 
 impl Trust {
@@ -138,6 +141,7 @@ impl Trust {
                 let host = issuer.resolve(outputs)?.trim_start_matches("https://").to_string();
                 serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": {format!("{host}:sub"): format!("system:serviceaccount:{namespace}:{service_account}"), format!("{host}:aud"): "sts.amazonaws.com"}}}]}).to_string()
             }
+            Trust::PodIdentity => serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]}).to_string(),
         })
     }
 }
@@ -151,8 +155,66 @@ pub enum VpcAttribute {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "via")]
 pub enum RouteTarget {
-    InternetGateway { id: Val },
-    NatGateway { id: Val },
+    InternetGateway {
+        id: Val,
+    },
+    NatGateway {
+        id: Val,
+    },
+    /// IPv6 egress for private subnets (`::/0`).
+    EgressOnlyInternetGateway {
+        id: Val,
+    },
+}
+
+/// Who a security group rule lets in: another group or a CIDR block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from")]
+pub enum Peer {
+    Group { id: Val },
+    Cidr { cidr: String },
+}
+
+/// The bootstrap a launch template's user data runs, rendered by
+/// [`crate::walkthrough::bootstrap::user_data`] once the cluster's endpoint and
+/// certificate are known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bootstrap {
+    /// AmazonLinux2023, AmazonLinux2, Bottlerocket, WindowsServer2019FullContainer …
+    pub family: String,
+    pub cluster: String,
+    pub endpoint: Val,
+    pub certificate: Val,
+    pub service_cidr: String,
+    pub labels: Vec<(String, String)>,
+    pub taints: Vec<(String, String, String)>,
+    pub max_pods: Option<i64>,
+    pub pre_bootstrap: Vec<String>,
+    /// Replaces the family's bootstrap command (custom AMIs).
+    pub override_command: Option<String>,
+    /// Bottlerocket settings as JSON (becomes TOML).
+    pub bottlerocket: Option<String>,
+}
+
+/// The root volume of a launch template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Volume {
+    pub size_gib: Option<i64>,
+    pub kind: Option<String>,
+    pub encrypted: bool,
+    pub kms_key: Option<String>,
+    /// /dev/xvda (Amazon Linux), /dev/xvdb (Bottlerocket data), /dev/sda1 (Windows).
+    pub device: String,
+}
+
+/// How an Auto Scaling group mixes on-demand and spot instances.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mix {
+    pub on_demand_base: i64,
+    pub on_demand_percentage: i64,
+    pub spot_strategy: Option<String>,
+    pub spot_pools: Option<i64>,
+    pub max_price: Option<String>,
 }
 
 /// One AWS (or Kubernetes) operation of the walkthrough, with every parameter.
@@ -162,6 +224,9 @@ pub enum Op {
     CreateVpc {
         cidr: String,
         tags: Tags,
+        /// Also ask for an Amazon-provided IPv6 /56.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ipv6: bool,
     },
     ModifyVpcAttribute {
         vpc: Val,
@@ -172,6 +237,9 @@ pub enum Op {
         cidr: String,
         az: String,
         tags: Tags,
+        /// The n-th /64 of the VPC's IPv6 /56 (IPv6 clusters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ipv6_block: Option<u8>,
     },
     MapPublicIpOnLaunch {
         subnet: Val,
@@ -215,6 +283,8 @@ pub enum Op {
         trust: Trust,
         description: String,
         tags: Tags,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        permissions_boundary: Option<String>,
     },
     AttachRolePolicy {
         role: String,
@@ -236,6 +306,8 @@ pub enum Op {
         public_access_cidrs: Vec<String>,
         logging: Vec<String>,
         tags: Tags,
+        #[serde(default, skip_serializing_if = "ClusterExtras::is_empty")]
+        extras: ClusterExtras,
     },
     CreateOidcProvider {
         issuer: Val,
@@ -249,6 +321,10 @@ pub enum Op {
         version: Option<String>,
         role_arn: Option<Val>,
         tags: Tags,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        configuration_values: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resolve_conflicts: Option<String>,
     },
     CreateNodegroup {
         cluster: String,
@@ -264,6 +340,8 @@ pub enum Op {
         labels: Vec<(String, String)>,
         taints: Vec<(String, String, String)>,
         tags: Tags,
+        #[serde(default, skip_serializing_if = "NodegroupExtras::is_empty")]
+        extras: NodegroupExtras,
     },
     /// Writes a kubeconfig entry for the new cluster (tierui's own file, not ~/.kube/config).
     WriteKubeconfig {
@@ -272,18 +350,205 @@ pub enum Op {
         endpoint: Val,
         certificate: Val,
     },
-    /// A Kubernetes ServiceAccount annotated with an IRSA role.
+    /// A Kubernetes ServiceAccount, annotated with its IRSA role when it has one
+    /// (pod identity needs no annotation).
     CreateServiceAccount {
         cluster: String,
         namespace: String,
         name: String,
-        role_arn: Val,
+        role_arn: Option<Val>,
     },
     /// Something tierui shows but does not run (e.g. a Helm install).
     Manual {
         command: String,
         reason: String,
     },
+    /// A security group rule (ingress).
+    AuthorizeIngress {
+        group: Val,
+        peer: Peer,
+        protocol: String,
+        from_port: i32,
+        to_port: i32,
+        description: String,
+    },
+    CreateLaunchTemplate {
+        name: String,
+        /// An AMI id, or `resolve:ssm:<parameter>` for the EKS-optimised image.
+        image: String,
+        instance_type: Option<String>,
+        bootstrap: Bootstrap,
+        volume: Volume,
+        key_name: Option<Val>,
+        security_groups: Vec<Val>,
+        instance_profile: Option<Val>,
+        /// IMDSv2 only (`disableIMDSv1`).
+        imds_v2_only: bool,
+        tags: Tags,
+    },
+    ImportKeyPair {
+        name: String,
+        public_key: Option<String>,
+        /// Read when the call runs (`~` is the home directory).
+        public_key_path: Option<String>,
+        tags: Tags,
+    },
+    CreateVpcEndpoint {
+        vpc: Val,
+        service: String,
+        /// Interface or Gateway.
+        kind: String,
+        subnets: Vec<Val>,
+        security_groups: Vec<Val>,
+        route_tables: Vec<Val>,
+        tags: Tags,
+    },
+    CreateEgressOnlyInternetGateway {
+        vpc: Val,
+        tags: Tags,
+    },
+    /// Finds and checks a subnet the config names (existing VPC); creates nothing.
+    FindSubnet {
+        vpc: Option<String>,
+        id: Option<String>,
+        cidr: Option<String>,
+        az: Option<String>,
+        public: bool,
+    },
+    /// Adds tags to a resource the walkthrough did not create (with consent;
+    /// teardown leaves them).
+    TagResource {
+        resource: Val,
+        tags: Tags,
+    },
+    CreateInstanceProfile {
+        name: String,
+        tags: Tags,
+    },
+    AddRoleToInstanceProfile {
+        profile: String,
+        role: String,
+    },
+    PutRolePolicy {
+        role: String,
+        name: String,
+        document: String,
+    },
+    CreateAutoScalingGroup {
+        name: String,
+        launch_template: Val,
+        subnets: Vec<Val>,
+        min_size: i64,
+        desired_size: i64,
+        max_size: i64,
+        /// More than one, or a mix, becomes a MixedInstancesPolicy.
+        instance_types: Vec<String>,
+        mix: Option<Mix>,
+        target_group_arns: Vec<String>,
+        load_balancers: Vec<String>,
+        tags: Tags,
+    },
+    CreateKey {
+        description: String,
+        tags: Tags,
+    },
+    /// Checks a given KMS key can encrypt (Enabled, symmetric); creates nothing.
+    DescribeKey {
+        key: String,
+    },
+    CreateFargateProfile {
+        cluster: String,
+        name: String,
+        role_arn: Val,
+        subnets: Vec<Val>,
+        selectors: Vec<(String, Vec<(String, String)>)>,
+        tags: Tags,
+    },
+    CreateAccessEntry {
+        cluster: String,
+        principal_arn: Val,
+        kind: Option<String>,
+        groups: Vec<String>,
+        username: Option<String>,
+        tags: Tags,
+    },
+    AssociateAccessPolicy {
+        cluster: String,
+        principal_arn: Val,
+        policy_arn: String,
+        /// cluster or namespace.
+        scope: String,
+        namespaces: Vec<String>,
+    },
+    CreatePodIdentityAssociation {
+        cluster: String,
+        namespace: String,
+        service_account: String,
+        role_arn: Val,
+        target_role_arn: Option<String>,
+        disable_session_tags: bool,
+        tags: Tags,
+    },
+    AssociateIdentityProvider {
+        cluster: String,
+        name: String,
+        issuer_url: String,
+        client_id: String,
+        username_claim: Option<String>,
+        groups_claim: Option<String>,
+        tags: Tags,
+    },
+    /// An entry of the `aws-auth` ConfigMap (mapRoles / mapUsers / mapAccounts),
+    /// written through the cluster API.
+    MapIdentity {
+        cluster: String,
+        /// role, user or account.
+        kind: String,
+        arn: Val,
+        username: Option<String>,
+        groups: Vec<String>,
+    },
+}
+
+/// CreateCluster parameters most configs leave at their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ClusterExtras {
+    /// Envelope encryption of Secrets with this KMS key.
+    pub encryption_key: Option<Val>,
+    /// ipv4 or ipv6.
+    pub ip_family: Option<String>,
+    pub service_ipv4_cidr: Option<String>,
+    /// API, API_AND_CONFIG_MAP or CONFIG_MAP.
+    pub authentication_mode: Option<String>,
+    pub bootstrap_admin: Option<bool>,
+    pub zonal_shift: Option<bool>,
+    /// STANDARD or EXTENDED.
+    pub upgrade_support_type: Option<String>,
+    /// standard, tier-xl …
+    pub control_plane_tier: Option<String>,
+}
+
+impl ClusterExtras {
+    pub fn is_empty(&self) -> bool {
+        *self == ClusterExtras::default()
+    }
+}
+
+/// CreateNodegroup parameters most configs leave at their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NodegroupExtras {
+    /// (launch template id, version): eksctl's for a custom AMI, or the config's own.
+    pub launch_template: Option<(Val, Option<String>)>,
+    pub ssh_key: Option<Val>,
+    pub ssh_source_security_groups: Vec<String>,
+    pub max_unavailable: Option<i64>,
+    pub node_repair: bool,
+}
+
+impl NodegroupExtras {
+    pub fn is_empty(&self) -> bool {
+        *self == NodegroupExtras::default()
+    }
 }
 
 /// Undo operations for teardown, in the order they must run.
@@ -350,6 +615,70 @@ pub enum Undo {
         namespace: String,
         name: String,
     },
+    RevokeIngress {
+        group: String,
+        /// A group id (sg-…) or a CIDR block.
+        peer: String,
+        protocol: String,
+        from_port: i32,
+        to_port: i32,
+    },
+    DeleteLaunchTemplate {
+        id: String,
+    },
+    DeleteKeyPair {
+        name: String,
+    },
+    DeleteVpcEndpoint {
+        id: String,
+    },
+    DeleteEgressOnlyInternetGateway {
+        id: String,
+    },
+    RemoveRoleFromInstanceProfile {
+        profile: String,
+        role: String,
+    },
+    DeleteInstanceProfile {
+        name: String,
+    },
+    DeleteRolePolicy {
+        role: String,
+        name: String,
+    },
+    /// Sets min, desired and max to 0 so the group terminates its instances.
+    DrainAutoScalingGroup {
+        name: String,
+    },
+    DeleteAutoScalingGroup {
+        name: String,
+    },
+    /// KMS keys are never deleted at once: the key waits 7 days (the minimum)
+    /// in PendingDeletion and can be cancelled until then.
+    ScheduleKeyDeletion {
+        key_id: String,
+    },
+    DeleteFargateProfile {
+        cluster: String,
+        name: String,
+    },
+    DeleteAccessEntry {
+        cluster: String,
+        principal_arn: String,
+    },
+    DeletePodIdentityAssociation {
+        cluster: String,
+        id: String,
+    },
+    DisassociateIdentityProvider {
+        cluster: String,
+        name: String,
+    },
+    UnmapIdentity {
+        cluster: String,
+        kind: String,
+        arn: String,
+    },
 }
 
 impl Op {
@@ -378,12 +707,37 @@ impl Op {
             Op::WriteKubeconfig { .. } => "tierui:WriteKubeconfig",
             Op::CreateServiceAccount { .. } => "kubernetes:CreateServiceAccount",
             Op::Manual { .. } => "manual",
+            Op::AuthorizeIngress { .. } => "ec2:AuthorizeSecurityGroupIngress",
+            Op::CreateLaunchTemplate { .. } => "ec2:CreateLaunchTemplate",
+            Op::ImportKeyPair { .. } => "ec2:ImportKeyPair",
+            Op::CreateVpcEndpoint { .. } => "ec2:CreateVpcEndpoint",
+            Op::CreateEgressOnlyInternetGateway { .. } => "ec2:CreateEgressOnlyInternetGateway",
+            Op::FindSubnet { .. } => "ec2:DescribeSubnets",
+            Op::TagResource { .. } => "ec2:CreateTags",
+            Op::CreateInstanceProfile { .. } => "iam:CreateInstanceProfile",
+            Op::AddRoleToInstanceProfile { .. } => "iam:AddRoleToInstanceProfile",
+            Op::PutRolePolicy { .. } => "iam:PutRolePolicy",
+            Op::CreateAutoScalingGroup { .. } => "autoscaling:CreateAutoScalingGroup",
+            Op::CreateKey { .. } => "kms:CreateKey",
+            Op::DescribeKey { .. } => "kms:DescribeKey",
+            Op::CreateFargateProfile { .. } => "eks:CreateFargateProfile",
+            Op::CreateAccessEntry { .. } => "eks:CreateAccessEntry",
+            Op::AssociateAccessPolicy { .. } => "eks:AssociateAccessPolicy",
+            Op::CreatePodIdentityAssociation { .. } => "eks:CreatePodIdentityAssociation",
+            Op::AssociateIdentityProvider { .. } => "eks:AssociateIdentityProviderConfig",
+            Op::MapIdentity { .. } => "kubernetes:UpdateConfigMap(aws-auth)",
         }
     }
 
     /// Whether the operation changes anything (live mode asks before these).
     pub fn mutates(&self) -> bool {
-        !matches!(self, Op::Manual { .. } | Op::WriteKubeconfig { .. })
+        !matches!(
+            self,
+            Op::Manual { .. }
+                | Op::WriteKubeconfig { .. }
+                | Op::FindSubnet { .. }
+                | Op::DescribeKey { .. }
+        )
     }
 }
 
@@ -408,6 +762,22 @@ impl Undo {
             Undo::DeleteVpc { .. } => "ec2:DeleteVpc",
             Undo::RemoveKubeconfig { .. } => "tierui:RemoveKubeconfig",
             Undo::DeleteServiceAccount { .. } => "kubernetes:DeleteServiceAccount",
+            Undo::RevokeIngress { .. } => "ec2:RevokeSecurityGroupIngress",
+            Undo::DeleteLaunchTemplate { .. } => "ec2:DeleteLaunchTemplate",
+            Undo::DeleteKeyPair { .. } => "ec2:DeleteKeyPair",
+            Undo::DeleteVpcEndpoint { .. } => "ec2:DeleteVpcEndpoints",
+            Undo::DeleteEgressOnlyInternetGateway { .. } => "ec2:DeleteEgressOnlyInternetGateway",
+            Undo::RemoveRoleFromInstanceProfile { .. } => "iam:RemoveRoleFromInstanceProfile",
+            Undo::DeleteInstanceProfile { .. } => "iam:DeleteInstanceProfile",
+            Undo::DeleteRolePolicy { .. } => "iam:DeleteRolePolicy",
+            Undo::DrainAutoScalingGroup { .. } => "autoscaling:UpdateAutoScalingGroup",
+            Undo::DeleteAutoScalingGroup { .. } => "autoscaling:DeleteAutoScalingGroup",
+            Undo::ScheduleKeyDeletion { .. } => "kms:ScheduleKeyDeletion",
+            Undo::DeleteFargateProfile { .. } => "eks:DeleteFargateProfile",
+            Undo::DeleteAccessEntry { .. } => "eks:DeleteAccessEntry",
+            Undo::DeletePodIdentityAssociation { .. } => "eks:DeletePodIdentityAssociation",
+            Undo::DisassociateIdentityProvider { .. } => "eks:DisassociateIdentityProviderConfig",
+            Undo::UnmapIdentity { .. } => "kubernetes:UpdateConfigMap(aws-auth)",
         }
     }
 }
@@ -415,14 +785,54 @@ impl Undo {
 /// What a wait polls for after a call (or an undo) returned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WaitFor {
-    NatAvailable { id: String },
-    NatDeleted { id: String },
-    ClusterActive { name: String },
-    ClusterGone { name: String },
-    AddonActive { cluster: String, name: String },
-    AddonGone { cluster: String, name: String },
-    NodegroupActive { cluster: String, name: String },
-    NodegroupGone { cluster: String, name: String },
+    NatAvailable {
+        id: String,
+    },
+    NatDeleted {
+        id: String,
+    },
+    ClusterActive {
+        name: String,
+    },
+    ClusterGone {
+        name: String,
+    },
+    AddonActive {
+        cluster: String,
+        name: String,
+    },
+    AddonGone {
+        cluster: String,
+        name: String,
+    },
+    NodegroupActive {
+        cluster: String,
+        name: String,
+    },
+    NodegroupGone {
+        cluster: String,
+        name: String,
+    },
+    /// Every desired instance of the group InService.
+    AsgInService {
+        name: String,
+        desired: i64,
+    },
+    /// No instances left in the group.
+    AsgDrained {
+        name: String,
+    },
+    AsgGone {
+        name: String,
+    },
+    FargateActive {
+        cluster: String,
+        name: String,
+    },
+    FargateGone {
+        cluster: String,
+        name: String,
+    },
 }
 
 impl WaitFor {
@@ -435,6 +845,12 @@ impl WaitFor {
             WaitFor::NodegroupActive { .. } | WaitFor::NodegroupGone { .. } => {
                 "eks:DescribeNodegroup"
             }
+            WaitFor::AsgInService { .. } | WaitFor::AsgDrained { .. } | WaitFor::AsgGone { .. } => {
+                "autoscaling:DescribeAutoScalingGroups"
+            }
+            WaitFor::FargateActive { .. } | WaitFor::FargateGone { .. } => {
+                "eks:DescribeFargateProfile"
+            }
         }
     }
 
@@ -443,7 +859,10 @@ impl WaitFor {
             WaitFor::NatAvailable { .. } => "available",
             WaitFor::ClusterActive { .. }
             | WaitFor::AddonActive { .. }
-            | WaitFor::NodegroupActive { .. } => "ACTIVE",
+            | WaitFor::NodegroupActive { .. }
+            | WaitFor::FargateActive { .. } => "ACTIVE",
+            WaitFor::AsgInService { .. } => "InService",
+            WaitFor::AsgDrained { .. } => "0 instances",
             WaitFor::NatDeleted { .. } => "deleted",
             _ => "gone",
         }
@@ -503,6 +922,11 @@ impl CloudError {
                 | "InvalidGroup.NotFound"
                 | "Gateway.NotAttached"
                 | "NotFound"
+                | "InvalidLaunchTemplateId.NotFound"
+                | "InvalidKeyPair.NotFound"
+                | "InvalidVpcEndpointId.NotFound"
+                | "InvalidGatewayID.NotFound"
+                | "InvalidPermission.NotFound"
         )
     }
 }

@@ -138,6 +138,39 @@ pub fn hourly(plan: &Plan, progress: &Progress) -> Hourly {
                         }),
                 );
             }
+            Op::CreateAutoScalingGroup {
+                instance_types,
+                desired_size,
+                mix,
+                ..
+            } => {
+                let n = (*desired_size).max(0);
+                let Some(t) = instance_types.first() else {
+                    h.add(Err(format!("{n} nodes of no instance type")));
+                    continue;
+                };
+                // On-demand: the base, then the percentage of the rest; spot the others.
+                let on_demand = match mix {
+                    None => n,
+                    Some(m) => {
+                        let base = m.on_demand_base.clamp(0, n);
+                        base + ((n - base) * m.on_demand_percentage.clamp(0, 100) + 99) / 100
+                    }
+                };
+                for (count, spot) in [(on_demand, false), (n - on_demand, true)] {
+                    if count == 0 {
+                        continue;
+                    }
+                    h.add(
+                        instance_price(&plan.region, t, spot)
+                            .map(|p| p * count as f64)
+                            .ok_or_else(|| {
+                                let how = if spot { "spot" } else { "on-demand" };
+                                format!("{count} × {t} ({how}, {})", plan.region)
+                            }),
+                    );
+                }
+            }
             _ => {}
         }
     }

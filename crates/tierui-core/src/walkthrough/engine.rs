@@ -504,6 +504,16 @@ pub fn wait_after(op: &Op, produced: &Produced) -> Option<WaitFor> {
             cluster: cluster.clone(),
             name: name.clone(),
         }),
+        Op::CreateAutoScalingGroup {
+            name, desired_size, ..
+        } => Some(WaitFor::AsgInService {
+            name: name.clone(),
+            desired: *desired_size,
+        }),
+        Op::CreateFargateProfile { cluster, name, .. } => Some(WaitFor::FargateActive {
+            cluster: cluster.clone(),
+            name: name.clone(),
+        }),
         _ => None,
     }
 }
@@ -517,6 +527,12 @@ pub fn wait_after_undo(undo: &Undo) -> Option<WaitFor> {
             name: name.clone(),
         }),
         Undo::DeleteNodegroup { cluster, name } => Some(WaitFor::NodegroupGone {
+            cluster: cluster.clone(),
+            name: name.clone(),
+        }),
+        Undo::DrainAutoScalingGroup { name } => Some(WaitFor::AsgDrained { name: name.clone() }),
+        Undo::DeleteAutoScalingGroup { name } => Some(WaitFor::AsgGone { name: name.clone() }),
+        Undo::DeleteFargateProfile { cluster, name } => Some(WaitFor::FargateGone {
             cluster: cluster.clone(),
             name: name.clone(),
         }),
@@ -544,7 +560,10 @@ fn identity_key(op: &Op) -> Option<&'static str> {
         | Op::CreateInternetGateway { .. }
         | Op::CreateNatGateway { .. }
         | Op::CreateRouteTable { .. }
-        | Op::CreateSecurityGroup { .. } => "id",
+        | Op::CreateSecurityGroup { .. }
+        | Op::CreateLaunchTemplate { .. }
+        | Op::CreateVpcEndpoint { .. }
+        | Op::CreateEgressOnlyInternetGateway { .. } => "id",
         Op::AllocateAddress { .. } => "allocation",
         Op::CreateRole { .. } | Op::CreatePolicy { .. } | Op::CreateOidcProvider { .. } => "arn",
         Op::AssociateRouteTable { .. } => "association",
@@ -609,9 +628,93 @@ pub fn undo_for(call: &Call, outputs: &Outputs) -> Vec<Undo> {
             namespace: namespace.clone(),
             name: name.clone(),
         }],
+        Op::AuthorizeIngress {
+            group,
+            peer,
+            protocol,
+            from_port,
+            to_port,
+            ..
+        } => {
+            let peer = match peer {
+                crate::cloud::Peer::Group { id } => resolve(id),
+                crate::cloud::Peer::Cidr { cidr } => Some(cidr.clone()),
+            };
+            one(resolve(group)
+                .zip(peer)
+                .map(|(group, peer)| Undo::RevokeIngress {
+                    group,
+                    peer,
+                    protocol: protocol.clone(),
+                    from_port: *from_port,
+                    to_port: *to_port,
+                }))
+        }
+        Op::CreateLaunchTemplate { .. } => {
+            one(get("id").map(|id| Undo::DeleteLaunchTemplate { id }))
+        }
+        Op::ImportKeyPair { name, .. } => vec![Undo::DeleteKeyPair { name: name.clone() }],
+        Op::CreateVpcEndpoint { .. } => one(get("id").map(|id| Undo::DeleteVpcEndpoint { id })),
+        Op::CreateEgressOnlyInternetGateway { .. } => {
+            one(get("id").map(|id| Undo::DeleteEgressOnlyInternetGateway { id }))
+        }
+        Op::CreateInstanceProfile { name, .. } => {
+            vec![Undo::DeleteInstanceProfile { name: name.clone() }]
+        }
+        Op::AddRoleToInstanceProfile { profile, role } => {
+            vec![Undo::RemoveRoleFromInstanceProfile {
+                profile: profile.clone(),
+                role: role.clone(),
+            }]
+        }
+        Op::PutRolePolicy { role, name, .. } => vec![Undo::DeleteRolePolicy {
+            role: role.clone(),
+            name: name.clone(),
+        }],
+        Op::CreateAutoScalingGroup { name, .. } => vec![
+            Undo::DrainAutoScalingGroup { name: name.clone() },
+            Undo::DeleteAutoScalingGroup { name: name.clone() },
+        ],
+        Op::CreateKey { .. } => one(get("id").map(|key_id| Undo::ScheduleKeyDeletion { key_id })),
+        Op::CreateFargateProfile { cluster, name, .. } => vec![Undo::DeleteFargateProfile {
+            cluster: cluster.clone(),
+            name: name.clone(),
+        }],
+        Op::CreateAccessEntry {
+            cluster,
+            principal_arn,
+            ..
+        } => one(resolve(principal_arn).map(|p| Undo::DeleteAccessEntry {
+            cluster: cluster.clone(),
+            principal_arn: p,
+        })),
+        Op::CreatePodIdentityAssociation { cluster, .. } => {
+            one(get("id").map(|id| Undo::DeletePodIdentityAssociation {
+                cluster: cluster.clone(),
+                id,
+            }))
+        }
+        Op::AssociateIdentityProvider { cluster, name, .. } => {
+            vec![Undo::DisassociateIdentityProvider {
+                cluster: cluster.clone(),
+                name: name.clone(),
+            }]
+        }
+        Op::MapIdentity {
+            cluster, kind, arn, ..
+        } => one(resolve(arn).map(|arn| Undo::UnmapIdentity {
+            cluster: cluster.clone(),
+            kind: kind.clone(),
+            arn,
+        })),
+        // Removed with what they belong to, or never created anything.
         Op::ModifyVpcAttribute { .. }
         | Op::MapPublicIpOnLaunch { .. }
         | Op::CreateRoute { .. }
+        | Op::FindSubnet { .. }
+        | Op::TagResource { .. }
+        | Op::DescribeKey { .. }
+        | Op::AssociateAccessPolicy { .. }
         | Op::Manual { .. } => Vec::new(),
     }
 }

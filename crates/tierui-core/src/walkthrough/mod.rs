@@ -2,7 +2,10 @@
 //! engine and its saved progress, the cost of what runs, the teardown summary and
 //! the advice for a failed call. The backends crate runs it against a cloud.
 pub mod advice;
+pub mod bootstrap;
 pub mod cost;
 pub mod engine;
+pub mod identity;
+pub mod nodes;
 pub mod plan;
 pub mod summary;

@@ -3,7 +3,10 @@
 
 use serde::Serialize;
 
-use crate::cloud::{Op, RouteTarget, TAG_CLUSTER, TAG_STEP, Tags, Trust, Val, VpcAttribute};
+use crate::cloud::{
+    ClusterExtras, NodegroupExtras, Op, RouteTarget, TAG_CLUSTER, TAG_STEP, Tags, Trust, Val,
+    VpcAttribute,
+};
 use crate::workspace::eksctl::{ClusterConfig, NatMode};
 use crate::workspace::fields::{Diagnostic, Severity};
 
@@ -69,63 +72,92 @@ impl std::fmt::Display for Unsupported {
             })
             .collect();
         write!(f, "not supported yet: {}", list.join(", "))?;
-        if self
-            .fields
-            .iter()
-            .any(|(p, _, _)| p.starts_with("nodeGroups["))
-        {
-            write!(
-                f,
-                " — self-managed nodeGroups need CloudFormation and Auto Scaling; use managedNodeGroups"
-            )?;
-        }
-        if self.fields.iter().any(|(p, _, _)| p.starts_with("vpc.id")) {
-            write!(f, " — an existing VPC would skip step A; not supported yet")?;
+        let mut said = Vec::new();
+        for (p, _, _) in &self.fields {
+            if let Some(why) = refusal_reason(p)
+                && !said.contains(&why)
+            {
+                write!(f, " — {why}")?;
+                said.push(why);
+            }
         }
         Ok(())
     }
 }
 
-/// Top-level sections that change what gets created; a plan without them would be wrong.
-const BLOCKING_TOP: &[&str] = &[
-    "fargateProfiles",
+/// Why a field is refused: the AWS service it needs and what eksctl does there.
+pub fn refusal_reason(path: &str) -> Option<&'static str> {
+    let top = path.split(['.', '[', ' ']).next().unwrap_or("");
+    let last = path.rsplit('.').next().unwrap_or("");
+    Some(match (top, last) {
+        ("outpost", _) | (_, "outpostARN") => {
+            "outpost: the control plane and nodes run on an AWS Outposts rack (CreateCluster outpostConfig, EC2 capacity on the rack); the walkthrough models no Outposts"
+        }
+        ("remoteNetworkConfig", _) => {
+            "remoteNetworkConfig: hybrid nodes are your own machines joined through SSM or IAM Roles Anywhere over routed remote networks (VPN/Direct Connect); not modelled"
+        }
+        ("autoModeConfig", _) => {
+            "autoModeConfig: EKS Auto Mode runs the nodes, storage and load balancing itself (computeConfig, node pools); the walkthrough models node groups, not Auto Mode"
+        }
+        ("karpenter", _) => {
+            "karpenter: eksctl installs Karpenter's Helm chart with an SQS interruption queue and EventBridge rules; those services are not modelled"
+        }
+        ("capabilities", _) => {
+            "capabilities: EKS capabilities (managed ACK, kro, Argo CD) are created with CreateCapability; not modelled"
+        }
+        ("gitops", _) => {
+            "gitops: Flux is bootstrapped against a Git repository with a provider token, not through an AWS API"
+        }
+        ("addonsConfig", _) => {
+            "addonsConfig: automatic pod identity associations and default-addon switches are not modelled"
+        }
+        ("deletionProtection", _) => "deletionProtection: not modelled yet",
+        ("vpc", "ipv6Cidr" | "ipv6Pool") => {
+            "vpc.ipv6Cidr/ipv6Pool: bring-your-own IPv6 pools (BYOIP) are not modelled; the walkthrough uses an Amazon-provided /56"
+        }
+        ("vpc", "extraCIDRs" | "extraIPv6CIDRs") => {
+            "vpc.extraCIDRs: secondary VPC CIDR blocks are not modelled"
+        }
+        (
+            "vpc",
+            "securityGroup" | "sharedNodeSecurityGroup" | "manageSharedNodeSecurityGroupRules",
+        ) => {
+            "vpc.securityGroup/sharedNodeSecurityGroup: an existing shared security group is not modelled; the walkthrough creates its own"
+        }
+        ("vpc", "localZoneSubnets") => {
+            "vpc.localZoneSubnets: existing Local Zone subnets are not modelled; localZones creates them"
+        }
+        (_, "podExecutionRoleARN") => {
+            "fargateProfiles[].podExecutionRoleARN: use iam.fargatePodExecutionRoleARN"
+        }
+        _ => return None,
+    })
+}
+
+/// Top-level sections that need a service the walkthrough does not model; a
+/// plan without them would be wrong.
+pub const BLOCKING_TOP: &[&str] = &[
     "autoModeConfig",
     "remoteNetworkConfig",
     "outpost",
     "karpenter",
-    "privateCluster",
-    "kubernetesNetworkConfig",
-    "secretsEncryption",
-    "localZones",
-    "identityProviders",
-    "accessConfig",
-    "iamIdentityMappings",
     "capabilities",
     "gitops",
     "addonsConfig",
+    "deletionProtection",
 ];
 
-/// Node-group fields that change which instances are launched.
-const BLOCKING_NODEGROUP: &[&str] = &[
-    "launchTemplate",
-    "instanceSelector",
-    "instancesDistribution",
-    "ami",
-    "subnets",
-    "localZones",
-    "outpostARN",
-];
+/// Node-group fields that change where instances run in a way not modelled.
+pub const BLOCKING_NODEGROUP: &[&str] = &["outpostARN"];
 
-const BLOCKING_VPC: &[&str] = &[
-    "controlPlaneSubnetIDs",
-    "controlPlaneSecurityGroupIDs",
-    "controlPlaneOnPrivateSubnets",
+pub const BLOCKING_VPC: &[&str] = &[
     "ipv6Cidr",
     "ipv6Pool",
-    "autoAllocateIPv6",
     "extraCIDRs",
     "extraIPv6CIDRs",
     "securityGroup",
+    "sharedNodeSecurityGroup",
+    "manageSharedNodeSecurityGroupRules",
     "localZoneSubnets",
 ];
 
@@ -170,7 +202,7 @@ pub fn subnet_cidrs(cidr: &str, azs: usize) -> Result<(Vec<String>, Vec<String>)
     Ok(((0..n).map(block).collect(), (n..2 * n).map(block).collect()))
 }
 
-fn tags(cluster: &str, call: &str, name: &str, extra: &[(&str, &str)]) -> Tags {
+pub(crate) fn tags(cluster: &str, call: &str, name: &str, extra: &[(&str, &str)]) -> Tags {
     let mut t = vec![
         (TAG_CLUSTER.to_string(), cluster.to_string()),
         (TAG_STEP.to_string(), call.to_string()),
@@ -216,8 +248,8 @@ pub const CNI_POLICY: &str = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy";
 pub const OIDC_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
 
 /// Blocking fields of a config, from its "not supported yet" diagnostics.
-fn blocking(cfg: &ClusterConfig, diags: &[Diagnostic]) -> Vec<(String, usize, usize)> {
-    let mut out: Vec<(String, usize, usize)> = diags
+fn blocking(diags: &[Diagnostic]) -> Vec<(String, usize, usize)> {
+    diags
         .iter()
         .filter(|d| d.severity == Severity::Unsupported)
         .filter(|d| {
@@ -225,37 +257,92 @@ fn blocking(cfg: &ClusterConfig, diags: &[Diagnostic]) -> Vec<(String, usize, us
             let last = d.path.rsplit('.').next().unwrap_or("");
             BLOCKING_TOP.contains(&top)
                 || (top == "vpc" && BLOCKING_VPC.contains(&last))
-                || ((top == "managedNodeGroups") && BLOCKING_NODEGROUP.contains(&last))
-                || (top == "iam" && last == "podIdentityAssociations")
+                || ((top == "managedNodeGroups" || top == "nodeGroups")
+                    && BLOCKING_NODEGROUP.contains(&last))
+                || last == "podExecutionRoleARN"
         })
         .map(|d| (d.path.clone(), d.line, d.col))
-        .collect();
-    for (i, g) in cfg.node_groups.iter().enumerate() {
-        out.push((format!("nodeGroups[{i}] {}", g.name), g.pos.line, g.pos.col));
-    }
-    if cfg.vpc.id.is_some() || !cfg.vpc.subnets.is_empty() {
-        let pos = cfg.vpc.pos.unwrap_or_default();
-        out.push(("vpc.id / vpc.subnets".into(), pos.line, pos.col));
-    }
+        .collect()
+}
 
-    out
+/// A subnet the plan places things in: created by step A or found by it.
+#[derive(Debug, Clone)]
+pub struct SubnetRef {
+    /// The AZ for created subnets; the key under vpc.subnets for existing ones.
+    pub alias: String,
+    pub az: Option<String>,
+    pub private: bool,
+    pub val: Val,
+}
+
+/// The network the later steps use, whichever way step A gets it.
+#[derive(Debug, Clone)]
+pub struct Net {
+    pub vpc: Val,
+    pub public: Vec<SubnetRef>,
+    pub private: Vec<SubnetRef>,
+    /// Local Zone subnets (public and private).
+    pub local: Vec<SubnetRef>,
+    pub existing: bool,
+}
+
+impl Net {
+    /// A subnet a node group or profile names: an alias of vpc.subnets, an AZ, or an id.
+    pub fn subnet_ref(&self, name: &str) -> Result<Val, String> {
+        if let Some(s) = self
+            .public
+            .iter()
+            .chain(&self.private)
+            .chain(&self.local)
+            .find(|s| s.alias == name)
+        {
+            return Ok(s.val.clone());
+        }
+        if name.starts_with("subnet-") {
+            return Ok(Val::Lit(name.to_string()));
+        }
+        Err(format!(
+            "subnet {name} is neither a key of vpc.subnets nor a subnet id"
+        ))
+    }
 }
 
 /// Builds the plan, or says precisely which fields stop it.
 pub fn plan(cfg: &ClusterConfig, diags: &[Diagnostic]) -> Result<Plan, Unsupported> {
-    let block = blocking(cfg, diags);
+    let block = blocking(diags);
     if !block.is_empty() {
         return Err(Unsupported { fields: block });
     }
-    let notes: Vec<String> = diags
+    let mut notes: Vec<String> = diags
         .iter()
         .filter(|d| d.severity == Severity::Unsupported)
         .map(|d| format!("{} ({}:{}) is not acted on", d.path, d.line, d.col))
         .collect();
+    let refuse = |e: String| Unsupported {
+        fields: vec![(e, 0, 0)],
+    };
+    check(cfg).map_err(|(what, pos)| Unsupported {
+        fields: vec![(what, pos.line, pos.col)],
+    })?;
     let name = cfg.name.as_str();
     let region = cfg.region.as_str();
-    let azs_assumed = cfg.availability_zones.is_empty();
-    let azs: Vec<String> = if azs_assumed {
+    let existing = cfg.vpc.id.is_some() || !cfg.vpc.subnets.is_empty();
+    let existing_azs: Vec<String> = cfg
+        .vpc
+        .subnets
+        .iter()
+        .filter(|s| s.az.starts_with(region))
+        .map(|s| s.az.clone())
+        .fold(Vec::new(), |mut v, az| {
+            if !v.contains(&az) {
+                v.push(az);
+            }
+            v
+        });
+    let azs_assumed = cfg.availability_zones.is_empty() && (!existing || existing_azs.is_empty());
+    let azs: Vec<String> = if existing && !existing_azs.is_empty() {
+        existing_azs
+    } else if azs_assumed {
         ["a", "b", "c"]
             .iter()
             .map(|s| format!("{region}{s}"))
@@ -263,18 +350,41 @@ pub fn plan(cfg: &ClusterConfig, diags: &[Diagnostic]) -> Result<Plan, Unsupport
     } else {
         cfg.availability_zones.clone()
     };
-    let (public, private) = subnet_cidrs(&cfg.vpc.cidr, azs.len()).map_err(|e| Unsupported {
-        fields: vec![(e, 0, 0)],
-    })?;
+    let (network_step, net) = if existing {
+        existing_network(cfg)
+    } else {
+        let zones = azs.len() + cfg.local_zones.len();
+        let (public, private) = subnet_cidrs(&cfg.vpc.cidr, zones).map_err(refuse)?;
+        network(cfg, &azs, &public, &private)
+    };
+    if cfg.log_retention_days.is_some() {
+        notes.push("cloudWatch.clusterLogging.logRetentionInDays is not acted on: the log group /aws/eks/<cluster>/cluster keeps logs forever until you run `aws logs put-retention-policy` (CloudWatch Logs is not modelled)".into());
+    }
+    if let Some(pc) = cfg.private_cluster.as_ref().filter(|p| p.enabled) {
+        for g in cfg.all_node_groups().filter(|g| !g.private_networking) {
+            notes.push(format!(
+                "privateCluster ({}:{}): node group {} has no privateNetworking: true; eksctl refuses that for a fully-private cluster",
+                pc.pos.line, pc.pos.col, g.name
+            ));
+        }
+    }
     let mut steps = vec![
-        network(cfg, &azs, &public, &private),
+        network_step,
         iam(cfg),
-        control_plane(cfg, &azs),
+        control_plane(cfg, &net),
         oidc(cfg),
-        addons(cfg),
-        node_groups(cfg, &azs),
+        addons(cfg).map_err(refuse)?,
+        node_groups(cfg, &net, &mut notes).map_err(refuse)?,
         kubeconfig(cfg),
         load_balancer_controller(cfg),
+        super::nodes::self_managed(cfg, &net, &mut notes).map_err(refuse)?,
+        super::identity::fargate(cfg, &net).map_err(refuse)?,
+        super::identity::access(
+            cfg,
+            cfg.access.authentication_mode.as_deref() == Some("API"),
+            &mut notes,
+        )
+        .map_err(refuse)?,
     ];
     for s in &mut steps {
         if s.calls.is_empty() && s.skip_reason.is_none() {
@@ -295,7 +405,51 @@ pub fn plan(cfg: &ClusterConfig, diags: &[Diagnostic]) -> Result<Plan, Unsupport
     })
 }
 
-fn call(id: impl Into<String>, summary: impl Into<String>, op: Op, expected_secs: u64) -> Call {
+/// Combinations eksctl itself refuses, with the field's position.
+fn check(cfg: &ClusterConfig) -> Result<(), (String, crate::workspace::yaml::Pos)> {
+    let at = |name: &str| {
+        cfg.sections
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, p)| *p)
+            .unwrap_or_default()
+    };
+    if cfg.ip_family == "IPv6" {
+        if !cfg.iam.with_oidc {
+            return Err(("kubernetesNetworkConfig.ipFamily IPv6 needs iam.withOIDC: true (the VPC CNI's IPv6 policy goes on its IRSA role)".into(), at("kubernetesNetworkConfig")));
+        }
+        if let Some(g) = cfg.node_groups.first() {
+            return Err((
+                format!(
+                    "nodeGroups[0] {}: eksctl supports only managed node groups on IPv6 clusters",
+                    g.name
+                ),
+                g.pos,
+            ));
+        }
+        if cfg.vpc.id.is_some() || !cfg.vpc.subnets.is_empty() {
+            return Err(("kubernetesNetworkConfig.ipFamily IPv6 with an existing VPC is not modelled (its subnets' IPv6 blocks would need checking)".into(), at("vpc")));
+        }
+    }
+    if cfg
+        .secrets_encryption
+        .as_ref()
+        .is_some_and(|s| s.key_arn.as_deref().is_some_and(|k| !k.starts_with("arn:")))
+    {
+        return Err((
+            "secretsEncryption.keyARN must be a KMS key ARN (arn:aws:kms:…)".into(),
+            at("secretsEncryption"),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn call(
+    id: impl Into<String>,
+    summary: impl Into<String>,
+    op: Op,
+    expected_secs: u64,
+) -> Call {
     Call {
         id: id.into(),
         summary: summary.into(),
@@ -304,24 +458,122 @@ fn call(id: impl Into<String>, summary: impl Into<String>, op: Op, expected_secs
     }
 }
 
-fn network(cfg: &ClusterConfig, azs: &[String], public: &[String], private: &[String]) -> Step {
+fn network(
+    cfg: &ClusterConfig,
+    azs: &[String],
+    public: &[String],
+    private: &[String],
+) -> (Step, Net) {
     let n = cfg.name.as_str();
+    let ipv6 = cfg.ip_family == "IPv6" || cfg.vpc.auto_allocate_ipv6;
     let nat_azs = nat_gateway_azs(cfg.vpc.nat, azs);
-    let mut calls = vpc_calls(n, &cfg.vpc.cidr);
-    calls.extend(public_subnet_calls(n, azs, public));
-    calls.extend(private_subnet_calls(n, azs, private));
+    let mut calls = vpc_calls(n, &cfg.vpc.cidr, ipv6);
+    let zones = azs.len();
+    calls.extend(public_subnet_calls(
+        n,
+        azs,
+        &public[..zones],
+        ipv6.then_some(0),
+    ));
+    calls.extend(private_subnet_calls(
+        n,
+        azs,
+        &private[..zones],
+        ipv6.then_some(zones),
+    ));
+    let lz = &cfg.local_zones;
+    if !lz.is_empty() {
+        calls.extend(public_subnet_calls(n, lz, &public[zones..], None));
+        calls.extend(private_subnet_calls(n, lz, &private[zones..], None));
+    }
     calls.extend(internet_gateway_calls(n));
+    if cfg.ip_family == "IPv6" {
+        calls.push(call(
+            "eigw",
+            "egress-only internet gateway (IPv6 egress for private subnets)",
+            Op::CreateEgressOnlyInternetGateway {
+                vpc: Val::of("vpc", "id"),
+                tags: tags(n, "eigw", &format!("{n}-eigw"), &[]),
+            },
+            2,
+        ));
+    }
     calls.extend(nat_gateway_calls(n, &nat_azs));
-    calls.extend(public_route_table_calls(n, azs));
-    calls.extend(private_route_table_calls(n, azs, cfg.vpc.nat, &nat_azs));
-    calls.push(control_plane_security_group_call(n));
+    let mut public_azs: Vec<String> = azs.to_vec();
+    public_azs.extend(lz.iter().cloned());
+    calls.extend(public_route_table_calls(
+        n,
+        &public_azs,
+        cfg.ip_family == "IPv6",
+    ));
+    calls.extend(private_route_table_calls(
+        n,
+        azs,
+        cfg.vpc.nat,
+        &nat_azs,
+        cfg.ip_family == "IPv6",
+    ));
+    for z in lz {
+        // Local Zone private subnets route through the first AZ's table.
+        calls.push(call(
+            format!("rt-private-{z}-assoc"),
+            format!("private route table of {} ↔ private subnet {z}", azs[0]),
+            Op::AssociateRouteTable {
+                table: Val::of(&format!("rt-private-{}", azs[0]), "id"),
+                subnet: Val::of(&format!("subnet-private-{z}"), "id"),
+            },
+            1,
+        ));
+    }
+    calls.push(control_plane_security_group_call(n, Val::of("vpc", "id")));
+    if let Some(pc) = cfg
+        .private_cluster
+        .as_ref()
+        .filter(|p| p.enabled && !p.skip_endpoint_creation)
+    {
+        calls.extend(endpoint_calls(cfg, azs, pc));
+    }
     let nat_text = nat_mode_text(cfg.vpc.nat);
-    Step {
+    let subnet = |az: &String, private: bool| SubnetRef {
+        alias: az.clone(),
+        az: Some(az.clone()),
+        private,
+        val: Val::of(
+            &format!("subnet-{}-{az}", if private { "private" } else { "public" }),
+            "id",
+        ),
+    };
+    let net = Net {
+        vpc: Val::of("vpc", "id"),
+        public: azs.iter().map(|a| subnet(a, false)).collect(),
+        private: azs.iter().map(|a| subnet(a, true)).collect(),
+        local: lz
+            .iter()
+            .flat_map(|z| [subnet(z, false), subnet(z, true)])
+            .collect(),
+        existing: false,
+    };
+    let mut why = format!(
+        "EKS needs a VPC with subnets in at least two availability zones. Public subnets (tagged kubernetes.io/role/elb) hold internet-facing load balancers and the NAT gateway; private subnets (kubernetes.io/role/internal-elb) hold the nodes and internal load balancers. The internet gateway gives public subnets a route out; this config asks for {nat_text}. The control plane security group lets the EKS-managed control plane talk to the nodes."
+    );
+    if ipv6 {
+        why.push_str(
+            " The VPC also gets an Amazon-provided IPv6 /56 and every subnet a /64 of it.",
+        );
+    }
+    if cfg.ip_family == "IPv6" {
+        why.push_str(" On an IPv6 cluster pods get IPv6 addresses: public subnets route ::/0 to the internet gateway, private ones to an egress-only internet gateway (outbound only).");
+    }
+    if !lz.is_empty() {
+        why.push_str(&format!(" Local Zones {} get a public and a private subnet each (the zone group must be opted in: aws ec2 modify-availability-zone-group --group-name <zone group> --opt-in-status opted-in).", lz.join(", ")));
+    }
+    if cfg.private_cluster.as_ref().is_some_and(|p| p.enabled) {
+        why.push_str(" A fully-private cluster reaches AWS services through VPC endpoints (interface endpoints in the private subnets, a gateway endpoint for S3) instead of the internet.");
+    }
+    let step = Step {
         id: 'A',
         title: "Network".into(),
-        why: format!(
-            "EKS needs a VPC with subnets in at least two availability zones. Public subnets (tagged kubernetes.io/role/elb) hold internet-facing load balancers and the NAT gateway; private subnets (kubernetes.io/role/internal-elb) hold the nodes and internal load balancers. The internet gateway gives public subnets a route out; this config asks for {nat_text}. The control plane security group lets the EKS-managed control plane talk to the nodes."
-        ),
+        why,
         depends_on: vec![],
         eksctl: format!(
             "eksctl create cluster -f <config>   # stack eksctl-{n}-cluster, resources VPC, Subnet*, InternetGateway, NATGateway, RouteTable*"
@@ -329,18 +581,217 @@ fn network(cfg: &ClusterConfig, azs: &[String], public: &[String], private: &[St
         aws_cli: network_aws_cli(n, &cfg.vpc.cidr),
         calls,
         skip_reason: None,
+    };
+    (step, net)
+}
+
+/// VPC endpoints of a fully-private cluster: the interface endpoints eksctl
+/// creates (ec2, ecr.api, ecr.dkr, sts and any additionalEndpointServices) with a
+/// security group allowing HTTPS from the VPC, and the S3 gateway endpoint.
+fn endpoint_calls(
+    cfg: &ClusterConfig,
+    azs: &[String],
+    pc: &crate::workspace::eksctl::PrivateCluster,
+) -> Vec<Call> {
+    let n = cfg.name.as_str();
+    let mut calls = vec![
+        call(
+            "sg-endpoints",
+            "security group for the VPC endpoints",
+            Op::CreateSecurityGroup {
+                vpc: Val::of("vpc", "id"),
+                name: format!("{n}-endpoints"),
+                description: format!("HTTPS to the VPC endpoints of {n}"),
+                tags: tags(n, "sg-endpoints", &format!("{n}-endpoints"), &[]),
+            },
+            2,
+        ),
+        call(
+            "sg-endpoints-https",
+            format!("HTTPS from the VPC ({}) to the endpoints", cfg.vpc.cidr),
+            Op::AuthorizeIngress {
+                group: Val::of("sg-endpoints", "id"),
+                peer: crate::cloud::Peer::Cidr {
+                    cidr: cfg.vpc.cidr.clone(),
+                },
+                protocol: "tcp".into(),
+                from_port: 443,
+                to_port: 443,
+                description: "HTTPS from the VPC".into(),
+            },
+            1,
+        ),
+    ];
+    let mut services: Vec<String> = ["ec2", "ecr.api", "ecr.dkr", "sts"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for extra in &pc.additional_endpoint_services {
+        if !services.contains(extra) {
+            services.push(extra.clone());
+        }
     }
+    for svc in services {
+        let id = format!("endpoint-{}", svc.replace('.', "-"));
+        calls.push(call(
+            &id,
+            format!("interface endpoint com.amazonaws.{}.{svc}", cfg.region),
+            Op::CreateVpcEndpoint {
+                vpc: Val::of("vpc", "id"),
+                service: format!("com.amazonaws.{}.{svc}", cfg.region),
+                kind: "Interface".into(),
+                subnets: azs
+                    .iter()
+                    .map(|az| Val::of(&format!("subnet-private-{az}"), "id"))
+                    .collect(),
+                security_groups: vec![Val::of("sg-endpoints", "id")],
+                route_tables: Vec::new(),
+                tags: tags(n, &id, &format!("{n}-{svc}"), &[]),
+            },
+            60,
+        ));
+    }
+    calls.push(call(
+        "endpoint-s3",
+        format!(
+            "gateway endpoint com.amazonaws.{}.s3 (image layers)",
+            cfg.region
+        ),
+        Op::CreateVpcEndpoint {
+            vpc: Val::of("vpc", "id"),
+            service: format!("com.amazonaws.{}.s3", cfg.region),
+            kind: "Gateway".into(),
+            subnets: Vec::new(),
+            security_groups: Vec::new(),
+            route_tables: azs
+                .iter()
+                .map(|az| Val::of(&format!("rt-private-{az}"), "id"))
+                .collect(),
+            tags: tags(n, "endpoint-s3", &format!("{n}-s3"), &[]),
+        },
+        10,
+    ));
+    calls
+}
+
+/// Step A for an existing VPC: nothing is created but the control plane's
+/// security group; each given subnet is found and checked, and its load
+/// balancer role tag added (a mutating call, so live mode asks first; teardown
+/// leaves it).
+fn existing_network(cfg: &ClusterConfig) -> (Step, Net) {
+    let n = cfg.name.as_str();
+    let mut calls = Vec::new();
+    let mut net = Net {
+        vpc: match &cfg.vpc.id {
+            Some(id) => Val::Lit(id.clone()),
+            None => Val::Lit(String::new()),
+        },
+        public: Vec::new(),
+        private: Vec::new(),
+        local: Vec::new(),
+        existing: true,
+    };
+    for s in &cfg.vpc.subnets {
+        let kind = if s.private { "private" } else { "public" };
+        let id = format!("subnet-{kind}-{}", s.alias);
+        let az = s.az.starts_with(cfg.region.as_str()).then(|| s.az.clone());
+        calls.push(call(
+            &id,
+            format!(
+                "find {kind} subnet {}{}{} and check it",
+                s.alias,
+                s.id.as_deref().map(|i| format!(" {i}")).unwrap_or_default(),
+                s.cidr
+                    .as_deref()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default()
+            ),
+            Op::FindSubnet {
+                vpc: cfg.vpc.id.clone(),
+                id: s.id.clone(),
+                cidr: s.cidr.clone(),
+                az: az.clone(),
+                public: !s.private,
+            },
+            1,
+        ));
+        let role = if s.private {
+            "kubernetes.io/role/internal-elb"
+        } else {
+            "kubernetes.io/role/elb"
+        };
+        calls.push(call(
+            format!("{id}-role-tag"),
+            format!(
+                "tag {} with {role}=1 if it lacks it (asks first; teardown leaves it)",
+                s.alias
+            ),
+            Op::TagResource {
+                resource: Val::of(&id, "id"),
+                tags: vec![(role.to_string(), "1".to_string())],
+            },
+            1,
+        ));
+        let r = SubnetRef {
+            alias: s.alias.clone(),
+            az,
+            private: s.private,
+            val: Val::of(&id, "id"),
+        };
+        if s.private {
+            net.private.push(r);
+        } else {
+            net.public.push(r);
+        }
+    }
+    if cfg.vpc.id.is_none()
+        && let Some(first) = calls.first()
+    {
+        net.vpc = Val::of(&first.id, "vpc");
+    }
+    calls.push(control_plane_security_group_call(n, net.vpc.clone()));
+    let vpc_text = cfg
+        .vpc
+        .id
+        .clone()
+        .unwrap_or_else(|| "the subnets' VPC".into());
+    let step = Step {
+        id: 'A',
+        title: "Network (existing VPC)".into(),
+        why: format!(
+            "The config brings its own network ({vpc_text}): the walkthrough creates no VPC, subnet, gateway or route, and teardown never touches them. It finds each given subnet, checks its VPC, zone and CIDR, and that public subnets really route to an internet gateway; load balancers find subnets by the kubernetes.io/role/elb (public) and internal-elb (private) tags, so a subnet without its tag gets it — live mode asks before adding it. Only the control plane security group is created, inside that VPC."
+        ),
+        depends_on: vec![],
+        eksctl: "eksctl create cluster -f <config>   # vpc.id / vpc.subnets: eksctl imports the subnets and creates only security groups".into(),
+        aws_cli: vec![
+            "aws ec2 describe-subnets --subnet-ids <ids>   # or --filters Name=vpc-id,Values=<vpc> Name=cidr-block,Values=<cidr>".into(),
+            "aws ec2 describe-route-tables --filters Name=association.subnet-id,Values=<subnet>   # public = a route to an igw-".into(),
+            "aws ec2 create-tags --resources <subnet> --tags Key=kubernetes.io/role/elb,Value=1".into(),
+            "aws ec2 create-security-group --group-name <name> --description <text> --vpc-id <vpc>".into(),
+        ],
+        calls,
+        skip_reason: None,
+    };
+    (step, net)
 }
 
 /// The VPC, with DNS resolution and DNS hostnames turned on.
-fn vpc_calls(n: &str, cidr: &str) -> Vec<Call> {
+fn vpc_calls(n: &str, cidr: &str, ipv6: bool) -> Vec<Call> {
     vec![
         call(
             "vpc",
-            format!("VPC {cidr}"),
+            format!(
+                "VPC {cidr}{}",
+                if ipv6 {
+                    " + Amazon-provided IPv6 /56"
+                } else {
+                    ""
+                }
+            ),
             Op::CreateVpc {
                 cidr: cidr.to_string(),
                 tags: tags(n, "vpc", &format!("{n}-vpc"), &[]),
+                ipv6,
             },
             3,
         ),
@@ -372,7 +823,12 @@ fn cluster_subnet_tag(n: &str) -> String {
 
 /// One public subnet per AZ (tagged for internet-facing load balancers), each
 /// giving public IPs on launch.
-fn public_subnet_calls(n: &str, azs: &[String], public: &[String]) -> Vec<Call> {
+fn public_subnet_calls(
+    n: &str,
+    azs: &[String],
+    public: &[String],
+    ipv6_from: Option<usize>,
+) -> Vec<Call> {
     let cluster_tag = cluster_subnet_tag(n);
     let mut calls = Vec::new();
     for (i, az) in azs.iter().enumerate() {
@@ -390,6 +846,7 @@ fn public_subnet_calls(n: &str, azs: &[String], public: &[String]) -> Vec<Call> 
                     &format!("{n}-public-{az}"),
                     &[("kubernetes.io/role/elb", "1"), (&cluster_tag, "shared")],
                 ),
+                ipv6_block: ipv6_from.map(|b| (b + i) as u8),
             },
             2,
         ));
@@ -406,7 +863,12 @@ fn public_subnet_calls(n: &str, azs: &[String], public: &[String]) -> Vec<Call> 
 }
 
 /// One private subnet per AZ, tagged for internal load balancers.
-fn private_subnet_calls(n: &str, azs: &[String], private: &[String]) -> Vec<Call> {
+fn private_subnet_calls(
+    n: &str,
+    azs: &[String],
+    private: &[String],
+    ipv6_from: Option<usize>,
+) -> Vec<Call> {
     let cluster_tag = cluster_subnet_tag(n);
     azs.iter()
         .enumerate()
@@ -428,6 +890,7 @@ fn private_subnet_calls(n: &str, azs: &[String], private: &[String]) -> Vec<Call
                             (&cluster_tag, "shared"),
                         ],
                     ),
+                    ipv6_block: ipv6_from.map(|b| (b + i) as u8),
                 },
                 2,
             )
@@ -498,7 +961,7 @@ fn nat_gateway_calls(n: &str, nat_azs: &[&String]) -> Vec<Call> {
 
 /// The public route table: a default route to the internet gateway, associated
 /// with every public subnet.
-fn public_route_table_calls(n: &str, azs: &[String]) -> Vec<Call> {
+fn public_route_table_calls(n: &str, azs: &[String], ipv6: bool) -> Vec<Call> {
     let mut calls = vec![
         call(
             "rt-public",
@@ -522,6 +985,20 @@ fn public_route_table_calls(n: &str, azs: &[String]) -> Vec<Call> {
             1,
         ),
     ];
+    if ipv6 {
+        calls.push(call(
+            "rt-public-default-v6",
+            "default route ::/0 → internet gateway",
+            Op::CreateRoute {
+                table: Val::of("rt-public", "id"),
+                destination: "::/0".into(),
+                target: RouteTarget::InternetGateway {
+                    id: Val::of("igw", "id"),
+                },
+            },
+            1,
+        ));
+    }
     for az in azs {
         let id = format!("rt-public-assoc-{az}");
         calls.push(call(
@@ -544,6 +1021,7 @@ fn private_route_table_calls(
     azs: &[String],
     nat: NatMode,
     nat_azs: &[&String],
+    ipv6: bool,
 ) -> Vec<Call> {
     let mut calls = Vec::new();
     for az in azs {
@@ -575,6 +1053,20 @@ fn private_route_table_calls(
                 1,
             ));
         }
+        if ipv6 {
+            calls.push(call(
+                format!("{rt}-default-v6"),
+                "default route ::/0 → egress-only internet gateway",
+                Op::CreateRoute {
+                    table: Val::of(&rt, "id"),
+                    destination: "::/0".into(),
+                    target: RouteTarget::EgressOnlyInternetGateway {
+                        id: Val::of("eigw", "id"),
+                    },
+                },
+                1,
+            ));
+        }
         calls.push(call(
             format!("{rt}-assoc"),
             format!("private route table ↔ private subnet {az}"),
@@ -589,12 +1081,12 @@ fn private_route_table_calls(
 }
 
 /// The control plane security group, for the control plane to talk to the nodes.
-fn control_plane_security_group_call(n: &str) -> Call {
+fn control_plane_security_group_call(n: &str, vpc: Val) -> Call {
     call(
         "sg-control-plane",
         "control plane security group",
         Op::CreateSecurityGroup {
-            vpc: Val::of("vpc", "id"),
+            vpc,
             name: format!("{n}-control-plane"),
             description: format!("EKS control plane communication with worker nodes of {n}"),
             tags: tags(n, "sg-control-plane", &format!("{n}-control-plane"), &[]),
@@ -638,8 +1130,9 @@ fn iam(cfg: &ClusterConfig) -> Step {
     let n = cfg.name.as_str();
     let cluster_role = role_name(n, "cluster");
     let node_role = role_name(n, "node");
-    let mut calls = vec![
-        call(
+    let mut calls = Vec::new();
+    if cfg.iam.service_role_arn.is_none() {
+        calls.push(call(
             "role-cluster",
             format!("cluster role {cluster_role}"),
             Op::CreateRole {
@@ -649,10 +1142,11 @@ fn iam(cfg: &ClusterConfig) -> Step {
                 },
                 description: format!("EKS control plane of {n}"),
                 tags: tags(n, "role-cluster", &cluster_role, &[]),
+                permissions_boundary: cfg.iam.service_role_permissions_boundary.clone(),
             },
             2,
-        ),
-        call(
+        ));
+        calls.push(call(
             "role-cluster-policy",
             "attach AmazonEKSClusterPolicy",
             Op::AttachRolePolicy {
@@ -660,7 +1154,9 @@ fn iam(cfg: &ClusterConfig) -> Step {
                 policy_arn: Val::Lit(CLUSTER_POLICY.into()),
             },
             1,
-        ),
+        ));
+    }
+    calls.extend([
         call(
             "role-node",
             format!("node role {node_role}"),
@@ -671,6 +1167,7 @@ fn iam(cfg: &ClusterConfig) -> Step {
                 },
                 description: format!("worker nodes of {n}"),
                 tags: tags(n, "role-node", &node_role, &[]),
+                permissions_boundary: None,
             },
             2,
         ),
@@ -692,7 +1189,8 @@ fn iam(cfg: &ClusterConfig) -> Step {
             },
             1,
         ),
-    ];
+    ]);
+    calls.extend(super::identity::fargate_role_calls(cfg));
     let cni = if cfg.iam.with_oidc {
         "With withOIDC the CNI policy is not put on the node role: step D gives the aws-node service account its own role (IRSA), so pods on the node cannot use it."
     } else {
@@ -725,42 +1223,126 @@ fn iam(cfg: &ClusterConfig) -> Step {
     }
 }
 
-fn control_plane(cfg: &ClusterConfig, azs: &[String]) -> Step {
+fn control_plane(cfg: &ClusterConfig, net: &Net) -> Step {
     let n = cfg.name.as_str();
-    let mut subnets: Vec<Val> = azs
-        .iter()
-        .map(|az| Val::of(&format!("subnet-public-{az}"), "id"))
-        .collect();
-    subnets.extend(
-        azs.iter()
-            .map(|az| Val::of(&format!("subnet-private-{az}"), "id")),
+    let subnets: Vec<Val> = if !cfg.vpc.control_plane_subnet_ids.is_empty() {
+        cfg.vpc
+            .control_plane_subnet_ids
+            .iter()
+            .map(|s| net.subnet_ref(s).unwrap_or_else(|_| Val::Lit(s.clone())))
+            .collect()
+    } else if cfg.vpc.control_plane_on_private_subnets {
+        net.private.iter().map(|s| s.val.clone()).collect()
+    } else {
+        net.public
+            .iter()
+            .chain(&net.private)
+            .map(|s| s.val.clone())
+            .collect()
+    };
+    let mut security_groups = vec![Val::of("sg-control-plane", "id")];
+    security_groups.extend(
+        cfg.vpc
+            .control_plane_security_group_ids
+            .iter()
+            .map(|s| Val::Lit(s.clone())),
     );
     let mut tags: Tags = vec![
         (TAG_CLUSTER.into(), n.into()),
         (TAG_STEP.into(), "cluster".into()),
     ];
     tags.extend(cfg.tags.iter().cloned());
+    let mut calls = Vec::new();
+    let encryption_key = match &cfg.secrets_encryption {
+        None => None,
+        Some(se) => match &se.key_arn {
+            Some(arn) => {
+                calls.push(call(
+                    "kms-key",
+                    format!("check KMS key {arn} (Enabled, symmetric, encrypt/decrypt)"),
+                    Op::DescribeKey { key: arn.clone() },
+                    1,
+                ));
+                Some(Val::of("kms-key", "arn"))
+            }
+            None => {
+                calls.push(call(
+                    "kms-key",
+                    "KMS key for envelope encryption of Secrets",
+                    Op::CreateKey {
+                        description: format!("Secrets envelope encryption of EKS cluster {n}"),
+                        tags: vec![
+                            (TAG_CLUSTER.into(), n.into()),
+                            (TAG_STEP.into(), "kms-key".into()),
+                        ],
+                    },
+                    2,
+                ));
+                Some(Val::of("kms-key", "arn"))
+            }
+        },
+    };
+    let uses_access_config = !cfg.node_groups.is_empty()
+        || !cfg.access.entries.is_empty()
+        || cfg.access.authentication_mode.is_some()
+        || cfg.access.bootstrap_admin.is_some();
+    let extras = ClusterExtras {
+        encryption_key,
+        ip_family: (cfg.ip_family == "IPv6").then(|| "ipv6".into()),
+        service_ipv4_cidr: cfg.service_ipv4_cidr.clone(),
+        authentication_mode: uses_access_config.then(|| {
+            cfg.access
+                .authentication_mode
+                .clone()
+                .unwrap_or_else(|| "API_AND_CONFIG_MAP".into())
+        }),
+        bootstrap_admin: cfg.access.bootstrap_admin,
+        zonal_shift: cfg.zonal_shift,
+        upgrade_support_type: cfg.upgrade_support_type.clone(),
+        control_plane_tier: cfg.control_plane_tier.clone(),
+    };
+    let private_only = cfg.private_cluster.as_ref().is_some_and(|p| p.enabled);
+    let (public_access, private_access) = if private_only {
+        (false, true)
+    } else {
+        (cfg.vpc.public_access, cfg.vpc.private_access)
+    };
     let op = Op::CreateCluster {
         name: n.to_string(),
         version: cfg.version.clone(),
-        role_arn: Val::of("role-cluster", "arn"),
+        role_arn: match &cfg.iam.service_role_arn {
+            Some(arn) => Val::Lit(arn.clone()),
+            None => Val::of("role-cluster", "arn"),
+        },
         subnets,
-        security_groups: vec![Val::of("sg-control-plane", "id")],
-        public_access: cfg.vpc.public_access,
-        private_access: cfg.vpc.private_access,
+        security_groups,
+        public_access,
+        private_access,
         public_access_cidrs: cfg.vpc.public_access_cidrs.clone(),
         logging: cfg.logging.clone(),
         tags,
+        extras,
     };
+    calls.push(call(
+        "cluster",
+        format!("EKS cluster {n} (and wait until ACTIVE)"),
+        op,
+        600,
+    ));
+    let mut why = format!(
+        "CreateCluster asks EKS to run a Kubernetes {} control plane (API servers and etcd across three AZs, managed by AWS) attached to the VPC's subnets through ENIs. It takes about ten minutes to become ACTIVE; nothing else can talk to the cluster until then. Endpoint access: public {public_access}, private {private_access}.",
+        cfg.version.as_deref().unwrap_or("(default version)"),
+    );
+    if cfg.secrets_encryption.is_some() {
+        why.push_str(" Secrets are envelope-encrypted with a KMS key: the key must exist and be Enabled before the cluster, and it cannot be changed afterwards (teardown schedules a key the walkthrough created for deletion after 7 days, the shortest wait KMS allows).");
+    }
+    if cfg.ip_family == "IPv6" {
+        why.push_str(" ipFamily ipv6: pods and services get IPv6 addresses.");
+    }
     Step {
         id: 'C',
         title: "Control plane".into(),
-        why: format!(
-            "CreateCluster asks EKS to run a Kubernetes {} control plane (API servers and etcd across three AZs, managed by AWS) attached to the VPC's subnets through ENIs. It takes about ten minutes to become ACTIVE; nothing else can talk to the cluster until then. Endpoint access: public {}, private {}.",
-            cfg.version.as_deref().unwrap_or("(default version)"),
-            cfg.vpc.public_access,
-            cfg.vpc.private_access
-        ),
+        why,
         depends_on: vec!['A', 'B'],
         eksctl: format!(
             "eksctl create cluster -f <config>   # ControlPlane in stack eksctl-{n}-cluster"
@@ -772,17 +1354,12 @@ fn control_plane(cfg: &ClusterConfig, azs: &[String]) -> Step {
                     .as_ref()
                     .map(|v| format!(" --kubernetes-version {v}"))
                     .unwrap_or_default(),
-                cfg.vpc.public_access,
-                cfg.vpc.private_access
+                public_access,
+                private_access
             ),
             format!("aws eks wait cluster-active --name {n}"),
         ],
-        calls: vec![call(
-            "cluster",
-            format!("EKS cluster {n} (and wait until ACTIVE)"),
-            op,
-            600,
-        )],
+        calls,
         skip_reason: None,
     }
 }
@@ -832,9 +1409,22 @@ fn oidc(cfg: &ClusterConfig) -> Step {
             },
             description: format!("VPC CNI of {n} (IRSA)"),
             tags: tags(n, "role-vpc-cni", &cni_role, &[]),
+            permissions_boundary: None,
         },
         2,
     ));
+    if cfg.ip_family == "IPv6" {
+        step.calls.push(call(
+            "role-vpc-cni-ipv6-policy",
+            "inline IPv6 policy for the aws-node role (AssignIpv6Addresses)",
+            Op::PutRolePolicy {
+                role: cni_role.clone(),
+                name: "AmazonEKS_CNI_IPv6_Policy".into(),
+                document: serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:AssignIpv6Addresses", "ec2:DescribeInstances", "ec2:DescribeTags", "ec2:DescribeNetworkInterfaces", "ec2:DescribeInstanceTypes"], "Resource": "*"}, {"Effect": "Allow", "Action": ["ec2:CreateTags"], "Resource": ["arn:aws:ec2:*:*:network-interface/*"]}]}).to_string(),
+            },
+            1,
+        ));
+    }
     step.calls.push(call(
         "role-vpc-cni-policy",
         "attach AmazonEKS_CNI_Policy to the aws-node role",
@@ -847,103 +1437,361 @@ fn oidc(cfg: &ClusterConfig) -> Step {
     step
 }
 
-fn addons(cfg: &ClusterConfig) -> Step {
+fn addons(cfg: &ClusterConfig) -> Result<Step, String> {
     let n = cfg.name.as_str();
+    let mut calls = Vec::new();
     // eksctl installs these three by default; a config's `addons` makes them managed.
-    let names: Vec<(String, Option<String>)> = if cfg.addons.is_empty() {
+    let defaults: Vec<crate::workspace::eksctl::Addon> = if cfg.addons.is_empty() {
         ["vpc-cni", "kube-proxy", "coredns"]
             .iter()
-            .map(|a| (a.to_string(), None))
+            .map(|a| crate::workspace::eksctl::Addon {
+                name: a.to_string(),
+                version: None,
+                attach_policy_arns: Vec::new(),
+                well_known_policies: Vec::new(),
+                attach_policy: None,
+                service_account_role_arn: None,
+                configuration_values: None,
+                resolve_conflicts: None,
+                tags: Vec::new(),
+                pos: Default::default(),
+            })
             .collect()
     } else {
-        cfg.addons
-            .iter()
-            .map(|a| (a.name.clone(), a.version.clone().filter(|v| v != "latest")))
-            .collect()
+        Vec::new()
     };
-    let calls = names
-        .iter()
-        .map(|(a, v)| {
-            let role =
-                (a == "vpc-cni" && cfg.iam.with_oidc).then(|| Val::of("role-vpc-cni", "arn"));
-            call(
-                format!("addon-{a}"),
-                format!(
-                    "managed addon {a} {} (and wait until ACTIVE)",
-                    v.as_deref().unwrap_or("default version")
-                ),
-                Op::CreateAddon {
-                    cluster: n.into(),
-                    name: a.clone(),
-                    version: v.clone(),
-                    role_arn: role,
-                    tags: vec![
-                        (TAG_CLUSTER.into(), n.into()),
-                        (TAG_STEP.into(), format!("addon-{a}")),
-                    ],
+    let list = if cfg.addons.is_empty() {
+        &defaults
+    } else {
+        &cfg.addons
+    };
+    for a in list {
+        let id = format!("addon-{}", a.name);
+        let wants_role = !a.attach_policy_arns.is_empty()
+            || !a.well_known_policies.is_empty()
+            || a.attach_policy.is_some();
+        let role = if let Some(arn) = &a.service_account_role_arn {
+            Some(Val::Lit(arn.clone()))
+        } else if a.name == "vpc-cni" && cfg.iam.with_oidc && !wants_role {
+            Some(Val::of("role-vpc-cni", "arn"))
+        } else if wants_role {
+            if !cfg.iam.with_oidc {
+                return Err(format!(
+                    "addons {} ({}:{}): its policies need an IRSA role, and IRSA needs iam.withOIDC: true",
+                    a.name, a.pos.line, a.pos.col
+                ));
+            }
+            let role = role_name(n, &format!("addon-{}", a.name));
+            let sa = super::identity::addon_service_account(&a.name);
+            calls.push(call(
+                format!("{id}-role"),
+                format!("IRSA role {role} for kube-system/{sa}"),
+                Op::CreateRole {
+                    name: role.clone(),
+                    trust: Trust::WebIdentity {
+                        provider_arn: Val::of("oidc", "arn"),
+                        issuer: Val::of("cluster", "issuer"),
+                        namespace: "kube-system".into(),
+                        service_account: sa.to_string(),
+                    },
+                    description: format!("addon {} of {n} (IRSA)", a.name),
+                    tags: tags(n, &format!("{id}-role"), &role, &[]),
+                    permissions_boundary: None,
                 },
-                60,
-            )
-        })
-        .collect();
-    Step {
+                2,
+            ));
+            calls.extend(super::identity::policy_calls(
+                &id,
+                &role,
+                &a.attach_policy_arns,
+                &a.well_known_policies,
+                a.attach_policy.as_deref(),
+            )?);
+            Some(Val::of(&format!("{id}-role"), "arn"))
+        } else {
+            None
+        };
+        let version = a.version.clone().filter(|v| v != "latest");
+        let mut t: Tags = vec![
+            (TAG_CLUSTER.into(), n.into()),
+            (TAG_STEP.into(), id.clone()),
+        ];
+        t.extend(a.tags.iter().cloned());
+        calls.push(call(
+            &id,
+            format!(
+                "managed addon {} {} (and wait until ACTIVE)",
+                a.name,
+                version.as_deref().unwrap_or("default version")
+            ),
+            Op::CreateAddon {
+                cluster: n.into(),
+                name: a.name.clone(),
+                version,
+                role_arn: role,
+                tags: t,
+                configuration_values: a.configuration_values.clone(),
+                resolve_conflicts: a.resolve_conflicts.clone(),
+            },
+            60,
+        ));
+    }
+    Ok(Step {
         id: 'E',
         title: "Addons".into(),
-        why: "The networking pieces every node needs: vpc-cni gives pods VPC IP addresses, kube-proxy programs Service routing on each node, coredns answers in-cluster DNS. As EKS managed addons AWS keeps their versions compatible with the control plane.".into(),
+        why: "The networking pieces every node needs: vpc-cni gives pods VPC IP addresses, kube-proxy programs Service routing on each node, coredns answers in-cluster DNS. As EKS managed addons AWS keeps their versions compatible with the control plane. An addon with policies gets an IRSA role for its service account; configurationValues are the addon's own Helm-style settings, checked by EKS against the addon version's schema.".into(),
         depends_on: if cfg.iam.with_oidc { vec!['C', 'D'] } else { vec!['C'] },
         eksctl: format!("eksctl create addon --cluster {n} --name <addon>"),
-        aws_cli: vec![format!("aws eks create-addon --cluster-name {n} --addon-name <addon> [--service-account-role-arn <role>]"), format!("aws eks wait addon-active --cluster-name {n} --addon-name <addon>")],
+        aws_cli: vec![format!("aws eks create-addon --cluster-name {n} --addon-name <addon> [--addon-version <v>] [--service-account-role-arn <role>] [--configuration-values <json>]"), format!("aws eks wait addon-active --cluster-name {n} --addon-name <addon>")],
         calls,
         skip_reason: None,
-    }
+    })
 }
 
-fn node_groups(cfg: &ClusterConfig, azs: &[String]) -> Step {
+fn node_groups(cfg: &ClusterConfig, net: &Net, notes: &mut Vec<String>) -> Result<Step, String> {
+    use super::nodes;
     let n = cfg.name.as_str();
-    let calls = cfg
-        .managed_node_groups
-        .iter()
-        .map(|g| {
-            let kind = if g.private_networking { "private" } else { "public" };
-            let zones: Vec<&String> = if g.availability_zones.is_empty() { azs.iter().collect() } else { g.availability_zones.iter().collect() };
-            let subnets = zones.iter().map(|az| Val::of(&format!("subnet-{kind}-{az}"), "id")).collect();
-            let mut t: Tags = vec![(TAG_CLUSTER.into(), n.into()), (TAG_STEP.into(), format!("nodegroup-{}", g.name))];
-            t.extend(g.tags.iter().cloned());
-            call(
-                format!("nodegroup-{}", g.name),
-                format!("managed node group {} {}×{} ({}..{}) in {kind} subnets (and wait until ACTIVE)", g.name, g.desired_capacity, g.instance_types.join("/"), g.min_size, g.max_size),
-                Op::CreateNodegroup {
-                    cluster: n.into(),
-                    name: g.name.clone(),
-                    role_arn: Val::of("role-node", "arn"),
-                    subnets,
-                    instance_types: g.instance_types.clone(),
-                    min_size: g.min_size,
-                    desired_size: g.desired_capacity,
-                    max_size: g.max_size,
-                    disk_size: g.volume_size,
-                    capacity_type: if g.spot { "SPOT".into() } else { "ON_DEMAND".into() },
-                    labels: g.labels.clone(),
-                    taints: g.taints.iter().map(|t| (t.key.clone(), t.value.clone(), t.effect.clone())).collect(),
-                    tags: t,
+    let mut calls = Vec::new();
+    for g in &cfg.managed_node_groups {
+        let id = format!("nodegroup-{}", g.name);
+        let kind = if g.private_networking {
+            "private"
+        } else {
+            "public"
+        };
+        let subnets: Vec<Val> = if !g.subnets.is_empty() {
+            g.subnets
+                .iter()
+                .map(|s| net.subnet_ref(s))
+                .collect::<Result<_, _>>()?
+        } else {
+            let pool = if g.private_networking {
+                &net.private
+            } else {
+                &net.public
+            };
+            pool.iter()
+                .filter(|s| {
+                    g.availability_zones.is_empty()
+                        || s.az
+                            .as_ref()
+                            .is_some_and(|az| g.availability_zones.contains(az))
+                })
+                .map(|s| s.val.clone())
+                .collect()
+        };
+        if !g.local_zones.is_empty() {
+            return Err(format!(
+                "managedNodeGroups {} ({}:{}): EKS managed node groups cannot run in Local Zones; use nodeGroups",
+                g.name, g.pos.line, g.pos.col
+            ));
+        }
+        let types = if g.selector.is_some() {
+            nodes::instance_types(g, notes)?
+        } else {
+            g.instance_types.clone()
+        };
+        // The node role: the shared one, or a role of the group's own for its IAM settings.
+        let role_arn = if g.iam.is_default() {
+            Val::of("role-node", "arn")
+        } else if let Some(arn) = &g.iam.instance_role_arn {
+            Val::Lit(arn.clone())
+        } else {
+            let role = role_name(n, &format!("ng-{}", g.name));
+            let rid = format!("{id}-role");
+            calls.push(call(
+                &rid,
+                format!("node role {role} for {}", g.name),
+                Op::CreateRole {
+                    name: role.clone(),
+                    trust: Trust::Service {
+                        service: "ec2.amazonaws.com".into(),
+                    },
+                    description: format!("nodes of {} in {n}", g.name),
+                    tags: tags(n, &rid, &role, &[]),
+                    permissions_boundary: g.iam.permissions_boundary.clone(),
                 },
-                240,
-            )
-        })
-        .collect();
-    Step {
+                2,
+            ));
+            let mut arns = vec![NODE_POLICY.to_string(), ECR_POLICY.to_string()];
+            if !cfg.iam.with_oidc {
+                arns.push(CNI_POLICY.to_string());
+            }
+            arns.extend(g.iam.attach_policy_arns.iter().cloned());
+            calls.extend(super::identity::policy_calls(
+                &id,
+                &role,
+                &arns,
+                &g.iam.addon_policies,
+                None,
+            )?);
+            Val::of(&rid, "arn")
+        };
+        let mut extras = NodegroupExtras {
+            max_unavailable: g.update_max_unavailable,
+            node_repair: g.node_repair,
+            ..Default::default()
+        };
+        // eksctl makes a launch template when the group needs one: a custom AMI,
+        // bootstrap commands, extra security groups or SSH settings.
+        let needs_lt = g.ami.is_some()
+            || g.override_bootstrap.is_some()
+            || !g.pre_bootstrap.is_empty()
+            || !g.security_groups.is_empty()
+            || g.max_pods.is_some()
+            || g.volume_encrypted
+            || g.disable_imdsv1;
+        let mut disk = g.volume_size;
+        if let Some((lt, version)) = &g.launch_template {
+            extras.launch_template = Some((Val::Lit(lt.clone()), version.clone()));
+            disk = None;
+        } else if needs_lt {
+            if g.ami.is_some() && g.override_bootstrap.is_none() {
+                return Err(format!(
+                    "managedNodeGroups {} ({}:{}): a custom ami needs overrideBootstrapCommand (eksctl cannot know how the image joins the cluster)",
+                    g.name, g.pos.line, g.pos.col
+                ));
+            }
+            let lt = format!("{id}-lt");
+            let mut sgs: Vec<Val> = Vec::new();
+            sgs.extend(g.security_groups.iter().map(|s| Val::Lit(s.clone())));
+            let mut key_calls = Vec::new();
+            let key = g.ssh.as_ref().and_then(|s| {
+                if let Some(k) = &s.key_name {
+                    return Some(Val::Lit(k.clone()));
+                }
+                if s.public_key.is_none() && s.public_key_path.is_none() {
+                    return None;
+                }
+                let name = bounded_name(n, &g.name, 255);
+                key_calls.push(call(
+                    format!("{id}-key"),
+                    format!("import SSH public key {name}"),
+                    Op::ImportKeyPair {
+                        name: name.clone(),
+                        public_key: s.public_key.clone(),
+                        public_key_path: if s.public_key.is_none() {
+                            s.public_key_path.clone()
+                        } else {
+                            None
+                        },
+                        tags: tags(n, &format!("{id}-key"), &name, &[]),
+                    },
+                    1,
+                ));
+                Some(Val::Lit(name))
+            });
+            calls.extend(key_calls);
+            let fam = nodes::family(g)?;
+            let mut c = nodes::launch_template(nodes::LaunchTemplateSpec {
+                cfg,
+                g,
+                id: &lt,
+                family: fam,
+                instance_type: None,
+                security_groups: sgs,
+                instance_profile: None,
+                key_name: key,
+            });
+            if g.ami.is_none()
+                && let Op::CreateLaunchTemplate {
+                    image, bootstrap, ..
+                } = &mut c.op
+            {
+                // EKS picks the image of its AMI type; the template carries only what the group adds.
+                image.clear();
+                if g.override_bootstrap.is_none() {
+                    bootstrap.family = "ManagedMerge".into();
+                }
+            }
+            calls.push(c);
+            extras.launch_template = Some((Val::of(&lt, "id"), None));
+            disk = None;
+        } else if let Some(ssh) = g.ssh.as_ref().filter(|s| s.allow || s.key_name.is_some()) {
+            match &ssh.key_name {
+                Some(k) => extras.ssh_key = Some(Val::Lit(k.clone())),
+                None => {
+                    let name = bounded_name(n, &g.name, 255);
+                    calls.push(call(
+                        format!("{id}-key"),
+                        format!("import SSH public key {name}"),
+                        Op::ImportKeyPair {
+                            name: name.clone(),
+                            public_key: ssh.public_key.clone(),
+                            public_key_path: if ssh.public_key.is_none() {
+                                Some(
+                                    ssh.public_key_path
+                                        .clone()
+                                        .unwrap_or_else(|| "~/.ssh/id_rsa.pub".into()),
+                                )
+                            } else {
+                                None
+                            },
+                            tags: tags(n, &format!("{id}-key"), &name, &[]),
+                        },
+                        1,
+                    ));
+                    extras.ssh_key = Some(Val::Lit(name));
+                }
+            }
+            extras.ssh_source_security_groups = ssh.source_security_groups.clone();
+        }
+        let mut t: Tags = vec![
+            (TAG_CLUSTER.into(), n.into()),
+            (TAG_STEP.into(), id.clone()),
+        ];
+        t.extend(g.tags.iter().cloned());
+        let shown = if types.is_empty() {
+            "launch template's type".to_string()
+        } else {
+            types.join("/")
+        };
+        calls.push(call(
+            &id,
+            format!(
+                "managed node group {} {}×{} ({}..{}) in {kind} subnets (and wait until ACTIVE)",
+                g.name, g.desired_capacity, shown, g.min_size, g.max_size
+            ),
+            Op::CreateNodegroup {
+                cluster: n.into(),
+                name: g.name.clone(),
+                role_arn,
+                subnets,
+                instance_types: types,
+                min_size: g.min_size,
+                desired_size: g.desired_capacity,
+                max_size: g.max_size,
+                disk_size: disk,
+                capacity_type: if g.spot {
+                    "SPOT".into()
+                } else {
+                    "ON_DEMAND".into()
+                },
+                labels: g.labels.clone(),
+                taints: g
+                    .taints
+                    .iter()
+                    .map(|t| (t.key.clone(), t.value.clone(), t.effect.clone()))
+                    .collect(),
+                tags: t,
+                extras,
+            },
+            240,
+        ));
+    }
+    Ok(Step {
         id: 'F',
         title: "Managed node groups".into(),
-        why: "Nodes are EC2 instances in an Auto Scaling group that EKS manages: it picks the EKS-optimised AMI, joins the instances to the cluster with the node role and drains them on updates. Private networking keeps nodes off the internet; they reach it through the NAT gateway.".into(),
+        why: "Nodes are EC2 instances in an Auto Scaling group that EKS manages: it picks the EKS-optimised AMI, joins the instances to the cluster with the node role and drains them on updates. Private networking keeps nodes off the internet; they reach it through the NAT gateway. A group with a custom AMI, bootstrap commands or extra security groups gets a launch template first (EKS then takes the disk size and SSH key from the template).".into(),
         depends_on: vec!['B', 'C', 'E'],
         eksctl: format!("eksctl create nodegroup --cluster {n} -f <config>"),
         aws_cli: vec![
-            format!("aws eks create-nodegroup --cluster-name {n} --nodegroup-name <name> --node-role <node-role-arn> --subnets <subnets> --instance-types <types> --scaling-config minSize=<min>,maxSize=<max>,desiredSize=<desired>"),
+            format!("aws eks create-nodegroup --cluster-name {n} --nodegroup-name <name> --node-role <node-role-arn> --subnets <subnets> --instance-types <types> --scaling-config minSize=<min>,maxSize=<max>,desiredSize=<desired> [--launch-template id=<lt>]"),
             format!("aws eks wait nodegroup-active --cluster-name {n} --nodegroup-name <name>"),
         ],
         calls,
         skip_reason: None,
-    }
+    })
 }
 
 fn kubeconfig(cfg: &ClusterConfig) -> Step {
@@ -1030,6 +1878,7 @@ fn load_balancer_controller(cfg: &ClusterConfig) -> Step {
                 },
                 description: format!("AWS Load Balancer Controller of {n} (IRSA)"),
                 tags: tags(n, "role-alb", &role, &[]),
+                permissions_boundary: None,
             },
             2,
         ),
@@ -1049,7 +1898,7 @@ fn load_balancer_controller(cfg: &ClusterConfig) -> Step {
                 cluster: n.into(),
                 namespace: "kube-system".into(),
                 name: "aws-load-balancer-controller".into(),
-                role_arn: Val::of("role-alb", "arn"),
+                role_arn: Some(Val::of("role-alb", "arn")),
             },
             2,
         ),
@@ -1203,7 +2052,10 @@ mod tests {
     #[test]
     fn demo_plan_follows_the_config() {
         let p = demo();
-        assert_eq!(p.steps.iter().map(|s| s.id).collect::<String>(), "ABCDEFGH");
+        assert_eq!(
+            p.steps.iter().map(|s| s.id).collect::<String>(),
+            "ABCDEFGHIJK"
+        );
         assert_eq!(p.azs, ["eu-west-1a", "eu-west-1b"]);
         let a = p.step('A').unwrap();
         assert_eq!(
@@ -1311,17 +2163,27 @@ mod tests {
 
     #[test]
     fn unsupported_fields_block_with_positions() {
-        let e = load("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: r}\nfargateProfiles:\n  - name: fp\nnodeGroups:\n  - name: ng\n").unwrap_err();
+        let e = load("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: r}\nkarpenter:\n  version: '1.0'\noutpost:\n  controlPlaneOutpostARN: arn\n").unwrap_err();
         let text = e.to_string();
-        assert_eq!(
-            text,
-            "not supported yet: fargateProfiles (4:1), nodeGroups[0] ng (7:5) — self-managed nodeGroups need CloudFormation and Auto Scaling; use managedNodeGroups"
+        assert!(
+            text.starts_with("not supported yet: karpenter (4:1), outpost (6:1) — karpenter: eksctl installs Karpenter's Helm chart with an SQS interruption queue"),
+            "{text}"
+        );
+        assert!(
+            text.contains(" — outpost: the control plane and nodes run on an AWS Outposts rack"),
+            "{text}"
         );
     }
 
     #[test]
     fn harmless_unsupported_fields_are_notes() {
-        let p = load("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: r}\nupgradePolicy:\n  supportType: STANDARD\n").unwrap();
-        assert_eq!(p.notes, vec!["upgradePolicy (4:1) is not acted on"]);
+        let p = load("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: r}\nnodeGroups:\n  - name: ng\n    kubeletExtraConfig: {}\n    cpuCredits: unlimited\n").unwrap();
+        assert_eq!(
+            p.notes,
+            vec![
+                "nodeGroups[0].kubeletExtraConfig (6:5) is not acted on",
+                "nodeGroups[0].cpuCredits (7:5) is not acted on"
+            ]
+        );
     }
 }

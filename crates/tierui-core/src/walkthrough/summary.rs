@@ -37,6 +37,22 @@ pub fn kind(u: &Undo) -> &'static str {
         Undo::DeleteVpc { .. } => "VPC",
         Undo::RemoveKubeconfig { .. } => "kubeconfig entry",
         Undo::DeleteServiceAccount { .. } => "service account",
+        Undo::RevokeIngress { .. } => "security group rule",
+        Undo::DeleteLaunchTemplate { .. } => "launch template",
+        Undo::DeleteKeyPair { .. } => "key pair",
+        Undo::DeleteVpcEndpoint { .. } => "VPC endpoint",
+        Undo::DeleteEgressOnlyInternetGateway { .. } => "egress-only internet gateway",
+        Undo::RemoveRoleFromInstanceProfile { .. } => "instance profile role",
+        Undo::DeleteInstanceProfile { .. } => "instance profile",
+        Undo::DeleteRolePolicy { .. } => "inline role policy",
+        Undo::DrainAutoScalingGroup { .. } => "Auto Scaling group drain",
+        Undo::DeleteAutoScalingGroup { .. } => "Auto Scaling group",
+        Undo::ScheduleKeyDeletion { .. } => "KMS key (scheduled for deletion in 7 days)",
+        Undo::DeleteFargateProfile { .. } => "Fargate profile",
+        Undo::DeleteAccessEntry { .. } => "access entry",
+        Undo::DeletePodIdentityAssociation { .. } => "pod identity association",
+        Undo::DisassociateIdentityProvider { .. } => "identity provider config",
+        Undo::UnmapIdentity { .. } => "aws-auth entry",
     }
 }
 
@@ -64,6 +80,31 @@ pub fn target(u: &Undo) -> String {
             namespace,
             name,
         } => format!("{namespace}/{name} in {cluster}"),
+        Undo::RevokeIngress {
+            group,
+            peer,
+            protocol,
+            from_port,
+            to_port,
+        } => format!("{group} ← {peer} {protocol} {from_port}-{to_port}"),
+        Undo::DeleteLaunchTemplate { id }
+        | Undo::DeleteVpcEndpoint { id }
+        | Undo::DeleteEgressOnlyInternetGateway { id } => id.clone(),
+        Undo::DeleteKeyPair { name }
+        | Undo::DeleteInstanceProfile { name }
+        | Undo::DrainAutoScalingGroup { name }
+        | Undo::DeleteAutoScalingGroup { name } => name.clone(),
+        Undo::RemoveRoleFromInstanceProfile { profile, role } => format!("{role} from {profile}"),
+        Undo::DeleteRolePolicy { role, name } => format!("{name} of {role}"),
+        Undo::ScheduleKeyDeletion { key_id } => key_id.clone(),
+        Undo::DeleteFargateProfile { cluster, name }
+        | Undo::DisassociateIdentityProvider { cluster, name } => format!("{cluster}/{name}"),
+        Undo::DeleteAccessEntry {
+            cluster,
+            principal_arn,
+        } => format!("{principal_arn} in {cluster}"),
+        Undo::DeletePodIdentityAssociation { cluster, id } => format!("{cluster}/{id}"),
+        Undo::UnmapIdentity { cluster, kind, arn } => format!("{kind} {arn} in {cluster}"),
     }
 }
 

@@ -12,6 +12,12 @@ use serde::Serialize;
 use super::fields::{Diagnostic, Diags, Fields, Severity};
 use super::yaml::{Node, Pos};
 
+use super::eksctl_sections as sections;
+pub use super::eksctl_sections::{
+    AccessConfig, AccessEntry, AccessPolicy, Distribution, FargateProfile, IdentityMapping,
+    IdentityProvider, NodeIam, PodIdentity, PrivateCluster, SecretsEncryption, Selector, Ssh,
+};
+
 pub const API_VERSION: &str = "eksctl.io/v1alpha5";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,6 +34,23 @@ pub struct ClusterConfig {
     pub managed_node_groups: Vec<NodeGroup>,
     pub node_groups: Vec<NodeGroup>,
     pub logging: Vec<String>,
+    pub log_retention_days: Option<i64>,
+    pub fargate_profiles: Vec<FargateProfile>,
+    pub private_cluster: Option<PrivateCluster>,
+    pub secrets_encryption: Option<SecretsEncryption>,
+    pub identity_mappings: Vec<IdentityMapping>,
+    pub access: AccessConfig,
+    pub identity_providers: Vec<IdentityProvider>,
+    /// "IPv4" (eksctl's default) or "IPv6".
+    pub ip_family: String,
+    pub service_ipv4_cidr: Option<String>,
+    /// Local Zones the cluster gets subnets in (for node groups placed there).
+    pub local_zones: Vec<String>,
+    pub zonal_shift: Option<bool>,
+    pub upgrade_support_type: Option<String>,
+    pub control_plane_tier: Option<String>,
+    /// Where each top-level section starts, for refusals by name.
+    pub sections: Vec<(String, Pos)>,
     /// Top-level sections present in the file that tierui does not act on.
     pub unsupported: Vec<Diagnostic>,
 }
@@ -65,11 +88,18 @@ pub struct Vpc {
     pub private_access: bool,
     pub public_access_cidrs: Vec<String>,
     pub subnets: Vec<ExistingSubnet>,
+    pub control_plane_subnet_ids: Vec<String>,
+    pub control_plane_security_group_ids: Vec<String>,
+    pub control_plane_on_private_subnets: bool,
+    pub auto_allocate_ipv6: bool,
+    pub hostname_type: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExistingSubnet {
+    /// The key it is listed under (an AZ name, or an alias node groups refer to).
+    pub alias: String,
     pub private: bool,
     pub az: String,
     pub id: Option<String>,
@@ -81,6 +111,11 @@ pub struct ExistingSubnet {
 pub struct Iam {
     pub with_oidc: bool,
     pub service_accounts: Vec<ServiceAccount>,
+    pub pod_identities: Vec<PodIdentity>,
+    pub service_role_arn: Option<String>,
+    pub service_role_permissions_boundary: Option<String>,
+    pub fargate_role_arn: Option<String>,
+    pub fargate_role_permissions_boundary: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -90,6 +125,15 @@ pub struct ServiceAccount {
     pub namespace: String,
     pub attach_policy_arns: Vec<String>,
     pub well_known_policies: Vec<String>,
+    /// An inline policy as JSON text.
+    pub attach_policy: Option<String>,
+    /// An existing role to annotate instead of creating one.
+    pub attach_role_arn: Option<String>,
+    pub role_name: Option<String>,
+    pub role_only: bool,
+    pub permissions_boundary: Option<String>,
+    pub labels: Vec<(String, String)>,
+    pub pos: Pos,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -100,6 +144,12 @@ pub struct Addon {
     pub version: Option<String>,
     pub attach_policy_arns: Vec<String>,
     pub well_known_policies: Vec<String>,
+    pub attach_policy: Option<String>,
+    pub service_account_role_arn: Option<String>,
+    /// JSON or YAML text, passed to EKS as written.
+    pub configuration_values: Option<String>,
+    pub resolve_conflicts: Option<String>,
+    pub tags: Vec<(String, String)>,
     pub pos: Pos,
 }
 
@@ -120,6 +170,31 @@ pub struct NodeGroup {
     pub labels: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
     pub taints: Vec<Taint>,
+    pub ami: Option<String>,
+    pub volume_type: Option<String>,
+    pub volume_encrypted: bool,
+    pub volume_kms_key: Option<String>,
+    pub ssh: Option<Ssh>,
+    pub distribution: Option<Distribution>,
+    pub selector: Option<Selector>,
+    pub pre_bootstrap: Vec<String>,
+    pub override_bootstrap: Option<String>,
+    pub max_pods: Option<i64>,
+    /// Subnet ids or aliases of `vpc.subnets`.
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub iam: NodeIam,
+    pub target_group_arns: Vec<String>,
+    pub classic_load_balancers: Vec<String>,
+    pub disable_imdsv1: bool,
+    pub local_zones: Vec<String>,
+    /// A managed group's own launch template (id, version).
+    pub launch_template: Option<(String, Option<String>)>,
+    pub instance_name: Option<String>,
+    /// Bottlerocket settings as JSON (written into its TOML user data).
+    pub bottlerocket: Option<serde_json::Value>,
+    pub update_max_unavailable: Option<i64>,
+    pub node_repair: bool,
     pub pos: Pos,
 }
 
@@ -133,23 +208,12 @@ pub struct Taint {
 
 /// Top-level ClusterConfig fields eksctl knows that tierui reads but does not model.
 const UNSUPPORTED_TOP: &[&str] = &[
-    "kubernetesNetworkConfig",
     "autoModeConfig",
     "remoteNetworkConfig",
-    "iamIdentityMappings",
-    "identityProviders",
-    "accessConfig",
     "addonsConfig",
-    "privateCluster",
-    "fargateProfiles",
-    "localZones",
-    "secretsEncryption",
     "gitops",
     "karpenter",
     "outpost",
-    "zonalShiftConfig",
-    "upgradePolicy",
-    "controlPlaneScalingConfig",
     "capabilities",
     "deletionProtection",
 ];
@@ -160,60 +224,26 @@ const UNSUPPORTED_VPC: &[&str] = &[
     "securityGroup",
     "sharedNodeSecurityGroup",
     "manageSharedNodeSecurityGroupRules",
-    "autoAllocateIPv6",
     "extraCIDRs",
     "extraIPv6CIDRs",
-    "hostnameType",
-    "controlPlaneSubnetIDs",
-    "controlPlaneSecurityGroupIDs",
-    "controlPlaneOnPrivateSubnets",
     "localZoneSubnets",
 ];
 
-const UNSUPPORTED_IAM: &[&str] = &[
-    "serviceRoleARN",
-    "serviceRolePermissionsBoundary",
-    "fargatePodExecutionRoleARN",
-    "fargatePodExecutionRolePermissionsBoundary",
-    "vpcResourceControllerPolicy",
-    "podIdentityAssociations",
-];
+const UNSUPPORTED_IAM: &[&str] = &["vpcResourceControllerPolicy"];
 
+/// Node-group fields read but not acted on: each shows in the plan as a note.
 const UNSUPPORTED_NODEGROUP: &[&str] = &[
-    "ami",
-    "amiFamily",
-    "instanceSelector",
-    "instancesDistribution",
-    "launchTemplate",
-    "ssh",
-    "iam",
-    "securityGroups",
-    "subnets",
-    "localZones",
-    "preBootstrapCommands",
-    "overrideBootstrapCommand",
-    "maxPodsPerNode",
-    "disableIMDSv1",
     "disablePodIMDS",
     "placement",
     "efaEnabled",
     "enableDetailedMonitoring",
-    "instanceName",
     "instancePrefix",
-    "volumeType",
     "volumeIOPS",
     "volumeThroughput",
-    "volumeEncrypted",
-    "volumeKmsKeyID",
     "volumeName",
     "additionalVolumes",
-    "updateConfig",
-    "nodeRepairConfig",
     "releaseVersion",
     "asgMetricsCollection",
-    "classicLoadBalancerNames",
-    "targetGroupARNs",
-    "bottlerocket",
     "containerRuntime",
     "kubeletExtraConfig",
     "clusterDNS",
@@ -330,13 +360,53 @@ pub fn parse(root: &Node, diags: &mut Diags) -> Option<ClusterConfig> {
         .filter_map(|(path, n)| parse_node_group(n, &path, false, diags))
         .collect();
     let mut logging = Vec::new();
+    let mut log_retention_days = None;
     if let Some(mut cw) = f.map("cloudWatch", diags) {
         if let Some(mut cl) = cw.map("clusterLogging", diags) {
             logging = cl.strings("enableTypes", diags);
-            cl.unsupported(&["logRetentionInDays"], diags);
+            log_retention_days = cl.int("logRetentionInDays", diags);
             cl.finish(diags);
         }
         cw.finish(diags);
+    }
+    let sections = f.keys();
+    let fargate_profiles = sections::parse_fargate(&mut f, diags);
+    let private_cluster = sections::parse_private_cluster(&mut f, diags);
+    let secrets_encryption = sections::parse_secrets(&mut f, diags);
+    let identity_mappings = sections::parse_identity_mappings(&mut f, diags);
+    let access = sections::parse_access_config(&mut f, diags);
+    let identity_providers = sections::parse_identity_providers(&mut f, diags);
+    let local_zones = f.strings("localZones", diags);
+    let (mut ip_family, mut service_ipv4_cidr) = ("IPv4".to_string(), None);
+    if let Some(mut k) = f.map("kubernetesNetworkConfig", diags) {
+        if let Some(fam) = k.string("ipFamily", diags) {
+            if fam.eq_ignore_ascii_case("ipv6") {
+                ip_family = "IPv6".into();
+            } else if !fam.eq_ignore_ascii_case("ipv4") {
+                diags.push(Diagnostic::error(
+                    k.pos(),
+                    "kubernetesNetworkConfig.ipFamily",
+                    format!("kubernetesNetworkConfig.ipFamily must be IPv4 or IPv6, found {fam}"),
+                ));
+            }
+        }
+        service_ipv4_cidr = k.string("serviceIPv4CIDR", diags);
+        k.finish(diags);
+    }
+    let mut zonal_shift = None;
+    if let Some(mut z) = f.map("zonalShiftConfig", diags) {
+        zonal_shift = z.bool("enabled", diags);
+        z.finish(diags);
+    }
+    let mut upgrade_support_type = None;
+    if let Some(mut u) = f.map("upgradePolicy", diags) {
+        upgrade_support_type = u.string("supportType", diags);
+        u.finish(diags);
+    }
+    let mut control_plane_tier = None;
+    if let Some(mut c) = f.map("controlPlaneScalingConfig", diags) {
+        control_plane_tier = c.string("tier", diags);
+        c.finish(diags);
     }
     let before = diags.len();
     f.unsupported(UNSUPPORTED_TOP, diags);
@@ -355,6 +425,20 @@ pub fn parse(root: &Node, diags: &mut Diags) -> Option<ClusterConfig> {
         managed_node_groups,
         node_groups,
         logging,
+        log_retention_days,
+        fargate_profiles,
+        private_cluster,
+        secrets_encryption,
+        identity_mappings,
+        access,
+        identity_providers,
+        ip_family,
+        service_ipv4_cidr,
+        local_zones,
+        zonal_shift,
+        upgrade_support_type,
+        control_plane_tier,
+        sections,
         unsupported,
     })
 }
@@ -370,6 +454,11 @@ fn parse_vpc(f: &mut Fields<'_>, diags: &mut Diags) -> Vpc {
         private_access: false,
         public_access_cidrs: Vec::new(),
         subnets: Vec::new(),
+        control_plane_subnet_ids: Vec::new(),
+        control_plane_security_group_ids: Vec::new(),
+        control_plane_on_private_subnets: false,
+        auto_allocate_ipv6: false,
+        hostname_type: None,
     };
     let Some(mut v) = f.map("vpc", diags) else {
         return vpc;
@@ -414,6 +503,7 @@ fn parse_vpc(f: &mut Fields<'_>, diags: &mut Diags) -> Vpc {
                         continue;
                     };
                     vpc.subnets.push(ExistingSubnet {
+                        alias: az.clone(),
                         private,
                         az: s.string("az", diags).unwrap_or_else(|| az.clone()),
                         id: s.string("id", diags),
@@ -425,6 +515,13 @@ fn parse_vpc(f: &mut Fields<'_>, diags: &mut Diags) -> Vpc {
         }
         subnets.finish(diags);
     }
+    vpc.control_plane_subnet_ids = v.strings("controlPlaneSubnetIDs", diags);
+    vpc.control_plane_security_group_ids = v.strings("controlPlaneSecurityGroupIDs", diags);
+    vpc.control_plane_on_private_subnets = v
+        .bool("controlPlaneOnPrivateSubnets", diags)
+        .unwrap_or(false);
+    vpc.auto_allocate_ipv6 = v.bool("autoAllocateIPv6", diags).unwrap_or(false);
+    vpc.hostname_type = v.string("hostnameType", diags);
     v.unsupported(UNSUPPORTED_VPC, diags);
     v.finish(diags);
     vpc
@@ -436,30 +533,32 @@ fn parse_iam(f: &mut Fields<'_>, diags: &mut Diags) -> Iam {
         return iam;
     };
     iam.with_oidc = i.bool("withOIDC", diags).unwrap_or(false);
+    iam.service_role_arn = i.string("serviceRoleARN", diags);
+    iam.service_role_permissions_boundary = i.string("serviceRolePermissionsBoundary", diags);
+    iam.fargate_role_arn = i.string("fargatePodExecutionRoleARN", diags);
+    iam.fargate_role_permissions_boundary =
+        i.string("fargatePodExecutionRolePermissionsBoundary", diags);
+    iam.pod_identities = sections::parse_pod_identities(&mut i, diags);
     for (path, node) in i.seq("serviceAccounts", diags) {
         let Some(mut sa) = Fields::of(node, &path, diags) else {
             continue;
         };
-        let (mut name, mut namespace) = (None, None);
+        let (mut name, mut namespace, mut labels) = (None, None, Vec::new());
         if let Some(mut meta) = sa.map("metadata", diags) {
             name = meta.required_string("name", diags);
             namespace = meta.string("namespace", diags);
-            meta.unsupported(&["labels", "annotations"], diags);
+            labels = meta.string_map("labels", diags);
+            meta.unsupported(&["annotations"], diags);
             meta.finish(diags);
         }
         let attach_policy_arns = sa.strings("attachPolicyARNs", diags);
         let well_known_policies = well_known(&mut sa, diags);
-        sa.unsupported(
-            &[
-                "attachPolicy",
-                "attachRoleARN",
-                "permissionsBoundary",
-                "roleName",
-                "roleOnly",
-                "tags",
-            ],
-            diags,
-        );
+        let attach_policy = sa.node("attachPolicy").map(|n| n.to_json().to_string());
+        let attach_role_arn = sa.string("attachRoleARN", diags);
+        let role_name = sa.string("roleName", diags);
+        let role_only = sa.bool("roleOnly", diags).unwrap_or(false);
+        let permissions_boundary = sa.string("permissionsBoundary", diags);
+        sa.ignore(&["tags"]);
         sa.finish(diags);
         if let Some(name) = name {
             iam.service_accounts.push(ServiceAccount {
@@ -467,6 +566,13 @@ fn parse_iam(f: &mut Fields<'_>, diags: &mut Diags) -> Iam {
                 namespace: namespace.unwrap_or_else(|| "default".into()),
                 attach_policy_arns,
                 well_known_policies,
+                attach_policy,
+                attach_role_arn,
+                role_name,
+                role_only,
+                permissions_boundary,
+                labels,
+                pos: node.pos(),
             });
         }
     }
@@ -495,14 +601,19 @@ fn parse_addon(node: &Node, path: &str, diags: &mut Diags) -> Option<Addon> {
     let version = a.string("version", diags);
     let attach_policy_arns = a.strings("attachPolicyARNs", diags);
     let well_known_policies = well_known(&mut a, diags);
+    let attach_policy = a.node("attachPolicy").map(|n| n.to_json().to_string());
+    let service_account_role_arn = a.string("serviceAccountRoleARN", diags);
+    let configuration_values = a
+        .node("configurationValues")
+        .map(|n| match n.scalar_text() {
+            Some(s) => s,
+            None => n.to_json().to_string(),
+        });
+    let resolve_conflicts = a.string("resolveConflicts", diags);
+    let tags = a.string_map("tags", diags);
     a.unsupported(
         &[
-            "attachPolicy",
-            "serviceAccountRoleARN",
             "permissionsBoundary",
-            "tags",
-            "configurationValues",
-            "resolveConflicts",
             "podIdentityAssociations",
             "useDefaultPodIdentityAssociations",
             "namespaceConfig",
@@ -515,6 +626,11 @@ fn parse_addon(node: &Node, path: &str, diags: &mut Diags) -> Option<Addon> {
         version,
         attach_policy_arns,
         well_known_policies,
+        attach_policy,
+        service_account_role_arn,
+        configuration_values,
+        resolve_conflicts,
+        tags,
         pos: node.pos(),
     })
 }
@@ -555,6 +671,49 @@ fn parse_node_group(
         g.unsupported(&["spot"], diags);
         false
     };
+    let ami = g.string("ami", diags);
+    let volume_type = g.string("volumeType", diags);
+    let volume_encrypted = g.bool("volumeEncrypted", diags).unwrap_or(false);
+    let volume_kms_key = g.string("volumeKmsKeyID", diags);
+    let ssh = sections::parse_ssh(&mut g, diags);
+    let distribution = sections::parse_distribution(&mut g, diags);
+    let selector = sections::parse_selector(&mut g, diags);
+    let pre_bootstrap = g.strings("preBootstrapCommands", diags);
+    let override_bootstrap = g.string("overrideBootstrapCommand", diags);
+    let max_pods = g.int("maxPodsPerNode", diags);
+    let subnets = g.strings("subnets", diags);
+    let mut security_groups = Vec::new();
+    if let Some(mut sg) = g.map("securityGroups", diags) {
+        security_groups = sg.strings("attachIDs", diags);
+        sg.unsupported(&["withShared", "withLocal"], diags);
+        sg.finish(diags);
+    }
+    let iam = sections::parse_node_iam(&mut g, diags);
+    let target_group_arns = g.strings("targetGroupARNs", diags);
+    let classic_load_balancers = g.strings("classicLoadBalancerNames", diags);
+    let disable_imdsv1 = g.bool("disableIMDSv1", diags).unwrap_or(false);
+    let local_zones = g.strings("localZones", diags);
+    let mut launch_template = None;
+    if let Some(mut lt) = g.map("launchTemplate", diags) {
+        if let Some(id) = lt.required_string("id", diags) {
+            launch_template = Some((id, lt.string("version", diags)));
+        }
+        lt.finish(diags);
+    }
+    let instance_name = g.string("instanceName", diags);
+    let bottlerocket = g.node("bottlerocket").map(Node::to_json);
+    let mut update_max_unavailable = None;
+    if let Some(mut u) = g.map("updateConfig", diags) {
+        update_max_unavailable = u.int("maxUnavailable", diags);
+        u.ignore(&["maxUnavailablePercentage"]);
+        u.finish(diags);
+    }
+    let node_repair = g
+        .node("nodeRepairConfig")
+        .and_then(|n| n.get("enabled"))
+        .and_then(Node::scalar_text)
+        .is_some_and(|t| t == "true");
+    let selector_types = selector.is_some();
     let availability_zones = g.strings("availabilityZones", diags);
     let labels = g.string_map("labels", diags);
     let tags = g.string_map("tags", diags);
@@ -568,7 +727,11 @@ fn parse_node_group(
         .collect();
     g.unsupported(&unsupported_here, diags);
     g.finish(diags);
-    if instance_types.is_empty() {
+    if instance_types.is_empty()
+        && !selector_types
+        && distribution.is_none()
+        && launch_template.is_none()
+    {
         instance_types.push("m5.large".into());
     }
     Some(NodeGroup {
@@ -586,6 +749,28 @@ fn parse_node_group(
         labels,
         tags,
         taints,
+        ami,
+        volume_type,
+        volume_encrypted,
+        volume_kms_key,
+        ssh,
+        distribution,
+        selector,
+        pre_bootstrap,
+        override_bootstrap,
+        max_pods,
+        subnets,
+        security_groups,
+        iam,
+        target_group_arns,
+        classic_load_balancers,
+        disable_imdsv1,
+        local_zones,
+        launch_template,
+        instance_name,
+        bottlerocket,
+        update_max_unavailable,
+        node_repair,
         pos: node.pos(),
     })
 }
@@ -714,12 +899,12 @@ mod tests {
     #[test]
     fn unsupported_sections_are_named_with_positions() {
         let (cfg, d) = load(
-            "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: a, region: r}\nfargateProfiles:\n  - name: fp\n",
+            "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: a, region: r}\ngitops:\n  - name: fp\n",
         );
         assert!(cfg.is_some());
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].severity, Severity::Unsupported);
-        assert_eq!(d[0].message, "not supported yet: fargateProfiles");
+        assert_eq!(d[0].message, "not supported yet: gitops");
         assert_eq!((d[0].line, d[0].col), (4, 1));
         assert_eq!(cfg.unwrap().unsupported.len(), 1);
     }

@@ -4,6 +4,7 @@ pub mod descriptor;
 pub mod discover;
 pub mod edit;
 pub mod eksctl;
+pub mod eksctl_sections;
 pub mod fields;
 pub mod load;
 pub mod manifests;
