@@ -1142,6 +1142,98 @@ impl AwsCloud {
                     }
                 }
             }
+            Op::CreatePodIdentityAssociation {
+                cluster: c,
+                namespace,
+                service_account,
+                ..
+            } => {
+                let out = match self
+                    .eks
+                    .list_pod_identity_associations()
+                    .cluster_name(c)
+                    .namespace(namespace)
+                    .service_account(service_account)
+                    .send()
+                    .await
+                {
+                    Ok(out) => out,
+                    Err(x) => {
+                        let x = error(api, x);
+                        if x.is_not_found() {
+                            return Ok(None);
+                        } else {
+                            return Err(x);
+                        }
+                    }
+                };
+                let mut found = Vec::new();
+                for a in out.associations() {
+                    // Checked here too: an endpoint may ignore the filters.
+                    if a.namespace() != Some(namespace.as_str())
+                        || a.service_account() != Some(service_account.as_str())
+                    {
+                        continue;
+                    }
+                    let Some(id) = a.association_id() else {
+                        continue;
+                    };
+                    let d = self
+                        .eks
+                        .describe_pod_identity_association()
+                        .cluster_name(c)
+                        .association_id(id)
+                        .send()
+                        .await
+                        .map_err(|x| error(api, x))?;
+                    let t: Vec<(String, String)> = d
+                        .association()
+                        .and_then(|a| a.tags())
+                        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                        .unwrap_or_default();
+                    found.push((one("id", id), t));
+                }
+                adopt_one(api, cluster, call_id, found)?
+            }
+            Op::AssociateIdentityProvider {
+                cluster: c, name, ..
+            } => {
+                let config = aws_sdk_eks::types::IdentityProviderConfig::builder()
+                    .r#type("oidc")
+                    .name(name)
+                    .build()
+                    .map_err(|x| {
+                        CloudError::new(api, "InvalidParameterException", x.to_string())
+                    })?;
+                match self
+                    .eks
+                    .describe_identity_provider_config()
+                    .cluster_name(c)
+                    .identity_provider_config(config)
+                    .send()
+                    .await
+                {
+                    Ok(out) => out
+                        .identity_provider_config()
+                        .and_then(|i| i.oidc())
+                        .filter(|o| {
+                            let t: Vec<(String, String)> = o
+                                .tags()
+                                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                                .unwrap_or_default();
+                            ours(&t, cluster, call_id)
+                        })
+                        .map(|_| one("name", name.clone())),
+                    Err(x) => {
+                        let x = error(api, x);
+                        if x.is_not_found() {
+                            None
+                        } else {
+                            return Err(x);
+                        }
+                    }
+                }
+            }
             _ => None,
         })
     }
@@ -1234,7 +1326,7 @@ impl AwsCloud {
                 $req.send().await.map(|_| ()).map_err(|x| error(api, x))
             };
         }
-        Ok(Some(match undo {
+        match undo {
             Undo::RevokeIngress {
                 group,
                 peer,
@@ -1320,7 +1412,8 @@ impl AwsCloud {
                     .identity_provider_config(config))?
             }
             _ => return Ok(None),
-        }))
+        }
+        Ok(Some(()))
     }
 }
 

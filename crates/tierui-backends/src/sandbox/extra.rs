@@ -1031,6 +1031,29 @@ pub fn lookup(
             .get(&format!("{cluster}/{name}"))
             .filter(|t| ours(t))
             .map(|_| one("name", name.clone())),
+        Op::AuthorizeIngress {
+            group,
+            peer,
+            protocol,
+            from_port,
+            to_port,
+            ..
+        } => {
+            // A rule has no tags: the same rule on the same group is this call's.
+            let group = group.resolve(outputs).ok()?;
+            let peer = match peer {
+                Peer::Group { id } => id.resolve(outputs).ok()?,
+                Peer::Cidr { cidr } => cidr.clone(),
+            };
+            let rule = Rule {
+                group: group.clone(),
+                peer,
+                protocol: protocol.clone(),
+                from: *from_port,
+                to: *to_port,
+            };
+            x.rules.contains(&rule).then(|| one("group", group))
+        }
         Op::TagResource { resource, tags } => {
             // Already tagged: nothing to add (adopted, no change made).
             let id = resource.resolve(outputs).ok()?;

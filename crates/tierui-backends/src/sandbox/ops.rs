@@ -58,10 +58,27 @@ pub const DEFAULT_VERSION: &str = "1.33";
 
 /// The zones of a sandbox region: a, b and c.
 pub fn zones(region: &str) -> Vec<String> {
-    ["a", "b", "c"]
-        .iter()
-        .map(|z| format!("{region}{z}"))
-        .collect()
+    // us-east-1 has six zones; the sandbox gives every other region three.
+    let letters: &[&str] = if region == "us-east-1" {
+        &["a", "b", "c", "d", "e", "f"]
+    } else {
+        &["a", "b", "c"]
+    };
+    letters.iter().map(|z| format!("{region}{z}")).collect()
+}
+
+/// A Local Zone of the region (`us-west-2-lax-1a`): the sandbox account has
+/// every zone group opted in.
+pub fn is_local_zone(region: &str, az: &str) -> bool {
+    az.strip_prefix(region)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(city, n)| {
+            city.chars().all(|c| c.is_ascii_lowercase())
+                && n.len() >= 2
+                && n[..n.len() - 1].chars().all(|c| c.is_ascii_digit())
+                && n.ends_with(|c: char| c.is_ascii_lowercase())
+        })
 }
 
 fn is_aws_managed(arn: &str) -> bool {
@@ -188,7 +205,7 @@ fn create_subnet(
             format!("The vpc ID '{vpc_id}' does not exist"),
         )
     })?;
-    if !zones(region).iter().any(|z| z == az) {
+    if !zones(region).iter().any(|z| z == az) && !is_local_zone(region, az) {
         return Err(err(
             api,
             "InvalidParameterValue",
@@ -1930,6 +1947,10 @@ impl Cloud for SandboxCloud {
         self.remove(undo)
     }
 }
+
+#[cfg(test)]
+#[path = "extra_tests.rs"]
+mod extra_tests;
 
 #[cfg(test)]
 mod tests {

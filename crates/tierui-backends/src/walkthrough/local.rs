@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 
 use super::runner::LocalOps;
@@ -78,6 +78,25 @@ impl LocalOps for FileLocal {
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
             let client = self.client(cluster).await?;
+            // As eksctl does, the namespace is created when it is missing.
+            let namespaces: Api<Namespace> = Api::all(client.clone());
+            let exists = tokio::time::timeout(KUBE_TIMEOUT, namespaces.get_opt(namespace))
+                .await
+                .map_err(|_| {
+                    format!("the {cluster} cluster's API did not answer in {KUBE_TIMEOUT:?}")
+                })?
+                .map_err(|e| format!("reading namespace {namespace}: {e}"))?
+                .is_some();
+            if !exists {
+                let mut ns = Namespace::default();
+                ns.metadata.name = Some(namespace.to_string());
+                tokio::time::timeout(KUBE_TIMEOUT, namespaces.create(&Default::default(), &ns))
+                    .await
+                    .map_err(|_| {
+                        format!("the {cluster} cluster's API did not answer in {KUBE_TIMEOUT:?}")
+                    })?
+                    .map_err(|e| format!("creating namespace {namespace}: {e}"))?;
+            }
             let api: Api<ServiceAccount> = Api::namespaced(client, namespace);
             let sa = service_account(namespace, name, role_arn);
             let params = PatchParams::apply("tierui").force();
