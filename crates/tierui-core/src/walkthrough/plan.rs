@@ -1472,7 +1472,21 @@ fn addons(cfg: &ClusterConfig) -> Result<Step, String> {
             || a.attach_policy.is_some();
         let role = if let Some(arn) = &a.service_account_role_arn {
             Some(Val::Lit(arn.clone()))
-        } else if a.name == "vpc-cni" && cfg.iam.with_oidc && !wants_role {
+        } else if a.name == "vpc-cni" && cfg.iam.with_oidc {
+            // Step D's aws-node role; policies beyond the CNI policy it already has go on it.
+            let extra: Vec<String> = a
+                .attach_policy_arns
+                .iter()
+                .filter(|p| *p != CNI_POLICY)
+                .cloned()
+                .collect();
+            calls.extend(super::identity::policy_calls(
+                &id,
+                &role_name(n, "vpc-cni"),
+                &extra,
+                &a.well_known_policies,
+                a.attach_policy.as_deref(),
+            )?);
             Some(Val::of("role-vpc-cni", "arn"))
         } else if wants_role {
             if !cfg.iam.with_oidc {
