@@ -5,7 +5,7 @@
 //! through the EC2 API, Fargate profiles, and secrets encryption with a KMS key
 //! the walkthrough creates or one it is given. Where moto is lenient (it does not
 //! check that Fargate subnets are private) the test checks on the client side.
-//! Fixtures: fixtures/eksctl/walk/.
+//! An IPv6 fully-private cluster is run the same way. Fixtures: fixtures/eksctl/walk/.
 
 mod common;
 
@@ -748,5 +748,130 @@ fn secrets_encryption_with_a_created_key_and_with_a_given_one() {
             !clusters.clusters().iter().any(|n| n == "sealed3"),
             "no cluster with a disabled key"
         );
+    });
+}
+
+#[test]
+fn an_ipv6_private_cluster_gets_its_blocks_gateway_and_endpoints() {
+    let _moto = MOTO.lock().unwrap_or_else(|p| p.into_inner());
+    let e = env();
+    walk(&e, &fixture("ipv6-private.yaml"), false);
+    runtime().block_on(async {
+        let c = clients(&e).await;
+        let vpcs = c.ec2.describe_vpcs().send().await.unwrap();
+        let vpc = vpcs
+            .vpcs()
+            .iter()
+            .find(|v| ec2_tag(v.tags(), CLUSTER_TAG) == Some("six"))
+            .expect("the VPC");
+        let block = vpc.ipv6_cidr_block_association_set()[0]
+            .ipv6_cidr_block()
+            .unwrap()
+            .to_string();
+        assert!(block.ends_with("/56"), "{block}");
+        let prefix = block.trim_end_matches("00::/56");
+        let subnets = c.ec2.describe_subnets().send().await.unwrap();
+        let ours: Vec<_> = subnets
+            .subnets()
+            .iter()
+            .filter(|s| s.vpc_id() == vpc.vpc_id())
+            .collect();
+        assert_eq!(ours.len(), 4);
+        let mut v6: Vec<String> = ours
+            .iter()
+            .map(|s| {
+                s.ipv6_cidr_block_association_set()[0]
+                    .ipv6_cidr_block()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        v6.sort();
+        let want: Vec<String> = (0..4).map(|i| format!("{prefix}0{i}::/64")).collect();
+        assert_eq!(v6, want, "a /64 of the VPC's /56 each");
+        // Private route tables send ::/0 to the egress-only gateway.
+        let eigws = c
+            .ec2
+            .describe_egress_only_internet_gateways()
+            .send()
+            .await
+            .unwrap();
+        let eigw = eigws.egress_only_internet_gateways()[0]
+            .egress_only_internet_gateway_id()
+            .unwrap()
+            .to_string();
+        let tables = c.ec2.describe_route_tables().send().await.unwrap();
+        let via_eigw = tables
+            .route_tables()
+            .iter()
+            .filter(|t| {
+                t.routes().iter().any(|r| {
+                    r.destination_ipv6_cidr_block() == Some("::/0")
+                        && r.egress_only_internet_gateway_id() == Some(eigw.as_str())
+                })
+            })
+            .count();
+        assert_eq!(via_eigw, 2);
+        let cluster = c.eks.describe_cluster().name("six").send().await.unwrap();
+        let cl = cluster.cluster().unwrap();
+        assert_eq!(
+            cl.kubernetes_network_config()
+                .and_then(|k| k.ip_family())
+                .map(|f| f.as_str()),
+            Some("ipv6")
+        );
+        let vc = cl.resources_vpc_config().unwrap();
+        assert_eq!(
+            (vc.endpoint_public_access(), vc.endpoint_private_access()),
+            (false, true)
+        );
+        let endpoints = c.ec2.describe_vpc_endpoints().send().await.unwrap();
+        let mut services: Vec<_> = endpoints
+            .vpc_endpoints()
+            .iter()
+            .filter(|v| v.vpc_id() == vpc.vpc_id())
+            .filter_map(|v| v.service_name())
+            .collect();
+        services.sort();
+        assert_eq!(
+            services,
+            [
+                "com.amazonaws.eu-west-1.autoscaling",
+                "com.amazonaws.eu-west-1.ec2",
+                "com.amazonaws.eu-west-1.ecr.api",
+                "com.amazonaws.eu-west-1.ecr.dkr",
+                "com.amazonaws.eu-west-1.s3",
+                "com.amazonaws.eu-west-1.sts"
+            ]
+        );
+        let policy = c
+            .iam
+            .get_role_policy()
+            .role_name("tierui-six-vpc-cni")
+            .policy_name("AmazonEKS_CNI_IPv6_Policy")
+            .send()
+            .await
+            .unwrap();
+        assert!(urlencoding_decode(policy.policy_document()).contains("ec2:AssignIpv6Addresses"));
+    });
+    walk(&e, &fixture("ipv6-private.yaml"), true);
+    runtime().block_on(async {
+        let c = clients(&e).await;
+        assert_eq!(tagged_vpcs(&c, "six").await, 0);
+        let eigws = c
+            .ec2
+            .describe_egress_only_internet_gateways()
+            .send()
+            .await
+            .unwrap();
+        assert!(eigws.egress_only_internet_gateways().is_empty());
+        let endpoints = c.ec2.describe_vpc_endpoints().send().await.unwrap();
+        assert!(
+            endpoints.vpc_endpoints().iter().all(|v| v
+                .state()
+                .is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted"))),
+            "endpoints left"
+        );
+        assert!(roles_of(&c, "six").await.is_empty());
     });
 }
