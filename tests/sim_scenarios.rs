@@ -242,3 +242,38 @@ async fn hpa_scales_in_only_after_the_stabilization_window() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_spreads_over_namespaces_and_nodes_and_churns_there() {
+    let h = start(SimConfig {
+        pods: 1_200,
+        load_namespaces: 30,
+        nodes: Some(500),
+        churn: 300.0,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("start");
+    {
+        let sim = h.sim();
+        let st = sim.lock();
+        let nodes: Vec<String> = st
+            .store
+            .range(kinds::NODE, None, None)
+            .map(|e| e.name.clone())
+            .collect();
+        assert_eq!(nodes.len(), 500);
+        let unique: std::collections::BTreeSet<&String> = nodes.iter().collect();
+        assert_eq!(unique.len(), 500, "node names (and addresses) are distinct");
+    }
+    assert_eq!(pods(&h, "load-000").len(), 40);
+    assert_eq!(pods(&h, "load-029").len(), 40);
+    assert!(pods(&h, "load").is_empty());
+    let rv = h.sim().lock().store.rv();
+    eventually("churn events", 20, || h.sim().lock().store.rv() > rv + 200).await;
+    let total: usize = (0..30)
+        .map(|k| pods(&h, &format!("load-{k:03}")).len())
+        .sum();
+    assert!((1_180..=1_220).contains(&total), "{total}");
+    h.shutdown().await;
+}

@@ -55,8 +55,13 @@ pub struct SimConfig {
     pub cluster_name: String,
     /// 0 picks a free port.
     pub port: u16,
-    /// Extra running pods (namespace `load`) for scale tests.
+    /// Extra running pods (namespace `load`, or `load-000` … with
+    /// `load_namespaces` above 1) for scale tests.
     pub pods: usize,
+    /// How many namespaces the load pods are spread over (1: `load`).
+    pub load_namespaces: usize,
+    /// Nodes instead of the scenario's count (scale tests).
+    pub nodes: Option<usize>,
     /// Pod events per second on those pods.
     pub churn: f64,
     pub seed: u64,
@@ -77,6 +82,8 @@ impl Default for SimConfig {
             cluster_name: "sim".into(),
             port: 0,
             pods: 0,
+            load_namespaces: 1,
+            nodes: None,
             churn: 0.0,
             seed: 1,
             speed: 1.0,
@@ -98,7 +105,10 @@ pub struct SimHandle {
 
 /// Starts a cluster on the current tokio runtime; returns once it is listening.
 pub async fn start(config: SimConfig) -> anyhow::Result<SimHandle> {
-    let scenario = config.scenario.clone();
+    let mut scenario = config.scenario.clone();
+    if let Some(n) = config.nodes {
+        scenario.nodes.count = n;
+    }
     let mut st = State::new(config.seed);
     let restored = match &config.state_file {
         Some(path) => persist::load(&mut st, path)?,
@@ -110,7 +120,7 @@ pub async fn start(config: SimConfig) -> anyhow::Result<SimHandle> {
         for problem in controllers::bootstrap::objects(&mut st, &config.objects) {
             tracing::warn!("sim {}: {problem}", config.cluster_name);
         }
-        controllers::bootstrap::load_pods(&mut st, config.pods);
+        controllers::bootstrap::load_pods(&mut st, config.pods, config.load_namespaces);
     }
     // EKS's storage classes, on restored clusters too (saved before they existed).
     controllers::volumes::storage_classes(&mut st, &scenario);

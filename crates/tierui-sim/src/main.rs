@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use tierui_sim::{Serve, scenario::Scenario};
 
-const USAGE: &str = "usage: tierui-sim [--port N] [--kubeconfig FILE] [--pods N] [--churn X] [--seed N] [--speed X] [--scenario FILE]";
+const USAGE: &str = "usage: tierui-sim [--port N] [--kubeconfig FILE] [--pods N] [--nodes N] [--namespaces N] [--churn X] [--seed N] [--speed X] [--scenario FILE]";
 
 fn parse(args: &[String]) -> Result<Serve, String> {
     let mut s = Serve::default();
@@ -23,6 +23,10 @@ fn parse(args: &[String]) -> Result<Serve, String> {
         match flag.as_str() {
             "--port" => s.config.port = value.parse().map_err(|_| bad("not a port"))?,
             "--pods" => s.config.pods = value.parse().map_err(|_| bad("not a count"))?,
+            "--nodes" => s.config.nodes = Some(value.parse().map_err(|_| bad("not a count"))?),
+            "--namespaces" => {
+                s.config.load_namespaces = value.parse().map_err(|_| bad("not a count"))?
+            }
             "--seed" => s.config.seed = value.parse().map_err(|_| bad("not a number"))?,
             "--churn" => s.config.churn = value.parse().map_err(|_| bad("not a number"))?,
             "--speed" => {

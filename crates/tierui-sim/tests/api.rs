@@ -334,10 +334,12 @@ async fn selectors_and_pagination() {
         .await;
     assert_eq!(names(&v), ["cm2"]);
     let mut all = Vec::new();
+    let mut remaining = Vec::new();
     let mut path = "/api/v1/namespaces/default/configmaps?limit=2".to_string();
     loop {
         let (_, v) = api.status("GET", &path, &[], b"").await;
         all.extend(names(&v));
+        remaining.push(v["metadata"]["remainingItemCount"].as_i64());
         match v["metadata"]["continue"].as_str() {
             Some(c) if !c.is_empty() => {
                 path = format!("/api/v1/namespaces/default/configmaps?limit=2&continue={c}")
@@ -346,6 +348,23 @@ async fn selectors_and_pagination() {
         }
     }
     assert_eq!(all, ["cm0", "cm1", "cm2", "cm3", "cm4"]);
+    // What is left after each page, as the API server estimates it; none on the last.
+    assert_eq!(remaining, [Some(3), Some(1), None]);
+    // With a selector the count is omitted (Kubernetes cannot know it cheaply).
+    let (_, v) = api
+        .status(
+            "GET",
+            "/api/v1/namespaces/default/configmaps?limit=2&labelSelector=x!%3Dy",
+            &[],
+            b"",
+        )
+        .await;
+    assert!(
+        v["metadata"]["continue"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty())
+    );
+    assert!(v["metadata"].get("remainingItemCount").is_none(), "{v}");
     let (c, v) = api
         .status(
             "GET",

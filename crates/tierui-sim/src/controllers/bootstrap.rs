@@ -14,6 +14,24 @@ use crate::state::State;
 pub const SEED_MANAGER: &str = "tierui";
 pub const LOAD_NAMESPACE: &str = "load";
 
+/// Whether a namespace holds `--pods` load (`load`, `load-000` …): the
+/// controllers leave those pods alone.
+pub fn is_load_namespace(ns: &str) -> bool {
+    ns == LOAD_NAMESPACE
+        || ns
+            .strip_prefix("load-")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The namespace of load pod `i` out of `spread` namespaces.
+pub fn load_namespace(i: usize, spread: usize) -> String {
+    if spread <= 1 {
+        LOAD_NAMESPACE.to_string()
+    } else {
+        format!("load-{:03}", i % spread)
+    }
+}
+
 pub fn namespaces(st: &mut State) {
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         st.put(
@@ -31,11 +49,21 @@ pub fn nodes(st: &mut State, sc: &Scenario) {
         .map(|z| z.trim_end_matches(char::is_alphabetic).to_string())
         .unwrap_or_default();
     for i in 0..n.count {
-        let ip = format!("10.0.{}.{}", 1 + i / 250, 10 + i % 240);
+        // 240 addresses per /24, so 5,000 nodes never share one.
+        let ip = format!(
+            "10.{}.{}.{}",
+            i / 240 / 250,
+            1 + (i / 240) % 250,
+            10 + i % 240
+        );
         let name = format!(
             "{}{}{}",
             n.prefix,
-            ip.trim_start_matches("10.0.").replace('.', "-"),
+            if i < 240 * 250 {
+                ip.trim_start_matches("10.0.").replace('.', "-")
+            } else {
+                ip.trim_start_matches("10.").replace('.', "-")
+            },
             n.suffix
         );
         let zone = n
@@ -134,15 +162,18 @@ pub fn objects(st: &mut State, objects: &[Value]) -> Vec<String> {
     problems
 }
 
-/// `--pods N`: bare, already running pods spread over the nodes, for scale tests.
-pub fn load_pods(st: &mut State, count: usize) {
+/// `--pods N`: bare, already running pods spread over the nodes (and over
+/// `spread` namespaces), for scale tests.
+pub fn load_pods(st: &mut State, count: usize, spread: usize) {
     if count == 0 {
         return;
     }
-    st.put(
-        kinds::NAMESPACE,
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LOAD_NAMESPACE}}),
-    );
+    for k in 0..spread.clamp(1, count) {
+        st.put(
+            kinds::NAMESPACE,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": load_namespace(k, spread)}}),
+        );
+    }
     let nodes: Vec<String> = st
         .store
         .range(kinds::NODE, None, None)
@@ -156,16 +187,24 @@ pub fn load_pods(st: &mut State, count: usize) {
             .unwrap_or_default();
         let name = format!("load-{i:05}-{}", st.rng.suffix(5));
         let uid = st.rng.uuid();
-        st.put(kinds::POD, load_pod(&name, i, &node, &now, uid));
+        let ns = load_namespace(i, spread);
+        st.put(kinds::POD, load_pod(&name, &ns, i, &node, &now, uid));
     }
 }
 
-pub fn load_pod(name: &str, i: usize, node: &str, now: &str, uid: String) -> Value {
+pub fn load_pod(
+    name: &str,
+    namespace: &str,
+    i: usize,
+    node: &str,
+    now: &str,
+    uid: String,
+) -> Value {
     let ip = format!("10.1.{}.{}", (i / 250) % 250, 2 + i % 250);
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": LOAD_NAMESPACE, "uid": uid, "creationTimestamp": now, "labels": {"app": format!("load-{}", i % 20), "tier": if i.is_multiple_of(2) { "web" } else { "worker" }}},
+        "metadata": {"name": name, "namespace": namespace, "uid": uid, "creationTimestamp": now, "labels": {"app": format!("load-{}", i % 20), "tier": if i.is_multiple_of(2) { "web" } else { "worker" }}},
         "spec": {
             "nodeName": node,
             "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10", "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}],

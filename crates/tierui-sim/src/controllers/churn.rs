@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::bootstrap::{LOAD_NAMESPACE, load_pod};
+use super::bootstrap::{is_load_namespace, load_pod};
 use crate::clock::Clock;
 use crate::kinds;
 use crate::state::State;
@@ -12,6 +12,8 @@ use crate::state::State;
 pub struct Churn {
     owed: f64,
     serial: usize,
+    /// The load namespaces, found once (the load's pods come and go inside them).
+    namespaces: Vec<String>,
 }
 
 impl Churn {
@@ -26,37 +28,49 @@ impl Churn {
         if total == 0 {
             return;
         }
-        let names: Vec<(String, String)> = {
-            let pods: Vec<_> = st
+        if self.namespaces.is_empty() {
+            self.namespaces = st
                 .store
-                .range(kinds::POD, Some(LOAD_NAMESPACE), None)
+                .range(kinds::NAMESPACE, None, None)
+                .map(|e| e.name.clone())
+                .filter(|n| is_load_namespace(n))
                 .collect();
-            if pods.is_empty() {
+            if self.namespaces.is_empty() {
                 return;
             }
-            (0..n)
-                .map(|_| {
-                    let e = &pods[st.rng.below(pods.len())];
-                    (
-                        e.name.clone(),
-                        e.field("spec.nodeName").unwrap_or_default().to_string(),
-                    )
-                })
-                .collect()
-        };
-        for (name, node) in names {
+        }
+        // A random namespace per event, then random pods of each namespace picked:
+        // one pass over that namespace's pods per tick, never over every pod.
+        let mut per_ns: std::collections::BTreeMap<String, usize> = Default::default();
+        for _ in 0..n {
+            let ns = &self.namespaces[st.rng.below(self.namespaces.len())];
+            *per_ns.entry(ns.clone()).or_default() += 1;
+        }
+        let mut names: Vec<(String, String, String)> = Vec::with_capacity(n);
+        for (ns, k) in per_ns {
+            let pods: Vec<_> = st.store.range(kinds::POD, Some(&ns), None).collect();
+            if pods.is_empty() {
+                continue;
+            }
+            for _ in 0..k {
+                let e = &pods[st.rng.below(pods.len())];
+                let node = e.field("spec.nodeName").unwrap_or_default().to_string();
+                names.push((ns.clone(), e.name.clone(), node));
+            }
+        }
+        for (ns, name, node) in names {
             let roll = st.rng.below(20);
             if roll == 0 {
-                if st.store.remove(kinds::POD, LOAD_NAMESPACE, &name).is_some() {
+                if st.store.remove(kinds::POD, &ns, &name).is_some() {
                     self.serial += 1;
                     let fresh = format!("load-r{:05}-{}", self.serial, st.rng.suffix(5));
                     let uid = st.rng.uuid();
                     st.put(
                         kinds::POD,
-                        load_pod(&fresh, self.serial, &node, &Clock::timestamp(), uid),
+                        load_pod(&fresh, &ns, self.serial, &node, &Clock::timestamp(), uid),
                     );
                 }
-            } else if let Some(mut pod) = st.get_value(kinds::POD, LOAD_NAMESPACE, &name) {
+            } else if let Some(mut pod) = st.get_value(kinds::POD, &ns, &name) {
                 let beat = pod
                     .pointer("/metadata/annotations/sim.tierui.io~1beat")
                     .and_then(Value::as_str)

@@ -76,7 +76,7 @@ pub async fn run(sim: Arc<Sim>) {
             };
             cursor = st.store.rv();
             let relevant = changes.iter().any(|c| {
-                c.entry.kind != kinds::EVENT && c.entry.namespace != bootstrap::LOAD_NAMESPACE
+                c.entry.kind != kinds::EVENT && !bootstrap::is_load_namespace(&c.entry.namespace)
             });
             kubelet.observe(&sim, &mut st, &changes, t);
             kubelet.fire_due(&sim, &mut st, t);
