@@ -74,6 +74,21 @@ fn ec2_tag<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str
         .and_then(|t| t.value())
 }
 
+/// Whether a subnet's own route table sends traffic to an internet gateway.
+fn routes_to_igw(
+    tables: &aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput,
+    subnet: &str,
+) -> bool {
+    tables.route_tables().iter().any(|t| {
+        t.associations()
+            .iter()
+            .any(|a| a.subnet_id() == Some(subnet))
+            && t.routes()
+                .iter()
+                .any(|r| r.gateway_id().is_some_and(|g| g.starts_with("igw-")))
+    })
+}
+
 /// VPCs carrying the walkthrough's cluster tag for `cluster` (checked here).
 async fn tagged_vpcs(c: &Clients, cluster: &str) -> usize {
     let out = c.ec2.describe_vpcs().send().await.unwrap();
@@ -161,11 +176,7 @@ fn self_managed_node_groups_create_and_tear_down() {
         assert_eq!(subnets.len(), 3);
         let tables = c.ec2.describe_route_tables().send().await.unwrap();
         for s in &subnets {
-            let public = tables.route_tables().iter().any(|t| {
-                t.associations().iter().any(|a| a.subnet_id() == Some(s.as_str()))
-                    && t.routes().iter().any(|r| r.gateway_id().is_some_and(|g| g.starts_with("igw-")))
-            });
-            assert!(!public, "spot subnet {s} is public");
+            assert!(!routes_to_igw(&tables, s), "spot subnet {s} is public");
         }
         // The launch template: EKS-optimised AL2023 image from SSM, the NodeConfig
         // user data with the labels and taints, the encrypted 50 GiB volume, the key.
@@ -416,6 +427,36 @@ fn an_existing_vpc_is_used_and_never_touched_by_teardown() {
         "{t}"
     );
 
+    // On a pipe and without --yes a live walk refuses before any call: the
+    // subnets are not tagged behind the operator's back.
+    let mut child = e
+        .walk_as(&file, &[])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let _ = child.stdin.take().unwrap().write_all(b"y\ny\ny\n");
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    runtime().block_on(async {
+        let c = clients(&e).await;
+        let s = c
+            .ec2
+            .describe_subnets()
+            .subnet_ids(&ids[0])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            ec2_tag(s.subnets()[0].tags(), "kubernetes.io/role/elb"),
+            None
+        );
+    });
+
     walk(&e, &file, false);
     runtime().block_on(async {
         let c = clients(&e).await;
@@ -552,15 +593,7 @@ fn fargate_profiles_are_created_in_private_subnets_and_removed() {
             // moto does not check it: every profile subnet must be private.
             assert_eq!(p.subnets().len(), 3);
             for s in p.subnets() {
-                let public = tables.route_tables().iter().any(|t| {
-                    t.associations()
-                        .iter()
-                        .any(|a| a.subnet_id() == Some(s.as_str()))
-                        && t.routes()
-                            .iter()
-                            .any(|r| r.gateway_id().is_some_and(|g| g.starts_with("igw-")))
-                });
-                assert!(!public, "Fargate subnet {s} is public");
+                assert!(!routes_to_igw(&tables, s), "Fargate subnet {s} is public");
             }
         }
         let batch = c

@@ -14,7 +14,7 @@ use aws_sdk_eks::types::{
 use super::{AwsCloud, error};
 use tierui_core::cloud::*;
 
-fn ec2_tags(kind: ResourceType, tags: &Tags) -> TagSpecification {
+pub(super) fn ec2_tags(kind: ResourceType, tags: &Tags) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(kind)
         .set_tags(Some(
@@ -25,7 +25,7 @@ fn ec2_tags(kind: ResourceType, tags: &Tags) -> TagSpecification {
         .build()
 }
 
-fn iam_tags(tags: &Tags) -> Vec<aws_sdk_iam::types::Tag> {
+pub(super) fn iam_tags(tags: &Tags) -> Vec<aws_sdk_iam::types::Tag> {
     tags.iter()
         .filter_map(|(k, v)| {
             aws_sdk_iam::types::Tag::builder()
@@ -37,7 +37,7 @@ fn iam_tags(tags: &Tags) -> Vec<aws_sdk_iam::types::Tag> {
         .collect()
 }
 
-fn ec2_pairs(tags: &[Ec2Tag]) -> Vec<(String, String)> {
+pub(super) fn ec2_pairs(tags: &[Ec2Tag]) -> Vec<(String, String)> {
     tags.iter()
         .filter_map(|t| {
             Some((
@@ -48,17 +48,17 @@ fn ec2_pairs(tags: &[Ec2Tag]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn iam_pairs(tags: &[aws_sdk_iam::types::Tag]) -> Vec<(String, String)> {
+pub(super) fn iam_pairs(tags: &[aws_sdk_iam::types::Tag]) -> Vec<(String, String)> {
     tags.iter()
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect()
 }
 
-fn map_tags(tags: &Tags) -> HashMap<String, String> {
+pub(super) fn map_tags(tags: &Tags) -> HashMap<String, String> {
     tags.iter().cloned().collect()
 }
 
-fn tag_filters(cluster: &str, call_id: &str) -> Vec<Filter> {
+pub(super) fn tag_filters(cluster: &str, call_id: &str) -> Vec<Filter> {
     vec![
         Filter::builder()
             .name(format!("tag:{TAG_CLUSTER}"))
@@ -71,7 +71,7 @@ fn tag_filters(cluster: &str, call_id: &str) -> Vec<Filter> {
     ]
 }
 
-fn r(v: &Val, outputs: &Outputs, api: &str) -> Result<String, CloudError> {
+pub(super) fn r(v: &Val, outputs: &Outputs, api: &str) -> Result<String, CloudError> {
     v.resolve(outputs)
         .map_err(|m| CloudError::new(api, "InvalidParameterValue", m))
 }

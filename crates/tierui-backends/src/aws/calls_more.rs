@@ -9,17 +9,13 @@ use aws_sdk_ec2::types::{
     LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateHttpTokensState,
     LaunchTemplateIamInstanceProfileSpecificationRequest,
     LaunchTemplateInstanceMetadataOptionsRequest, RequestLaunchTemplateData, ResourceType,
-    Tag as Ec2Tag, TagSpecification, UserIdGroupPair, VolumeType, VpcEndpointType,
+    Tag as Ec2Tag, UserIdGroupPair, VolumeType, VpcEndpointType,
 };
 use base64::Engine;
 
+use super::calls::{ec2_pairs, ec2_tags as spec, iam_pairs, iam_tags, map_tags, r, tag_filters};
 use super::{AwsCloud, error, read_public_key};
 use tierui_core::cloud::*;
-
-fn r(v: &Val, outputs: &Outputs, api: &str) -> Result<String, CloudError> {
-    v.resolve(outputs)
-        .map_err(|m| CloudError::new(api, "InvalidParameterValue", m))
-}
 
 fn rs(vs: &[Val], outputs: &Outputs, api: &str) -> Result<Vec<String>, CloudError> {
     vs.iter().map(|v| r(v, outputs, api)).collect()
@@ -29,26 +25,31 @@ fn one(k: &str, v: impl Into<String>) -> Produced {
     Produced::from([(k.to_string(), v.into())])
 }
 
-fn spec(kind: ResourceType, tags: &Tags) -> TagSpecification {
-    TagSpecification::builder()
-        .resource_type(kind)
-        .set_tags(Some(
-            tags.iter()
-                .map(|(k, v)| Ec2Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
+/// The identity provider config an OIDC provider of that name is known by.
+fn oidc_config(
+    name: &str,
+    api: &str,
+) -> Result<aws_sdk_eks::types::IdentityProviderConfig, CloudError> {
+    aws_sdk_eks::types::IdentityProviderConfig::builder()
+        .r#type("oidc")
+        .name(name)
         .build()
+        .map_err(|x| CloudError::new(api, "InvalidParameterException", x.to_string()))
 }
 
-fn ec2_pairs(tags: &[Ec2Tag]) -> Vec<(String, String)> {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
+/// Tags EKS returns as a map, as pairs.
+fn eks_pairs(tags: Option<&std::collections::HashMap<String, String>>) -> Vec<(String, String)> {
+    tags.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// A describe call's answer, with "not found" meaning nothing to adopt.
+fn found<T>(res: Result<T, CloudError>) -> Result<Option<T>, CloudError> {
+    match res {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn ours(tags: &[(String, String)], cluster: &str, call_id: &str) -> bool {
@@ -110,7 +111,6 @@ pub fn user_data_b64(b: &Bootstrap, o: &Outputs, api: &str) -> Result<String, Cl
 impl AwsCloud {
     pub(super) async fn exec_more(&self, op: &Op, o: &Outputs) -> Result<Produced, CloudError> {
         let api = op.api();
-        let e = |x: CloudError| x;
         match op {
             Op::AuthorizeIngress {
                 group,
@@ -138,7 +138,7 @@ impl AwsCloud {
                     ))
                     .send()
                     .await
-                    .map_err(|x| e(error(api, x)));
+                    .map_err(|x| error(api, x));
                 match res {
                     Ok(_) => Ok(one("group", group)),
                     // A rerun after an interruption: the rule is there already.
@@ -208,7 +208,7 @@ impl AwsCloud {
                     .tag_specifications(spec(ResourceType::LaunchTemplate, tags))
                     .send()
                     .await
-                    .map_err(|x| e(error(api, x)))?;
+                    .map_err(|x| error(api, x))?;
                 let lt = out.launch_template();
                 Ok(Produced::from([
                     (
@@ -245,7 +245,7 @@ impl AwsCloud {
                     .tag_specifications(spec(ResourceType::KeyPair, tags))
                     .send()
                     .await
-                    .map_err(|x| e(error(api, x)))?;
+                    .map_err(|x| error(api, x))?;
                 Ok(one("name", name.clone()))
             }
             Op::CreateVpcEndpoint {
@@ -271,7 +271,7 @@ impl AwsCloud {
                     .tag_specifications(spec(ResourceType::VpcEndpoint, tags))
                     .send()
                     .await
-                    .map_err(|x| e(error(api, x)))?;
+                    .map_err(|x| error(api, x))?;
                 Ok(one(
                     "id",
                     out.vpc_endpoint()
@@ -287,7 +287,7 @@ impl AwsCloud {
                     .tag_specifications(spec(ResourceType::EgressOnlyInternetGateway, tags))
                     .send()
                     .await
-                    .map_err(|x| e(error(api, x)))?;
+                    .map_err(|x| error(api, x))?;
                 Ok(one(
                     "id",
                     out.egress_only_internet_gateway()
@@ -324,7 +324,7 @@ impl AwsCloud {
                     ))
                     .send()
                     .await
-                    .map_err(|x| e(error(api, x)))?;
+                    .map_err(|x| error(api, x))?;
                 Ok(one("id", id))
             }
             Op::CreateInstanceProfile { name, tags } => {
@@ -332,17 +332,7 @@ impl AwsCloud {
                     .iam
                     .create_instance_profile()
                     .instance_profile_name(name)
-                    .set_tags(Some(
-                        tags.iter()
-                            .filter_map(|(k, v)| {
-                                aws_sdk_iam::types::Tag::builder()
-                                    .key(k)
-                                    .value(v)
-                                    .build()
-                                    .ok()
-                            })
-                            .collect(),
-                    ))
+                    .set_tags(Some(iam_tags(tags)))
                     .send()
                     .await
                     .map_err(|x| error(api, x))?;
@@ -490,7 +480,7 @@ impl AwsCloud {
                     .pod_execution_role_arn(r(role_arn, o, api)?)
                     .set_subnets(Some(rs(subnets, o, api)?))
                     .set_selectors(Some(selectors))
-                    .set_tags(Some(tags.iter().cloned().collect()))
+                    .set_tags(Some(map_tags(tags)))
                     .send()
                     .await
                     .map_err(|x| error(api, x))?;
@@ -521,7 +511,7 @@ impl AwsCloud {
                     .set_type(kind.clone())
                     .set_kubernetes_groups(Some(groups.clone()).filter(|g| !g.is_empty()))
                     .set_username(username.clone())
-                    .set_tags(Some(tags.iter().cloned().collect()))
+                    .set_tags(Some(map_tags(tags)))
                     .send()
                     .await
                     .map_err(|x| error(api, x))?;
@@ -567,7 +557,7 @@ impl AwsCloud {
                     .role_arn(r(role_arn, o, api)?)
                     .set_target_role_arn(target_role_arn.clone())
                     .set_disable_session_tags(disable_session_tags.then_some(true))
-                    .set_tags(Some(tags.iter().cloned().collect()))
+                    .set_tags(Some(map_tags(tags)))
                     .send()
                     .await
                     .map_err(|x| error(api, x))?;
@@ -601,7 +591,7 @@ impl AwsCloud {
                     .associate_identity_provider_config()
                     .cluster_name(cluster)
                     .oidc(oidc)
-                    .set_tags(Some(tags.iter().cloned().collect()))
+                    .set_tags(Some(map_tags(tags)))
                     .send()
                     .await
                     .map_err(|x| error(api, x))?;
@@ -842,70 +832,45 @@ impl AwsCloud {
         o: &Outputs,
     ) -> Result<Option<Produced>, CloudError> {
         let api = op.api();
-        let tag_filters = || {
-            vec![
-                Filter::builder()
-                    .name(format!("tag:{TAG_CLUSTER}"))
-                    .values(cluster)
-                    .build(),
-                Filter::builder()
-                    .name(format!("tag:{TAG_STEP}"))
-                    .values(call_id)
-                    .build(),
-            ]
-        };
+        let mine = |t: &[(String, String)]| ours(t, cluster, call_id);
         Ok(match op {
             Op::CreateLaunchTemplate { .. } => {
                 let out = self
                     .ec2
                     .describe_launch_templates()
-                    .set_filters(Some(tag_filters()))
+                    .set_filters(Some(tag_filters(cluster, call_id)))
                     .send()
                     .await
                     .map_err(|x| error(api, x))?;
                 let all = out.launch_templates().iter().map(|t| {
-                    (
-                        Produced::from([
-                            (
-                                "id".to_string(),
-                                t.launch_template_id().unwrap_or_default().to_string(),
-                            ),
-                            (
-                                "version".to_string(),
-                                t.latest_version_number().unwrap_or(1).to_string(),
-                            ),
-                        ]),
-                        ec2_pairs(t.tags()),
-                    )
+                    let version = t.latest_version_number().unwrap_or(1).to_string();
+                    let mut p = one("id", t.launch_template_id().unwrap_or_default());
+                    p.insert("version".into(), version);
+                    (p, ec2_pairs(t.tags()))
                 });
                 adopt_one(api, cluster, call_id, all)?
             }
             Op::ImportKeyPair { name, .. } => {
-                let out = self.ec2.describe_key_pairs().key_names(name).send().await;
-                match out {
-                    Ok(out) => out
-                        .key_pairs()
+                let out = found(
+                    self.ec2
+                        .describe_key_pairs()
+                        .key_names(name)
+                        .send()
+                        .await
+                        .map_err(|x| error(api, x)),
+                )?;
+                out.and_then(|out| {
+                    out.key_pairs()
                         .iter()
-                        .find(|k| {
-                            k.key_name() == Some(name)
-                                && ours(&ec2_pairs(k.tags()), cluster, call_id)
-                        })
-                        .map(|_| one("name", name.clone())),
-                    Err(x) => {
-                        let x = error(api, x);
-                        if x.is_not_found() {
-                            None
-                        } else {
-                            return Err(x);
-                        }
-                    }
-                }
+                        .any(|k| k.key_name() == Some(name) && mine(&ec2_pairs(k.tags())))
+                        .then(|| one("name", name.clone()))
+                })
             }
             Op::CreateVpcEndpoint { .. } => {
                 let out = self
                     .ec2
                     .describe_vpc_endpoints()
-                    .set_filters(Some(tag_filters()))
+                    .set_filters(Some(tag_filters(cluster, call_id)))
                     .send()
                     .await
                     .map_err(|x| error(api, x))?;
@@ -913,9 +878,8 @@ impl AwsCloud {
                     .vpc_endpoints()
                     .iter()
                     .filter(|v| {
-                        v.state().is_none_or(|s| {
-                            !matches!(s.as_str(), "deleted" | "deleting" | "Deleted" | "Deleting")
-                        })
+                        v.state()
+                            .is_none_or(|s| !s.as_str().to_ascii_lowercase().starts_with("delet"))
                     })
                     .map(|v| {
                         (
@@ -929,7 +893,7 @@ impl AwsCloud {
                 let out = self
                     .ec2
                     .describe_egress_only_internet_gateways()
-                    .set_filters(Some(tag_filters()))
+                    .set_filters(Some(tag_filters(cluster, call_id)))
                     .send()
                     .await
                     .map_err(|x| error(api, x))?;
@@ -955,6 +919,7 @@ impl AwsCloud {
                     .send()
                     .await
                     .map_err(|x| error(api, x))?;
+                // Already tagged: nothing to add (adopted, no change made).
                 let has = out
                     .subnets()
                     .iter()
@@ -965,66 +930,43 @@ impl AwsCloud {
                     });
                 has.then(|| one("id", id))
             }
-            Op::CreateInstanceProfile { name, .. } => match self
-                .iam
-                .get_instance_profile()
-                .instance_profile_name(name)
-                .send()
-                .await
-            {
-                Ok(out) => out
-                    .instance_profile()
-                    .filter(|p| {
-                        let t: Vec<(String, String)> = p
-                            .tags()
-                            .iter()
-                            .map(|t| (t.key().to_string(), t.value().to_string()))
-                            .collect();
-                        ours(&t, cluster, call_id)
-                    })
-                    .map(|p| {
-                        Produced::from([
-                            ("arn".to_string(), p.arn().to_string()),
-                            ("name".to_string(), name.clone()),
-                        ])
-                    }),
-                Err(x) => {
-                    let x = error(api, x);
-                    if x.is_not_found() {
-                        None
-                    } else {
-                        return Err(x);
-                    }
-                }
-            },
-            Op::CreateAutoScalingGroup { name, .. } => {
-                let out = self
-                    .autoscaling
-                    .describe_auto_scaling_groups()
-                    .auto_scaling_group_names(name)
-                    .send()
-                    .await
-                    .map_err(|x| error(api, x))?;
-                out.auto_scaling_groups()
-                    .iter()
-                    .find(|g| {
-                        g.auto_scaling_group_name() == Some(name.as_str()) && g.status().is_none()
-                    })
-                    .filter(|g| {
-                        let t: Vec<(String, String)> = g
-                            .tags()
-                            .iter()
-                            .map(|t| {
-                                (
-                                    t.key().unwrap_or_default().to_string(),
-                                    t.value().unwrap_or_default().to_string(),
-                                )
-                            })
-                            .collect();
-                        ours(&t, cluster, call_id)
-                    })
-                    .map(|_| one("name", name.clone()))
+            Op::CreateInstanceProfile { name, .. } => {
+                let out = found(
+                    self.iam
+                        .get_instance_profile()
+                        .instance_profile_name(name)
+                        .send()
+                        .await
+                        .map_err(|x| error(api, x)),
+                )?;
+                out.and_then(|out| {
+                    out.instance_profile()
+                        .filter(|p| mine(&iam_pairs(p.tags())))
+                        .map(|p| {
+                            let mut m = one("arn", p.arn());
+                            m.insert("name".into(), name.clone());
+                            m
+                        })
+                })
             }
+            Op::CreateAutoScalingGroup { name, .. } => self
+                .asg(name)
+                .await?
+                .filter(|g| g.status().is_none())
+                .filter(|g| {
+                    let t: Vec<(String, String)> = g
+                        .tags()
+                        .iter()
+                        .map(|t| {
+                            (
+                                t.key().unwrap_or_default().to_string(),
+                                t.value().unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect();
+                    mine(&t)
+                })
+                .map(|_| one("name", name.clone())),
             Op::CreateKey { .. } => {
                 // KMS has no tag filter: the walkthrough's keys are listed and their tags read.
                 let out = self
@@ -1033,7 +975,7 @@ impl AwsCloud {
                     .send()
                     .await
                     .map_err(|x| error(api, x))?;
-                let mut found = Vec::new();
+                let mut candidates = Vec::new();
                 for k in out.keys() {
                     let Some(id) = k.key_id() else { continue };
                     let Ok(tags) = self.kms.list_resource_tags().key_id(id).send().await else {
@@ -1044,7 +986,7 @@ impl AwsCloud {
                         .iter()
                         .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
                         .collect();
-                    if !ours(&t, cluster, call_id) {
+                    if !mine(&t) {
                         continue;
                     }
                     let Ok(d) = self.kms.describe_key().key_id(id).send().await else {
@@ -1054,58 +996,36 @@ impl AwsCloud {
                         .and_then(|m| m.key_state())
                         .is_some_and(|s| s.as_str() == "Enabled")
                     {
-                        found.push((
-                            Produced::from([
-                                ("id".to_string(), id.to_string()),
-                                (
-                                    "arn".to_string(),
-                                    k.key_arn().unwrap_or_default().to_string(),
-                                ),
-                            ]),
-                            t,
-                        ));
+                        let mut p = one("id", id);
+                        p.insert("arn".into(), k.key_arn().unwrap_or_default().to_string());
+                        candidates.push((p, t));
                     }
                 }
-                adopt_one(api, cluster, call_id, found)?
+                adopt_one(api, cluster, call_id, candidates)?
             }
             Op::CreateFargateProfile {
                 cluster: c, name, ..
-            } => match self
-                .eks
-                .describe_fargate_profile()
-                .cluster_name(c)
-                .fargate_profile_name(name)
-                .send()
-                .await
-            {
-                Ok(out) => out
-                    .fargate_profile()
-                    .filter(|f| f.status().is_none_or(|s| s.as_str() != "DELETING"))
-                    .filter(|f| {
-                        let t: Vec<(String, String)> = f
-                            .tags()
-                            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                            .unwrap_or_default();
-                        ours(&t, cluster, call_id)
-                    })
-                    .map(|f| {
-                        Produced::from([
-                            (
-                                "arn".to_string(),
-                                f.fargate_profile_arn().unwrap_or_default().to_string(),
-                            ),
-                            ("name".to_string(), name.clone()),
-                        ])
-                    }),
-                Err(x) => {
-                    let x = error(api, x);
-                    if x.is_not_found() {
-                        None
-                    } else {
-                        return Err(x);
-                    }
-                }
-            },
+            } => {
+                let out = found(
+                    self.eks
+                        .describe_fargate_profile()
+                        .cluster_name(c)
+                        .fargate_profile_name(name)
+                        .send()
+                        .await
+                        .map_err(|x| error(api, x)),
+                )?;
+                out.and_then(|out| {
+                    out.fargate_profile()
+                        .filter(|f| f.status().is_none_or(|s| s.as_str() != "DELETING"))
+                        .filter(|f| mine(&eks_pairs(f.tags())))
+                        .map(|f| {
+                            let mut p = one("arn", f.fargate_profile_arn().unwrap_or_default());
+                            p.insert("name".into(), name.clone());
+                            p
+                        })
+                })
+            }
             Op::CreateAccessEntry {
                 cluster: c,
                 principal_arn,
@@ -1114,33 +1034,20 @@ impl AwsCloud {
                 let Ok(p) = principal_arn.resolve(o) else {
                     return Ok(None);
                 };
-                match self
-                    .eks
-                    .describe_access_entry()
-                    .cluster_name(c)
-                    .principal_arn(&p)
-                    .send()
-                    .await
-                {
-                    Ok(out) => out
-                        .access_entry()
-                        .filter(|e| {
-                            let t: Vec<(String, String)> = e
-                                .tags()
-                                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                                .unwrap_or_default();
-                            ours(&t, cluster, call_id)
-                        })
-                        .map(|_| one("principal", p.clone())),
-                    Err(x) => {
-                        let x = error(api, x);
-                        if x.is_not_found() {
-                            None
-                        } else {
-                            return Err(x);
-                        }
-                    }
-                }
+                let out = found(
+                    self.eks
+                        .describe_access_entry()
+                        .cluster_name(c)
+                        .principal_arn(&p)
+                        .send()
+                        .await
+                        .map_err(|x| error(api, x)),
+                )?;
+                out.and_then(|out| {
+                    out.access_entry()
+                        .filter(|a| mine(&eks_pairs(a.tags())))
+                        .map(|_| one("principal", p.clone()))
+                })
             }
             Op::CreatePodIdentityAssociation {
                 cluster: c,
@@ -1148,26 +1055,20 @@ impl AwsCloud {
                 service_account,
                 ..
             } => {
-                let out = match self
-                    .eks
-                    .list_pod_identity_associations()
-                    .cluster_name(c)
-                    .namespace(namespace)
-                    .service_account(service_account)
-                    .send()
-                    .await
-                {
-                    Ok(out) => out,
-                    Err(x) => {
-                        let x = error(api, x);
-                        if x.is_not_found() {
-                            return Ok(None);
-                        } else {
-                            return Err(x);
-                        }
-                    }
+                let Some(out) = found(
+                    self.eks
+                        .list_pod_identity_associations()
+                        .cluster_name(c)
+                        .namespace(namespace)
+                        .service_account(service_account)
+                        .send()
+                        .await
+                        .map_err(|x| error(api, x)),
+                )?
+                else {
+                    return Ok(None);
                 };
-                let mut found = Vec::new();
+                let mut candidates = Vec::new();
                 for a in out.associations() {
                     // Checked here too: an endpoint may ignore the filters.
                     if a.namespace() != Some(namespace.as_str())
@@ -1186,53 +1087,31 @@ impl AwsCloud {
                         .send()
                         .await
                         .map_err(|x| error(api, x))?;
-                    let t: Vec<(String, String)> = d
-                        .association()
-                        .and_then(|a| a.tags())
-                        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default();
-                    found.push((one("id", id), t));
+                    candidates.push((
+                        one("id", id),
+                        eks_pairs(d.association().and_then(|a| a.tags())),
+                    ));
                 }
-                adopt_one(api, cluster, call_id, found)?
+                adopt_one(api, cluster, call_id, candidates)?
             }
             Op::AssociateIdentityProvider {
                 cluster: c, name, ..
             } => {
-                let config = aws_sdk_eks::types::IdentityProviderConfig::builder()
-                    .r#type("oidc")
-                    .name(name)
-                    .build()
-                    .map_err(|x| {
-                        CloudError::new(api, "InvalidParameterException", x.to_string())
-                    })?;
-                match self
-                    .eks
-                    .describe_identity_provider_config()
-                    .cluster_name(c)
-                    .identity_provider_config(config)
-                    .send()
-                    .await
-                {
-                    Ok(out) => out
-                        .identity_provider_config()
+                let out = found(
+                    self.eks
+                        .describe_identity_provider_config()
+                        .cluster_name(c)
+                        .identity_provider_config(oidc_config(name, api)?)
+                        .send()
+                        .await
+                        .map_err(|x| error(api, x)),
+                )?;
+                out.and_then(|out| {
+                    out.identity_provider_config()
                         .and_then(|i| i.oidc())
-                        .filter(|o| {
-                            let t: Vec<(String, String)> = o
-                                .tags()
-                                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                                .unwrap_or_default();
-                            ours(&t, cluster, call_id)
-                        })
-                        .map(|_| one("name", name.clone())),
-                    Err(x) => {
-                        let x = error(api, x);
-                        if x.is_not_found() {
-                            None
-                        } else {
-                            return Err(x);
-                        }
-                    }
-                }
+                        .filter(|x| mine(&eks_pairs(x.tags())))
+                        .map(|_| one("name", name.clone()))
+                })
             }
             _ => None,
         })
@@ -1398,13 +1277,7 @@ impl AwsCloud {
                 .cluster_name(cluster)
                 .association_id(id))?,
             Undo::DisassociateIdentityProvider { cluster, name } => {
-                let config = aws_sdk_eks::types::IdentityProviderConfig::builder()
-                    .r#type("oidc")
-                    .name(name)
-                    .build()
-                    .map_err(|x| {
-                        CloudError::new(api, "InvalidParameterException", x.to_string())
-                    })?;
+                let config = oidc_config(name, api)?;
                 go!(self
                     .eks
                     .disassociate_identity_provider_config()

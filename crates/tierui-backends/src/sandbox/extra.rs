@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::ops::{active_cluster as active, err, r};
 use super::world::*;
 use tierui_core::cloud::*;
 
@@ -152,21 +153,11 @@ pub struct InstanceProfile {
     pub tags: Tags,
 }
 
-fn err(api: &str, code: &str, msg: impl Into<String>) -> CloudError {
-    let mut e = CloudError::new(api, code, msg);
-    e.status = Some(400);
-    e
-}
-
 fn not_found(api: &str, code: &str, msg: impl Into<String>) -> CloudError {
-    let mut e = CloudError::new(api, code, msg);
-    e.status = Some(404);
-    e
-}
-
-fn r(v: &Val, outputs: &Outputs, api: &str) -> Result<String, CloudError> {
-    v.resolve(outputs)
-        .map_err(|m| err(api, "InvalidParameterValue", m))
+    CloudError {
+        status: Some(404),
+        ..err(api, code, msg)
+    }
 }
 
 fn one(k: &str, v: String) -> Produced {
@@ -181,33 +172,6 @@ pub struct Cx<'a> {
     pub api: &'static str,
     pub outputs: &'a Outputs,
     pub after: &'a dyn Fn(u64) -> u64,
-}
-
-fn active(
-    w: &mut World,
-    region: &str,
-    cluster: &str,
-    now: u64,
-    api: &str,
-) -> Result<(), CloudError> {
-    match w
-        .region(region)
-        .clusters
-        .get(cluster)
-        .map(|c| c.life.phase(now))
-    {
-        Some(Phase::Ready) => Ok(()),
-        None | Some(Phase::Gone) => Err(not_found(
-            api,
-            "ResourceNotFoundException",
-            format!("No cluster found for name: {cluster}."),
-        )),
-        Some(_) => Err(err(
-            api,
-            "InvalidRequestException",
-            format!("Cluster '{cluster}' is not in ACTIVE status"),
-        )),
-    }
 }
 
 fn subnet_is_public(reg: &Region, subnet: &str) -> bool {

@@ -5,7 +5,7 @@ use super::SandboxCloud;
 use super::world::*;
 use tierui_core::cloud::*;
 
-fn err(api: &str, code: &str, msg: impl Into<String>) -> CloudError {
+pub(super) fn err(api: &str, code: &str, msg: impl Into<String>) -> CloudError {
     let mut e = CloudError::new(api, code, msg);
     e.status = Some(400);
     e
@@ -18,7 +18,7 @@ fn produced(pairs: &[(&str, String)]) -> Produced {
         .collect()
 }
 
-fn r(v: &Val, outputs: &Outputs, api: &str) -> Result<String, CloudError> {
+pub(super) fn r(v: &Val, outputs: &Outputs, api: &str) -> Result<String, CloudError> {
     v.resolve(outputs)
         .map_err(|m| err(api, "InvalidParameterValue", m))
 }
@@ -1860,7 +1860,7 @@ pub fn default_addon_version(name: &str) -> &'static str {
     }
 }
 
-fn active_cluster(
+pub(super) fn active_cluster(
     w: &mut World,
     region: &str,
     name: &str,

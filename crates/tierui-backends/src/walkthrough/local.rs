@@ -364,3 +364,75 @@ pub fn sandbox_connector(
         })
     })
 }
+
+#[cfg(test)]
+mod aws_auth_tests {
+    use super::*;
+
+    /// aws-auth as EKS writes it for a managed node group: YAML text.
+    fn eks_written() -> ConfigMap {
+        ConfigMap {
+            data: Some(
+            [(
+                "mapRoles".to_string(),
+                "- groups:\n  - system:bootstrappers\n  - system:nodes\n  rolearn: arn:aws:iam::123456789012:role/eks-managed-ng\n  username: system:node:{{EC2PrivateDNSName}}\n".to_string(),
+            )]
+            .into(),
+        ),
+            ..Default::default()
+        }
+    }
+
+    fn roles(cm: &ConfigMap) -> Vec<serde_json::Value> {
+        auth_list(cm, "mapRoles").unwrap()
+    }
+
+    #[test]
+    fn entries_join_what_eks_wrote_and_leave_it_when_removed() {
+        let mut cm = eks_written();
+        let ours = AuthEntry {
+            kind: "role".into(),
+            arn: "arn:aws:iam::123456789012:role/tierui-c-node".into(),
+            username: Some("system:node:{{EC2PrivateDNSName}}".into()),
+            groups: vec!["system:bootstrappers".into(), "system:nodes".into()],
+        };
+        set_entry(&mut cm, &ours).unwrap();
+        // Again: replaced, not added twice.
+        set_entry(&mut cm, &ours).unwrap();
+        let r = roles(&cm);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(
+            r[0]["rolearn"],
+            "arn:aws:iam::123456789012:role/eks-managed-ng"
+        );
+        assert_eq!(r[1]["username"], "system:node:{{EC2PrivateDNSName}}");
+        set_entry(
+            &mut cm,
+            &AuthEntry {
+                kind: "account".into(),
+                arn: "210987654321".into(),
+                username: None,
+                groups: vec![],
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            auth_list(&cm, "mapAccounts").unwrap(),
+            vec![serde_json::json!("210987654321")]
+        );
+        remove_entry(&mut cm, "role", &ours.arn).unwrap();
+        let r = roles(&cm);
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            r[0]["rolearn"],
+            "arn:aws:iam::123456789012:role/eks-managed-ng"
+        );
+        // A broken mapRoles is an error naming it, never overwritten.
+        cm.data
+            .as_mut()
+            .unwrap()
+            .insert("mapRoles".into(), "- rolearn: [".into());
+        let e = set_entry(&mut cm, &ours).unwrap_err();
+        assert!(e.contains("aws-auth mapRoles is not YAML"), "{e}");
+    }
+}

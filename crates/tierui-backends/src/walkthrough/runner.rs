@@ -524,7 +524,11 @@ impl<C: Cloud> Runner<C> {
                 };
                 match self.local.map_identity(cluster, entry).await {
                     Ok(()) => (
-                        Produced::from([("aws_auth".to_string(), format!("{kind} {arn}"))]),
+                        // The ARN as written (`<account>` filled in): teardown removes this one.
+                        Produced::from([
+                            ("aws_auth".to_string(), format!("{kind} {arn}")),
+                            ("arn".to_string(), arn.clone()),
+                        ]),
                         false,
                     ),
                     Err(m) => {

@@ -700,13 +700,16 @@ pub fn undo_for(call: &Call, outputs: &Outputs) -> Vec<Undo> {
                 name: name.clone(),
             }]
         }
+        // The entry as written: `<account>` was filled in when the call ran.
         Op::MapIdentity {
             cluster, kind, arn, ..
-        } => one(resolve(arn).map(|arn| Undo::UnmapIdentity {
-            cluster: cluster.clone(),
-            kind: kind.clone(),
-            arn,
-        })),
+        } => one(get("arn")
+            .or_else(|| resolve(arn))
+            .map(|arn| Undo::UnmapIdentity {
+                cluster: cluster.clone(),
+                kind: kind.clone(),
+                arn,
+            })),
         // Removed with what they belong to, or never created anything.
         Op::ModifyVpcAttribute { .. }
         | Op::MapPublicIpOnLaunch { .. }
@@ -871,6 +874,37 @@ mod tests {
             .find(|c| matches!(c.op, Op::CreateSubnet { .. }))
             .unwrap();
         assert_eq!(p.claimed_by(&plan, &subnet, &first), None);
+    }
+
+    #[test]
+    fn an_aws_auth_entry_is_removed_as_it_was_written() {
+        let c = Call {
+            id: "identity-0".into(),
+            summary: String::new(),
+            op: Op::MapIdentity {
+                cluster: "c".into(),
+                kind: "role".into(),
+                arn: crate::cloud::Val::Lit(
+                    "arn:aws:iam::<account>:role/AWSServiceRoleForAmazonEMRContainers".into(),
+                ),
+                username: Some("emr-containers".into()),
+                groups: vec![],
+            },
+            expected_secs: 1,
+        };
+        let mut outputs = Outputs::new();
+        outputs.entry("identity-0".into()).or_default().insert(
+            "arn".into(),
+            "arn:aws:iam::123456789012:role/AWSServiceRoleForAmazonEMRContainers".into(),
+        );
+        assert_eq!(
+            undo_for(&c, &outputs),
+            vec![Undo::UnmapIdentity {
+                cluster: "c".into(),
+                kind: "role".into(),
+                arn: "arn:aws:iam::123456789012:role/AWSServiceRoleForAmazonEMRContainers".into(),
+            }]
+        );
     }
 
     #[test]

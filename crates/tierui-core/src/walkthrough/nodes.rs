@@ -89,7 +89,7 @@ fn asg_tags(n: &str, id: &str, g: &NodeGroup) -> Tags {
 /// The role a group's nodes run as: the shared node role of step B, a role of
 /// its own (when the group has IAM settings), or one the config names.
 /// Returns the role's name (None for a given ARN), its ARN and the calls.
-fn node_role(
+pub(crate) fn node_role(
     cfg: &ClusterConfig,
     g: &NodeGroup,
     id: &str,
@@ -132,7 +132,7 @@ fn node_role(
 }
 
 /// The subnets a group runs in.
-fn group_subnets(net: &Net, g: &NodeGroup) -> Result<Vec<Val>, String> {
+pub(crate) fn group_subnets(net: &Net, g: &NodeGroup) -> Result<Vec<Val>, String> {
     if !g.subnets.is_empty() {
         return g.subnets.iter().map(|s| net.subnet_ref(s)).collect();
     }
@@ -275,7 +275,7 @@ pub fn launch_template(spec: LaunchTemplateSpec<'_>) -> Call {
 }
 
 /// The key pair a group's SSH settings name or import.
-fn key_pair(n: &str, g: &NodeGroup, id: &str, calls: &mut Vec<Call>) -> Option<Val> {
+pub(crate) fn key_pair(n: &str, g: &NodeGroup, id: &str, calls: &mut Vec<Call>) -> Option<Val> {
     let ssh = g.ssh.as_ref()?;
     if let Some(k) = &ssh.key_name {
         return Some(Val::Lit(k.clone()));

@@ -283,7 +283,6 @@ pub struct Net {
     pub private: Vec<SubnetRef>,
     /// Local Zone subnets (public and private).
     pub local: Vec<SubnetRef>,
-    pub existing: bool,
 }
 
 impl Net {
@@ -551,7 +550,6 @@ fn network(
             .iter()
             .flat_map(|z| [subnet(z, false), subnet(z, true)])
             .collect(),
-        existing: false,
     };
     let mut why = format!(
         "EKS needs a VPC with subnets in at least two availability zones. Public subnets (tagged kubernetes.io/role/elb) hold internet-facing load balancers and the NAT gateway; private subnets (kubernetes.io/role/internal-elb) hold the nodes and internal load balancers. The internet gateway gives public subnets a route out; this config asks for {nat_text}. The control plane security group lets the EKS-managed control plane talk to the nodes."
@@ -689,7 +687,6 @@ fn existing_network(cfg: &ClusterConfig) -> (Step, Net) {
         public: Vec::new(),
         private: Vec::new(),
         local: Vec::new(),
-        existing: true,
     };
     for s in &cfg.vpc.subnets {
         let kind = if s.private { "private" } else { "public" };
@@ -1573,74 +1570,21 @@ fn node_groups(cfg: &ClusterConfig, net: &Net, notes: &mut Vec<String>) -> Resul
         } else {
             "public"
         };
-        let subnets: Vec<Val> = if !g.subnets.is_empty() {
-            g.subnets
-                .iter()
-                .map(|s| net.subnet_ref(s))
-                .collect::<Result<_, _>>()?
-        } else {
-            let pool = if g.private_networking {
-                &net.private
-            } else {
-                &net.public
-            };
-            pool.iter()
-                .filter(|s| {
-                    g.availability_zones.is_empty()
-                        || s.az
-                            .as_ref()
-                            .is_some_and(|az| g.availability_zones.contains(az))
-                })
-                .map(|s| s.val.clone())
-                .collect()
-        };
         if !g.local_zones.is_empty() {
             return Err(format!(
                 "managedNodeGroups {} ({}:{}): EKS managed node groups cannot run in Local Zones; use nodeGroups",
                 g.name, g.pos.line, g.pos.col
             ));
         }
+        let subnets = nodes::group_subnets(net, g)?;
         let types = if g.selector.is_some() {
             nodes::instance_types(g, notes)?
         } else {
             g.instance_types.clone()
         };
         // The node role: the shared one, or a role of the group's own for its IAM settings.
-        let role_arn = if g.iam.is_default() {
-            Val::of("role-node", "arn")
-        } else if let Some(arn) = &g.iam.instance_role_arn {
-            Val::Lit(arn.clone())
-        } else {
-            let role = role_name(n, &format!("ng-{}", g.name));
-            let rid = format!("{id}-role");
-            calls.push(call(
-                &rid,
-                format!("node role {role} for {}", g.name),
-                Op::CreateRole {
-                    name: role.clone(),
-                    trust: Trust::Service {
-                        service: "ec2.amazonaws.com".into(),
-                    },
-                    description: format!("nodes of {} in {n}", g.name),
-                    tags: tags(n, &rid, &role, &[]),
-                    permissions_boundary: g.iam.permissions_boundary.clone(),
-                },
-                2,
-            ));
-            let mut arns = vec![NODE_POLICY.to_string(), ECR_POLICY.to_string()];
-            if !cfg.iam.with_oidc {
-                arns.push(CNI_POLICY.to_string());
-            }
-            arns.extend(g.iam.attach_policy_arns.iter().cloned());
-            calls.extend(super::identity::policy_calls(
-                &id,
-                &role,
-                &arns,
-                &g.iam.addon_policies,
-                None,
-            )?);
-            Val::of(&rid, "arn")
-        };
+        let (_, role_arn, role_calls) = nodes::node_role(cfg, g, &id)?;
+        calls.extend(role_calls);
         let mut extras = NodegroupExtras {
             max_unavailable: g.update_max_unavailable,
             node_repair: g.node_repair,
@@ -1669,33 +1613,7 @@ fn node_groups(cfg: &ClusterConfig, net: &Net, notes: &mut Vec<String>) -> Resul
             let lt = format!("{id}-lt");
             let mut sgs: Vec<Val> = Vec::new();
             sgs.extend(g.security_groups.iter().map(|s| Val::Lit(s.clone())));
-            let mut key_calls = Vec::new();
-            let key = g.ssh.as_ref().and_then(|s| {
-                if let Some(k) = &s.key_name {
-                    return Some(Val::Lit(k.clone()));
-                }
-                if s.public_key.is_none() && s.public_key_path.is_none() {
-                    return None;
-                }
-                let name = bounded_name(n, &g.name, 255);
-                key_calls.push(call(
-                    format!("{id}-key"),
-                    format!("import SSH public key {name}"),
-                    Op::ImportKeyPair {
-                        name: name.clone(),
-                        public_key: s.public_key.clone(),
-                        public_key_path: if s.public_key.is_none() {
-                            s.public_key_path.clone()
-                        } else {
-                            None
-                        },
-                        tags: tags(n, &format!("{id}-key"), &name, &[]),
-                    },
-                    1,
-                ));
-                Some(Val::Lit(name))
-            });
-            calls.extend(key_calls);
+            let key = nodes::key_pair(n, g, &id, &mut calls);
             let fam = nodes::family(g)?;
             let mut c = nodes::launch_template(nodes::LaunchTemplateSpec {
                 cfg,
@@ -1721,34 +1639,11 @@ fn node_groups(cfg: &ClusterConfig, net: &Net, notes: &mut Vec<String>) -> Resul
             calls.push(c);
             extras.launch_template = Some((Val::of(&lt, "id"), None));
             disk = None;
-        } else if let Some(ssh) = g.ssh.as_ref().filter(|s| s.allow || s.key_name.is_some()) {
-            match &ssh.key_name {
-                Some(k) => extras.ssh_key = Some(Val::Lit(k.clone())),
-                None => {
-                    let name = bounded_name(n, &g.name, 255);
-                    calls.push(call(
-                        format!("{id}-key"),
-                        format!("import SSH public key {name}"),
-                        Op::ImportKeyPair {
-                            name: name.clone(),
-                            public_key: ssh.public_key.clone(),
-                            public_key_path: if ssh.public_key.is_none() {
-                                Some(
-                                    ssh.public_key_path
-                                        .clone()
-                                        .unwrap_or_else(|| "~/.ssh/id_rsa.pub".into()),
-                                )
-                            } else {
-                                None
-                            },
-                            tags: tags(n, &format!("{id}-key"), &name, &[]),
-                        },
-                        1,
-                    ));
-                    extras.ssh_key = Some(Val::Lit(name));
-                }
+        } else if let Some(ssh) = &g.ssh {
+            extras.ssh_key = nodes::key_pair(n, g, &id, &mut calls);
+            if extras.ssh_key.is_some() {
+                extras.ssh_source_security_groups = ssh.source_security_groups.clone();
             }
-            extras.ssh_source_security_groups = ssh.source_security_groups.clone();
         }
         let mut t: Tags = vec![
             (TAG_CLUSTER.into(), n.into()),

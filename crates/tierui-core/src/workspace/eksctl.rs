@@ -92,7 +92,6 @@ pub struct Vpc {
     pub control_plane_security_group_ids: Vec<String>,
     pub control_plane_on_private_subnets: bool,
     pub auto_allocate_ipv6: bool,
-    pub hostname_type: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -132,7 +131,6 @@ pub struct ServiceAccount {
     pub role_name: Option<String>,
     pub role_only: bool,
     pub permissions_boundary: Option<String>,
-    pub labels: Vec<(String, String)>,
     pub pos: Pos,
 }
 
@@ -227,6 +225,7 @@ const UNSUPPORTED_VPC: &[&str] = &[
     "extraCIDRs",
     "extraIPv6CIDRs",
     "localZoneSubnets",
+    "hostnameType",
 ];
 
 const UNSUPPORTED_IAM: &[&str] = &["vpcResourceControllerPolicy"];
@@ -458,7 +457,6 @@ fn parse_vpc(f: &mut Fields<'_>, diags: &mut Diags) -> Vpc {
         control_plane_security_group_ids: Vec::new(),
         control_plane_on_private_subnets: false,
         auto_allocate_ipv6: false,
-        hostname_type: None,
     };
     let Some(mut v) = f.map("vpc", diags) else {
         return vpc;
@@ -521,7 +519,6 @@ fn parse_vpc(f: &mut Fields<'_>, diags: &mut Diags) -> Vpc {
         .bool("controlPlaneOnPrivateSubnets", diags)
         .unwrap_or(false);
     vpc.auto_allocate_ipv6 = v.bool("autoAllocateIPv6", diags).unwrap_or(false);
-    vpc.hostname_type = v.string("hostnameType", diags);
     v.unsupported(UNSUPPORTED_VPC, diags);
     v.finish(diags);
     vpc
@@ -543,12 +540,11 @@ fn parse_iam(f: &mut Fields<'_>, diags: &mut Diags) -> Iam {
         let Some(mut sa) = Fields::of(node, &path, diags) else {
             continue;
         };
-        let (mut name, mut namespace, mut labels) = (None, None, Vec::new());
+        let (mut name, mut namespace) = (None, None);
         if let Some(mut meta) = sa.map("metadata", diags) {
             name = meta.required_string("name", diags);
             namespace = meta.string("namespace", diags);
-            labels = meta.string_map("labels", diags);
-            meta.unsupported(&["annotations"], diags);
+            meta.unsupported(&["labels", "annotations"], diags);
             meta.finish(diags);
         }
         let attach_policy_arns = sa.strings("attachPolicyARNs", diags);
@@ -571,7 +567,6 @@ fn parse_iam(f: &mut Fields<'_>, diags: &mut Diags) -> Iam {
                 role_name,
                 role_only,
                 permissions_boundary,
-                labels,
                 pos: node.pos(),
             });
         }

@@ -22,7 +22,6 @@ pub struct Ssh {
     /// A public key file to import, read when the call runs.
     pub public_key_path: Option<String>,
     pub source_security_groups: Vec<String>,
-    pub enable_ssm: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -178,8 +177,9 @@ pub(super) fn parse_ssh(g: &mut Fields<'_>, diags: &mut Diags) -> Option<Ssh> {
         public_key: s.string("publicKey", diags),
         public_key_path: s.string("publicKeyPath", diags),
         source_security_groups: s.strings("sourceSecurityGroupIds", diags),
-        enable_ssm: s.bool("enableSsm", diags).unwrap_or(false),
     };
+    // SSM access comes with the node role's policies now; eksctl deprecated it.
+    s.unsupported(&["enableSsm"], diags);
     s.finish(diags);
     // eksctl: giving a key implies allowing SSH unless `allow: false` says otherwise.
     if !explicit_allow
