@@ -99,7 +99,10 @@ pub(crate) fn node_role(
         let name = arn.rsplit('/').next().map(str::to_string);
         return Ok((name, Val::Lit(arn.clone()), Vec::new()));
     }
-    if g.iam.is_default() {
+    // A role can be admitted as EC2_LINUX or as EC2_WINDOWS, not both: Windows
+    // nodes get a role of their own (eksctl gives every group one).
+    let windows = bootstrap::is_windows(g.ami_family.as_deref().unwrap_or(""));
+    if g.iam.is_default() && !windows {
         return Ok((
             Some(role_name(n, "node")),
             Val::of("role-node", "arn"),
@@ -526,8 +529,8 @@ pub fn self_managed(
             },
             180,
         ));
-        // Admission: one entry per role (groups may share the node role).
-        let key = format!("{role_arn:?}{windows}");
+        // Admission: one entry per role (Linux groups may share the node role).
+        let key = format!("{role_arn:?}");
         if admitted.contains(&key) {
             continue;
         }

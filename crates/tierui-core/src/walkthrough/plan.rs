@@ -2085,6 +2085,32 @@ mod tests {
     }
 
     #[test]
+    fn linux_and_windows_nodes_are_admitted_with_roles_of_their_own() {
+        let p = load("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: r}\nnodeGroups:\n  - name: lin\n  - name: lin2\n  - name: win\n    amiFamily: WindowsServer2022CoreContainer\n").unwrap();
+        let entries: Vec<(String, String)> = p
+            .calls()
+            .filter_map(|(_, c)| match &c.op {
+                Op::CreateAccessEntry {
+                    principal_arn,
+                    kind,
+                    ..
+                } => Some((principal_arn.display(), kind.clone().unwrap_or_default())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            vec![
+                ("<arn of role-node>".to_string(), "EC2_LINUX".to_string()),
+                (
+                    "<arn of ng-win-role>".to_string(),
+                    "EC2_WINDOWS".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn harmless_unsupported_fields_are_notes() {
         let p = load("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: r}\nnodeGroups:\n  - name: ng\n    kubeletExtraConfig: {}\n    cpuCredits: unlimited\n").unwrap();
         assert_eq!(
