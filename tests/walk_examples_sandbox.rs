@@ -58,6 +58,12 @@ const STOPS: &[(&str, &str, &str)] = &[
         "ec2:ImportKeyPair",
         "ec2_id_rsa.pub",
     ),
+    // ssh.allow without a key: eksctl imports ~/.ssh/id_rsa.pub, which this home lacks.
+    (
+        "22-managed-nodes-launch-template.yaml",
+        "ec2:ImportKeyPair",
+        "/.ssh/id_rsa.pub",
+    ),
     (
         "19-kms-cluster.yaml",
         "kms:DescribeKey",
