@@ -288,11 +288,13 @@ async fn following_sees_pods_join_restart_and_go() {
         count(&|e| matches!(e, LogEvent::Note { text, .. } if text.starts_with("container restarted"))) > 0
     })
     .await;
-    assert!(
+    // The old container's last line can arrive after the note: wait for it too.
+    wait_for("the crash line", || async {
         lines(&events.lock().unwrap())
             .iter()
             .any(|l| l.text == "FATAL crashy exiting with code 1")
-    );
+    })
+    .await;
     // A deleted pod is marked gone.
     let victim = running(&c, "web").await[0].metadata.name.clone().unwrap();
     Api::<Pod>::namespaced(c.clone(), "default")
