@@ -122,7 +122,7 @@ async fn a_rollout_shows_new_and_old_replicasets_then_completes_then_sticks() {
             && !p.pods.is_empty()
             && p.pods
                 .values()
-                .all(|pod| pod.image.ends_with(":v2.5.0") && pod.status == "Running")
+                .all(|pod| pod.image.ends_with(":v2.5.0") && &*pod.status == "Running")
     })
     .await;
     // The old ReplicaSet is kept at zero for rollbacks.
@@ -136,7 +136,7 @@ async fn a_rollout_shows_new_and_old_replicasets_then_completes_then_sticks() {
     w.until("ImagePullBackOff on the v2.6.0 pod", 60, |p| {
         p.pods.values().any(|pod| {
             pod.image.ends_with(":v2.6.0")
-                && (pod.status == "ImagePullBackOff" || pod.status == "ErrImagePull")
+                && (&*pod.status == "ImagePullBackOff" || &*pod.status == "ErrImagePull")
         })
     })
     .await;
@@ -176,7 +176,7 @@ async fn a_scale_up_shows_in_the_hpa_its_history_and_the_pods() {
         let Some(h) = p.hpas.values().next() else {
             return false;
         };
-        let running = p.pods.values().filter(|p| p.status == "Running").count() as i32;
+        let running = p.pods.values().filter(|p| &*p.status == "Running").count() as i32;
         h.current > min && running >= h.current
     })
     .await;
@@ -191,7 +191,12 @@ async fn a_scale_up_shows_in_the_hpa_its_history_and_the_pods() {
         "load above the 60% target is in the history: {hist:?}"
     );
     w.until("pod metrics", 30, |p| {
-        p.metrics_available() && !p.usage.is_empty()
+        p.metrics_available()
+            && p.pods.values().any(|x| {
+                p.pods
+                    .usage_of(&x.namespace, &x.name)
+                    .is_some_and(|u| u.cpu_milli > 0)
+            })
     })
     .await;
     drop(w);
@@ -208,7 +213,7 @@ async fn dropped_streams_and_expired_versions_reconnect_and_stay_correct() {
             && p.deployments
                 .values()
                 .any(|d| d.complete && p.pods.len() == d.desired as usize)
-            && p.pods.values().all(|p| p.status == "Running")
+            && p.pods.values().all(|p| &*p.status == "Running")
     })
     .await;
     let before = w.pane.pods.len();
@@ -255,7 +260,7 @@ async fn dropped_streams_and_expired_versions_reconnect_and_stay_correct() {
         .filter(|u| matches!(u, Update::Pods(watch::Change::Relist)))
         .count();
     w.until("the pod count back", 60, |p| {
-        p.pods.len() == before && !p.pods.keys().any(|k| k.1 == "extra")
+        p.pods.len() == before && !p.pods.values().any(|x| &*x.name == "extra")
     })
     .await;
     let relists = w
@@ -311,7 +316,7 @@ async fn a_restored_cluster_finishes_what_was_left_undone() {
     .expect("sim");
     let mut w = Watched::new(client(&h).await, "default", &[Kind::Pods]);
     w.until("the ReplicaSet's two pods", 30, |p| {
-        p.pods.values().filter(|p| p.owner == "web-1").count() == 2
+        p.pods.values().filter(|p| &*p.owner == "web-1").count() == 2
     })
     .await;
     drop(w);

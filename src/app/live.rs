@@ -8,6 +8,8 @@ use tierui_backends::kube::rows::*;
 use tierui_backends::kube::table::{Column, Resource, TableRow};
 use tierui_backends::kube::watch::{Change, Conn, Kind, Scope, Update};
 
+pub use super::pod_table::PodRows;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     /// Pods above; HPA with its chart and the events tail below.
@@ -45,8 +47,9 @@ impl Tab {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortBy {
+    #[default]
     Name,
     Ready,
     Status,
@@ -75,12 +78,12 @@ pub struct ClusterPane {
     /// Why the pane has no connection (e.g. the cluster does not exist yet).
     pub failed: Option<String>,
     pub conn: BTreeMap<&'static str, Conn>,
-    pub pods: BTreeMap<Key, PodRow>,
+    /// Pods in the order the table shows them (with their metrics).
+    pub pods: super::pod_table::PodTable,
     pub deployments: BTreeMap<Key, DeploymentRow>,
     pub replicasets: BTreeMap<Key, ReplicaSetRow>,
     pub hpas: BTreeMap<Key, HpaRow>,
     pub events: BTreeMap<Key, EventRow>,
-    pub usage: BTreeMap<Key, Usage>,
     pub history: BTreeMap<Key, VecDeque<Sample>>,
     /// ConfigMaps, Secrets, Services and Ingresses, by kind then (namespace,
     /// `Kind/name`): their versions only.
@@ -140,6 +143,15 @@ fn apply_change<R: Clone>(
             }
             map.insert(k, row);
         }
+        Change::Page { rows, .. } => {
+            for row in rows {
+                let k = key(&row);
+                if let Some(seen) = relisting.get_mut(kind) {
+                    seen.push(k.clone());
+                }
+                map.insert(k, row);
+            }
+        }
         Change::Delete { namespace, name } => {
             map.remove(&(namespace, name));
         }
@@ -163,12 +175,11 @@ impl ClusterPane {
             scope,
             failed: None,
             conn: BTreeMap::new(),
-            pods: BTreeMap::new(),
+            pods: Default::default(),
             deployments: BTreeMap::new(),
             replicasets: BTreeMap::new(),
             hpas: BTreeMap::new(),
             events: BTreeMap::new(),
-            usage: BTreeMap::new(),
             history: BTreeMap::new(),
             objects: BTreeMap::new(),
             columns: Vec::new(),
@@ -193,9 +204,11 @@ impl ClusterPane {
         let (r, l) = (&mut self.relisting, &mut self.listed);
         let key = |ns: &str, n: &str| (ns.to_string(), n.to_string());
         match u {
-            Update::Pods(c) => apply_change(&mut self.pods, r, l, "pods", c, |p| {
-                key(&p.namespace, &p.name)
-            }),
+            Update::Pods(c) => {
+                if self.pods.apply(c) && !l.contains(&"pods") {
+                    l.push("pods");
+                }
+            }
             Update::Deployments(c) => {
                 apply_change(&mut self.deployments, r, l, "deployments", c, |d| {
                     key(&d.namespace, &d.name)
@@ -251,9 +264,9 @@ impl ClusterPane {
                     }
                 }
             }
-            Update::Metrics { usage } => {
-                self.usage = usage.into_iter().map(|(ns, n, u)| ((ns, n), u)).collect();
-                if !self.listed.contains(&"metrics") {
+            Update::Metrics { usage, last } => {
+                self.pods.join_usage(usage, last);
+                if last && !self.listed.contains(&"metrics") {
                     self.listed.push("metrics");
                 }
             }
@@ -493,36 +506,19 @@ impl LiveView {
         self.panes.iter().find(|p| p.cluster == cluster)
     }
 
-    /// Pods of the first pane, filtered and sorted as the table shows them.
-    pub fn pod_rows<'a>(&self, pane: &'a ClusterPane) -> Vec<&'a PodRow> {
-        let needle = self.filter.to_lowercase();
-        let mut rows: Vec<&PodRow> = pane
-            .pods
-            .values()
-            .filter(|p| needle.is_empty() || matches(p, &needle))
-            .collect();
-        let usage = |p: &PodRow| {
-            pane.usage
-                .get(&(p.namespace.clone(), p.name.clone()))
-                .copied()
-                .unwrap_or_default()
-        };
-        match self.sort {
-            // The map is keyed by (namespace, name): already in order, no sort per frame.
-            SortBy::Name => {}
-            SortBy::Ready => rows.sort_by_key(|p| (p.ready, p.containers)),
-            SortBy::Status => rows.sort_by(|a, b| a.status.cmp(&b.status)),
-            SortBy::Restarts => rows.sort_by_key(|p| p.restarts),
-            // Age ascending means youngest first, as k9s sorts it.
-            SortBy::Age => rows.sort_by_key(|p| std::cmp::Reverse(p.created)),
-            SortBy::Node => rows.sort_by(|a, b| a.node.cmp(&b.node)),
-            SortBy::Cpu => rows.sort_by_key(|p| usage(p).cpu_milli),
-            SortBy::Memory => rows.sort_by_key(|p| usage(p).memory_bytes),
+    /// Pods of a pane, filtered and sorted as the table shows them: the
+    /// pane's kept order (read row by row), once [`LiveView::sync_pods`] has
+    /// told it the sort and filter.
+    pub fn pod_rows<'a>(&self, pane: &'a ClusterPane) -> PodRows<'a> {
+        pane.pods.rows_for(self.sort, self.descending, &self.filter)
+    }
+
+    /// Tells every pane's pods the sort and filter (cheap when unchanged).
+    pub fn sync_pods(&mut self) {
+        let (sort, desc) = (self.sort, self.descending);
+        for p in &mut self.panes {
+            p.pods.show(sort, desc, &self.filter);
         }
-        if self.descending {
-            rows.reverse();
-        }
-        rows
     }
 
     /// Events newest first; only those about `about` (`Kind/name`) when given.
@@ -543,11 +539,7 @@ impl LiveView {
         };
         match self.tab {
             // Counted without sorting: this runs for every watcher update.
-            Tab::Pods if self.filter.is_empty() => p.pods.len(),
-            Tab::Pods => {
-                let needle = self.filter.to_lowercase();
-                p.pods.values().filter(|r| matches(r, &needle)).count()
-            }
+            Tab::Pods => self.pod_rows(p).len(),
             Tab::Deployments => p.deployments.len(),
             Tab::Hpa => p.hpas.len(),
             Tab::Events => p.events.len(),
@@ -611,13 +603,6 @@ pub fn series(
         load.push(s.and_then(|s| s.load).map(|l| l.max(0) as u64));
     }
     (replicas, load)
-}
-
-/// The `/` filter: a case-insensitive substring of the name, status or node.
-fn matches(p: &PodRow, needle: &str) -> bool {
-    p.name.to_lowercase().contains(needle)
-        || p.status.to_lowercase().contains(needle)
-        || p.node.to_lowercase().contains(needle)
 }
 
 /// `3m`, `2h`, `5d` as kubectl prints ages.
@@ -688,10 +673,7 @@ mod tests {
         );
         assert_eq!(p.pods.len(), 2, "old rows stay until the list completes");
         p.apply(Update::Pods(Change::Listed), 1);
-        assert_eq!(
-            p.pods.keys().map(|k| k.1.as_str()).collect::<Vec<_>>(),
-            ["a"]
-        );
+        assert_eq!(p.pods.values().map(|p| &*p.name).collect::<Vec<_>>(), ["a"]);
         p.apply(
             Update::Pods(Change::Delete {
                 namespace: "n".into(),

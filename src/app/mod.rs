@@ -13,6 +13,7 @@ pub mod live;
 pub mod logging;
 pub mod logs;
 pub mod monitor;
+pub mod pod_table;
 pub mod releases;
 pub mod state;
 pub mod theme;

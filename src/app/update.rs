@@ -494,6 +494,10 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
     // A drawn frame's outcome is not carried out: it asks for nothing.
     let drawn = matches!(msg, Msg::Drawn(_));
     let mut out = dispatch(s, msg);
+    // The live view's panes keep their pods in the order on screen.
+    if let Screen::Live(v) = &mut s.screen {
+        v.sync_pods();
+    }
     // The cluster pane on screen asks for its Helm releases once.
     if !drawn && let Some(effect) = super::helm::wanted(s) {
         out.effects.push(effect);

@@ -29,7 +29,7 @@ pub fn namespaces(s: &State) -> Vec<String> {
     out.extend(s.ws.releases.iter().map(|r| r.namespace.clone()));
     if let Screen::Live(v) = &s.screen {
         for p in &v.panes {
-            out.extend(p.pods.keys().map(|k| k.0.clone()));
+            out.extend(p.pods.namespaces().map(str::to_string));
             out.extend(p.events.keys().map(|k| k.0.clone()));
         }
     }
@@ -594,6 +594,7 @@ pub fn update(s: &mut State, view: u64, cluster: &str, u: Update) -> Outcome {
         p.failed = None;
         p.apply(u, now);
     }
+    v.sync_pods();
     let rows = v.rows();
     if v.cursor >= rows {
         v.cursor = rows.saturating_sub(1);

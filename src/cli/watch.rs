@@ -80,7 +80,7 @@ pub struct Event {
 #[derive(Default)]
 pub struct Changes {
     printed: BTreeMap<(&'static str, String, String), Row>,
-    relist: BTreeMap<&'static str, Vec<(String, String)>>,
+    relist: BTreeMap<&'static str, std::collections::HashSet<(String, String)>>,
 }
 
 impl Changes {
@@ -104,24 +104,19 @@ impl Changes {
         };
         match c {
             Change::Relist => {
-                self.relist.insert(kind, Vec::new());
+                self.relist.insert(kind, Default::default());
                 Vec::new()
             }
-            Change::Upsert { row } => {
-                let (ns, name) = row.key();
-                if let Some(seen) = self.relist.get_mut(kind) {
-                    seen.push((ns.clone(), name.clone()));
-                }
-                let key = (kind, ns, name);
-                match self.printed.get(&key) {
-                    Some(old) if *old == row => Vec::new(),
-                    old => {
-                        let t = if old.is_some() { "MODIFIED" } else { "ADDED" };
-                        self.printed.insert(key, row.clone());
-                        vec![ev(t, row)]
-                    }
-                }
-            }
+            Change::Upsert { row } => self
+                .upsert(kind, row)
+                .map(|(t, r)| ev(t, r))
+                .into_iter()
+                .collect(),
+            Change::Page { rows, .. } => rows
+                .into_iter()
+                .filter_map(|row| self.upsert(kind, row))
+                .map(|(t, r)| ev(t, r))
+                .collect(),
             Change::Delete { namespace, name } => self
                 .printed
                 .remove(&(kind, namespace, name))
@@ -144,12 +139,29 @@ impl Changes {
             }
         }
     }
+
+    /// A row to print (ADDED or MODIFIED) unless it is what was last printed.
+    fn upsert(&mut self, kind: &'static str, row: Row) -> Option<(&'static str, Row)> {
+        let (ns, name) = row.key();
+        if let Some(seen) = self.relist.get_mut(kind) {
+            seen.insert((ns.clone(), name.clone()));
+        }
+        let key = (kind, ns, name);
+        match self.printed.get(&key) {
+            Some(old) if *old == row => None,
+            old => {
+                let t = if old.is_some() { "MODIFIED" } else { "ADDED" };
+                self.printed.insert(key, row.clone());
+                Some((t, row))
+            }
+        }
+    }
 }
 
 impl Row {
     fn key(&self) -> (String, String) {
         match self {
-            Row::Pod(p) => (p.namespace.clone(), p.name.clone()),
+            Row::Pod(p) => (p.namespace.to_string(), p.name.to_string()),
             Row::HorizontalPodAutoscaler(h) => (h.namespace.clone(), h.name.clone()),
         }
     }
@@ -164,6 +176,15 @@ impl<R> MapRow<R> for Change<R> {
         match self {
             Change::Relist => Change::Relist,
             Change::Upsert { row } => Change::Upsert { row: f(row) },
+            Change::Page {
+                rows,
+                loaded,
+                total,
+            } => Change::Page {
+                rows: rows.into_iter().map(&f).collect(),
+                loaded,
+                total,
+            },
             Change::Delete { namespace, name } => Change::Delete { namespace, name },
             Change::Listed => Change::Listed,
         }
@@ -366,7 +387,7 @@ mod tests {
         assert!(c.feed("day", up(pod("a", "Running"))).is_empty());
         let gone = c.feed("day", Update::Pods(Change::Listed));
         assert_eq!(types(gone.clone()), ["DELETED"]);
-        assert!(matches!(&gone[0].object, Row::Pod(p) if p.name == "b"));
+        assert!(matches!(&gone[0].object, Row::Pod(p) if &*p.name == "b"));
         assert_eq!(
             types(c.feed(
                 "day",

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 
 use super::text::{cell, fit};
 use crate::app::layout::list_offset;
-use crate::app::live::{ClusterPane, LiveView, SortBy, Tab, age, series};
+use crate::app::live::{ClusterPane, LiveView, PodRows, SortBy, Tab, age, series};
 use crate::app::state::State;
 use crate::app::theme::Theme;
 use tierui_backends::kube::rows::{DeploymentRow, EventRow, HpaRow, PodRow, Usage};
@@ -252,6 +252,19 @@ fn sort_mark(v: &LiveView, by: SortBy) -> &'static str {
     }
 }
 
+/// 150000 as `150,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `12m` CPU and `34Mi` memory as kubectl top prints them.
 pub fn cpu_text(u: Option<Usage>) -> String {
     u.map_or("—".into(), |u| format!("{}m", u.cpu_milli))
@@ -269,7 +282,7 @@ pub fn mem_text(u: Option<Usage>) -> String {
 }
 
 fn status_style(t: &Theme, p: &PodRow) -> Style {
-    match p.status.as_str() {
+    match &*p.status {
         "Running" if p.ready == p.containers => t.ok(),
         "Running" => t.warn(),
         "Completed" | "Succeeded" | "Terminating" => t.muted(),
@@ -392,10 +405,7 @@ fn pod_line<'a>(
         spans.push(Span::styled(cell(&p.node, 26), t.muted()));
     }
     if c.usage && pane.metrics_available() {
-        let u = pane
-            .usage
-            .get(&(p.namespace.clone(), p.name.clone()))
-            .copied();
+        let u = pane.pods.usage_of(&p.namespace, &p.name);
         spans.push(Span::raw(cell(&cpu_text(u), 7)));
         spans.push(Span::raw(cell(&mem_text(u), 8)));
     }
@@ -424,7 +434,7 @@ fn draw_pod_table(
     s: &State,
     v: &LiveView,
     pane: &ClusterPane,
-    rows: &[&PodRow],
+    rows: &PodRows,
     cursor: Option<usize>,
     wide: bool,
 ) {
@@ -438,7 +448,8 @@ fn draw_pod_table(
         cursor,
     };
     let (inner, first) = table.frame(f, area, t);
-    if !pane.listed(Kind::Pods) {
+    // Rows show from the list's first page on; the title counts the rest.
+    if !pane.listed(Kind::Pods) && rows.is_empty() {
         f.render_widget(Paragraph::new(loading_line(t, pane, "pods")), inner);
         return;
     }
@@ -452,10 +463,7 @@ fn draw_pod_table(
         return;
     }
     let lines: Vec<Line> = rows
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(inner.height as usize)
+        .window(first, inner.height as usize)
         .map(|(i, p)| pod_line(t, v, pane, p, &cols, cursor == Some(i)))
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
@@ -482,10 +490,7 @@ fn dropped_columns(
         ));
     }
     if !cols.usage && pane.metrics_available() {
-        let u = pane
-            .usage
-            .get(&(p.namespace.clone(), p.name.clone()))
-            .copied();
+        let u = pane.pods.usage_of(&p.namespace, &p.name);
         parts.push(format!("cpu {} · mem {}", cpu_text(u), mem_text(u)));
     }
     if parts.is_empty() || area.height < 3 || area.width < 8 {
@@ -501,11 +506,7 @@ fn dropped_columns(
 
 fn pods_title(v: &LiveView, pane: &ClusterPane, shown: usize) -> String {
     let total = pane.pods.len();
-    let ready = pane
-        .pods
-        .values()
-        .filter(|p| p.status == "Running" && p.ready == p.containers)
-        .count();
+    let ready = pane.pods.ready();
     let shown = if v.filter.is_empty() {
         String::new()
     } else {
@@ -516,6 +517,11 @@ fn pods_title(v: &LiveView, pane: &ClusterPane, shown: usize) -> String {
         (Some(ns), true) => format!(" · {ns}"),
         (None, true) => " · all namespaces".into(),
     };
+    if let Some((loaded, estimate)) = pane.pods.loading() {
+        // kubectl-style thousands: "loading 35,000 / ~150,000".
+        let of = estimate.map_or(String::new(), |n| format!(" / ~{}", thousands(n)));
+        return format!("Pods (loading {}{of}){scope}", thousands(loaded));
+    }
     format!("Pods ({total}, {ready} ready{shown}){scope}")
 }
 
@@ -1312,8 +1318,7 @@ fn draw_multi(f: &mut Frame, area: Rect, s: &State, v: &LiveView) {
     let cols = Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(area);
     for (i, (pane, col)) in v.panes.iter().zip(cols.iter()).enumerate() {
         let conn = pane.connection();
-        let images: std::collections::BTreeSet<&str> =
-            pane.pods.values().map(|p| p.image.as_str()).collect();
+        let images: std::collections::BTreeSet<&str> = pane.pods.images().collect();
         let [summary, table] =
             Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(*col);
         let image_text = match images.len() {

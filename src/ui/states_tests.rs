@@ -34,9 +34,9 @@ fn pod(ns: &str, name: &str, owner: &str, status: &str) -> PodRow {
         status: status.into(),
         restarts: 0,
         created: None,
-        node: String::new(),
+        node: "".into(),
         owner: owner.into(),
-        image: String::new(),
+        image: "".into(),
     }
 }
 

@@ -635,7 +635,7 @@ mod live {
             status: status.into(),
             restarts,
             created: Some(NOW - age),
-            node: format!("ip-10-0-{}-7.ec2.internal", name.len() % 3),
+            node: format!("ip-10-0-{}-7.ec2.internal", name.len() % 3).into(),
             owner: "day-service-7d9f".into(),
             image: "ghcr.io/acme/day-service:1.4.2".into(),
         }
@@ -764,6 +764,7 @@ mod live {
                         },
                     ),
                 ],
+                last: true,
             },
             Update::Events(Change::Relist),
             Update::Events(Change::Upsert {
@@ -941,7 +942,7 @@ mod live {
         let p = pod("day-service-7d9f-abcde", "Running", 1, 0, 1);
         assert_eq!(crate::ui::live_view::short_pod_name(&p), "7d9f-abcde");
         let mut bare = p.clone();
-        bare.owner = String::new();
+        bare.owner = "".into();
         assert_eq!(
             crate::ui::live_view::short_pod_name(&bare),
             "day-service-7d9f-abcde"

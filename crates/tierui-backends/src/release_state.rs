@@ -251,7 +251,7 @@ impl Workloads {
     /// A pod belongs to one of the Deployments when its ReplicaSet is
     /// `<deployment>-<pod-template-hash>` (the hash has no dash).
     pub fn owns_pod(&self, p: &PodRow) -> bool {
-        p.namespace == self.namespace
+        *p.namespace == *self.namespace
             && p.owner
                 .rsplit_once('-')
                 .is_some_and(|(d, _)| self.deployments.iter().any(|x| x == d))
@@ -335,7 +335,7 @@ pub fn health_of(
     let mut live = LiveSummary {
         ready: pods
             .iter()
-            .filter(|p| p.containers > 0 && p.ready == p.containers && p.status == "Running")
+            .filter(|p| p.containers > 0 && p.ready == p.containers && &*p.status == "Running")
             .count() as i32,
         desired: deps.iter().map(|d| d.desired).sum(),
         hpa: hpas.first().map(|h| {
@@ -378,15 +378,12 @@ fn health_from(
     live: &LiveSummary,
 ) -> Health {
     // A container that will not come up by itself.
-    if let Some(p) = pods
-        .iter()
-        .find(|p| BAD_REASONS.contains(&p.status.as_str()))
-    {
+    if let Some(p) = pods.iter().find(|p| BAD_REASONS.contains(&&*p.status)) {
         let n = pods.iter().filter(|x| x.status == p.status).count();
         return Health::Degraded {
             reason: format!(
                 "{} ({n} pod{}, e.g. {})",
-                if p.status == "Error" {
+                if &*p.status == "Error" {
                     "CrashLoopBackOff"
                 } else {
                     &p.status
@@ -625,9 +622,9 @@ mod tests {
             status: status.into(),
             restarts: 0,
             created: None,
-            node: String::new(),
+            node: "".into(),
             owner: owner.into(),
-            image: String::new(),
+            image: "".into(),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod context;
 pub mod describe;
 pub mod helm;
 pub mod logs;
+pub mod pods;
 pub mod rollback;
 pub mod rows;
 pub mod table;

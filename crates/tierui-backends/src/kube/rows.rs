@@ -4,6 +4,8 @@
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::{HorizontalPodAutoscaler, MetricSpec, MetricStatus};
 use k8s_openapi::api::core::v1::{Event, Pod};
+use std::sync::Arc;
+
 use serde::Serialize;
 
 /// Unix seconds of a Kubernetes timestamp.
@@ -30,21 +32,81 @@ pub fn meta_row<K: kube::Resource>(kind: &str, o: &kube::core::PartialObjectMeta
     }
 }
 
+/// One pod as the tables show it. Strings are shared: a namespace, node,
+/// status, owner or image that many pods have is held once (see
+/// [`Interner`]), so 150,000 rows cost little more than their names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PodRow {
-    pub namespace: String,
-    pub name: String,
+    pub namespace: Arc<str>,
+    pub name: Arc<str>,
     pub ready: u32,
     pub containers: u32,
     /// Phase, or the reason a container is not running (CrashLoopBackOff …).
-    pub status: String,
+    pub status: Arc<str>,
     pub restarts: u32,
     /// Unix seconds of creation.
     pub created: Option<i64>,
-    pub node: String,
+    pub node: Arc<str>,
     /// Owning ReplicaSet (for rollout progress).
-    pub owner: String,
-    pub image: String,
+    pub owner: Arc<str>,
+    pub image: Arc<str>,
+}
+
+impl PodRow {
+    /// Running with every container ready.
+    pub fn is_ready(&self) -> bool {
+        self.containers > 0 && self.ready == self.containers && &*self.status == "Running"
+    }
+}
+
+/// Strings many rows repeat (namespaces, nodes, statuses, owners, images),
+/// each held once. Entries nobody else holds any more are dropped as the set
+/// grows, so owners of deleted ReplicaSets do not pile up.
+#[derive(Debug, Default)]
+pub struct Interner {
+    set: std::collections::HashSet<Arc<str>>,
+    pruned_at: usize,
+}
+
+impl Interner {
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.set.get(s) {
+            return a.clone();
+        }
+        if self.set.len() >= 2 * self.pruned_at.max(1024) {
+            self.set.retain(|a| Arc::strong_count(a) > 1);
+            self.pruned_at = self.set.len();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.set.insert(a.clone());
+        a
+    }
+
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+}
+
+/// kubectl's STATUS for a pod: Terminating while deleting, else a container's
+/// waiting or terminated reason, else the phase.
+pub fn pod_status<'a>(
+    deleting: bool,
+    reasons: impl IntoIterator<Item = Option<&'a str>>,
+    phase: Option<&'a str>,
+) -> &'a str {
+    if deleting {
+        return "Terminating";
+    }
+    reasons
+        .into_iter()
+        .flatten()
+        .next()
+        .or(phase)
+        .unwrap_or("Unknown")
 }
 
 pub fn pod_row(p: &Pod) -> PodRow {
@@ -56,43 +118,42 @@ pub fn pod_row(p: &Pod) -> PodRow {
     let containers = spec.map_or(0, |s| s.containers.len()) as u32;
     let ready = statuses.iter().filter(|c| c.ready).count() as u32;
     let restarts = statuses.iter().map(|c| c.restart_count.max(0) as u32).sum();
-    // kubectl's STATUS: a waiting or terminated reason beats the phase.
-    let reason = statuses.iter().find_map(|c| {
+    let reasons = statuses.iter().map(|c| {
         let st = c.state.as_ref()?;
         st.waiting
             .as_ref()
-            .and_then(|w| w.reason.clone())
-            .or_else(|| st.terminated.as_ref().and_then(|t| t.reason.clone()))
+            .and_then(|w| w.reason.as_deref())
+            .or_else(|| st.terminated.as_ref().and_then(|t| t.reason.as_deref()))
     });
-    let phase = status
-        .and_then(|s| s.phase.clone())
-        .unwrap_or_else(|| "Unknown".into());
-    let deleting = p.metadata.deletion_timestamp.is_some();
-    let status = if deleting {
-        "Terminating".to_string()
-    } else {
-        reason.unwrap_or(phase)
-    };
+    let status = pod_status(
+        p.metadata.deletion_timestamp.is_some(),
+        reasons,
+        status.and_then(|s| s.phase.as_deref()),
+    );
     PodRow {
-        namespace: p.metadata.namespace.clone().unwrap_or_default(),
-        name: p.metadata.name.clone().unwrap_or_default(),
+        namespace: p.metadata.namespace.as_deref().unwrap_or_default().into(),
+        name: p.metadata.name.as_deref().unwrap_or_default().into(),
         ready,
         containers,
-        status,
+        status: status.into(),
         restarts,
         created: secs(p.metadata.creation_timestamp.as_ref()),
-        node: spec.and_then(|s| s.node_name.clone()).unwrap_or_default(),
+        node: spec
+            .and_then(|s| s.node_name.as_deref())
+            .unwrap_or_default()
+            .into(),
         owner: p
             .metadata
             .owner_references
             .as_ref()
             .and_then(|o| o.first())
-            .map(|o| o.name.clone())
-            .unwrap_or_default(),
+            .map_or("", |o| o.name.as_str())
+            .into(),
         image: spec
             .and_then(|s| s.containers.first())
-            .and_then(|c| c.image.clone())
-            .unwrap_or_default(),
+            .and_then(|c| c.image.as_deref())
+            .unwrap_or_default()
+            .into(),
     }
 }
 
@@ -481,13 +542,7 @@ mod tests {
         .unwrap();
         let r = pod_row(&p);
         assert_eq!(
-            (
-                r.status.as_str(),
-                r.ready,
-                r.containers,
-                r.restarts,
-                r.owner.as_str()
-            ),
+            (&*r.status, r.ready, r.containers, r.restarts, &*r.owner),
             ("CrashLoopBackOff", 0, 1, 4, "web-abc")
         );
         assert_eq!(r.created, Some(1_795_600_800));

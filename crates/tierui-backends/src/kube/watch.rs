@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::{Stream, StreamExt as _};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, ListParams};
 use kube::runtime::watcher;
 use serde::Serialize;
@@ -55,6 +55,13 @@ pub enum Change<R> {
     Upsert {
         row: R,
     },
+    /// A page of the (re)list: upserts, and how far the list has come
+    /// (`total` from the server's remainingItemCount, when it says).
+    Page {
+        rows: Vec<R>,
+        loaded: usize,
+        total: Option<usize>,
+    },
     Delete {
         namespace: String,
         name: String,
@@ -87,8 +94,11 @@ pub enum Update {
     ReplicaSets(Change<ReplicaSetRow>),
     Hpas(Change<HpaRow>),
     Events(Change<EventRow>),
+    /// One page of pod metrics; `last` closes a full pass (pods the pass
+    /// did not mention have no usage).
     Metrics {
         usage: Vec<(String, String, Usage)>,
+        last: bool,
     },
     /// Metadata of one kind (`ConfigMap`…); row names are `Kind/name`.
     Objects {
@@ -140,25 +150,7 @@ async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) 
     match kind {
         Kind::Table => super::table::watch_table(client, scope, sink).await,
         Kind::Owned => super::table::watch_owned(client, scope, sink).await,
-        Kind::Pods => {
-            let cfg = watcher::Config {
-                label_selector: scope.selector.clone(),
-                ..Default::default()
-            };
-            watch_loop(
-                watcher(api::<Pod>(&client, &scope), cfg).boxed(),
-                kind,
-                sink,
-                |p| Update::Pods(p.map(pod_row)),
-                |n, m| {
-                    Update::Pods(Change::Delete {
-                        namespace: n,
-                        name: m,
-                    })
-                },
-            )
-            .await;
-        }
+        Kind::Pods => super::pods::run(client, scope, sink).await,
         Kind::Deployments => {
             watch_loop(
                 watcher(
@@ -433,46 +425,56 @@ struct ContainerUsage {
     memory: Option<String>,
 }
 
-/// One full (paged) list of pod metrics.
+/// One full (paged) pass over pod metrics, each page to the sink as it
+/// arrives (joined into the pods' rows there; no second list of pods is held).
 async fn list_metrics(
     client: &kube::Client,
     scope: &Scope,
-) -> Result<Vec<(String, String, Usage)>, kube::Error> {
+    sink: &Sink,
+) -> Result<(), kube::Error> {
     let path = match &scope.namespace {
         Some(ns) => format!("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods"),
         None => "/apis/metrics.k8s.io/v1beta1/pods".to_string(),
     };
-    let mut lp = ListParams::default().limit(500);
+    let mut lp = ListParams::default().limit(super::pods::PAGE);
     if let Some(s) = &scope.selector {
         lp = lp.labels(s);
     }
-    let mut out = Vec::new();
     loop {
         let req = kube::core::Request::new(&path)
             .list(&lp)
             .map_err(kube::Error::BuildRequest)?;
         let page: MetricsList = client.request(req).await?;
-        out.extend(page.items.into_iter().map(|m| {
-            let mut u = Usage::default();
-            for c in &m.containers {
-                u.cpu_milli += c
-                    .usage
-                    .cpu
-                    .as_deref()
-                    .and_then(|q| parse_quantity(q, true))
-                    .unwrap_or(0);
-                u.memory_bytes += c
-                    .usage
-                    .memory
-                    .as_deref()
-                    .and_then(|q| parse_quantity(q, false))
-                    .unwrap_or(0);
-            }
-            (m.metadata.namespace, m.metadata.name, u)
-        }));
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+        let usage = page
+            .items
+            .into_iter()
+            .map(|m| {
+                let mut u = Usage::default();
+                for c in &m.containers {
+                    u.cpu_milli += c
+                        .usage
+                        .cpu
+                        .as_deref()
+                        .and_then(|q| parse_quantity(q, true))
+                        .unwrap_or(0);
+                    u.memory_bytes += c
+                        .usage
+                        .memory
+                        .as_deref()
+                        .and_then(|q| parse_quantity(q, false))
+                        .unwrap_or(0);
+                }
+                (m.metadata.namespace, m.metadata.name, u)
+            })
+            .collect();
+        let next = page.metadata.continue_.filter(|c| !c.is_empty());
+        sink(Update::Metrics {
+            usage,
+            last: next.is_none(),
+        });
+        match next {
             Some(c) => lp = lp.continue_token(&c),
-            None => return Ok(out),
+            None => return Ok(()),
         }
     }
 }
@@ -480,9 +482,8 @@ async fn list_metrics(
 /// Pod metrics every 10 s (metrics-server refreshes about that often).
 async fn poll_metrics(client: kube::Client, scope: Scope, sink: Sink) {
     loop {
-        match list_metrics(&client, &scope).await {
-            Ok(usage) => {
-                sink(Update::Metrics { usage });
+        match list_metrics(&client, &scope, &sink).await {
+            Ok(()) => {
                 sink(Update::Conn {
                     kind: Kind::Metrics,
                     conn: Conn::Live,
