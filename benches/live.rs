@@ -71,6 +71,8 @@ struct TieruiRun {
     table_ms: f64,
     /// From typing `:ctx bench` to seeing that log line (includes polling the log).
     typed_ms: f64,
+    /// From starting the watchers to the first rows drawn (the list's first page).
+    rows_ms: f64,
 }
 
 /// Starts tierui on the workspace and opens the cluster's live view.
@@ -101,9 +103,11 @@ fn open_tierui(dir: &Path, tag: &str, ws: &Path, kubeconfig: &Path) -> TieruiRun
     pty.type_text(":ctx bench");
     pty.enter();
     let line = wait_log(&log, "first full table", Duration::from_secs(60));
+    let rows = wait_log(&log, "first rows drawn", Duration::from_secs(1));
     TieruiRun {
         pty,
         log,
+        rows_ms: field(&rows, "ms").unwrap_or(f64::NAN),
         table_ms: field(&line, "ms").unwrap_or(f64::NAN),
         typed_ms: typed.elapsed().as_secs_f64() * 1000.0,
     }
@@ -145,29 +149,47 @@ fn main() {
     let run = open_tierui(dir.path(), "busy", &ws, &kubeconfig);
     let pid = run.pty.pid;
     println!(
-        "tierui first full table: {:.0} ms from starting the watchers ({:.0} ms from typing :ctx)",
-        run.table_ms, run.typed_ms
+        "tierui first rows: {:.0} ms; first full table: {:.0} ms from starting the watchers ({:.0} ms from typing :ctx)",
+        run.rows_ms, run.table_ms, run.typed_ms
     );
-    // Key presses under churn, a fifth of a second apart.
+    // Key presses under churn, a fifth of a second apart: moving, paging,
+    // every sort (each twice: the second reverses), and typing a filter.
     let mut pty = run.pty;
-    for _ in 0..30 {
-        pty.type_text("j");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let log = std::fs::read_to_string(&run.log).unwrap_or_default();
-    let mut keys: Vec<f64> = log
-        .lines()
-        .filter(|l| l.contains("key to frame"))
-        .filter_map(|l| field(l, "ms"))
-        .collect();
-    keys.sort_by(f64::total_cmp);
-    println!(
-        "tierui key to frame under churn ({} keys): median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
-        keys.len(),
-        percentile(&keys, 0.5),
-        percentile(&keys, 0.95),
-        keys.last().copied().unwrap_or(f64::NAN)
+    let mut all = Vec::new();
+    let mut phase = |pty: &mut InPty, name: &str, keys: &[&str]| {
+        let before = key_times(&run.log).len();
+        for k in keys {
+            pty.key(k);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let mut got: Vec<f64> = key_times(&run.log).split_off(before);
+        all.extend_from_slice(&got);
+        got.sort_by(f64::total_cmp);
+        report(&format!("key to frame, {name}"), &got);
+    };
+    phase(&mut pty, "j (down)", &["j"; 30]);
+    phase(
+        &mut pty,
+        "page down/up",
+        &[&["PageDown"; 5][..], &["PageUp"; 5]].concat(),
     );
+    phase(
+        &mut pty,
+        "sorts",
+        &[
+            "S", "S", "A", "A", "O", "O", "R", "R", "Y", "Y", "C", "M", "N", "N",
+        ],
+    );
+    phase(
+        &mut pty,
+        "typing a filter",
+        &[
+            "/", "7", "a", "b", "BSpace", "BSpace", "BSpace", "r", "u", "n",
+        ],
+    );
+    phase(&mut pty, "clearing it", &["Escape"]);
+    all.sort_by(f64::total_cmp);
+    report("key to frame, all", &all);
     // Steady state under churn.
     let before = cpu_ticks(pid);
     let t = Instant::now();
@@ -227,7 +249,19 @@ fn main() {
         }
         let cpu = cpu_ticks(pid) as f64 / 100.0;
         peak = peak.max(status_kib(pid, "VmHWM"));
+        // What its pods table says at the end of the window (its count, or
+        // that it is still loading).
+        let screen = pty.screen();
+        let said = screen
+            .lines()
+            .find(|l| l.contains("Pods") || l.contains("pods"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| "no pods table on screen".into());
         pty.stop();
+        println!(
+            "{name:<8} on screen after {:.0} s: {said}",
+            window.as_secs_f64()
+        );
         println!(
             "{name:<8} {:>6.0} s  CPU {cpu:>6.2} s ({:>5.1}% of a core)  peak RSS {:>6.1} MiB",
             window.as_secs_f64(),
@@ -248,6 +282,27 @@ fn main() {
     );
     side("kdash", kd.pid, kd);
     rt.block_on(busy.shutdown());
+}
+
+/// Every key → frame time tierui has logged so far.
+fn key_times(log: &Path) -> Vec<f64> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("key to frame"))
+        .filter_map(|l| field(l, "ms"))
+        .collect()
+}
+
+fn report(what: &str, sorted: &[f64]) {
+    println!(
+        "tierui {what} ({} keys): median {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        sorted.len(),
+        percentile(sorted, 0.5),
+        percentile(sorted, 0.95),
+        percentile(sorted, 0.99),
+        sorted.last().copied().unwrap_or(f64::NAN)
+    );
 }
 
 fn find_kdash() -> Option<PathBuf> {

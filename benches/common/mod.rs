@@ -90,6 +90,12 @@ impl InPty {
         assert!(ok.success(), "tmux send-keys failed");
     }
 
+    /// One key by tmux's name for it (`j`, `PageDown`, `BSpace`, `Escape`).
+    pub fn key(&mut self, name: &str) {
+        let ok = tmux(&["send-keys", "-t", &self.session, name]);
+        assert!(ok.success(), "tmux send-keys failed");
+    }
+
     /// What the pane shows now.
     pub fn screen(&self) -> String {
         Command::new("tmux")

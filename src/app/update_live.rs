@@ -6,7 +6,7 @@ use super::keymap::Action;
 use super::live::{ClusterPane, LiveView, SortBy, Tab, TextView};
 use super::state::{Level, Screen, Selection, State};
 use super::update::{Effect, Outcome};
-use tierui_backends::kube::watch::{Scope, Update};
+use tierui_backends::kube::watch::{Change, Scope, Update};
 
 fn with(effects: Vec<Effect>) -> Outcome {
     Outcome {
@@ -592,7 +592,12 @@ pub fn update(s: &mut State, view: u64, cluster: &str, u: Update) -> Outcome {
     };
     if let Some(p) = v.panes.iter_mut().find(|p| p.cluster == cluster) {
         p.failed = None;
+        let page = matches!(&u, Update::Pods(Change::Page { .. }));
+        let at = std::time::Instant::now();
         p.apply(u, now);
+        if page {
+            tracing::debug!(target: "perf", ms = at.elapsed().as_secs_f64() * 1000.0, rows = p.pods.len(), "pods page applied");
+        }
     }
     v.sync_pods();
     let rows = v.rows();

@@ -96,6 +96,8 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     let mut key_at: Option<Instant> = None;
     // A live view's watchers started at: logged when its first full table is drawn.
     let mut watching: Option<(u64, Instant)> = None;
+    // The same view, until its first rows (the list's first page) are drawn.
+    let mut first_rows: Option<(u64, Instant)> = None;
     // A log view's reader started at: logged when its first lines are drawn.
     let mut reading: Option<(u64, Instant)> = None;
     let mut states = StatesKnown::new(&state);
@@ -117,6 +119,7 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
             if let Some(k) = key_at.take() {
                 tracing::debug!(target: "perf", ms = k.elapsed().as_secs_f64() * 1000.0, "key to frame");
             }
+            log_first_rows(&mut first_rows, &state);
             log_first_table(&mut watching, &state);
             log_first_lines(&mut reading, &state);
             last_frame = Some(Instant::now());
@@ -170,6 +173,7 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
                 && watching.is_none_or(|(v, _)| v != *view)
             {
                 watching = Some((*view, Instant::now()));
+                first_rows = watching;
             }
             if let crate::app::update::Effect::StartLogs { view, .. } = &effect {
                 reading = Some((*view, Instant::now()));
@@ -202,6 +206,19 @@ fn log_first_table(watching: &mut Option<(u64, Instant)>, state: &State) {
     {
         let rows: usize = v.panes.iter().map(|p| p.pods.len()).sum();
         tracing::info!(target: "perf", ms = at.elapsed().as_secs_f64() * 1000.0, rows, "live view: first full table drawn");
+        *watching = None;
+    }
+}
+
+/// Logs when a live view's first pod rows are drawn (before its list ends).
+fn log_first_rows(watching: &mut Option<(u64, Instant)>, state: &State) {
+    if let Some((view, at)) = *watching
+        && let crate::app::state::Screen::Live(v) = &state.screen
+        && v.id == view
+        && v.panes.iter().any(|p| !p.pods.is_empty())
+    {
+        let rows: usize = v.panes.iter().map(|p| p.pods.len()).sum();
+        tracing::info!(target: "perf", ms = at.elapsed().as_secs_f64() * 1000.0, rows, "live view: first rows drawn");
         *watching = None;
     }
 }

@@ -160,14 +160,34 @@ pub fn pod_usage(sim: &Sim, idx: &LoadIndex, pod: &Value, t: f64) -> Option<(f64
 }
 
 pub fn pod_metrics(sim: &Sim, st: &State, ns: Option<&str>, name: Option<&str>) -> Vec<Value> {
+    pod_metrics_page(sim, st, ns, &|e| name.is_none_or(|n| n == e.name), None, 0).0
+}
+
+/// Pod metrics of the pods after `after` (in key order) that `keep` keeps,
+/// at most `limit` (0: all); with the key of the last one when more remain.
+/// A page computes only its own pods, so a paged pass over 150,000 pods
+/// holds the lock a page at a time.
+pub fn pod_metrics_page(
+    sim: &Sim,
+    st: &State,
+    ns: Option<&str>,
+    keep: &dyn Fn(&crate::store::Entry) -> bool,
+    after: Option<&crate::store::Key>,
+    limit: usize,
+) -> (Vec<Value>, Option<crate::store::Key>) {
     let idx = LoadIndex::new(sim, st);
     let t = sim.clock.now();
     let now = Clock::timestamp();
     let mut out = Vec::new();
-    for e in st.store.range(kinds::POD, ns, None) {
-        if name.is_some_and(|n| n != e.name) {
+    let mut last = None;
+    for e in st.store.range(kinds::POD, ns, after) {
+        if !keep(e) {
             continue;
         }
+        if limit > 0 && out.len() == limit {
+            return (out, last);
+        }
+        last = Some((e.namespace.clone(), e.name.clone()));
         let pod = e.value();
         let Some((cpu, mem)) = pod_usage(sim, &idx, &pod, t) else {
             continue;
@@ -196,7 +216,7 @@ pub fn pod_metrics(sim: &Sim, st: &State, ns: Option<&str>, name: Option<&str>) 
             "containers": cs,
         }));
     }
-    out
+    (out, None)
 }
 
 pub fn node_metrics(sim: &Sim, st: &State, name: Option<&str>) -> Vec<Value> {

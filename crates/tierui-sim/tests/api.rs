@@ -549,6 +549,51 @@ async fn patches_scale_tables_discovery_and_openapi() {
     api.h.shutdown().await;
 }
 
+/// Pod metrics are paged like any list (limit/continue): every pod of the
+/// unpaged list, once, in pages of at most 2 — at 150,000 pods a page is
+/// computed at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_metrics_are_paged() {
+    let api = Api {
+        h: start(SimConfig {
+            pods: 7,
+            ..SimConfig::default()
+        })
+        .await
+        .expect("start"),
+    };
+    let (c, all) = api
+        .status("GET", "/apis/metrics.k8s.io/v1beta1/pods", &[], b"")
+        .await;
+    assert_eq!(c, 200);
+    let names = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| format!("{}/{}", m["metadata"]["namespace"], m["metadata"]["name"]))
+            .collect()
+    };
+    let want = names(&all);
+    assert!(want.len() > 2, "the scenario runs pods: {want:?}");
+    let (mut got, mut cont, mut pages) = (Vec::new(), String::new(), 0);
+    loop {
+        let path = format!("/apis/metrics.k8s.io/v1beta1/pods?limit=2&continue={cont}");
+        let (c, page) = api.status("GET", &path, &[], b"").await;
+        assert_eq!(c, 200, "{page}");
+        assert!(page["items"].as_array().unwrap().len() <= 2);
+        got.extend(names(&page));
+        pages += 1;
+        match page["metadata"]["continue"].as_str() {
+            Some(c) if !c.is_empty() => cont = c.to_string(),
+            _ => break,
+        }
+    }
+    assert_eq!(got, want);
+    assert!(pages >= want.len().div_ceil(2));
+    api.h.shutdown().await;
+}
+
 /// Metadata-only reads (`as=PartialObjectMetadata[List]`, what kube-rs's
 /// metadata watchers ask for): list, get and watch carry the metadata and
 /// never a Secret's data.

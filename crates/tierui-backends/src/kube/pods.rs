@@ -245,14 +245,27 @@ async fn list(
         lp = lp.labels(s);
     }
     let mut loaded = 0usize;
+    // One buffer for every page: a page is read into it and parsed where it
+    // lies (no second copy of a page's text, no fresh allocation per page).
+    let mut buf = Vec::new();
     loop {
         let r = req
             .list(&lp)
             .map_err(|e| Stop::Failed(kube::Error::BuildRequest(e)))?;
-        let text = client.request_text(r).await?;
+        let asked = std::time::Instant::now();
+        read_body(client, r, &mut buf).await?;
+        let read = asked.elapsed();
         let page: PodList =
-            serde_json::from_str(&text).map_err(|e| Stop::Failed(kube::Error::SerdeError(e)))?;
+            serde_json::from_slice(&buf).map_err(|e| Stop::Failed(kube::Error::SerdeError(e)))?;
         let rows: Vec<PodRow> = page.items.iter().map(|p| lean_row(p, strings)).collect();
+        tracing::debug!(
+            target: "perf",
+            read_ms = read.as_secs_f64() * 1000.0,
+            parse_ms = (asked.elapsed() - read).as_secs_f64() * 1000.0,
+            bytes = buf.len(),
+            rows = rows.len(),
+            "pods page"
+        );
         loaded += rows.len();
         let total = page
             .metadata
@@ -271,7 +284,6 @@ async fn list(
             .unwrap_or_default()
             .to_string();
         drop(page);
-        drop(text);
         sink(Update::Pods(Change::Page {
             rows,
             loaded,
@@ -282,6 +294,22 @@ async fn list(
             None => return Ok(version),
         }
     }
+}
+
+/// The whole body of a GET into `buf` (cleared first, its capacity kept).
+pub async fn read_body(
+    client: &kube::Client,
+    r: http::Request<Vec<u8>>,
+    buf: &mut Vec<u8>,
+) -> Result<(), kube::Error> {
+    use futures::AsyncReadExt as _;
+    buf.clear();
+    let body = client.request_stream(r).await?;
+    futures::pin_mut!(body);
+    body.read_to_end(buf)
+        .await
+        .map_err(kube::Error::ReadEvents)?;
+    Ok(())
 }
 
 /// Watches from `version` until the stream ends (returns the last version

@@ -3,6 +3,7 @@
 //! polled from metrics.k8s.io. Every watcher reconnects with backoff and says so;
 //! a 410 makes kube-runtime relist. Stopping is aborting the task.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt as _};
@@ -128,25 +129,59 @@ pub type Sink = std::sync::Arc<dyn Fn(Update) + Send + Sync>;
 
 /// Starts the watchers for `kinds` as tasks; abort the handles to stop them.
 pub fn spawn(client: kube::Client, scope: &Scope, kinds: &[Kind], sink: Sink) -> Vec<AbortHandle> {
+    let (sink, listed) = pods_gate(kinds, sink);
     kinds
         .iter()
         .map(|k| {
-            tokio::spawn(watch_kind(client.clone(), scope.clone(), *k, sink.clone())).abort_handle()
+            tokio::spawn(watch_kind(
+                client.clone(),
+                scope.clone(),
+                *k,
+                sink.clone(),
+                listed.clone(),
+            ))
+            .abort_handle()
         })
         .collect()
 }
 
 /// Runs the watchers for `kinds` until dropped (or aborted).
 pub async fn run(client: kube::Client, scope: Scope, kinds: Vec<Kind>, sink: Sink) {
-    futures::future::join_all(
-        kinds
-            .into_iter()
-            .map(|k| watch_kind(client.clone(), scope.clone(), k, sink.clone())),
-    )
+    let (sink, listed) = pods_gate(&kinds, sink);
+    futures::future::join_all(kinds.into_iter().map(|k| {
+        watch_kind(
+            client.clone(),
+            scope.clone(),
+            k,
+            sink.clone(),
+            listed.clone(),
+        )
+    }))
     .await;
 }
 
-async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) {
+/// Whether the pods' first list is in (always, when pods are not watched):
+/// pod metrics wait for it, since a metrics pass can only be joined to rows
+/// that have arrived, and at 150,000 pods both at once would race for the
+/// same connection and core.
+fn pods_gate(kinds: &[Kind], sink: Sink) -> (Sink, tokio::sync::watch::Receiver<bool>) {
+    let (tx, rx) = tokio::sync::watch::channel(!kinds.contains(&Kind::Pods));
+    let gated: Sink = std::sync::Arc::new(move |u| {
+        if matches!(u, Update::Pods(Change::Listed)) {
+            let _ = tx.send(true);
+        }
+        sink(u)
+    });
+    (gated, rx)
+}
+
+async fn watch_kind(
+    client: kube::Client,
+    scope: Scope,
+    kind: Kind,
+    sink: Sink,
+    listed: tokio::sync::watch::Receiver<bool>,
+) {
     match kind {
         Kind::Table => super::table::watch_table(client, scope, sink).await,
         Kind::Owned => super::table::watch_owned(client, scope, sink).await,
@@ -223,7 +258,7 @@ async fn watch_kind(client: kube::Client, scope: Scope, kind: Kind, sink: Sink) 
             )
             .await
         }
-        Kind::Metrics => poll_metrics(client, scope, sink).await,
+        Kind::Metrics => poll_metrics(client, scope, sink, listed).await,
         Kind::Objects => {
             use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
             use k8s_openapi::api::networking::v1::Ingress;
@@ -383,46 +418,50 @@ async fn watch_loop<K>(
 }
 
 /// The fields of a PodMetrics list tierui reads; everything else is skipped
-/// while parsing (a 10,000-pod list is megabytes of JSON).
+/// while parsing, and strings are borrowed from the page (150,000 pods'
+/// metrics are tens of megabytes of JSON).
 #[derive(serde::Deserialize, Default)]
-struct MetricsList {
-    #[serde(default)]
-    metadata: MetricsListMeta,
-    #[serde(default)]
-    items: Vec<PodMetrics>,
-}
-
-#[derive(serde::Deserialize, Default)]
-struct MetricsListMeta {
-    #[serde(rename = "continue", default)]
-    continue_: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct PodMetrics {
-    metadata: MetricsMeta,
-    #[serde(default)]
-    containers: Vec<ContainerMetrics>,
-}
-
-#[derive(serde::Deserialize)]
-struct MetricsMeta {
-    #[serde(default)]
-    namespace: String,
-    #[serde(default)]
-    name: String,
-}
-
-#[derive(serde::Deserialize)]
-struct ContainerMetrics {
-    #[serde(default)]
-    usage: ContainerUsage,
+struct MetricsList<'a> {
+    #[serde(borrow, default)]
+    metadata: MetricsListMeta<'a>,
+    #[serde(borrow, default)]
+    items: Vec<PodMetrics<'a>>,
 }
 
 #[derive(serde::Deserialize, Default)]
-struct ContainerUsage {
-    cpu: Option<String>,
-    memory: Option<String>,
+struct MetricsListMeta<'a> {
+    #[serde(rename = "continue", borrow, default)]
+    continue_: Option<Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+struct PodMetrics<'a> {
+    #[serde(borrow)]
+    metadata: MetricsMeta<'a>,
+    #[serde(borrow, default)]
+    containers: Vec<ContainerMetrics<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct MetricsMeta<'a> {
+    #[serde(borrow, default)]
+    namespace: Cow<'a, str>,
+    #[serde(borrow, default)]
+    name: Cow<'a, str>,
+}
+
+#[derive(serde::Deserialize)]
+struct ContainerMetrics<'a> {
+    #[serde(borrow, default)]
+    usage: ContainerUsage<'a>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ContainerUsage<'a> {
+    #[serde(borrow, default)]
+    cpu: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    memory: Option<Cow<'a, str>>,
 }
 
 /// One full (paged) pass over pod metrics, each page to the sink as it
@@ -440,14 +479,16 @@ async fn list_metrics(
     if let Some(s) = &scope.selector {
         lp = lp.labels(s);
     }
+    let mut buf = Vec::new();
     loop {
         let req = kube::core::Request::new(&path)
             .list(&lp)
             .map_err(kube::Error::BuildRequest)?;
-        let page: MetricsList = client.request(req).await?;
+        super::pods::read_body(client, req, &mut buf).await?;
+        let page: MetricsList = serde_json::from_slice(&buf).map_err(kube::Error::SerdeError)?;
         let usage = page
             .items
-            .into_iter()
+            .iter()
             .map(|m| {
                 let mut u = Usage::default();
                 for c in &m.containers {
@@ -464,10 +505,19 @@ async fn list_metrics(
                         .and_then(|q| parse_quantity(q, false))
                         .unwrap_or(0);
                 }
-                (m.metadata.namespace, m.metadata.name, u)
+                (
+                    m.metadata.namespace.to_string(),
+                    m.metadata.name.to_string(),
+                    u,
+                )
             })
             .collect();
-        let next = page.metadata.continue_.filter(|c| !c.is_empty());
+        let next = page
+            .metadata
+            .continue_
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
         sink(Update::Metrics {
             usage,
             last: next.is_none(),
@@ -479,9 +529,19 @@ async fn list_metrics(
     }
 }
 
-/// Pod metrics every 10 s (metrics-server refreshes about that often).
-async fn poll_metrics(client: kube::Client, scope: Scope, sink: Sink) {
+/// Pod metrics every 10 s (metrics-server refreshes about that often), or
+/// less often when a pass is slow: a pass takes at most 2 % of the time
+/// (150,000 pods' metrics are tens of megabytes to fetch and parse; up to a
+/// minute apart). The first pass waits for the pods' first list.
+async fn poll_metrics(
+    client: kube::Client,
+    scope: Scope,
+    sink: Sink,
+    mut listed: tokio::sync::watch::Receiver<bool>,
+) {
+    let _ = tokio::time::timeout(Duration::from_secs(60), listed.wait_for(|l| *l)).await;
     loop {
+        let started = std::time::Instant::now();
         match list_metrics(&client, &scope, &sink).await {
             Ok(()) => {
                 sink(Update::Conn {
@@ -505,6 +565,48 @@ async fn poll_metrics(client: kube::Client, scope: Scope, sink: Sink) {
                 },
             }),
         }
-        tokio::time::sleep(Duration::from_secs(10)).await;
+        tokio::time::sleep(metrics_interval(started.elapsed())).await;
+    }
+}
+
+/// The wait after a metrics pass that took `pass`.
+pub fn metrics_interval(pass: Duration) -> Duration {
+    (pass * 50).clamp(Duration::from_secs(10), Duration::from_secs(60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_passes_take_at_most_two_percent() {
+        assert_eq!(
+            metrics_interval(Duration::from_millis(20)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            metrics_interval(Duration::from_millis(600)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            metrics_interval(Duration::from_secs(5)),
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn metrics_pages_parse_in_place() {
+        let page = br#"{"kind":"PodMetricsList","metadata":{"continue":"x"},"items":[
+          {"metadata":{"name":"a","namespace":"n"},"timestamp":"t","window":"15s",
+           "containers":[{"name":"c","usage":{"cpu":"250m","memory":"64Mi"}},{"name":"d","usage":{"cpu":"1","memory":"1Gi"}}]}]}"#;
+        let list: MetricsList = serde_json::from_slice(page).unwrap();
+        assert_eq!(list.metadata.continue_.as_deref(), Some("x"));
+        assert_eq!(
+            (
+                &*list.items[0].metadata.name,
+                list.items[0].containers.len()
+            ),
+            ("a", 2)
+        );
     }
 }

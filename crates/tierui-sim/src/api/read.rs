@@ -105,7 +105,7 @@ pub fn list(
 ) -> ApiResult<Response> {
     let k = kinds::get(kind);
     if k.computed {
-        return metrics_list(sim, kind, ns, labels, form == super::Form::Table);
+        return metrics_list(sim, kind, ns, labels, q, form == super::Form::Table);
     }
     let limit = match q.get("limit").map(String::as_str) {
         None | Some("") => 0,
@@ -240,22 +240,42 @@ fn metrics_list(
     kind: KindId,
     ns: Option<&str>,
     labels: &LabelSelector,
+    q: &Query,
     as_table: bool,
 ) -> ApiResult<Response> {
     let k = kinds::get(kind);
-    let (items, rv) = {
-        let st = sim.lock();
-        let items = if kind == kinds::POD_METRICS {
-            metrics::pod_metrics(sim, &st, ns, None)
-        } else {
-            metrics::node_metrics(sim, &st, None)
-        };
-        (items, st.store.rv())
+    // Pod metrics are paged like any list (limit/continue); node metrics are few.
+    let limit = match q.get("limit").map(String::as_str) {
+        None | Some("") => 0,
+        Some(l) => l
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
     };
-    let items: Vec<Value> = items
-        .into_iter()
-        .filter(|m| labels.matches_json(m.pointer("/metadata/labels")))
-        .collect();
+    let after = match q.get("continue").filter(|c| !c.is_empty()) {
+        Some(c) => Some(decode_continue(c)?),
+        None => None,
+    };
+    let (items, rv, cont) = {
+        let st = sim.lock();
+        let rv = st.store.rv();
+        let (items, next) = if kind == kinds::POD_METRICS {
+            metrics::pod_metrics_page(
+                sim,
+                &st,
+                ns,
+                &|e| labels.matches(&e.labels),
+                after.as_ref(),
+                limit,
+            )
+        } else {
+            let items = metrics::node_metrics(sim, &st, None)
+                .into_iter()
+                .filter(|m| labels.matches_json(m.pointer("/metadata/labels")))
+                .collect();
+            (items, None)
+        };
+        (items, rv, next.map(|key| encode_continue(rv, &key, 0)))
+    };
     if as_table {
         return Ok(value_response(
             200,
@@ -263,7 +283,7 @@ fn metrics_list(
                 kind,
                 &items,
                 &rv.to_string(),
-                None,
+                cont.as_deref(),
                 false,
                 sim.cluster_now(),
             ),
@@ -274,7 +294,10 @@ fn metrics_list(
         &json!({
             "kind": k.list_kind(),
             "apiVersion": k.api_version(),
-            "metadata": {"resourceVersion": rv.to_string()},
+            "metadata": match &cont {
+                Some(c) => json!({"resourceVersion": rv.to_string(), "continue": c}),
+                None => json!({"resourceVersion": rv.to_string()}),
+            },
             "items": items,
         }),
     ))
