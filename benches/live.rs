@@ -232,7 +232,14 @@ fn main() {
     run.pty.stop();
     rt.block_on(quiet.shutdown());
 
-    // 3. Side by side with kdash on the busy cluster: the same window from launch.
+    // 3. `tierui watch -A`: every pod of the busy cluster as JSON lines.
+    watch_cli(dir.path(), &ws, &kubeconfig, pods);
+
+    // 4. The multi-cluster view over three such clusters (all pods in one
+    //    namespace each, the release's, since that view follows a release).
+    multi(&rt, dir.path(), pods, churn, nodes);
+
+    // 5. Side by side with kdash on the busy cluster: the same window from launch.
     let Some(kdash) = find_kdash() else {
         println!(
             "kdash: not found (set KDASH, or run ./scripts/bench-live which installs it) — no side-by-side figures"
@@ -254,8 +261,15 @@ fn main() {
         let screen = pty.screen();
         let said = screen
             .lines()
-            .find(|l| l.contains("Pods") || l.contains("pods"))
-            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .find_map(|l| {
+                let at = l.find("Pods (").or_else(|| l.find("Pods:"))?;
+                // Up to the box drawing around it.
+                let text: String = l[at..]
+                    .chars()
+                    .take_while(|c| !('\u{2500}'..='\u{257f}').contains(c))
+                    .collect();
+                Some(text.trim().to_string())
+            })
             .unwrap_or_else(|| "no pods table on screen".into());
         pty.stop();
         println!(
@@ -282,6 +296,167 @@ fn main() {
     );
     side("kdash", kd.pid, kd);
     rt.block_on(busy.shutdown());
+}
+
+/// `tierui watch -A --cluster bench --json`: how soon the whole list is out
+/// (one line per pod), then CPU and RSS while it follows the churn.
+fn watch_cli(dir: &Path, ws: &Path, kubeconfig: &Path, pods: usize) {
+    use std::io::Read as _;
+    let out_path = dir.join("watch.jsonl");
+    let out = std::fs::File::create(&out_path).expect("watch output");
+    let state = dir.join("state-watch");
+    let started = Instant::now();
+    let mut child = std::process::Command::new(tierui())
+        .args(["--workspace"])
+        .arg(ws)
+        .args([
+            "watch",
+            "-A",
+            "--cluster",
+            "bench",
+            "--json",
+            "--for",
+            "60s",
+        ])
+        .env("KUBECONFIG", kubeconfig)
+        .env("TIERUI_STATE_DIR", &state)
+        .env("TIERUI_CONFIG_DIR", dir.join("config"))
+        .stdout(out)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tierui watch");
+    let pid = child.id();
+    // Count lines as they are written (only the new bytes are read).
+    let mut f = std::fs::File::open(&out_path).expect("watch output");
+    let (mut lines, mut buf) = (0usize, vec![0u8; 1 << 20]);
+    let listed_ms = loop {
+        let n = f.read(&mut buf).unwrap_or(0);
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
+        if lines >= pods {
+            break started.elapsed().as_secs_f64() * 1000.0;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            break f64::NAN;
+        }
+        if n == 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let before = cpu_ticks(pid);
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_secs(20));
+    let pct = (cpu_ticks(pid) - before) as f64 / 100.0 / t.elapsed().as_secs_f64() * 100.0;
+    let (rss, peak) = (status_kib(pid, "VmRSS"), status_kib(pid, "VmHWM"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let changes = std::fs::read(&out_path)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0);
+    println!(
+        "tierui watch -A: all {pods} pods printed {listed_ms:.0} ms after launch; then CPU {pct:.1}% of one core over {:.0} s under the churn ({} changes printed in all); RSS {:.1} MiB, peak {:.1} MiB",
+        t.elapsed().as_secs_f64(),
+        changes,
+        rss as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+}
+
+/// The multi-cluster view (`L` on a release) over three clusters of `pods`
+/// pods each with the same churn.
+fn multi(rt: &tokio::runtime::Runtime, dir: &Path, pods: usize, churn: f64, nodes: usize) {
+    let dir = dir.join("multi");
+    let ws = dir.join("ws");
+    std::fs::create_dir_all(ws.join("k8s/load")).expect("workspace dir");
+    let names = ["bench-a", "bench-b", "bench-c"];
+    let sims: Vec<SimHandle> = names
+        .iter()
+        .map(|n| {
+            rt.block_on(start(SimConfig {
+                cluster_name: (*n).into(),
+                pods,
+                churn,
+                nodes: (nodes > 0).then_some(nodes),
+                load_namespaces: 1,
+                ..SimConfig::default()
+            }))
+            .expect("simulator")
+        })
+        .collect();
+    let mut yaml = String::from("name: bench\nclusters:\n");
+    let mut kubeconfigs = Vec::new();
+    for (n, sim) in names.iter().zip(&sims) {
+        std::fs::write(
+            ws.join(format!("{n}.yaml")),
+            format!("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: {n}\n  region: us-east-1\n"),
+        )
+        .expect("cluster config");
+        yaml.push_str(&format!(
+            "  - name: {n}\n    provisioner: eksctl\n    config: {n}.yaml\n    region: us-east-1\n    context: {n}\n"
+        ));
+        let kc = dir.join(format!("kubeconfig-{n}"));
+        std::fs::write(&kc, sim.kubeconfig_yaml(n)).expect("kubeconfig");
+        kubeconfigs.push(kc.display().to_string());
+    }
+    // One release whose namespace holds each cluster's load pods.
+    std::fs::write(
+        ws.join("k8s/load/app.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: load\n  namespace: load\ndata:\n  LOG_LEVEL: info\n",
+    )
+    .expect("manifest");
+    yaml.push_str("services:\n  - name: load\n    manager: kubectl\n    manifests: k8s/load\n    cluster: bench-a\n    namespace: load\n");
+    std::fs::write(ws.join("tierui.yaml"), yaml).expect("descriptor");
+    let state = dir.join("state");
+    let envs = [
+        ("KUBECONFIG", kubeconfigs.join(":")),
+        ("TIERUI_STATE_DIR", state.display().to_string()),
+        (
+            "TIERUI_CONFIG_DIR",
+            dir.join("config").display().to_string(),
+        ),
+        ("TIERUI_LOG", "info,perf=debug".to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_ACCESS_KEY_ID", "bench".into()),
+        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
+    ];
+    let mut pty = InPty::start(
+        &format!("'{}' --workspace '{}'", tierui(), ws.display()),
+        &envs,
+        &dir.join("multi.pid"),
+    );
+    let log = state.join("tierui.log");
+    wait_log(&log, "first frame", Duration::from_secs(20));
+    pty.type_text("/load");
+    pty.enter();
+    pty.type_text("L");
+    let line = wait_log(&log, "first full table", Duration::from_secs(120));
+    let pid = pty.pid;
+    let before_keys = key_times(&log).len();
+    for k in [
+        "j", "j", "PageDown", "PageUp", "S", "A", "N", "/", "7", "a", "Escape",
+    ] {
+        pty.key(k);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut keys = key_times(&log).split_off(before_keys);
+    keys.sort_by(f64::total_cmp);
+    let before = cpu_ticks(pid);
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_secs(20));
+    let pct = (cpu_ticks(pid) - before) as f64 / 100.0 / t.elapsed().as_secs_f64() * 100.0;
+    println!(
+        "tierui multi-cluster view, 3 clusters × {pods} pods, {churn} pod events/s each: first full table {:.0} ms ({} rows); CPU {pct:.1}% of one core over {:.0} s; RSS {:.1} MiB, peak {:.1} MiB",
+        field(&line, "ms").unwrap_or(f64::NAN),
+        field(&line, "rows").unwrap_or(f64::NAN),
+        t.elapsed().as_secs_f64(),
+        status_kib(pid, "VmRSS") as f64 / 1024.0,
+        status_kib(pid, "VmHWM") as f64 / 1024.0
+    );
+    report("multi-cluster key to frame", &keys);
+    pty.stop();
+    for s in sims {
+        rt.block_on(s.shutdown());
+    }
 }
 
 /// Every key → frame time tierui has logged so far.

@@ -92,4 +92,89 @@ fn watch_errors_name_the_problem() {
     let (code, err) = run(&["dawn-service", "--for", "2s"]);
     assert_ne!(code, Some(0));
     assert!(err.contains("does not exist in the sandbox yet"), "{err}");
+    // A whole cluster needs -A with --cluster; a service with -A is refused.
+    let (code, err) = run(&[]);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("name a service, or watch a whole cluster with -A"),
+        "{err}"
+    );
+    let (code, err) = run(&["-A"]);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("--cluster"), "{err}");
+    let (code, err) = run(&["-A", "--cluster", "noon"]);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("no cluster noon (clusters: "), "{err}");
+    let (code, _) = run(&["day-service", "-A", "--cluster", "day"]);
+    assert_ne!(code, Some(0));
+}
+
+/// `-A --cluster bench`: every pod of the cluster, in every namespace, like
+/// `kubectl get pods -A -w` — against a simulated cluster reached through a
+/// kubeconfig, its pods spread over three namespaces.
+#[test]
+fn watch_all_namespaces_of_a_cluster() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = rt
+        .block_on(tierui_sim::start(tierui_sim::SimConfig {
+            cluster_name: "bench".into(),
+            pods: 5,
+            load_namespaces: 3,
+            ..tierui_sim::SimConfig::default()
+        }))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::write(
+        ws.join("cluster.yaml"),
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: bench\n  region: us-east-1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join("tierui.yaml"),
+        "name: bench\nclusters:\n  - name: bench\n    provisioner: eksctl\n    config: cluster.yaml\n    region: us-east-1\n    context: bench\n",
+    )
+    .unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, sim.kubeconfig_yaml("bench")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierui"))
+        .arg("--workspace")
+        .arg(&ws)
+        .args(["watch", "-A", "--cluster", "bench", "--json", "--for", "3s"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("TIERUI_STATE_DIR", dir.path().join("state"))
+        .env("TIERUI_CONFIG_DIR", dir.path().join("config"))
+        .output()
+        .expect("run tierui");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let pods: Vec<(String, String)> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .filter(|e| e["type"] == "ADDED" && e["object"]["kind"] == "Pod")
+        .map(|e| {
+            (
+                e["object"]["namespace"].as_str().unwrap().to_string(),
+                e["object"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(pods.len(), 5, "every pod once: {pods:?}");
+    let namespaces: std::collections::BTreeSet<&str> =
+        pods.iter().map(|(ns, _)| ns.as_str()).collect();
+    assert_eq!(
+        namespaces.into_iter().collect::<Vec<_>>(),
+        ["load-000", "load-001", "load-002"]
+    );
+    assert!(
+        stderr.contains("bench (all namespaces): pods: live"),
+        "{stderr}"
+    );
+    rt.block_on(sim.shutdown());
 }

@@ -49,6 +49,37 @@ pub struct PodTable {
     view: Vec<u32>,
 }
 
+/// A shared string's address: rows share their strings, so equal pointers
+/// mean equal strings (not always the reverse).
+fn ptr(a: &Arc<str>) -> usize {
+    Arc::as_ptr(a) as *const u8 as usize
+}
+
+/// A map keyed by addresses, hashed by one multiplication (SipHash would be
+/// most of a sort's time at 150,000 rows).
+type PtrMap<V> = HashMap<usize, V, std::hash::BuildHasherDefault<PtrHasher>>;
+
+#[derive(Default)]
+struct PtrHasher(u64);
+
+impl std::hash::Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_right(29);
+    }
+}
+
 /// Bulk pages are merged (one pass) rather than inserted row by row.
 const BULK: usize = 32;
 
@@ -173,24 +204,35 @@ impl PodTable {
             self.filter = needle;
             if self.filter.is_empty() {
                 self.view = Vec::new();
-            } else if narrowing {
-                let mut view = std::mem::take(&mut self.view);
-                view.retain(|&s| {
-                    let m = self.row(s).is_some_and(|r| matches(r, &self.filter));
-                    self.matched[s as usize] = m;
-                    m
-                });
-                self.view = view;
+                self.matched.iter_mut().for_each(|m| *m = false);
             } else {
+                // Nodes and statuses are shared strings: each is looked at once.
+                let mut seen: PtrMap<bool> = PtrMap::default();
+                let needle = self.filter.as_str();
+                let mut test = |r: &PodRow| {
+                    contains_ci(&r.name, needle)
+                        || *seen
+                            .entry(ptr(&r.status))
+                            .or_insert_with(|| contains_ci(&r.status, needle))
+                        || *seen
+                            .entry(ptr(&r.node))
+                            .or_insert_with(|| contains_ci(&r.node, needle))
+                };
+                let candidates: Vec<u32> = if narrowing {
+                    std::mem::take(&mut self.view)
+                } else {
+                    self.sorted_slots().collect()
+                };
                 let mut view = Vec::new();
-                for i in 0..self.sorted_len() {
-                    let s = self.sorted_at(i);
-                    let m = self.row(s).is_some_and(|r| matches(r, &self.filter));
-                    self.matched[s as usize] = m;
+                let mut matched = std::mem::take(&mut self.matched);
+                for s in candidates {
+                    let m = self.slots[s as usize].as_ref().is_some_and(&mut test);
+                    matched[s as usize] = m;
                     if m {
                         view.push(s);
                     }
                 }
+                self.matched = matched;
                 self.view = view;
             }
         }
@@ -220,18 +262,16 @@ impl PodTable {
         }
         // Strings rank by value, looked up by pointer: rows share their
         // strings, so there are a few thousand to sort, not 150,000.
-        let ranks = |f: fn(&PodRow) -> &Arc<str>| -> HashMap<usize, u64> {
-            let mut distinct: HashMap<usize, &str> = HashMap::new();
-            for r in self.values() {
-                let a = f(r);
-                distinct
-                    .entry(Arc::as_ptr(a) as *const u8 as usize)
-                    .or_insert(a);
+        let ranks = |f: fn(&PodRow) -> &Arc<str>| -> PtrMap<u64> {
+            let mut distinct: PtrMap<&str> = PtrMap::default();
+            for &s in &self.by_name {
+                let a = f(self.slots[s as usize].as_ref().expect("live slot"));
+                distinct.entry(ptr(a)).or_insert(a);
             }
             let mut by_value: Vec<(&str, usize)> =
                 distinct.into_iter().map(|(p, s)| (s, p)).collect();
             by_value.sort_unstable();
-            let mut out = HashMap::with_capacity(by_value.len());
+            let mut out = PtrMap::with_capacity_and_hasher(by_value.len(), Default::default());
             let mut rank = 0u64;
             for (i, (s, p)) in by_value.iter().enumerate() {
                 if i > 0 && by_value[i - 1].0 != *s {
@@ -246,15 +286,14 @@ impl PodTable {
             SortBy::Node => Some(ranks(|r| &r.node)),
             _ => None,
         };
-        let ptr = |a: &Arc<str>| Arc::as_ptr(a) as *const u8 as usize;
-        let mut keys: Vec<(u64, u32)> = self
+        // Each row's key, in name order.
+        let keys: Vec<u64> = self
             .by_name
             .iter()
-            .enumerate()
-            .map(|(pos, &s)| {
+            .map(|&s| {
                 let r = self.slots[s as usize].as_ref().expect("live slot");
                 let u = self.usage[s as usize].unwrap_or_default();
-                let key = match self.sort {
+                match self.sort {
                     SortBy::Name => 0,
                     SortBy::Ready => (u64::from(r.ready) << 32) | u64::from(r.containers),
                     SortBy::Restarts => u64::from(r.restarts),
@@ -267,16 +306,32 @@ impl PodTable {
                     SortBy::Memory => u.memory_bytes,
                     SortBy::Status => rank.as_ref().map_or(0, |m| m[&ptr(&r.status)]),
                     SortBy::Node => rank.as_ref().map_or(0, |m| m[&ptr(&r.node)]),
-                };
-                (key, pos as u32)
+                }
             })
             .collect();
         drop(rank);
-        keys.sort_unstable();
-        self.order = keys
-            .into_iter()
-            .map(|(_, pos)| self.by_name[pos as usize])
+        // A counting sort over the distinct keys: stable, so equal keys stay in
+        // name order, and linear but for sorting the distinct keys themselves.
+        let mut distinct = keys.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut start = vec![0u32; distinct.len() + 1];
+        let ranked: Vec<u32> = keys
+            .iter()
+            .map(|k| distinct.binary_search(k).unwrap_or_default() as u32)
             .collect();
+        for &r in &ranked {
+            start[r as usize + 1] += 1;
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut order = vec![0u32; ranked.len()];
+        for (pos, &r) in ranked.iter().enumerate() {
+            order[start[r as usize] as usize] = self.by_name[pos];
+            start[r as usize] += 1;
+        }
+        self.order = order;
     }
 
     /// The sort's order of two slots: its key, then (namespace, name).
@@ -452,14 +507,34 @@ impl PodTable {
             return;
         }
         let mut new = Vec::new();
+        let mut fresh = std::collections::HashSet::new();
         for r in rows {
-            if self.slot_of(&r.namespace, &r.name).is_some() {
-                self.upsert(r);
-            } else {
-                new.push(self.alloc(r));
+            match self.slot_of(&r.namespace, &r.name) {
+                // Twice in one page (a server would not): the later row wins.
+                Some(s) if fresh.contains(&s) => self.replace_unlinked(s, r),
+                Some(_) => self.upsert(r),
+                None => {
+                    let s = self.alloc(r);
+                    fresh.insert(s);
+                    new.push(s);
+                }
             }
         }
         self.merge(new);
+    }
+
+    /// Replaces the row of a slot not yet in the orders.
+    fn replace_unlinked(&mut self, s: u32, row: PodRow) {
+        let old = self.slots[s as usize].take().expect("allocated slot");
+        if old.is_ready() {
+            self.ready -= 1;
+        }
+        if row.is_ready() {
+            self.ready += 1;
+        }
+        self.count_image(&old.image, false);
+        self.count_image(&row.image, true);
+        self.slots[s as usize] = Some(row);
     }
 
     fn merge(&mut self, mut new: Vec<u32>) {
@@ -857,6 +932,25 @@ mod tests {
         t.apply(Change::Listed);
         assert_eq!(shown(&t), vec!["a/y"]);
         assert_eq!(t.ready(), 1);
+    }
+
+    #[test]
+    fn a_row_twice_in_one_page_is_one_row() {
+        let mut t = PodTable::default();
+        t.show(SortBy::Status, false, "a");
+        let mut rows: Vec<PodRow> = (0..40)
+            .map(|i| pod("a", &format!("p{i}"), "Running", 0, 1, "n"))
+            .collect();
+        rows.push(pod("a", "p3", "Error", 0, 1, "n"));
+        t.apply(Change::Page {
+            rows,
+            loaded: 41,
+            total: None,
+        });
+        assert_eq!(t.len(), 40);
+        assert_eq!(shown(&t), expected(&t, SortBy::Status, false, "a"));
+        assert_eq!(t.ready(), 39);
+        assert_eq!(t.get("a", "p3").map(|p| &*p.status), Some("Error"));
     }
 
     #[test]

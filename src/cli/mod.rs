@@ -129,8 +129,22 @@ pub struct ReleaseSelector {
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    #[command(flatten)]
-    pub release: ReleaseSelector,
+    /// Service name (not with -A).
+    pub service: Option<String>,
+    /// Environment of the service (default: its only one).
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub env: Option<String>,
+    /// Cluster (default: the environment's; with -A, the cluster to watch).
+    #[arg(long, short = 'c', value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+    /// Every pod of the cluster in every namespace, like `kubectl get pods -A -w`.
+    #[arg(
+        long = "all-namespaces",
+        short = 'A',
+        requires = "cluster",
+        conflicts_with = "service"
+    )]
+    pub all_namespaces: bool,
     #[arg(long)]
     pub json: bool,
     /// Stop after this long (e.g. 30s, 2m).

@@ -75,12 +75,16 @@ pub struct Event {
     pub object: Row,
 }
 
+/// (namespace, name), sharing the row's strings.
+type Key = (Arc<str>, Arc<str>);
+
 /// Turns watcher updates into printed changes: rows that differ from what was
 /// last printed, and deletions (also of rows a relist no longer returns).
 #[derive(Default)]
 pub struct Changes {
-    printed: BTreeMap<(&'static str, String, String), Row>,
-    relist: BTreeMap<&'static str, std::collections::HashSet<(String, String)>>,
+    /// Keys share the rows' strings (150,000 pods are printed and kept).
+    printed: BTreeMap<(&'static str, Arc<str>, Arc<str>), Row>,
+    relist: BTreeMap<&'static str, std::collections::HashSet<Key>>,
 }
 
 impl Changes {
@@ -119,7 +123,7 @@ impl Changes {
                 .collect(),
             Change::Delete { namespace, name } => self
                 .printed
-                .remove(&(kind, namespace, name))
+                .remove(&(kind, Arc::from(namespace), Arc::from(name)))
                 .map(|row| vec![ev("DELETED", row)])
                 .unwrap_or_default(),
             Change::Listed => {
@@ -159,10 +163,12 @@ impl Changes {
 }
 
 impl Row {
-    fn key(&self) -> (String, String) {
+    fn key(&self) -> Key {
         match self {
-            Row::Pod(p) => (p.namespace.to_string(), p.name.to_string()),
-            Row::HorizontalPodAutoscaler(h) => (h.namespace.clone(), h.name.clone()),
+            Row::Pod(p) => (p.namespace.clone(), p.name.clone()),
+            Row::HorizontalPodAutoscaler(h) => {
+                (h.namespace.as_str().into(), h.name.as_str().into())
+            }
         }
     }
 }
@@ -247,21 +253,69 @@ fn conn_text(kind: Kind, c: &Conn) -> Option<String> {
 pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
     let limit = args.for_.as_deref().map(parse_duration).transpose()?;
     let ws = ctx.load();
-    let r = crate::cli::release::select(&ws, &args.release)?.clone();
-    let cluster = r.cluster.clone().unwrap_or_default();
+    // A release's pods, or (-A) every pod of a cluster.
+    let release = match (&args.service, args.all_namespaces) {
+        (_, true) => None,
+        (Some(service), false) => Some(
+            crate::cli::release::select(
+                &ws,
+                &crate::cli::ReleaseSelector {
+                    service: service.clone(),
+                    env: args.env.clone(),
+                    cluster: args.cluster.clone(),
+                },
+            )?
+            .clone(),
+        ),
+        (None, false) => bail!("name a service, or watch a whole cluster with -A --cluster NAME"),
+    };
+    let cluster = match &release {
+        Some(r) => r.cluster.clone().unwrap_or_default(),
+        None => args.cluster.clone().unwrap_or_default(),
+    };
+    let stack = match &release {
+        Some(_) => None,
+        None => Some(ws.cluster(&cluster).cloned().ok_or_else(|| {
+            let names: Vec<&str> = ws.clusters.iter().map(|c| c.name.as_str()).collect();
+            anyhow::anyhow!("no cluster {cluster} (clusters: {})", names.join(", "))
+        })?),
+    };
+    let where_ = match &release {
+        Some(r) => format!("{cluster}/{}", r.namespace),
+        None => format!("{cluster} (all namespaces)"),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     rt.block_on(async {
         let sims = tierui_backends::release::sims(ctx, &ws)?;
-        let client = tierui_backends::release::client_for(ctx, sims.as_deref(), &ws, &r)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?;
-        let scope = Scope {
-            namespace: Some(r.namespace.clone()),
-            selector: r.summary.selector.clone(),
-            resource: None,
+        let (client, scope) = match (&release, &stack) {
+            (Some(r), _) => (
+                tierui_backends::release::client_for(ctx, sims.as_deref(), &ws, r)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", r.title()))?,
+                Scope {
+                    namespace: Some(r.namespace.clone()),
+                    selector: r.summary.selector.clone(),
+                    resource: None,
+                },
+            ),
+            (None, Some(c)) => {
+                let endpoint = tierui_backends::release::endpoint(ctx, sims.as_deref(), &ws, c)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cluster {cluster}: {e}"))?;
+                let client = tierui_backends::kube::connect::client(&endpoint)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cluster {cluster}: {e}"))?;
+                let scope = Scope {
+                    namespace: None,
+                    selector: None,
+                    resource: None,
+                };
+                (client, scope)
+            }
+            (None, None) => unreachable!("a release or a cluster was chosen above"),
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let sink: watch::Sink = Arc::new(move |u| {
@@ -286,7 +340,7 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
                     let Some(u) = u else { break ExitCode::from(2) };
                     if let Update::Conn { kind, conn } = &u {
                         if let Some(t) = conn_text(*kind, conn) {
-                            eprintln!("tierui: {cluster}/{}: {t}", r.namespace);
+                            eprintln!("tierui: {where_}: {t}");
                         }
                         continue;
                     }
@@ -303,9 +357,13 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
                             text_line(&e, now)
                         };
                         // A closed pipe (`| head`) ends the watch quietly.
-                        if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                        if writeln!(out, "{line}").is_err() {
                             return Ok(ExitCode::SUCCESS);
                         }
+                    }
+                    // Once per update (a list page is thousands of lines).
+                    if out.flush().is_err() {
+                        return Ok(ExitCode::SUCCESS);
                     }
                 }
             }

@@ -812,6 +812,35 @@ mod live {
         insta::assert_snapshot!("live_pods_80x24", render(&mut s, 80, 24).backend());
     }
 
+    /// A big list shows its first page at once, with how far it has come.
+    #[test]
+    fn rows_show_from_the_first_page_with_a_loading_count() {
+        let (_dir, mut s) = demo_state("default");
+        s.now_s = NOW;
+        press(&mut s, "\tl");
+        feed(
+            &mut s,
+            "",
+            vec![
+                Update::Pods(Change::Relist),
+                Update::Pods(Change::Page {
+                    rows: vec![
+                        pod("day-service-7d9f-abcde", "Running", 1, 0, 60),
+                        pod("day-service-7d9f-fghij", "Pending", 0, 0, 5),
+                    ],
+                    loaded: 35_000,
+                    total: Some(150_000),
+                }),
+            ],
+        );
+        let text = render(&mut s, 120, 30).backend().to_string();
+        assert!(text.contains("Pods (loading 35,000 / ~150,000)"), "{text}");
+        assert!(text.contains("day-service-7d9f-fghij"), "{text}");
+        feed(&mut s, "", vec![Update::Pods(Change::Listed)]);
+        let text = render(&mut s, 120, 30).backend().to_string();
+        assert!(text.contains("Pods (2, 1 ready)"), "{text}");
+    }
+
     #[test]
     fn sorting_filtering_and_the_selection_events() {
         let (_dir, mut s) = demo_state("default");

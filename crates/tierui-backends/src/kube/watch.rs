@@ -365,7 +365,10 @@ async fn watch_loop<K>(
     while let Some(ev) = stream.next().await {
         match ev {
             Ok(ev) => {
-                if !live {
+                // `Init` comes before the list is even asked for: only an
+                // answer from the server means the connection works (else a
+                // cluster that cannot be reached was retried every second).
+                if !live && !matches!(ev, watcher::Event::Init) {
                     live = true;
                     backoff = 1;
                     sink(Update::Conn {
@@ -577,6 +580,43 @@ pub fn metrics_interval(pass: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cluster that cannot be reached is retried 1 s, 2 s, 4 s … apart, not
+    /// every second (kube-runtime's `Init` comes before the list is asked for
+    /// and must not count as an answer).
+    #[tokio::test]
+    async fn unreachable_clusters_back_off() {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let client = kube::Client::try_from(config).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let sink: Sink = std::sync::Arc::new(move |u| {
+            let _ = tx.send(u);
+        });
+        let scope = Scope {
+            namespace: None,
+            selector: None,
+            resource: None,
+        };
+        let handles = spawn(client, &scope, &[Kind::Deployments], sink);
+        let mut waits = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(3600);
+        while let Ok(Some(u)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+            match u {
+                Update::Conn {
+                    conn: Conn::Retrying { in_secs, .. },
+                    ..
+                } => waits.push(in_secs),
+                Update::Conn {
+                    conn: Conn::Live, ..
+                } => panic!("nothing answered, yet the watcher said live"),
+                _ => {}
+            }
+        }
+        for h in handles {
+            h.abort();
+        }
+        assert_eq!(waits, [1, 2, 4], "retries and their waits");
+    }
 
     #[test]
     fn metrics_passes_take_at_most_two_percent() {
