@@ -41,6 +41,13 @@ pub struct Effects {
 /// Background drifts one cluster answers at once.
 const DRIFTS_PER_CLUSTER: usize = 2;
 
+/// Renders what the cache holds and says how long it took.
+fn warm(ws: &tierui_core::workspace::Workspace, tools: Tools) {
+    let at = std::time::Instant::now();
+    let n = tierui_core::render::desired::warm(ws, tools);
+    tracing::info!(target: "perf", ms = at.elapsed().as_secs_f64() * 1000.0, releases = n, "desired objects rendered in the background");
+}
+
 /// Render a release with and without an edited file and diff the objects.
 pub(crate) fn render_diff(
     ws: &tierui_core::workspace::Workspace,
@@ -538,9 +545,19 @@ impl Effects {
 
     fn reload_workspace(&self) {
         let (root, tx) = (self.ctx.root.clone(), self.tx.clone());
+        let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
         tokio::task::spawn_blocking(move || {
-            let _ = tx.send(Msg::Reloaded(Box::new(tierui_core::workspace::load(&root))));
+            let ws = tierui_core::workspace::load(&root);
+            let _ = tx.send(Msg::Reloaded(Box::new(ws.clone())));
+            warm(&ws, tools);
         });
+    }
+
+    /// Renders the workspace's desired objects in the background (see
+    /// [`tierui_core::render::desired::warm`]).
+    pub fn warm_desired(&self, ws: tierui_core::workspace::Workspace) {
+        let tools = tierui_backends::tools::for_sandbox(self.ctx.sandbox);
+        tokio::task::spawn_blocking(move || warm(&ws, tools));
     }
 
     fn load_theme(&self, name: String) {

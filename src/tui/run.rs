@@ -86,6 +86,7 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     for effect in crate::app::update::start(&mut state).effects {
         effects.run(effect, &state);
     }
+    effects.warm_desired(state.ws.clone());
     watch_sources(ctx.root.clone(), tx.clone());
     let mut resync = every(RESYNC_EVERY);
     let mut slow = every(LIVE_EVERY);

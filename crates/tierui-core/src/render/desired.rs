@@ -169,6 +169,53 @@ pub fn render(
     overrides: &BTreeMap<PathBuf, String>,
     tools: Tools,
 ) -> Result<Desired, String> {
+    // Plain manifests and Pulumi YAML depend only on the workspace's files:
+    // rendered once per load of them (drifts, diffs and comparisons of 300
+    // releases all ask again), never with unsaved edits.
+    if overrides.is_empty() && cacheable(release) {
+        let key = format!(
+            "{}|{}|{}",
+            release.title(),
+            release.cluster.as_deref().unwrap_or_default(),
+            release.namespace
+        );
+        if let Some(d) = ws.rendered.get(&key) {
+            return Ok(d);
+        }
+        let d = render_uncached(ws, release, overrides, tools)?;
+        ws.rendered.put(key, &d);
+        return Ok(d);
+    }
+    render_uncached(ws, release, overrides, tools)
+}
+
+/// Renders every release whose render is cached (off the UI's thread, after
+/// a load), so drifts, diffs and comparisons find their objects ready.
+/// Returns how many rendered.
+pub fn warm(ws: &Workspace, tools: Tools) -> usize {
+    ws.releases
+        .iter()
+        .filter(|r| cacheable(r))
+        .filter(|r| render(ws, r, &BTreeMap::new(), tools).is_ok())
+        .count()
+}
+
+/// Whether a release's render depends on nothing but the workspace's files.
+fn cacheable(release: &Release) -> bool {
+    match &release.source {
+        ReleaseSource::Kubectl {
+            chart, kustomize, ..
+        } => chart.is_none() && !kustomize,
+        ReleaseSource::Pulumi(ps) => ps.project.as_ref().is_some_and(|p| p.runtime == "yaml"),
+    }
+}
+
+fn render_uncached(
+    ws: &Workspace,
+    release: &Release,
+    overrides: &BTreeMap<PathBuf, String>,
+    tools: Tools,
+) -> Result<Desired, String> {
     match &release.source {
         ReleaseSource::Kubectl {
             manifest_dir,
@@ -640,5 +687,65 @@ mod tests {
         edits.insert(PathBuf::from("k8s/dusk/hpa.yaml"), "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: x\nspec:\n  minReplicas: [\n".to_string());
         let e = render(&ws, r, &edits, Tools::native(false)).unwrap_err();
         assert!(e.starts_with("k8s/dusk/hpa.yaml:"), "{e}");
+    }
+
+    /// A load's renders are cached: asked again (a drift, a diff) the files are
+    /// not read again; a new load (the files changed) renders afresh; unsaved
+    /// edits never use the cache.
+    #[test]
+    fn renders_are_cached_per_load_of_the_files() {
+        let (_d, ws) = demo();
+        let r = ws.find_releases("dusk-service", None, None)[0].clone();
+        assert_eq!(
+            warm(&ws, Tools::native(false)),
+            4,
+            "the demo's plain and YAML releases"
+        );
+        assert_eq!(ws.rendered.len(), 4);
+        let dep = ws.root.join("k8s/dusk/deployment.yaml");
+        let text = std::fs::read_to_string(&dep).unwrap();
+        std::fs::write(&dep, text.replace("v2.4.1", "v2.9.9")).unwrap();
+        let image = |d: &Desired| {
+            d.objects
+                .iter()
+                .find(|o| o["kind"] == "Deployment")
+                .map(|o| o.pointer("/spec/template/spec/containers/0/image").cloned())
+        };
+        let cached = render(&ws, &r, &BTreeMap::new(), Tools::native(false)).unwrap();
+        assert!(
+            image(&cached)
+                .unwrap()
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .ends_with("v2.4.1")
+        );
+        let again = crate::workspace::load(&ws.root);
+        assert!(again.rendered.is_empty(), "a new load renders afresh");
+        let r2 = again.find_releases("dusk-service", None, None)[0].clone();
+        let fresh = render(&again, &r2, &BTreeMap::new(), Tools::native(false)).unwrap();
+        assert!(
+            image(&fresh)
+                .unwrap()
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .ends_with("v2.9.9")
+        );
+        // An unsaved edit is rendered, not looked up.
+        let mut edits = BTreeMap::new();
+        edits.insert(
+            PathBuf::from("k8s/dusk/deployment.yaml"),
+            text.replace("v2.4.1", "v3.0.0"),
+        );
+        let edited = render(&again, &r2, &edits, Tools::native(false)).unwrap();
+        assert!(
+            image(&edited)
+                .unwrap()
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .ends_with("v3.0.0")
+        );
     }
 }

@@ -68,6 +68,7 @@ pub fn load(root: &Path) -> Workspace {
         clusters,
         releases,
         problems,
+        rendered: Default::default(),
     };
     super::tiers::refresh(&mut ws);
     ws

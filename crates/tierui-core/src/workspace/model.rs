@@ -20,6 +20,37 @@ pub struct Workspace {
     pub clusters: Vec<ClusterStack>,
     pub releases: Vec<Release>,
     pub problems: Vec<Problem>,
+    /// This load's desired objects as rendered, by release (shared by its
+    /// clones; a change of the files reloads, and a new load starts empty).
+    pub rendered: RenderCache,
+}
+
+/// Renders of one load of the workspace, by release.
+#[derive(Debug, Clone, Default)]
+pub struct RenderCache(
+    std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, crate::render::desired::Desired>>,
+    >,
+);
+
+impl RenderCache {
+    pub fn get(&self, key: &str) -> Option<crate::render::desired::Desired> {
+        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(key).cloned()
+    }
+
+    pub fn put(&self, key: String, d: &crate::render::desired::Desired) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        m.insert(key, d.clone());
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Something wrong (or not supported yet) in one file.
