@@ -31,6 +31,21 @@ fn get(port: u16, path: &str) -> std::io::Result<Vec<u8>> {
     Ok(raw)
 }
 
+/// A page of a list: how many items, and the continue token.
+#[derive(serde::Deserialize)]
+struct Page {
+    #[serde(default)]
+    metadata: PageMeta,
+    #[serde(default)]
+    items: Vec<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct PageMeta {
+    #[serde(rename = "continue", default)]
+    continue_: Option<String>,
+}
+
 fn body_of(raw: &[u8]) -> &[u8] {
     let at = raw
         .windows(4)
@@ -168,20 +183,18 @@ fn main() {
         let h = Instant::now();
         let raw = get(port, &path).expect("page");
         http += h.elapsed();
-        let v: serde_json::Value = serde_json::from_slice(body_of(&raw)).unwrap_or_default();
-        seen += v["items"].as_array().map_or(0, Vec::len);
+        // The items are counted, not built (a client keeps what it needs).
+        let page: Page = serde_json::from_slice(body_of(&raw)).expect("a page of pods");
+        seen += page.items.len();
         pages += 1;
-        cont = v["metadata"]["continue"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        cont = page.metadata.continue_.unwrap_or_default();
         if cont.is_empty() {
             break;
         }
     }
     let paged = t.elapsed();
     println!(
-        "paged list (limit 500): {seen} pods in {pages} pages, {paged:?} (client parses each page) — budget 3 s: {}",
+        "paged list (limit 500): {seen} pods in {pages} pages, {paged:?} ({http:?} of it in HTTP; the client skims each page for its items and continue token) — budget 3 s: {}",
         if paged < Duration::from_secs(3) {
             "OK"
         } else {
