@@ -103,7 +103,10 @@ async fn a_rollout_shows_new_and_old_replicasets_then_completes_then_sticks() {
         p.listed(Kind::Pods) && p.listed(Kind::Deployments) && p.listed(Kind::ReplicaSets)
     })
     .await;
-    assert_eq!(w.pane.connection(), "live");
+    // Live once every watcher's server has answered (the events' list may
+    // come after the others').
+    w.until("every watcher live", 30, |p| p.connection() == "live")
+        .await;
     w.until("both ReplicaSets holding replicas mid-rollout", 60, |p| {
         let holding: Vec<_> = p
             .replicasets
@@ -217,6 +220,13 @@ async fn dropped_streams_and_expired_versions_reconnect_and_stay_correct() {
     })
     .await;
     let before = w.pane.pods.len();
+    let pod_relists = |w: &Watched| {
+        w.seen
+            .iter()
+            .filter(|u| matches!(u, Update::Pods(watch::Change::Relist)))
+            .count()
+    };
+    let listed_once = pod_relists(&w);
 
     // The server closes every watch: the watcher resumes from its resourceVersion.
     h.drop_watches();
@@ -236,6 +246,11 @@ async fn dropped_streams_and_expired_versions_reconnect_and_stay_correct() {
         p.pods.len() == before + 1
     })
     .await;
+    assert_eq!(
+        pod_relists(&w),
+        listed_once,
+        "a dropped stream is resumed, not listed again"
+    );
 
     // History compacted past the watcher's version and streams dropped: the
     // watcher gets 410 Gone and relists. (A change of another kind moves the
@@ -272,7 +287,8 @@ async fn dropped_streams_and_expired_versions_reconnect_and_stay_correct() {
         relists > relists_before,
         "410 after compaction makes the watcher relist"
     );
-    assert_eq!(w.pane.connection(), "live");
+    w.until("every watcher live again", 30, |p| p.connection() == "live")
+        .await;
 
     // The server goes away: the pane says it is retrying.
     h.shutdown().await;

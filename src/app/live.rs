@@ -264,8 +264,8 @@ impl ClusterPane {
                     }
                 }
             }
-            Update::Metrics { usage, last } => {
-                self.pods.join_usage(usage, last);
+            Update::Metrics { usage, first, last } => {
+                self.pods.join_usage(usage, first, last);
                 if last && !self.listed.contains(&"metrics") {
                     self.listed.push("metrics");
                 }

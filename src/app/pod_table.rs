@@ -617,9 +617,13 @@ impl PodTable {
         false
     }
 
-    /// One page of a metrics pass, joined by (namespace, name); `last` ends
-    /// the pass and its figures replace the previous ones.
-    pub fn join_usage(&mut self, page: Vec<(String, String, Usage)>, last: bool) {
+    /// One page of a metrics pass, joined by (namespace, name); `first`
+    /// starts a pass afresh (a pass that failed half way leaves nothing
+    /// behind), `last` ends it and its figures replace the previous ones.
+    pub fn join_usage(&mut self, page: Vec<(String, String, Usage)>, first: bool, last: bool) {
+        if first {
+            self.next_usage.iter_mut().for_each(|u| *u = None);
+        }
         for (ns, name, u) in page {
             if let Some(s) = self.slot_of(&ns, &name) {
                 self.next_usage[s as usize] = Some(u);
@@ -888,8 +892,8 @@ mod tests {
                     let half = page.len() / 2;
                     let mut page = page;
                     let rest = page.split_off(half);
-                    t.join_usage(page, false);
-                    t.join_usage(rest, true);
+                    t.join_usage(page, true, false);
+                    t.join_usage(rest, false, true);
                 }
             }
             let (s, d, f) = (t.sort, t.descending, t.filter.clone());
@@ -963,20 +967,26 @@ mod tests {
             cpu_milli: c,
             memory_bytes: 0,
         };
-        t.join_usage(vec![("a".into(), "x".into(), u(900))], false);
+        t.join_usage(vec![("a".into(), "x".into(), u(900))], true, false);
         assert!(!t.has_metrics(), "a pass is not shown half done");
         t.join_usage(
             vec![
                 ("a".into(), "y".into(), u(5)),
                 ("gone".into(), "z".into(), u(1)),
             ],
+            false,
             true,
         );
         assert_eq!(t.usage_of("a", "x"), Some(u(900)));
         assert_eq!(shown(&t), vec!["a/y", "a/x"]);
         // A pod the next pass does not mention has no usage any more.
-        t.join_usage(vec![("a".into(), "y".into(), u(7))], true);
+        t.join_usage(vec![("a".into(), "y".into(), u(7))], true, true);
         assert_eq!(t.usage_of("a", "x"), None);
+        // A pass that fails half way leaves nothing for the next one.
+        t.join_usage(vec![("a".into(), "x".into(), u(50))], true, false);
+        t.join_usage(vec![("a".into(), "y".into(), u(8))], true, true);
+        assert_eq!(t.usage_of("a", "x"), None);
+        assert_eq!(t.usage_of("a", "y"), Some(u(8)));
     }
 
     #[test]

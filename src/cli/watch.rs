@@ -163,6 +163,13 @@ impl Changes {
 }
 
 impl Row {
+    fn namespace(&self) -> &str {
+        match self {
+            Row::Pod(p) => &p.namespace,
+            Row::HorizontalPodAutoscaler(h) => &h.namespace,
+        }
+    }
+
     fn key(&self) -> Key {
         match self {
             Row::Pod(p) => (p.namespace.clone(), p.name.clone()),
@@ -345,23 +352,30 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
                         continue;
                     }
                     let now = jiff::Timestamp::now().as_second();
-                    let mut out = stdout.lock();
+                    // Buffered per update: stdout writes each line on its own
+                    // otherwise (a list page is thousands of lines).
+                    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
                     for e in changes.feed(&cluster, u) {
                         let line = if args.json {
                             serde_json::to_string(&e)?
                         } else {
                             if header {
                                 header = false;
-                                writeln!(out, "{:<48} {:<6} {:<18} {:<9} {:<6} NODE", "NAME", "READY", "STATUS", "RESTARTS", "AGE")?;
+                                let ns = if args.all_namespaces { format!("{:<24} ", "NAMESPACE") } else { String::new() };
+                                writeln!(out, "{ns}{:<48} {:<6} {:<18} {:<9} {:<6} NODE", "NAME", "READY", "STATUS", "RESTARTS", "AGE")?;
                             }
-                            text_line(&e, now)
+                            if args.all_namespaces {
+                                // As `kubectl get -A` prints it: the namespace first.
+                                format!("{:<24} {}", e.object.namespace(), text_line(&e, now))
+                            } else {
+                                text_line(&e, now)
+                            }
                         };
                         // A closed pipe (`| head`) ends the watch quietly.
                         if writeln!(out, "{line}").is_err() {
                             return Ok(ExitCode::SUCCESS);
                         }
                     }
-                    // Once per update (a list page is thousands of lines).
                     if out.flush().is_err() {
                         return Ok(ExitCode::SUCCESS);
                     }

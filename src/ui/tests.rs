@@ -764,6 +764,7 @@ mod live {
                         },
                     ),
                 ],
+                first: true,
                 last: true,
             },
             Update::Events(Change::Relist),

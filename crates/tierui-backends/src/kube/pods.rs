@@ -238,6 +238,17 @@ async fn list(
     scope: &Scope,
     strings: &mut Interner,
     sink: &Sink,
+) -> Result<String, (Stop, Option<String>)> {
+    list_pages(client, scope, strings, sink)
+        .await
+        .map_err(|e| (e, None))
+}
+
+async fn list_pages(
+    client: &kube::Client,
+    scope: &Scope,
+    strings: &mut Interner,
+    sink: &Sink,
 ) -> Result<String, Stop> {
     let req = kube::core::Request::new(path(scope));
     let mut lp = ListParams::default().limit(FIRST_PAGE);
@@ -320,6 +331,8 @@ async fn watch(
     mut version: String,
     strings: &mut Interner,
     sink: &Sink,
+    answered: &mut bool,
+    live: &mut bool,
 ) -> Result<String, Stop> {
     let req = kube::core::Request::new(path(scope));
     let mut wp = WatchParams::default().timeout(290);
@@ -342,9 +355,13 @@ async fn watch(
         match body.read_line(&mut line).await {
             Ok(0) => return Ok(version),
             Ok(_) => {}
-            // A connection cut mid-watch: resume from the last version.
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(version),
-            Err(e) => return Err(Stop::Failed(kube::Error::ReadEvents(e))),
+            // A connection cut (or timed out) mid-watch: resume from the last
+            // version seen, never list 150,000 pods again for it. (kube-client
+            // hands every body error over as `Other`, so none is told apart.)
+            Err(e) => {
+                tracing::debug!("pods watch ended: {e}");
+                return Ok(version);
+            }
         }
         if line.trim().is_empty() {
             continue;
@@ -376,7 +393,7 @@ async fn watch(
             })),
             "BOOKMARK" => {}
             "ERROR" if ev.object.code == Some(410) => return Err(Stop::Gone),
-            _ => {
+            "ERROR" => {
                 return Err(Stop::Failed(kube::Error::Api(
                     kube::core::Status::failure(
                         ev.object.message.as_deref().unwrap_or("watch error"),
@@ -386,11 +403,25 @@ async fn watch(
                     .boxed(),
                 )));
             }
+            // A type this client does not know: nothing to show for it.
+            other => tracing::debug!("pods watch: ignored event type {other}"),
+        }
+        *answered = true;
+        if !*live {
+            // A resumed watch that answers: the connection works again.
+            *live = true;
+            sink(Update::Conn {
+                kind: Kind::Pods,
+                conn: Conn::Live,
+            });
         }
     }
 }
 
-/// Lists then watches the scope's pods until aborted.
+/// Lists then watches the scope's pods until aborted. A watch that ends or
+/// fails resumes from the last version seen (a stale one answers 410, and
+/// only then is everything listed again); failures back off 1, 2, 4 … 30 s,
+/// reset once a watch has delivered something.
 pub async fn run(client: kube::Client, scope: Scope, sink: Sink) {
     let conn = |conn| Update::Conn {
         kind: Kind::Pods,
@@ -400,7 +431,10 @@ pub async fn run(client: kube::Client, scope: Scope, sink: Sink) {
     let mut strings = Interner::default();
     let mut backoff = 1u64;
     let mut version: Option<String> = None;
+    let mut live = false;
+    let mut gone_in_a_row = 0u32;
     loop {
+        let mut answered = false;
         let result = async {
             let v = match version.take() {
                 Some(v) => v,
@@ -408,21 +442,50 @@ pub async fn run(client: kube::Client, scope: Scope, sink: Sink) {
                     sink(Update::Pods(Change::Relist));
                     let v = list(&client, &scope, &mut strings, &sink).await?;
                     sink(Update::Pods(Change::Listed));
+                    // The server answered: live.
+                    if !live {
+                        live = true;
+                        sink(conn(Conn::Live));
+                    }
                     v
                 }
             };
-            sink(conn(Conn::Live));
-            backoff = 1;
-            watch(&client, &scope, v, &mut strings, &sink).await
+            let resume = v.clone();
+            watch(
+                &client,
+                &scope,
+                v,
+                &mut strings,
+                &sink,
+                &mut answered,
+                &mut live,
+            )
+            .await
+            .map_err(|e| (e, Some(resume)))
         }
         .await;
+        if answered {
+            backoff = 1;
+            gone_in_a_row = 0;
+        }
         match result {
-            // The server closed the watch (its timeout): resume from where it was.
+            // The server closed the watch (its timeout) or the connection was
+            // cut: resume from where it was.
             Ok(v) => version = Some(v),
-            Err(Stop::Gone) => version = None,
-            Err(Stop::Failed(e)) => {
+            Err((Stop::Gone, _)) => {
+                version = None;
+                // A server that answers 410 at once every time (a list that
+                // outlasts its watch cache) is not asked again at once.
+                gone_in_a_row += 1;
+                if gone_in_a_row > 1 {
+                    tokio::time::sleep(Duration::from_secs(backoff)).await;
+                    backoff = (backoff * 2).min(30);
+                }
+            }
+            Err((Stop::Failed(e), resume)) => {
+                live = false;
+                let forbidden = matches!(&e, kube::Error::Api(s) if s.code == 403);
                 let text = e.to_string();
-                let forbidden = text.contains("403") || text.to_lowercase().contains("forbidden");
                 let (c, wait) = if forbidden {
                     (Conn::Forbidden { error: text }, 60)
                 } else {
@@ -437,8 +500,9 @@ pub async fn run(client: kube::Client, scope: Scope, sink: Sink) {
                 sink(conn(c));
                 tokio::time::sleep(Duration::from_secs(wait)).await;
                 backoff = (backoff * 2).min(30);
-                // After a failure the version may be stale: list again.
-                version = None;
+                // A failed watch is tried again from its version; a failed
+                // list lists again.
+                version = resume;
             }
         }
     }

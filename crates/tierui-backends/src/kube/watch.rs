@@ -95,10 +95,12 @@ pub enum Update {
     ReplicaSets(Change<ReplicaSetRow>),
     Hpas(Change<HpaRow>),
     Events(Change<EventRow>),
-    /// One page of pod metrics; `last` closes a full pass (pods the pass
-    /// did not mention have no usage).
+    /// One page of pod metrics; `first` opens a pass (what an unfinished
+    /// one gathered is dropped), `last` closes it (pods the pass did not
+    /// mention have no usage).
     Metrics {
         usage: Vec<(String, String, Usage)>,
+        first: bool,
         last: bool,
     },
     /// Metadata of one kind (`ConfigMap`…); row names are `Kind/name`.
@@ -483,6 +485,7 @@ async fn list_metrics(
         lp = lp.labels(s);
     }
     let mut buf = Vec::new();
+    let mut first = true;
     loop {
         let req = kube::core::Request::new(&path)
             .list(&lp)
@@ -523,6 +526,7 @@ async fn list_metrics(
             .map(str::to_string);
         sink(Update::Metrics {
             usage,
+            first: std::mem::take(&mut first),
             last: next.is_none(),
         });
         match next {
@@ -563,7 +567,7 @@ async fn poll_metrics(
             Err(e) => sink(Update::Conn {
                 kind: Kind::Metrics,
                 conn: Conn::Retrying {
-                    in_secs: 10,
+                    in_secs: metrics_interval(started.elapsed()).as_secs(),
                     error: e.to_string(),
                 },
             }),

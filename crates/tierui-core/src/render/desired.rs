@@ -173,12 +173,19 @@ pub fn render(
     // rendered once per load of them (drifts, diffs and comparisons of 300
     // releases all ask again), never with unsaved edits.
     if overrides.is_empty() && cacheable(release) {
-        let key = format!(
-            "{}|{}|{}",
-            release.title(),
-            release.cluster.as_deref().unwrap_or_default(),
-            release.namespace
-        );
+        // What the render is made of: the folder, or the project, stack and
+        // config (two releases may share a service name).
+        let key = match &release.source {
+            ReleaseSource::Kubectl { manifest_dir, .. } => {
+                format!("manifests:{}", manifest_dir.display())
+            }
+            ReleaseSource::Pulumi(ps) => format!(
+                "pulumi:{}:{}:{}",
+                ps.project_dir.display(),
+                ps.stack,
+                ps.config_file.display()
+            ),
+        };
         if let Some(d) = ws.rendered.get(&key) {
             return Ok(d);
         }
