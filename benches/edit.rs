@@ -18,9 +18,8 @@ use tierui::app::theme::Theme;
 use tierui::app::update::{Msg, update};
 use tierui_core::render::diff::{diff_objects, line_diff};
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
+mod common;
+use common::percentile;
 
 fn report(what: &str, mut ms: Vec<f64>) {
     ms.sort_by(f64::total_cmp);

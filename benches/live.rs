@@ -25,25 +25,9 @@ use std::time::{Duration, Instant};
 use tierui_sim::{SimConfig, SimHandle, start};
 
 mod common;
-use common::{InPty, cpu_ticks, field, status_kib, wait_log};
-
-fn tierui() -> &'static str {
-    env!("CARGO_BIN_EXE_tierui")
-}
-
-fn env_num(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
+use common::{
+    InPty, cpu_ticks, env_num, field, percentile, status_kib, tierui, tierui_env, wait_log,
+};
 
 /// A workspace with one cluster whose kube context points at the simulator.
 fn workspace(dir: &Path, sim: &SimHandle) -> (PathBuf, PathBuf) {
@@ -78,20 +62,12 @@ struct TieruiRun {
 /// Starts tierui on the workspace and opens the cluster's live view.
 fn open_tierui(dir: &Path, tag: &str, ws: &Path, kubeconfig: &Path) -> TieruiRun {
     let state = dir.join(format!("state-{tag}"));
-    let envs = [
-        ("KUBECONFIG", kubeconfig.display().to_string()),
-        ("TIERUI_STATE_DIR", state.display().to_string()),
-        (
-            "TIERUI_CONFIG_DIR",
-            dir.join("config").display().to_string(),
-        ),
-        ("TIERUI_LOG", "info,perf=debug".to_string()),
-        // The cluster pane's AWS calls fail fast instead of probing for credentials.
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("AWS_ACCESS_KEY_ID", "bench".into()),
-        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
-    ];
+    let envs = tierui_env(
+        &state,
+        &dir.join("config"),
+        &kubeconfig.display().to_string(),
+        "info,perf=debug",
+    );
     let mut pty = InPty::start(
         &format!("'{}' --workspace '{}'", tierui(), ws.display()),
         &envs,
@@ -406,19 +382,12 @@ fn multi(rt: &tokio::runtime::Runtime, dir: &Path, pods: usize, churn: f64, node
     yaml.push_str("services:\n  - name: load\n    manager: kubectl\n    manifests: k8s/load\n    cluster: bench-a\n    namespace: load\n");
     std::fs::write(ws.join("tierui.yaml"), yaml).expect("descriptor");
     let state = dir.join("state");
-    let envs = [
-        ("KUBECONFIG", kubeconfigs.join(":")),
-        ("TIERUI_STATE_DIR", state.display().to_string()),
-        (
-            "TIERUI_CONFIG_DIR",
-            dir.join("config").display().to_string(),
-        ),
-        ("TIERUI_LOG", "info,perf=debug".to_string()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("AWS_ACCESS_KEY_ID", "bench".into()),
-        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
-    ];
+    let envs = tierui_env(
+        &state,
+        &dir.join("config"),
+        &kubeconfigs.join(":"),
+        "info,perf=debug",
+    );
     let mut pty = InPty::start(
         &format!("'{}' --workspace '{}'", tierui(), ws.display()),
         &envs,

@@ -21,25 +21,9 @@ use std::time::{Duration, Instant};
 use tierui_sim::{SimConfig, SimHandle, start};
 
 mod common;
-use common::{InPty, cpu_ticks, field, status_kib, wait_log};
-
-fn tierui() -> &'static str {
-    env!("CARGO_BIN_EXE_tierui")
-}
-
-fn env_num(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
+use common::{
+    InPty, cpu_ticks, env_num, field, percentile, status_kib, tierui, tierui_env, wait_log,
+};
 
 fn workspace(dir: &Path, sim: &SimHandle) -> (PathBuf, PathBuf) {
     let ws = dir.join("ws");
@@ -101,19 +85,12 @@ fn main() {
     println!("release: {pods} pods writing {rate:.0} lines/s in total; window {window:?}");
 
     let state = dir.path().join("state");
-    let envs = [
-        ("KUBECONFIG", kubeconfig.display().to_string()),
-        ("TIERUI_STATE_DIR", state.display().to_string()),
-        (
-            "TIERUI_CONFIG_DIR",
-            dir.path().join("config").display().to_string(),
-        ),
-        ("TIERUI_LOG", "info,perf=debug".to_string()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("AWS_ACCESS_KEY_ID", "bench".into()),
-        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
-    ];
+    let envs = tierui_env(
+        &state,
+        &dir.path().join("config"),
+        &kubeconfig.display().to_string(),
+        "info,perf=debug",
+    );
     let mut pty = InPty::start(
         &format!("'{}' --workspace '{}'", tierui(), ws.display()),
         &envs,

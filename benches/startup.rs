@@ -9,15 +9,10 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{percentile, tierui};
+
 const RUNS: usize = 30;
-
-fn tierui() -> &'static str {
-    env!("CARGO_BIN_EXE_tierui")
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");

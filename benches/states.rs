@@ -21,11 +21,7 @@ use std::time::{Duration, Instant};
 use tierui_sim::{SimConfig, SimHandle, start};
 
 mod common;
-use common::{InPty, cpu_ticks, field, status_kib, wait_log};
-
-fn tierui() -> &'static str {
-    env!("CARGO_BIN_EXE_tierui")
-}
+use common::{InPty, cpu_ticks, field, manifests, status_kib, tierui, tierui_env, wait_log};
 
 /// The demo with 300 more releases: `svc-NNN` in dev, staging and production.
 fn large_workspace(dir: &Path) -> std::path::PathBuf {
@@ -41,14 +37,7 @@ fn large_workspace(dir: &Path) -> std::path::PathBuf {
             std::fs::create_dir_all(ws.join(&folder)).expect("folder");
             std::fs::write(
                 ws.join(&folder).join("app.yaml"),
-                format!(
-                    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\n\
-                     apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {service}\n  namespace: {ns}\ndata:\n  LOG_LEVEL: info\n---\n\
-                     apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {service}\n  namespace: {ns}\n  labels: {{app: {service}}}\n\
-                     spec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: {service}}}\n  template:\n    metadata:\n      labels: {{app: {service}}}\n\
-                     \x20   spec:\n      containers:\n        - name: {service}\n          image: ghcr.io/example/{service}:v1.0.{n}\n          resources:\n            requests: {{cpu: 100m, memory: 64Mi}}\n---\n\
-                     apiVersion: v1\nkind: Service\nmetadata:\n  name: {service}\n  namespace: {ns}\nspec:\n  selector: {{app: {service}}}\n  ports:\n    - port: 80\n      targetPort: 8080\n"
-                ),
+                manifests(&service, &ns, n),
             )
             .expect("manifest");
             yaml.push_str(&format!(
@@ -115,23 +104,12 @@ fn run(dir: &Path, tag: &str, ws: &Path) -> Figures {
     std::thread::sleep(Duration::from_secs(5));
     let state = dir.join(format!("state-{tag}"));
     let log = state.join("tierui.log");
-    let envs = vec![
-        ("TIERUI_STATE_DIR", state.display().to_string()),
-        (
-            "TIERUI_CONFIG_DIR",
-            dir.join("config").display().to_string(),
-        ),
-        (
-            "TIERUI_LOG",
-            std::env::var("STATES_BENCH_LOG").unwrap_or_else(|_| "perf=info".into()),
-        ),
-        ("KUBECONFIG", kubeconfig.display().to_string()),
-        // AWS is not what is measured: fail at once instead of probing.
-        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".to_string()),
-        ("AWS_ACCESS_KEY_ID", "bench".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "bench".to_string()),
-    ];
+    let envs = tierui_env(
+        &state,
+        &dir.join("config"),
+        &kubeconfig.display().to_string(),
+        &std::env::var("STATES_BENCH_LOG").unwrap_or_else(|_| "perf=info".into()),
+    );
     let pty = InPty::start(
         &format!("'{}' --workspace '{}'", tierui(), ws.display()),
         &envs,

@@ -29,7 +29,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{InPty, cpu_ticks, field, status_kib, tmux, wait_log};
+use common::{
+    InPty, cpu_ticks, env_num, field, manifests, percentile, status_kib, tierui, tierui_env, tmux,
+    wait_log,
+};
 
 const ENVS: [&str; 3] = ["dev", "staging", "production"];
 const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
@@ -38,24 +41,6 @@ const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 const FIRST_FRAME_MS: f64 = 150.0;
 const STATUS_MS: f64 = 500.0;
 const KEY_TO_FRAME_MS: f64 = 16.0;
-
-fn tierui() -> &'static str {
-    env!("CARGO_BIN_EXE_tierui")
-}
-
-fn env_num(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 /// `median X ms, max Y ms` of unsorted samples.
 fn median_max(samples: &[f64]) -> (f64, f64) {
@@ -83,18 +68,6 @@ fn cluster_config(c: usize) -> String {
          iam:\n  withOIDC: true\n\n\
          addons:\n  - name: vpc-cni\n  - name: kube-proxy\n    version: latest\n  - name: coredns\n    version: latest\n\n\
          managedNodeGroups:\n  - name: {name}-general\n    instanceType: t3.large\n    minSize: 2\n    desiredCapacity: 3\n    maxSize: 6\n    volumeSize: 50\n    privateNetworking: true\n    labels:\n      role: general\n"
-    )
-}
-
-/// A release's objects as plain manifests (as the states bench writes them).
-fn manifests(service: &str, ns: &str, n: usize) -> String {
-    format!(
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\n\
-         apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {service}\n  namespace: {ns}\ndata:\n  LOG_LEVEL: info\n---\n\
-         apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {service}\n  namespace: {ns}\n  labels: {{app: {service}}}\n\
-         spec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: {service}}}\n  template:\n    metadata:\n      labels: {{app: {service}}}\n\
-         \x20   spec:\n      containers:\n        - name: {service}\n          image: ghcr.io/example/{service}:v1.0.{n}\n          resources:\n            requests: {{cpu: 100m, memory: 64Mi}}\n---\n\
-         apiVersion: v1\nkind: Service\nmetadata:\n  name: {service}\n  namespace: {ns}\nspec:\n  selector: {{app: {service}}}\n  ports:\n    - port: 80\n      targetPort: 8080\n"
     )
 }
 
@@ -344,23 +317,12 @@ fn main() {
         }
     }
     let envs = |state: &str| {
-        vec![
-            (
-                "TIERUI_STATE_DIR",
-                dir.path().join(state).display().to_string(),
-            ),
-            (
-                "TIERUI_CONFIG_DIR",
-                dir.path().join("config").display().to_string(),
-            ),
-            ("TIERUI_LOG", "info,perf=debug".to_string()),
-            ("KUBECONFIG", kubeconfig.display().to_string()),
-            // AWS is not what is measured: fail at once instead of probing.
-            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".to_string()),
-            ("AWS_ACCESS_KEY_ID", "bench".to_string()),
-            ("AWS_SECRET_ACCESS_KEY", "bench".to_string()),
-        ]
+        tierui_env(
+            &dir.path().join(state),
+            &dir.path().join("config"),
+            &kubeconfig.display().to_string(),
+            "info,perf=debug",
+        )
     };
 
     // 4a. In-process: loading (which renders every kubectl folder and Pulumi

@@ -6,6 +6,48 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The tierui binary under measurement.
+pub fn tierui() -> &'static str {
+    env!("CARGO_BIN_EXE_tierui")
+}
+
+/// A number from the environment, or `default`.
+pub fn env_num(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The `p` quantile of sorted samples (NaN when there are none).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// tierui's environment in a bench: its state and config folders, the
+/// kubeconfig, the log filter, and AWS calls that fail at once instead of
+/// probing for credentials (AWS is not what is measured).
+pub fn tierui_env(
+    state: &Path,
+    config: &Path,
+    kubeconfig: &str,
+    log: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("TIERUI_STATE_DIR", state.display().to_string()),
+        ("TIERUI_CONFIG_DIR", config.display().to_string()),
+        ("TIERUI_LOG", log.to_string()),
+        ("KUBECONFIG", kubeconfig.to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_ACCESS_KEY_ID", "bench".into()),
+        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
+    ]
+}
+
 /// user+system CPU ticks (1/100 s) of a process.
 pub fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -143,4 +185,17 @@ pub fn field(line: &str, name: &str) -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// A generated release's objects as plain manifests: its Namespace,
+/// ConfigMap, Deployment (image tag `v1.0.{n}`) and Service.
+pub fn manifests(service: &str, ns: &str, n: usize) -> String {
+    format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\n\
+         apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {service}\n  namespace: {ns}\ndata:\n  LOG_LEVEL: info\n---\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {service}\n  namespace: {ns}\n  labels: {{app: {service}}}\n\
+         spec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: {service}}}\n  template:\n    metadata:\n      labels: {{app: {service}}}\n\
+         \x20   spec:\n      containers:\n        - name: {service}\n          image: ghcr.io/example/{service}:v1.0.{n}\n          resources:\n            requests: {{cpu: 100m, memory: 64Mi}}\n---\n\
+         apiVersion: v1\nkind: Service\nmetadata:\n  name: {service}\n  namespace: {ns}\nspec:\n  selector: {{app: {service}}}\n  ports:\n    - port: 80\n      targetPort: 8080\n"
+    )
 }

@@ -80,6 +80,14 @@ impl std::hash::Hasher for PtrHasher {
     }
 }
 
+/// The lists a table keeps: by name, by the sort, the filter's matches.
+#[derive(Clone, Copy)]
+enum List {
+    ByName,
+    Order,
+    View,
+}
+
 /// Bulk pages are merged (one pass) rather than inserted row by row.
 const BULK: usize = 32;
 
@@ -192,12 +200,6 @@ impl PodTable {
         if sort != self.sort {
             self.sort = sort;
             self.resort();
-            if !self.filter.is_empty() {
-                self.view = self
-                    .sorted_slots()
-                    .filter(|&s| self.matched[s as usize])
-                    .collect();
-            }
         }
         if needle != self.filter {
             let narrowing = !self.filter.is_empty() && needle.contains(&self.filter);
@@ -258,6 +260,7 @@ impl PodTable {
     fn resort(&mut self) {
         self.order = Vec::new();
         if self.sort == SortBy::Name {
+            self.refilter_in_order();
             return;
         }
         // Strings rank by value, looked up by pointer: rows share their
@@ -332,6 +335,18 @@ impl PodTable {
             start[r as usize] += 1;
         }
         self.order = order;
+        self.refilter_in_order();
+    }
+
+    /// The filter's matches again in the (new) sort's order; which rows
+    /// match has not changed.
+    fn refilter_in_order(&mut self) {
+        if !self.filter.is_empty() {
+            self.view = self
+                .sorted_slots()
+                .filter(|&s| self.matched[s as usize])
+                .collect();
+        }
     }
 
     /// The sort's order of two slots: its key, then (namespace, name).
@@ -345,32 +360,53 @@ impl PodTable {
             .then_with(|| (&ra.namespace, &ra.name).cmp(&(&rb.namespace, &rb.name)))
     }
 
-    fn insert_in(&self, list: &mut Vec<u32>, sort: SortBy, s: u32) {
-        let pos = list
+    /// Puts slot `s` in its place in one of the kept lists (a binary
+    /// search by that list's order, then an insert).
+    fn place(&mut self, list: List, s: u32) {
+        let (mut v, sort) = self.take(list);
+        let pos = v
             .binary_search_by(|&x| self.cmp(sort, x, s))
             .unwrap_or_else(|p| p);
-        list.insert(pos, s);
+        v.insert(pos, s);
+        self.put(list, v);
     }
 
-    fn remove_from(&self, list: &mut Vec<u32>, sort: SortBy, s: u32) {
-        match list.binary_search_by(|&x| self.cmp(sort, x, s)) {
-            Ok(p) if list[p] == s => {
-                list.remove(p);
+    /// Takes slot `s` out of one of the kept lists; the row must still be
+    /// what it was when it was placed.
+    fn unplace(&mut self, list: List, s: u32) {
+        let (mut v, sort) = self.take(list);
+        match v.binary_search_by(|&x| self.cmp(sort, x, s)) {
+            Ok(p) if v[p] == s => {
+                v.remove(p);
             }
             // Never expected; a linear search keeps the lists right anyway.
-            _ => list.retain(|&x| x != s),
+            _ => v.retain(|&x| x != s),
+        }
+        self.put(list, v);
+    }
+
+    /// A kept list (moved out while `cmp` borrows the rows) and its order.
+    fn take(&mut self, list: List) -> (Vec<u32>, SortBy) {
+        match list {
+            List::ByName => (std::mem::take(&mut self.by_name), SortBy::Name),
+            List::Order => (std::mem::take(&mut self.order), self.sort),
+            List::View => (std::mem::take(&mut self.view), self.sort),
+        }
+    }
+
+    fn put(&mut self, list: List, v: Vec<u32>) {
+        match list {
+            List::ByName => self.by_name = v,
+            List::Order => self.order = v,
+            List::View => self.view = v,
         }
     }
 
     /// Adds `s` (already in its slot) to the kept orders.
     fn link(&mut self, s: u32) {
-        let mut by_name = std::mem::take(&mut self.by_name);
-        self.insert_in(&mut by_name, SortBy::Name, s);
-        self.by_name = by_name;
+        self.place(List::ByName, s);
         if self.sort != SortBy::Name {
-            let mut order = std::mem::take(&mut self.order);
-            self.insert_in(&mut order, self.sort, s);
-            self.order = order;
+            self.place(List::Order, s);
         }
         self.link_view(s);
     }
@@ -379,17 +415,13 @@ impl PodTable {
         let m = !self.filter.is_empty() && self.row(s).is_some_and(|r| matches(r, &self.filter));
         self.matched[s as usize] = m;
         if m {
-            let mut view = std::mem::take(&mut self.view);
-            self.insert_in(&mut view, self.sort, s);
-            self.view = view;
+            self.place(List::View, s);
         }
     }
 
     fn unlink_view(&mut self, s: u32) {
         if self.matched[s as usize] {
-            let mut view = std::mem::take(&mut self.view);
-            self.remove_from(&mut view, self.sort, s);
-            self.view = view;
+            self.unplace(List::View, s);
             self.matched[s as usize] = false;
         }
     }
@@ -437,9 +469,7 @@ impl PodTable {
         let was = old.is_ready();
         let old_image = old.image.clone();
         if moves {
-            let mut order = std::mem::take(&mut self.order);
-            self.remove_from(&mut order, self.sort, s);
-            self.order = order;
+            self.unplace(List::Order, s);
         }
         self.unlink_view(s);
         if was {
@@ -454,9 +484,7 @@ impl PodTable {
         }
         self.slots[i] = Some(row);
         if moves {
-            let mut order = std::mem::take(&mut self.order);
-            self.insert_in(&mut order, self.sort, s);
-            self.order = order;
+            self.place(List::Order, s);
         }
         self.link_view(s);
     }
@@ -467,13 +495,9 @@ impl PodTable {
             return;
         };
         self.unlink_view(s);
-        let mut by_name = std::mem::take(&mut self.by_name);
-        self.remove_from(&mut by_name, SortBy::Name, s);
-        self.by_name = by_name;
+        self.unplace(List::ByName, s);
         if self.sort != SortBy::Name {
-            let mut order = std::mem::take(&mut self.order);
-            self.remove_from(&mut order, self.sort, s);
-            self.order = order;
+            self.unplace(List::Order, s);
         }
         self.drop_slot(s);
     }
@@ -630,18 +654,12 @@ impl PodTable {
             }
         }
         if last {
+            // (The next pass's first page clears what this one leaves.)
             std::mem::swap(&mut self.usage, &mut self.next_usage);
-            self.next_usage.iter_mut().for_each(|u| *u = None);
             self.metrics = true;
             if matches!(self.sort, SortBy::Cpu | SortBy::Memory) {
                 // Every row's key moved at once: one sort per pass.
                 self.resort();
-                if !self.filter.is_empty() {
-                    self.view = self
-                        .sorted_slots()
-                        .filter(|&s| self.matched[s as usize])
-                        .collect();
-                }
             }
         }
     }

@@ -86,7 +86,6 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
     for effect in crate::app::update::start(&mut state).effects {
         effects.run(effect, &state);
     }
-    effects.warm_desired(state.ws.clone());
     watch_sources(ctx.root.clone(), tx.clone());
     let mut resync = every(RESYNC_EVERY);
     let mut slow = every(LIVE_EVERY);
@@ -116,6 +115,9 @@ async fn event_loop(ctx: Context, mut state: State, started: Instant) -> Result<
                 if exit_after_first_frame {
                     break;
                 }
+                // Off the start-up path: the workspace's desired objects, rendered
+                // in the background for the drifts, diffs and comparisons to come.
+                effects.warm_desired(state.ws.clone());
             }
             if let Some(k) = key_at.take() {
                 tracing::debug!(target: "perf", ms = k.elapsed().as_secs_f64() * 1000.0, "key to frame");

@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 
-use super::text::{cell, fit};
+use super::text::{cell, fit, thousands};
 use crate::app::layout::list_offset;
 use crate::app::live::{ClusterPane, LiveView, PodRows, SortBy, Tab, age, series};
 use crate::app::state::State;
@@ -250,19 +250,6 @@ fn sort_mark(v: &LiveView, by: SortBy) -> &'static str {
         (true, false) => "↑",
         (true, true) => "↓",
     }
-}
-
-/// 150000 as `150,000`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `12m` CPU and `34Mi` memory as kubectl top prints them.
@@ -519,8 +506,8 @@ fn pods_title(v: &LiveView, pane: &ClusterPane, shown: usize) -> String {
     };
     if let Some((loaded, estimate)) = pane.pods.loading() {
         // kubectl-style thousands: "loading 35,000 / ~150,000".
-        let of = estimate.map_or(String::new(), |n| format!(" / ~{}", thousands(n)));
-        return format!("Pods (loading {}{of}){scope}", thousands(loaded));
+        let of = estimate.map_or(String::new(), |n| format!(" / ~{}", thousands(n as u64)));
+        return format!("Pods (loading {}{of}){scope}", thousands(loaded as u64));
     }
     format!("Pods ({total}, {ready} ready{shown}){scope}")
 }

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr as _;
 
-use super::text::fit;
+use super::text::{fit, thousands};
 use crate::app::logs::{CAP, Entry, LogView, Reading, short_time};
 use crate::app::state::State;
 use crate::app::theme::Theme;
@@ -243,28 +243,9 @@ fn highlighted(t: &Theme, search: &str, text: &str, selected: bool) -> Vec<Span<
     out
 }
 
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(thousands(20_000), "20,000");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 
     #[test]
     fn chunks_respect_the_width() {

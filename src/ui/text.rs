@@ -3,6 +3,19 @@
 use unicode_width::UnicodeWidthStr as _;
 
 /// Cuts `s` to `width` columns, ending in "…" when it had to cut.
+/// 20000 as `20,000`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn fit(s: &str, width: usize) -> String {
     if s.width() <= width {
         return s.to_string();
@@ -34,6 +47,13 @@ pub fn cell(s: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(20_000), "20,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn fitting() {

@@ -238,17 +238,6 @@ async fn list(
     scope: &Scope,
     strings: &mut Interner,
     sink: &Sink,
-) -> Result<String, (Stop, Option<String>)> {
-    list_pages(client, scope, strings, sink)
-        .await
-        .map_err(|e| (e, None))
-}
-
-async fn list_pages(
-    client: &kube::Client,
-    scope: &Scope,
-    strings: &mut Interner,
-    sink: &Sink,
 ) -> Result<String, Stop> {
     let req = kube::core::Request::new(path(scope));
     let mut lp = ListParams::default().limit(FIRST_PAGE);
@@ -440,7 +429,9 @@ pub async fn run(client: kube::Client, scope: Scope, sink: Sink) {
                 Some(v) => v,
                 None => {
                     sink(Update::Pods(Change::Relist));
-                    let v = list(&client, &scope, &mut strings, &sink).await?;
+                    let v = list(&client, &scope, &mut strings, &sink)
+                        .await
+                        .map_err(|e| (e, None))?;
                     sink(Update::Pods(Change::Listed));
                     // The server answered: live.
                     if !live {
@@ -484,7 +475,7 @@ pub async fn run(client: kube::Client, scope: Scope, sink: Sink) {
             }
             Err((Stop::Failed(e), resume)) => {
                 live = false;
-                let forbidden = matches!(&e, kube::Error::Api(s) if s.code == 403);
+                let forbidden = super::watch::is_forbidden(&e);
                 let text = e.to_string();
                 let (c, wait) = if forbidden {
                     (Conn::Forbidden { error: text }, 60)

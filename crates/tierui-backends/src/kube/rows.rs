@@ -81,14 +81,6 @@ impl Interner {
         self.set.insert(a.clone());
         a
     }
-
-    pub fn len(&self) -> usize {
-        self.set.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
-    }
 }
 
 /// kubectl's STATUS for a pod: Terminating while deleting, else a container's
@@ -521,6 +513,19 @@ pub fn parse_quantity(q: &str, milli: bool) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interned_strings_nobody_holds_are_dropped_as_the_set_grows() {
+        let mut strings = Interner::default();
+        let held: Vec<Arc<str>> = (0..10).map(|i| strings.get(&format!("node-{i}"))).collect();
+        for i in 0..100_000 {
+            // An owner whose ReplicaSet is gone as soon as it is seen.
+            drop(strings.get(&format!("rs-{i}")));
+        }
+        assert!(strings.set.len() < 3000, "{} kept", strings.set.len());
+        // What is still held is still shared.
+        assert!(Arc::ptr_eq(&held[3], &strings.get("node-3")));
+    }
 
     #[test]
     fn quantities() {

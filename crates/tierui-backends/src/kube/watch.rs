@@ -341,9 +341,20 @@ impl<K> Item<K> {
     }
 }
 
+/// RBAC said no (the API server's 403), as opposed to a failure worth
+/// retrying soon. Told by the status code, never by words in a message.
+pub fn is_forbidden(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 403)
+}
+
 fn forbidden(e: &watcher::Error) -> bool {
-    let text = e.to_string();
-    text.contains("403") || text.to_lowercase().contains("forbidden")
+    match e {
+        watcher::Error::InitialListFailed(k)
+        | watcher::Error::WatchStartFailed(k)
+        | watcher::Error::WatchFailed(k) => is_forbidden(k),
+        watcher::Error::WatchError(s) => s.code == 403,
+        watcher::Error::NoResourceVersion => false,
+    }
 }
 
 type Events<K> =
@@ -620,6 +631,104 @@ mod tests {
             h.abort();
         }
         assert_eq!(waits, [1, 2, 4], "retries and their waits");
+    }
+
+    /// An API server that answers every request as Kubernetes does when RBAC
+    /// refuses a cluster-wide list (the simulator has no RBAC).
+    async fn refusing_server() -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let Ok(n) = conn.read(&mut buf).await else {
+                        return;
+                    };
+                    let path = String::from_utf8_lossy(&buf[..n])
+                        .split_whitespace()
+                        .nth(1)
+                        .unwrap_or_default()
+                        .to_string();
+                    let resource = if path.contains("deployments") {
+                        "deployments"
+                    } else {
+                        "pods"
+                    };
+                    let group = if resource == "pods" { "" } else { "apps" };
+                    let body = serde_json::json!({
+                        "kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Failure",
+                        "message": format!("{resource} is forbidden: User \"dev\" cannot list resource \"{resource}\" in API group \"{group}\" at the cluster scope"),
+                        "reason": "Forbidden",
+                        "details": {"kind": resource},
+                        "code": 403
+                    })
+                    .to_string();
+                    let _ = conn
+                        .write_all(
+                            format!(
+                                "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .as_bytes(),
+                        )
+                        .await;
+                });
+            }
+        });
+        url
+    }
+
+    /// RBAC's 403 shows as forbidden with the server's words, for the pods
+    /// watcher and for the others, and is not retried every second.
+    #[tokio::test]
+    async fn rbac_refusals_say_forbidden() {
+        let url = refusing_server().await;
+        let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let sink: Sink = std::sync::Arc::new(move |u| {
+            let _ = tx.send(u);
+        });
+        let scope = Scope {
+            namespace: None,
+            selector: None,
+            resource: None,
+        };
+        let handles = spawn(client, &scope, &[Kind::Pods, Kind::Deployments], sink);
+        let mut forbidden = std::collections::BTreeMap::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while forbidden.len() < 2 {
+            let Ok(Some(u)) = tokio::time::timeout_at(deadline, rx.recv()).await else {
+                break;
+            };
+            match u {
+                Update::Conn {
+                    kind,
+                    conn: Conn::Forbidden { error },
+                } => {
+                    forbidden.insert(format!("{kind:?}"), error);
+                }
+                Update::Conn {
+                    conn: Conn::Retrying { .. } | Conn::Live,
+                    kind,
+                } => panic!("{kind:?}: a refusal is not a retry nor live"),
+                _ => {}
+            }
+        }
+        for h in handles {
+            h.abort();
+        }
+        assert_eq!(forbidden.len(), 2, "{forbidden:?}");
+        assert!(
+            forbidden["Pods"].contains("cannot list resource \"pods\""),
+            "{forbidden:?}"
+        );
+        assert!(
+            forbidden["Deployments"].contains("cannot list resource \"deployments\""),
+            "{forbidden:?}"
+        );
     }
 
     #[test]

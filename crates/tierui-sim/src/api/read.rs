@@ -83,6 +83,21 @@ fn served_before(token: &str) -> usize {
         .unwrap_or(0) as usize
 }
 
+/// `limit` (0: all) and where the `continue` token says to go on after.
+fn paging(q: &Query) -> ApiResult<(usize, Option<Key>)> {
+    let limit = match q.get("limit").map(String::as_str) {
+        None | Some("") => 0,
+        Some(l) => l
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
+    };
+    let after = match q.get("continue").filter(|c| !c.is_empty()) {
+        Some(c) => Some(decode_continue(c)?),
+        None => None,
+    };
+    Ok((limit, after))
+}
+
 fn decode_continue(token: &str) -> ApiResult<Key> {
     let bad = || ApiError::bad_request("continue key is not valid: illegal base64 data");
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -107,16 +122,7 @@ pub fn list(
     if k.computed {
         return metrics_list(sim, kind, ns, labels, q, form == super::Form::Table);
     }
-    let limit = match q.get("limit").map(String::as_str) {
-        None | Some("") => 0,
-        Some(l) => l
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
-    };
-    let after = match q.get("continue").filter(|c| !c.is_empty()) {
-        Some(c) => Some(decode_continue(c)?),
-        None => None,
-    };
+    let (limit, after) = paging(q)?;
     let served = q
         .get("continue")
         .filter(|c| !c.is_empty())
@@ -245,16 +251,7 @@ fn metrics_list(
 ) -> ApiResult<Response> {
     let k = kinds::get(kind);
     // Pod metrics are paged like any list (limit/continue); node metrics are few.
-    let limit = match q.get("limit").map(String::as_str) {
-        None | Some("") => 0,
-        Some(l) => l
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
-    };
-    let after = match q.get("continue").filter(|c| !c.is_empty()) {
-        Some(c) => Some(decode_continue(c)?),
-        None => None,
-    };
+    let (limit, after) = paging(q)?;
     let (items, rv, cont) = {
         let st = sim.lock();
         let rv = st.store.rv();
